@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's second command, and all that CI runs: installs what is missing,
+# builds, and runs the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --test
+bash scripts/build.sh
+ctest --test-dir build --output-on-failure -j"$(nproc)"

@@ -1,0 +1,13 @@
+// One function per subcommand; each registers its options and callback.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace transformer::cli {
+
+void add_init_command(CLI::App& app);
+void add_forward_command(CLI::App& app);
+void add_summary_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+
+}  // namespace transformer::cli

@@ -1,0 +1,27 @@
+// Scaled dot-product attention (the paper's section 3.2.1; the article's
+// "six steps of self-attention"), for every batch row and every head at once:
+//
+//   scores  = Q_h · K_hᵀ / √Dh        (steps 2 and 3)
+//   weights = softmax(scores + masks)  (step 4)
+//   Z_h     = weights · V_h            (steps 5 and 6)
+//
+// Head h reads columns [h·Dh, (h+1)·Dh) of Q, K and V, and writes the same
+// columns of Z: the heads' outputs come out already concatenated, ready for
+// W^O.
+#pragma once
+
+#include <cstdint>
+
+namespace transformer::kernels {
+
+// Z:        [B, Tq, H·Dh]
+// weights:  [B, H, Tq, Tk], kept for the backward pass and for explain
+// Q:        [B, Tq, ·] with row stride ldq;  K, V: [B, Tk, ·] with row strides ldk, ldv
+// key_lengths: [B], valid keys per batch row (padding comes after them)
+// causal: hide keys after each query (decoder self-attention); query row q
+//         sits at position q + query_offset
+void attention_forward(float* Z, float* weights, const float* Q, int64_t ldq, const float* K, int64_t ldk,
+                       const float* V, int64_t ldv, const int32_t* key_lengths, bool causal, int64_t query_offset,
+                       int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t Dh);
+
+}  // namespace transformer::kernels

@@ -1,0 +1,11 @@
+// Element-wise steps that sit between the larger kernels.
+#pragma once
+
+#include <cstdint>
+
+namespace transformer::kernels {
+
+// The residual connection: y = a + b. y may alias a or b.
+void add(float* y, const float* a, const float* b, int64_t n);
+
+}  // namespace transformer::kernels

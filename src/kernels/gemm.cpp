@@ -1,0 +1,45 @@
+#include "kernels/gemm.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+
+namespace transformer::kernels {
+
+void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+          const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  cblas_sgemm(CblasRowMajor, trans_a == Trans::Yes ? CblasTrans : CblasNoTrans,
+              trans_b == Trans::Yes ? CblasTrans : CblasNoTrans, static_cast<blasint>(M), static_cast<blasint>(N),
+              static_cast<blasint>(K), alpha, A, static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C,
+              static_cast<blasint>(ldc));
+}
+
+void gemm_reference(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i) {
+    for (int64_t j = 0; j < N; ++j) {
+      double sum = 0.0;
+      for (int64_t k = 0; k < K; ++k) {
+        const float a = trans_a == Trans::Yes ? A[k * lda + i] : A[i * lda + k];
+        const float b = trans_b == Trans::Yes ? B[j * ldb + k] : B[k * ldb + j];
+        sum += static_cast<double>(a) * b;
+      }
+      float& c = C[i * ldc + j];
+      c = static_cast<float>(alpha * sum + (beta == 0.0f ? 0.0 : static_cast<double>(beta) * c));
+    }
+  }
+}
+
+void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in, int64_t out) {
+  // Broadcasting the bias into y first lets the product accumulate onto it
+  // (beta = 1): one pass over y instead of two.
+  float beta = 0.0f;
+  if (b != nullptr) {
+    for (int64_t r = 0; r < rows; ++r) std::copy(b, b + out, y + r * out);
+    beta = 1.0f;
+  }
+  gemm(Trans::No, Trans::Yes, rows, out, in, 1.0f, x, in, W, in, beta, y, out);
+}
+
+}  // namespace transformer::kernels

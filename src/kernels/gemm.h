@@ -1,0 +1,28 @@
+// Matrix products. Every matrix product of the model goes through gemm(),
+// which today calls OpenBLAS (cblas_sgemm); another backend (oneDNN, a GPU)
+// replaces this one file. gemm_reference() is the plain scalar oracle the
+// tests hold the fast path to.
+//
+// Row-major throughout: A is [M, K] (or [K, M] when transposed), B is [K, N]
+// (or [N, K]), C is [M, N]; ld* are row strides in floats, so a head's slice
+// of a [B, T, D] buffer is addressed without copying.
+#pragma once
+
+#include <cstdint>
+
+namespace transformer::kernels {
+
+enum class Trans { No, Yes };
+
+// C = alpha · op(A) · op(B) + beta · C
+void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+          const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+void gemm_reference(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// A linear layer as PyTorch's nn.Linear defines it: y = x · Wᵀ + b.
+//   y: [rows, out]   x: [rows, in]   W: [out, in]   b: [out] (may be null)
+void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in, int64_t out);
+
+}  // namespace transformer::kernels

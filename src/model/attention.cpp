@@ -1,0 +1,30 @@
+#include "model/attention.h"
+
+#include "kernels/attention.h"
+
+namespace transformer {
+
+MultiHeadAttention::MultiHeadAttention(Parameters& params, const std::string& name, int64_t D, int64_t H)
+    : q_proj(params, name + ".q_proj", D, D),
+      k_proj(params, name + ".k_proj", D, D),
+      v_proj(params, name + ".v_proj", D, D),
+      out_proj(params, name + ".out_proj", D, D),
+      heads_(H) {}
+
+void MultiHeadAttention::forward(Tensor& out, const Tensor& x_q, const Tensor& x_kv, const int32_t* key_lengths,
+                                 bool causal) {
+  const int64_t B = x_q.dim(0), Tq = x_q.dim(1), Tk = x_kv.dim(1), D = x_q.dim(2);
+  // Step 1: project the inputs into queries, keys and values.
+  q_proj.forward(q, x_q);
+  k_proj.forward(k, x_kv);
+  v_proj.forward(v, x_kv);
+  // Steps 2–6 for every head: scores, ÷√Dh, softmax, weighted values, sum.
+  weights.resize({B, heads_, Tq, Tk});
+  z.resize({B, Tq, D});
+  kernels::attention_forward(z.data(), weights.data(), q.data(), D, k.data(), D, v.data(), D, key_lengths, causal,
+                             /*query_offset=*/0, B, heads_, Tq, Tk, D / heads_);
+  // The heads are already concatenated in z; multiply by W^O.
+  out_proj.forward(out, z);
+}
+
+}  // namespace transformer

@@ -1,0 +1,39 @@
+// Multi-head attention (the paper's section 3.2.2):
+//   MultiHead(Q, K, V) = Concat(head_1, …, head_H) · W^O,
+//   head_h = Attention(x_q · W^Q_h, x_kv · W^K_h, x_kv · W^V_h).
+// The H projections W^Q_h sit side by side in one [D, D] matrix (likewise
+// W^K, W^V), so each projection is one matrix product for all heads.
+//
+// Used three ways: encoder self-attention (x_q = x_kv, padding mask),
+// masked decoder self-attention (plus the causal mask), and encoder-decoder
+// attention (x_q from the decoder, x_kv the encoder's output).
+#pragma once
+
+#include <string>
+
+#include "model/linear.h"
+
+namespace transformer {
+
+class MultiHeadAttention {
+ public:
+  MultiHeadAttention(Parameters& params, const std::string& name, int64_t D, int64_t H);
+
+  // out: [B, Tq, D] ← x_q: [B, Tq, D] attending over x_kv: [B, Tk, D].
+  // key_lengths: [B] valid keys per row; causal: hide keys after the query.
+  void forward(Tensor& out, const Tensor& x_q, const Tensor& x_kv, const int32_t* key_lengths, bool causal);
+
+  int64_t heads() const { return heads_; }
+
+  Linear q_proj, k_proj, v_proj, out_proj;  // W^Q, W^K, W^V, W^O with biases
+
+  // Activations, kept for the backward pass and for explain:
+  Tensor q, k, v;   // [B, Tq|Tk, D]: queries, keys, values, all heads side by side
+  Tensor weights;   // [B, H, Tq, Tk]: softmax(q·kᵀ/√Dh), the attention weights
+  Tensor z;         // [B, Tq, D]: each head's weighted sum of values, concatenated
+
+ private:
+  int64_t heads_;
+};
+
+}  // namespace transformer

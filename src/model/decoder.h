@@ -1,0 +1,55 @@
+// The decoder stack: embeddings + positional encoding, then N identical
+// layers of masked self-attention, encoder-decoder attention and
+// feed-forward, each inside Add & Norm.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/add_and_norm.h"
+#include "model/attention.h"
+#include "model/embedding.h"
+#include "model/feed_forward.h"
+
+namespace transformer {
+
+class DecoderLayer {
+ public:
+  DecoderLayer(Parameters& params, const std::string& name, const ModelConfig& config);
+
+  // output: [B, T, D] ← x: [B, T, D] and the encoder output memory: [B, S, D]
+  void forward(const Tensor& x, const int32_t* tgt_lengths, const Tensor& memory, const int32_t* src_lengths);
+
+  MultiHeadAttention self_attn;  // masked: a position sees only itself and earlier ones
+  AddAndNorm self_attn_block;
+  MultiHeadAttention cross_attn;  // encoder-decoder attention: queries here, keys and values from the encoder
+  AddAndNorm cross_attn_block;
+  FeedForward ffn;
+  AddAndNorm ffn_block;
+
+  Tensor self_attended;   // [B, T, D]
+  Tensor cross_attended;  // [B, T, D]
+  Tensor output;          // [B, T, D]
+};
+
+class Decoder {
+ public:
+  Decoder(Parameters& params, Parameter& embedding, const ModelConfig& config,
+          std::shared_ptr<const PositionalEncoding> positions);
+
+  // Returns the decoder output [B, T, D] for ids: [B, T].
+  const Tensor& forward(const int32_t* ids, const int32_t* lengths, int64_t B, int64_t T, const Tensor& memory,
+                        const int32_t* src_lengths);
+
+  Embedding embed;
+  std::shared_ptr<const PositionalEncoding> positions;
+  std::vector<std::unique_ptr<DecoderLayer>> layers;
+  std::optional<LayerNorm> norm;
+
+  Tensor embedded;  // [B, T, D]
+  Tensor output;    // [B, T, D]
+};
+
+}  // namespace transformer

@@ -1,0 +1,39 @@
+#include "model/encoder.h"
+
+namespace transformer {
+
+EncoderLayer::EncoderLayer(Parameters& params, const std::string& name, const ModelConfig& config)
+    : self_attn(params, name + ".self_attn", config.d_model, config.heads),
+      self_attn_block(params, name + ".self_attn_norm", config.d_model, config.layer_norm_eps, config.norm),
+      ffn(params, name + ".ffn", config.d_model, config.d_ff, config.activation),
+      ffn_block(params, name + ".ffn_norm", config.d_model, config.layer_norm_eps, config.norm) {}
+
+void EncoderLayer::forward(const Tensor& x, const int32_t* src_lengths) {
+  self_attn_block.forward(attended, x, [&](Tensor& y, const Tensor& in) {
+    self_attn.forward(y, in, in, src_lengths, /*causal=*/false);
+  });
+  ffn_block.forward(output, attended, [&](Tensor& y, const Tensor& in) { ffn.forward(y, in); });
+}
+
+Encoder::Encoder(Parameters& params, Parameter& embedding, const ModelConfig& config,
+                 std::shared_ptr<const PositionalEncoding> positions)
+    : embed(embedding), positions(std::move(positions)) {
+  for (int64_t i = 0; i < config.encoder_layers; ++i)
+    layers.push_back(std::make_unique<EncoderLayer>(params, "encoder.layers." + std::to_string(i), config));
+  if (config.final_norm) norm.emplace(params, "encoder.norm", config.d_model, config.layer_norm_eps);
+}
+
+const Tensor& Encoder::forward(const int32_t* ids, const int32_t* lengths, int64_t B, int64_t S) {
+  embed.forward(embedded, ids, B, S);
+  positions->forward(embedded);
+  const Tensor* x = &embedded;
+  for (auto& layer : layers) {
+    layer->forward(*x, lengths);
+    x = &layer->output;
+  }
+  if (!norm) return *x;
+  norm->forward(output, *x);
+  return output;
+}
+
+}  // namespace transformer

@@ -1,0 +1,20 @@
+#include "model/feed_forward.h"
+
+#include "kernels/activations.h"
+
+namespace transformer {
+
+FeedForward::FeedForward(Parameters& params, const std::string& name, int64_t D, int64_t F, Activation activation)
+    : linear1(params, name + ".linear1", D, F), linear2(params, name + ".linear2", F, D), activation(activation) {}
+
+void FeedForward::forward(Tensor& out, const Tensor& x) {
+  linear1.forward(hidden, x);
+  activated.resize(hidden.shape());
+  if (activation == Activation::Relu)
+    kernels::relu_forward(activated.data(), hidden.data(), hidden.numel());
+  else
+    kernels::gelu_forward(activated.data(), hidden.data(), hidden.numel());
+  linear2.forward(out, activated);
+}
+
+}  // namespace transformer

@@ -1,0 +1,27 @@
+// The position-wise feed-forward network (the paper's section 3.3):
+//   FFN(x) = act(x · W1ᵀ + b1) · W2ᵀ + b2, the same at every position.
+#pragma once
+
+#include <string>
+
+#include "model/config.h"
+#include "model/linear.h"
+
+namespace transformer {
+
+class FeedForward {
+ public:
+  FeedForward(Parameters& params, const std::string& name, int64_t D, int64_t F, Activation activation);
+
+  // out: [B, T, D] ← x: [B, T, D]
+  void forward(Tensor& out, const Tensor& x);
+
+  Linear linear1;  // D → F
+  Linear linear2;  // F → D
+  Activation activation;
+
+  Tensor hidden;     // [B, T, F]: x · W1ᵀ + b1, kept for the backward pass
+  Tensor activated;  // [B, T, F]: act(hidden)
+};
+
+}  // namespace transformer

@@ -1,0 +1,22 @@
+#include "model/linear.h"
+
+#include "kernels/gemm.h"
+
+namespace transformer {
+
+Linear::Linear(Parameters& params, const std::string& name, int64_t in, int64_t out)
+    : weight(params.add(name + ".weight", {out, in}, Init::XavierUniform)),
+      bias(params.add(name + ".bias", {out}, Init::Zeros)) {}
+
+Linear::Linear(Parameters& params, const std::string& name, Parameter& tied_weight)
+    : weight(tied_weight), bias(params.add(name + ".bias", {tied_weight.value.dim(0)}, Init::Zeros)) {}
+
+void Linear::forward(Tensor& y, const Tensor& x) const {
+  assert(x.shape().back() == in());
+  Shape shape = x.shape();
+  shape.back() = out();
+  y.resize(shape);
+  kernels::linear_forward(y.data(), x.data(), weight.value.data(), bias.value.data(), x.numel() / in(), in(), out());
+}
+
+}  // namespace transformer

@@ -1,0 +1,56 @@
+#include "model/transformer.h"
+
+namespace transformer {
+
+namespace {
+
+Parameter& target_embedding(Parameters& params, const ModelConfig& c, Parameter& source) {
+  if (c.tie_embeddings == TieEmbeddings::All) return source;
+  return params.add("decoder.embed.weight", {c.tgt_vocab_size, c.d_model}, Init::XavierUniform);
+}
+
+Parameter& output_weight(Parameters& params, const ModelConfig& c, Parameter& target) {
+  if (c.tie_embeddings != TieEmbeddings::None) return target;
+  return params.add("generator.weight", {c.tgt_vocab_size, c.d_model}, Init::XavierUniform);
+}
+
+}  // namespace
+
+Transformer::Transformer(const ModelConfig& config)
+    : config(config),
+      positions(std::make_shared<PositionalEncoding>(config.max_length, config.d_model, config.positional_encoding)),
+      src_embedding(params.add("encoder.embed.weight", {config.src_vocab_size, config.d_model}, Init::XavierUniform)),
+      tgt_embedding(target_embedding(params, config, src_embedding)),
+      generator_weight(output_weight(params, config, tgt_embedding)),
+      encoder(params, src_embedding, config, positions),
+      decoder(params, tgt_embedding, config, positions),
+      generator(params, "generator", generator_weight) {}
+
+const Tensor& Transformer::encode(const Batch& batch) {
+  return encoder.forward(batch.src_ids.data(), batch.src_lengths.data(), batch.size, batch.src_len);
+}
+
+const Tensor& Transformer::decode(const Batch& batch, const Tensor& memory) {
+  const Tensor& top = decoder.forward(batch.tgt_ids.data(), batch.tgt_lengths.data(), batch.size, batch.tgt_len,
+                                      memory, batch.src_lengths.data());
+  // The final linear layer; the softmax is applied by whoever needs
+  // probabilities (the loss, the search), on these logits.
+  generator.forward(logits, top);
+  return logits;
+}
+
+const Tensor& Transformer::forward(const Batch& batch) { return decode(batch, encode(batch)); }
+
+std::vector<std::pair<std::string, const Tensor*>> Transformer::attention_weights() const {
+  std::vector<std::pair<std::string, const Tensor*>> named;
+  for (size_t i = 0; i < encoder.layers.size(); ++i)
+    named.emplace_back("encoder.layers." + std::to_string(i) + ".self_attn.weights", &encoder.layers[i]->self_attn.weights);
+  for (size_t i = 0; i < decoder.layers.size(); ++i) {
+    const std::string prefix = "decoder.layers." + std::to_string(i);
+    named.emplace_back(prefix + ".self_attn.weights", &decoder.layers[i]->self_attn.weights);
+    named.emplace_back(prefix + ".cross_attn.weights", &decoder.layers[i]->cross_attn.weights);
+  }
+  return named;
+}
+
+}  // namespace transformer

@@ -1,0 +1,44 @@
+// The whole model of "Attention Is All You Need": encoder stack, decoder
+// stack, and the final linear layer whose softmax gives the next word.
+#pragma once
+
+#include <memory>
+
+#include "model/batch.h"
+#include "model/decoder.h"
+#include "model/encoder.h"
+
+namespace transformer {
+
+class Transformer {
+ public:
+  // Builds the modules and registers every parameter (values unset: call
+  // params.initialize(seed) or load them).
+  explicit Transformer(const ModelConfig& config);
+
+  // logits: [B, T, Vt] for a validated batch.
+  const Tensor& forward(const Batch& batch);
+
+  // The pieces of forward(), for decoding one step at a time.
+  const Tensor& encode(const Batch& batch);                        // [B, S, D]
+  const Tensor& decode(const Batch& batch, const Tensor& memory);  // logits [B, T, Vt]
+
+  // After forward(): every attention's weights [B, H, Tq, Tk], named
+  // "encoder.layers.{i}.self_attn.weights", "decoder.layers.{i}.self_attn.weights"
+  // and "decoder.layers.{i}.cross_attn.weights".
+  std::vector<std::pair<std::string, const Tensor*>> attention_weights() const;
+
+  const ModelConfig config;
+  Parameters params;  // declared before the modules, which register into it
+  std::shared_ptr<const PositionalEncoding> positions;
+  Parameter& src_embedding;     // encoder.embed.weight
+  Parameter& tgt_embedding;     // decoder.embed.weight, or the source one when tied
+  Parameter& generator_weight;  // generator.weight, or the target embedding when tied
+  Encoder encoder;
+  Decoder decoder;
+  Linear generator;  // the final linear layer: decoder output → one score per target word
+
+  Tensor logits;  // [B, T, Vt]
+};
+
+}  // namespace transformer

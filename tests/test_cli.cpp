@@ -1,0 +1,94 @@
+// The program as a user runs it: exit codes and the one-line errors for bad
+// input, through a real process.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/file_io.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using testing::HasSubstr;
+
+struct Result {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+Result run_cli(const std::string& args) {
+  const std::string command = std::string(TRANSFORMER_BIN) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+}
+
+class Cli : public testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/transformer-cli-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
+  std::string dir_;
+};
+
+TEST_F(Cli, InitThenSummary) {
+  const Result init = run_cli("init --preset tiny --seed 5 --out " + path("m"));
+  ASSERT_EQ(init.exit_code, 0) << init.output;
+  const Result summary = run_cli("summary --model " + path("m"));
+  ASSERT_EQ(summary.exit_code, 0) << summary.output;
+  EXPECT_THAT(summary.output, HasSubstr("final linear layer: logits"));
+  EXPECT_THAT(summary.output, HasSubstr("decoder 1: encoder-decoder attention, add & norm"));
+  EXPECT_EQ(summary.output.find("nan"), std::string::npos) << summary.output;
+}
+
+TEST_F(Cli, ForwardWritesLogitsAndAttention) {
+  const fs::path fixture = fs::path(TRANSFORMER_FIXTURES_DIR) / "parity" / "pre_concatenated_gelu";
+  const Result r = run_cli("forward --model " + fixture.string() + " --input " + (fixture / "batch.safetensors").string() +
+                    " --output " + path("out.safetensors"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("logits [4, 6, 48]"));
+}
+
+TEST_F(Cli, MissingModelDirectory) {
+  const Result r = run_cli("summary --model " + path("absent"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("error: " + path("absent") + ": not a model directory"));
+}
+
+TEST_F(Cli, CorruptWeights) {
+  ASSERT_EQ(run_cli("init --preset tiny --out " + path("m")).exit_code, 0);
+  std::ofstream(path("m/model.safetensors"), std::ios::binary | std::ios::trunc) << "\x10\x00\x00\x00\x00\x00\x00\x00{not json}";
+  const Result r = run_cli("summary --model " + path("m"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("error: " + path("m/model.safetensors")));
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
+}
+
+TEST_F(Cli, BadConfigFieldIsNamed) {
+  transformer::write_file_atomic(path("c.json"), R"({"preset": "tiny", "heads": 5})");
+  const Result r = run_cli("init --config " + path("c.json") + " --out " + path("m"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr(path("c.json") + ": field 'heads': d_model 32 is not divisible by heads 5"));
+  EXPECT_FALSE(fs::exists(path("m/model.safetensors")));
+}
+
+TEST_F(Cli, UnknownFlagAndPreset) {
+  EXPECT_NE(run_cli("summary --preset huge").exit_code, 0);
+  EXPECT_NE(run_cli("summary --no-such-flag").exit_code, 0);
+  EXPECT_NE(run_cli("").exit_code, 0);
+}
+
+}  // namespace

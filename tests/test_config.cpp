@@ -1,0 +1,90 @@
+// config.json: presets, round trip, and every bad field named in its error.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "model/config.h"
+
+namespace transformer {
+namespace {
+
+using nlohmann::json;
+using testing::HasSubstr;
+
+// The message of the Error that from_json throws for `j`.
+std::string error_for(const json& j) {
+  try {
+    ModelConfig::from_json(j, "my/config.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Config, PresetsHaveTheSizesOfTheIssue) {
+  const ModelConfig small = ModelConfig::preset("small");
+  EXPECT_EQ(small.d_model, 256);
+  EXPECT_EQ(small.heads, 4);
+  EXPECT_EQ(small.d_ff, 1024);
+  EXPECT_EQ(small.encoder_layers, 3);
+  EXPECT_EQ(small.decoder_layers, 3);
+  const ModelConfig base = ModelConfig::preset("base");
+  EXPECT_EQ(base.d_model, 512);
+  EXPECT_EQ(base.heads, 8);
+  EXPECT_EQ(base.d_ff, 2048);
+  EXPECT_EQ(base.encoder_layers, 6);
+  const ModelConfig big = ModelConfig::preset("big");
+  EXPECT_EQ(big.d_model, 1024);
+  EXPECT_EQ(big.heads, 16);
+  EXPECT_EQ(big.d_ff, 4096);
+  for (const auto& name : ModelConfig::preset_names()) ModelConfig::preset(name).validate(name);
+  EXPECT_THROW(ModelConfig::preset("huge"), Error);
+}
+
+TEST(Config, PresetThenOverridesAndRoundTrip) {
+  const ModelConfig c = ModelConfig::from_json(
+      json{{"preset", "small"}, {"norm", "pre"}, {"activation", "gelu"}, {"positional_encoding", "concatenated"},
+           {"tie_embeddings", "none"}, {"src_vocab_size", 100}, {"final_norm", true}},
+      "x");
+  EXPECT_EQ(c.d_model, 256);
+  EXPECT_EQ(c.norm, NormPosition::Pre);
+  EXPECT_EQ(c.activation, Activation::Gelu);
+  EXPECT_EQ(c.positional_encoding, kernels::PositionalForm::Concatenated);
+  EXPECT_EQ(c.tie_embeddings, TieEmbeddings::None);
+  EXPECT_EQ(c.src_vocab_size, 100);
+  EXPECT_EQ(c.tgt_vocab_size, 8000);
+  const ModelConfig back = ModelConfig::from_json(c.to_json(), "x");
+  EXPECT_EQ(back.to_json(), c.to_json());
+}
+
+TEST(Config, UnknownFieldIsNamed) {
+  EXPECT_THAT(error_for(json{{"d_modle", 512}}), HasSubstr("my/config.json: unknown field 'd_modle'"));
+}
+
+TEST(Config, WrongTypesAreNamed) {
+  EXPECT_THAT(error_for(json{{"heads", "8"}}), HasSubstr("field 'heads' must be an integer"));
+  EXPECT_THAT(error_for(json{{"heads", 8.5}}), HasSubstr("field 'heads' must be an integer"));
+  EXPECT_THAT(error_for(json{{"final_norm", 1}}), HasSubstr("field 'final_norm' must be true or false"));
+  EXPECT_THAT(error_for(json{{"norm", "middle"}}), HasSubstr("field 'norm' must be one of \"post\", \"pre\""));
+  EXPECT_THAT(error_for(json{{"preset", "huge"}}), HasSubstr("field 'preset': unknown preset 'huge'"));
+  EXPECT_THAT(error_for(json::array()), HasSubstr("my/config.json: a config must be a JSON object"));
+}
+
+TEST(Config, ContradictionsAreNamed) {
+  EXPECT_THAT(error_for(json{{"d_model", 512}, {"heads", 7}}),
+              HasSubstr("my/config.json: field 'heads': d_model 512 is not divisible by heads 7"));
+  EXPECT_THAT(error_for(json{{"encoder_layers", 0}}), HasSubstr("field 'encoder_layers' must be at least 1, got 0"));
+  EXPECT_THAT(error_for(json{{"decoder_layers", 0}}), HasSubstr("field 'decoder_layers' must be at least 1, got 0"));
+  EXPECT_THAT(error_for(json{{"d_model", 31}, {"heads", 1}}), HasSubstr("field 'd_model' must be even"));
+  EXPECT_THAT(error_for(json{{"src_vocab_size", 100}, {"tgt_vocab_size", 200}}),
+              HasSubstr("field 'tie_embeddings' is \"all\", which needs src_vocab_size (100) equal to tgt_vocab_size (200)"));
+  EXPECT_THAT(error_for(json{{"eos_id", 0}}), HasSubstr("field 'eos_id' = 0 is the same as pad_id"));
+  EXPECT_THAT(error_for(json{{"bos_id", 37000}}), HasSubstr("field 'bos_id' = 37000 is outside the vocabulary"));
+  EXPECT_THAT(error_for(json{{"dropout", 1.0}}), HasSubstr("field 'dropout' must be in [0, 1)"));
+  EXPECT_THAT(error_for(json{{"layer_norm_eps", 0}}), HasSubstr("field 'layer_norm_eps' must be positive"));
+}
+
+}  // namespace
+}  // namespace transformer
