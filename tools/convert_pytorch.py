@@ -36,14 +36,14 @@ names the key (exit status 1).
 """
 
 import argparse
-import json
 import math
 import os
-import struct
 import sys
 
-import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import write_json, write_safetensors  # noqa: E402
 
 MAX_LENGTH_CAP = 5000
 PE_KEY = "positional_encoding.pos_embedding"
@@ -51,47 +51,6 @@ PE_KEY = "positional_encoding.pos_embedding"
 
 class ConversionError(Exception):
     pass
-
-
-# ---------------------------------------------------------------- safetensors
-
-def write_safetensors(path, tensors):
-    """F32 safetensors, names sorted, header padded with spaces to a multiple
-    of 8; written to a temporary file, then renamed."""
-    header = {}
-    blobs = []
-    offset = 0
-    for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name].detach().cpu().to(torch.float32).numpy(), dtype="<f4")
-        data = arr.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    text += b" " * ((-len(text)) % 8)
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    try:
-        with open(tmp, "wb") as f:
-            f.write(struct.pack("<Q", len(text)))
-            f.write(text)
-            for b in blobs:
-                f.write(b)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def write_json(path, obj):
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    try:
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 # ---------------------------------------------------------------- conversion
@@ -303,7 +262,8 @@ def main(argv=None):
         config, params = convert(state, args.heads, args.activation, args.norm_first, args.unk_id, args.pad_id,
                                  args.bos_id, args.eos_id, args.max_length, args.layer_norm_eps, args.dropout)
         os.makedirs(args.out, exist_ok=True)
-        write_safetensors(os.path.join(args.out, "model.safetensors"), params)
+        write_safetensors(os.path.join(args.out, "model.safetensors"),
+                          {name: t.detach().to(torch.float32) for name, t in params.items()})
         write_json(os.path.join(args.out, "config.json"), config)
     except ConversionError as e:
         print("convert_pytorch: %s: %s" % (args.state_dict, e), file=sys.stderr)
