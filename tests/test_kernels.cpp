@@ -9,6 +9,7 @@
 #include "kernels/activations.h"
 #include "kernels/attention.h"
 #include "kernels/embedding.h"
+#include "kernels/fast_exp.h"
 #include "kernels/gemm.h"
 #include "kernels/layer_norm.h"
 #include "kernels/positional_encoding.h"
@@ -188,6 +189,18 @@ TEST(Softmax, MasksArePrefixesOfTheKeys) {
     }
     EXPECT_NEAR(sum, 1.0, 1e-6);
   }
+}
+
+TEST(FastExp, AgreesWithStdExp) {
+  double worst = 0.0;
+  for (float x = -87.0f; x <= 88.0f; x += 0.001f) {
+    const double exact = std::exp(static_cast<double>(x));
+    worst = std::max(worst, std::abs(fast_exp(x) - exact) / exact);
+  }
+  EXPECT_LT(worst, 3e-7);
+  EXPECT_EQ(fast_exp(0.0f), 1.0f);
+  EXPECT_LT(fast_exp(-1000.0f), 1e-37f);  // clamped, not NaN or negative
+  EXPECT_GE(fast_exp(-1000.0f), 0.0f);
 }
 
 TEST(Activations, ReluAndGelu) {
