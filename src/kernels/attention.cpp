@@ -32,4 +32,35 @@ void attention_forward(float* Z, float* weights, const float* Q, int64_t ldq, co
   }
 }
 
+void attention_backward(float* dQ, float* dK, float* dV, float* scratch, const float* dZ, const float* Q, int64_t ldq,
+                        const float* K, int64_t ldk, const float* V, int64_t ldv, const float* weights,
+                        const int32_t* key_lengths, int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t Dh) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
+  const int64_t D = H * Dh;  // row stride of dZ, dQ, dK, dV
+#pragma omp parallel for collapse(2) schedule(static) if (B * H > 1)
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t keys = std::clamp<int64_t>(key_lengths[b], 1, Tk);
+      const float* q = Q + b * Tq * ldq + h * Dh;
+      const float* k = K + b * Tk * ldk + h * Dh;
+      const float* v = V + b * Tk * ldv + h * Dh;
+      const float* p = weights + (b * H + h) * Tq * Tk;
+      const float* dz = dZ + b * Tq * D + h * Dh;
+      float* ds = scratch + (b * H + h) * Tq * Tk;
+      float* dq = dQ + b * Tq * D + h * Dh;
+      float* dk = dK + b * Tk * D + h * Dh;
+      float* dv = dV + b * Tk * D + h * Dh;
+      gemm(Trans::No, Trans::Yes, Tq, keys, Dh, 1.0f, dz, D, v, ldv, 0.0f, ds, Tk);   // dweights
+      gemm(Trans::Yes, Trans::No, keys, Dh, Tq, 1.0f, p, Tk, dz, D, 0.0f, dv, D);     // dV
+      softmax_backward(ds, ds, p, Tq, keys, Tk);                                     // d(scaled scores)
+      gemm(Trans::No, Trans::No, Tq, Dh, keys, scale, ds, Tk, k, ldk, 0.0f, dq, D);   // dQ
+      gemm(Trans::Yes, Trans::No, keys, Dh, Tq, scale, ds, Tk, q, ldq, 0.0f, dk, D);  // dK
+      for (int64_t t = keys; t < Tk; ++t) {
+        std::fill(dk + t * D, dk + t * D + Dh, 0.0f);
+        std::fill(dv + t * D, dv + t * D + Dh, 0.0f);
+      }
+    }
+  }
+}
+
 }  // namespace transformer::kernels

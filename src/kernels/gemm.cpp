@@ -42,4 +42,16 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
   gemm(Trans::No, Trans::Yes, rows, out, in, 1.0f, x, in, W, in, beta, y, out);
 }
 
+void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t rows,
+                     int64_t in, int64_t out, bool accumulate_dx) {
+  gemm(Trans::No, Trans::No, rows, in, out, 1.0f, dy, out, W, in, accumulate_dx ? 1.0f : 0.0f, dx, in);
+  gemm(Trans::Yes, Trans::No, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dW, in);
+  if (db == nullptr) return;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* dyr = dy + r * out;
+#pragma omp simd
+    for (int64_t o = 0; o < out; ++o) db[o] += dyr[o];
+  }
+}
+
 }  // namespace transformer::kernels

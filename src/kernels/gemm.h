@@ -25,4 +25,13 @@ void gemm_reference(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t 
 //   y: [rows, out]   x: [rows, in]   W: [out, in]   b: [out] (may be null)
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in, int64_t out);
 
+// Backward of linear_forward:
+//   dx = dy · W            [rows, in]: overwritten, or added to when accumulate_dx
+//   dW += dyᵀ · x          [out, in]
+//   db += Σ_rows dy        [out] (may be null)
+// Parameter gradients always accumulate, so tied weights and gradient
+// accumulation over batches need nothing special.
+void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t rows,
+                     int64_t in, int64_t out, bool accumulate_dx);
+
 }  // namespace transformer::kernels

@@ -27,4 +27,38 @@ void layer_norm_forward(float* y, float* mean, float* rstd, const float* x, cons
   }
 }
 
+void layer_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const float* mean,
+                         const float* rstd, const float* gamma, int64_t rows, int64_t D) {
+#pragma omp parallel for schedule(static) if (rows * D > 32768)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * D;
+    const float* dyr = dy + r * D;
+    float* dxr = dx + r * D;
+    const float m = mean[r], rs = rstd[r];
+    float mean_g = 0.0f, mean_gx = 0.0f;
+#pragma omp simd reduction(+ : mean_g, mean_gx)
+    for (int64_t i = 0; i < D; ++i) {
+      const float g = dyr[i] * gamma[i];
+      mean_g += g;
+      mean_gx += g * (xr[i] - m) * rs;
+    }
+    mean_g /= static_cast<float>(D);
+    mean_gx /= static_cast<float>(D);
+#pragma omp simd
+    for (int64_t i = 0; i < D; ++i) dxr[i] = rs * (dyr[i] * gamma[i] - mean_g - (xr[i] - m) * rs * mean_gx);
+  }
+  // The parameter gradients sum over rows: one pass, vectorized along D, so
+  // threads never write the same column.
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * D;
+    const float* dyr = dy + r * D;
+    const float m = mean[r], rs = rstd[r];
+#pragma omp simd
+    for (int64_t i = 0; i < D; ++i) {
+      dgamma[i] += dyr[i] * (xr[i] - m) * rs;
+      dbeta[i] += dyr[i];
+    }
+  }
+}
+
 }  // namespace transformer::kernels

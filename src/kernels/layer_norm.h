@@ -14,4 +14,10 @@ namespace transformer::kernels {
 void layer_norm_forward(float* y, float* mean, float* rstd, const float* x, const float* gamma, const float* beta,
                         int64_t rows, int64_t D, float eps);
 
+// Backward, with x̂ = (x − mean)·rstd and g = dy·γ:
+//   dx = rstd · (g − mean(g) − x̂ · mean(g·x̂))   (overwritten)
+//   dgamma += Σ_rows dy·x̂,  dbeta += Σ_rows dy
+void layer_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const float* mean,
+                         const float* rstd, const float* gamma, int64_t rows, int64_t D);
+
 }  // namespace transformer::kernels

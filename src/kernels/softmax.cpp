@@ -65,6 +65,19 @@ void log_softmax_forward(float* y, const float* x, int64_t rows, int64_t cols) {
   }
 }
 
+void softmax_backward(float* ds, const float* dp, const float* p, int64_t rows, int64_t cols, int64_t ld) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* pr = p + r * ld;
+    const float* dpr = dp + r * ld;
+    float* dsr = ds + r * ld;
+    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+    for (int64_t i = 0; i < cols; ++i) dot += dpr[i] * pr[i];
+#pragma omp simd
+    for (int64_t i = 0; i < cols; ++i) dsr[i] = pr[i] * (dpr[i] - dot);
+  }
+}
+
 void masked_softmax_forward(float* p, const float* scores, int64_t Tq, int64_t Tk, int64_t key_length, bool causal,
                             int64_t query_offset) {
   for (int64_t q = 0; q < Tq; ++q) {

@@ -27,6 +27,11 @@ void log_softmax_forward(float* y, const float* x, int64_t rows, int64_t cols);
 void masked_softmax_forward(float* p, const float* scores, int64_t Tq, int64_t Tk, int64_t key_length, bool causal,
                             int64_t query_offset);
 
+// Backward of a softmax row block: ds = p ⊙ (dp − Σ_k dp·p), for the first
+// `cols` columns of each of `rows` rows with row stride ld. Masked entries
+// (p = 0) get 0. ds may alias dp.
+void softmax_backward(float* ds, const float* dp, const float* p, int64_t rows, int64_t cols, int64_t ld);
+
 // The number of keys query row q may see under the masks above.
 inline int64_t visible_keys(int64_t q, int64_t Tk, int64_t key_length, bool causal, int64_t query_offset) {
   int64_t n = key_length < Tk ? key_length : Tk;

@@ -41,11 +41,29 @@ class AddAndNorm {
     }
   }
 
+  // dx: [B, T, D] ← dout: [B, T, D]. sublayer_backward(Tensor& d_in,
+  // const Tensor& d_out) takes the gradient at the sub-layer's output to its
+  // input. The residual path adds dout (or, post-norm, the gradient at the
+  // sum) straight to dx.
+  template <typename SublayerBackward>
+  void backward(Tensor& dx, const Tensor& dout, SublayerBackward&& sublayer_backward) {
+    if (position == NormPosition::Post) {
+      norm.backward(dsum, dout);         // through the Norm
+      sublayer_backward(dx, dsum);       // through the sub-layer
+      kernels::add(dx.data(), dx.data(), dsum.data(), dx.numel());  // and around it
+    } else {
+      sublayer_backward(dnormed, dout);
+      norm.backward(dx, dnormed);
+      kernels::add(dx.data(), dx.data(), dout.data(), dx.numel());
+    }
+  }
+
   LayerNorm norm;
   NormPosition position;
   Tensor normed;        // pre-norm only: LayerNorm(x), the sub-layer's input
   Tensor sublayer_out;  // Sublayer(…)
   Tensor sum;           // post-norm only: x + Sublayer(x), the LayerNorm's input
+  Tensor dsum, dnormed;  // gradients at sum and normed
 };
 
 }  // namespace transformer

@@ -14,6 +14,7 @@ MultiHeadAttention::MultiHeadAttention(Parameters& params, const std::string& na
 void MultiHeadAttention::forward(Tensor& out, const Tensor& x_q, const Tensor& x_kv, const int32_t* key_lengths,
                                  bool causal) {
   const int64_t B = x_q.dim(0), Tq = x_q.dim(1), Tk = x_kv.dim(1), D = x_q.dim(2);
+  key_lengths_ = key_lengths;
   // Step 1: project the inputs into queries, keys and values.
   q_proj.forward(q, x_q);
   k_proj.forward(k, x_kv);
@@ -25,6 +26,20 @@ void MultiHeadAttention::forward(Tensor& out, const Tensor& x_q, const Tensor& x
                              /*query_offset=*/0, B, heads_, Tq, Tk, D / heads_);
   // The heads are already concatenated in z; multiply by W^O.
   out_proj.forward(out, z);
+}
+
+void MultiHeadAttention::backward(Tensor& dx_q, Tensor& dx_kv, const Tensor& dout) {
+  const int64_t B = weights.dim(0), Tq = weights.dim(2), Tk = weights.dim(3), D = q.dim(2);
+  out_proj.backward(dz, dout);  // through W^O
+  dq.resize(q.shape());
+  dk.resize(k.shape());
+  dv.resize(v.shape());
+  dweights.resize(weights.shape());
+  kernels::attention_backward(dq.data(), dk.data(), dv.data(), dweights.data(), dz.data(), q.data(), D, k.data(), D,
+                              v.data(), D, weights.data(), key_lengths_, B, heads_, Tq, Tk, D / heads_);
+  q_proj.backward(dx_q, dq);
+  k_proj.backward(dx_kv, dk, /*accumulate=*/true);
+  v_proj.backward(dx_kv, dv, /*accumulate=*/true);
 }
 
 }  // namespace transformer

@@ -23,6 +23,11 @@ class MultiHeadAttention {
   // key_lengths: [B] valid keys per row; causal: hide keys after the query.
   void forward(Tensor& out, const Tensor& x_q, const Tensor& x_kv, const int32_t* key_lengths, bool causal);
 
+  // dx_q ← dout (overwritten); the gradient for x_kv is added to dx_kv,
+  // which is dx_q itself for self-attention and the encoder output's
+  // gradient (summed over the decoder layers) for encoder-decoder attention.
+  void backward(Tensor& dx_q, Tensor& dx_kv, const Tensor& dout);
+
   int64_t heads() const { return heads_; }
 
   Linear q_proj, k_proj, v_proj, out_proj;  // W^Q, W^K, W^V, W^O with biases
@@ -32,8 +37,12 @@ class MultiHeadAttention {
   Tensor weights;   // [B, H, Tq, Tk]: softmax(q·kᵀ/√Dh), the attention weights
   Tensor z;         // [B, Tq, D]: each head's weighted sum of values, concatenated
 
+  Tensor dz, dq, dk, dv;  // gradients of the activations above
+  Tensor dweights;        // [B, H, Tq, Tk]: backward's scratch
+
  private:
   int64_t heads_;
+  const int32_t* key_lengths_ = nullptr;
 };
 
 }  // namespace transformer

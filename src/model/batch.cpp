@@ -38,6 +38,18 @@ void Batch::validate(const ModelConfig& config, const std::string& source) const
   if (size < 1) throw Error(source + ": the batch is empty");
   check_side(source, "src", size, src_len, src_ids, src_lengths, config.src_vocab_size, config.max_length);
   check_side(source, "tgt", size, tgt_len, tgt_ids, tgt_lengths, config.tgt_vocab_size, config.max_length);
+  if (tgt_labels.empty()) return;
+  if (static_cast<int64_t>(tgt_labels.size()) != size * tgt_len)
+    throw Error(source + ": tgt_labels holds " + std::to_string(tgt_labels.size()) + " ids, expected " +
+                std::to_string(size) + " × " + std::to_string(tgt_len));
+  for (int64_t b = 0; b < size; ++b)
+    for (int64_t t = 0; t < tgt_lengths[b]; ++t) {
+      const int32_t id = tgt_labels[b * tgt_len + t];
+      if (id < 0 || id >= config.tgt_vocab_size || id == config.pad_id)
+        throw Error(source + ": tgt_labels[" + std::to_string(b) + "][" + std::to_string(t) + "] = " +
+                    std::to_string(id) + " is not a target word (outside [0, " + std::to_string(config.tgt_vocab_size) +
+                    ") or the pad id)");
+    }
 }
 
 }  // namespace transformer

@@ -17,6 +17,7 @@ struct Batch {
   std::vector<int32_t> src_lengths;  // [B], each in [1, S]
   std::vector<int32_t> tgt_ids;      // [B, T]: decoder input (BOS, y1, y2, …)
   std::vector<int32_t> tgt_lengths;  // [B], each in [1, T]
+  std::vector<int32_t> tgt_labels;   // [B, T]: training targets (y1, y2, …, EOS); empty when not training
 
   // Checks sizes, lengths and that every id is inside its vocabulary and every
   // length within max_length; throws an Error naming `source` and the entry.

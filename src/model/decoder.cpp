@@ -21,6 +21,16 @@ void DecoderLayer::forward(const Tensor& x, const int32_t* tgt_lengths, const Te
   ffn_block.forward(output, cross_attended, [&](Tensor& y, const Tensor& in) { ffn.forward(y, in); });
 }
 
+void DecoderLayer::backward(const Tensor& doutput, Tensor& dmemory) {
+  ffn_block.backward(dcross_attended, doutput, [&](Tensor& d_in, const Tensor& d_out) { ffn.backward(d_in, d_out); });
+  cross_attn_block.backward(dself_attended, dcross_attended, [&](Tensor& d_in, const Tensor& d_out) {
+    cross_attn.backward(d_in, dmemory, d_out);
+  });
+  self_attn_block.backward(dinput, dself_attended, [&](Tensor& d_in, const Tensor& d_out) {
+    self_attn.backward(d_in, d_in, d_out);
+  });
+}
+
 Decoder::Decoder(Parameters& params, Parameter& embedding, const ModelConfig& config,
                  std::shared_ptr<const PositionalEncoding> positions)
     : embed(embedding), positions(std::move(positions)) {
@@ -31,6 +41,7 @@ Decoder::Decoder(Parameters& params, Parameter& embedding, const ModelConfig& co
 
 const Tensor& Decoder::forward(const int32_t* ids, const int32_t* lengths, int64_t B, int64_t T,
                                const Tensor& memory, const int32_t* src_lengths) {
+  memory_ = &memory;
   embed.forward(embedded, ids, B, T);
   positions->forward(embedded);
   const Tensor* x = &embedded;
@@ -41,6 +52,21 @@ const Tensor& Decoder::forward(const int32_t* ids, const int32_t* lengths, int64
   if (!norm) return *x;
   norm->forward(output, *x);
   return output;
+}
+
+void Decoder::backward(const Tensor& doutput, Tensor& dmemory) {
+  dmemory.resize(memory_->shape());
+  dmemory.zero();
+  const Tensor* d = &doutput;
+  if (norm) {
+    norm->backward(dtop, doutput);
+    d = &dtop;
+  }
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+    (*it)->backward(*d, dmemory);
+    d = &(*it)->dinput;
+  }
+  embed.backward(*d);
 }
 
 }  // namespace transformer

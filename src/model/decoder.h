@@ -21,6 +21,9 @@ class DecoderLayer {
 
   // output: [B, T, D] ← x: [B, T, D] and the encoder output memory: [B, S, D]
   void forward(const Tensor& x, const int32_t* tgt_lengths, const Tensor& memory, const int32_t* src_lengths);
+  // dinput ← doutput; adds this layer's share of the encoder output's
+  // gradient to dmemory.
+  void backward(const Tensor& doutput, Tensor& dmemory);
 
   MultiHeadAttention self_attn;  // masked: a position sees only itself and earlier ones
   AddAndNorm self_attn_block;
@@ -32,6 +35,8 @@ class DecoderLayer {
   Tensor self_attended;   // [B, T, D]
   Tensor cross_attended;  // [B, T, D]
   Tensor output;          // [B, T, D]
+
+  Tensor dself_attended, dcross_attended, dinput;
 };
 
 class Decoder {
@@ -42,6 +47,9 @@ class Decoder {
   // Returns the decoder output [B, T, D] for ids: [B, T].
   const Tensor& forward(const int32_t* ids, const int32_t* lengths, int64_t B, int64_t T, const Tensor& memory,
                         const int32_t* src_lengths);
+  // Back from the gradient at the decoder output to the embeddings; the
+  // encoder output's gradient goes to dmemory (overwritten).
+  void backward(const Tensor& doutput, Tensor& dmemory);
 
   Embedding embed;
   std::shared_ptr<const PositionalEncoding> positions;
@@ -50,6 +58,10 @@ class Decoder {
 
   Tensor embedded;  // [B, T, D]
   Tensor output;    // [B, T, D]
+  Tensor dtop;
+
+ private:
+  const Tensor* memory_ = nullptr;  // forward's encoder output
 };
 
 }  // namespace transformer

@@ -16,10 +16,17 @@ void PositionalEncoding::forward(Tensor& x, int64_t offset) const {
   kernels::add_positional_encoding(x.data(), table.data(), x.dim(0), x.dim(1), x.dim(2), offset);
 }
 
-void Embedding::forward(Tensor& out, const int32_t* ids, int64_t B, int64_t T) const {
+void Embedding::forward(Tensor& out, const int32_t* ids, int64_t B, int64_t T) {
   const int64_t D = dim();
+  ids_ = ids;
   out.resize({B, T, D});
   kernels::embedding_forward(out.data(), ids, B * T, weight.value.data(), D, std::sqrt(static_cast<float>(D)));
+}
+
+void Embedding::backward(const Tensor& dout) {
+  const int64_t D = dim();
+  kernels::embedding_backward(weight.grad.data(), dout.data(), ids_, dout.numel() / D, D,
+                              std::sqrt(static_cast<float>(D)));
 }
 
 }  // namespace transformer

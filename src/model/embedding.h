@@ -24,12 +24,17 @@ class Embedding {
   explicit Embedding(Parameter& table) : weight(table) {}
 
   // out: [B, T, D] ← ids: [B, T]; out = weight[ids] · √D
-  void forward(Tensor& out, const int32_t* ids, int64_t B, int64_t T) const;
+  void forward(Tensor& out, const int32_t* ids, int64_t B, int64_t T);
+  // Adds dout · √D to the rows of weight.grad that forward looked up.
+  void backward(const Tensor& dout);
 
   int64_t vocab_size() const { return weight.value.dim(0); }
   int64_t dim() const { return weight.value.dim(1); }
 
   Parameter& weight;  // [V, D], possibly shared (tie_embeddings)
+
+ private:
+  const int32_t* ids_ = nullptr;  // forward's ids, [B·T]
 };
 
 }  // namespace transformer

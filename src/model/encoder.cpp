@@ -15,6 +15,13 @@ void EncoderLayer::forward(const Tensor& x, const int32_t* src_lengths) {
   ffn_block.forward(output, attended, [&](Tensor& y, const Tensor& in) { ffn.forward(y, in); });
 }
 
+void EncoderLayer::backward(const Tensor& doutput) {
+  ffn_block.backward(dattended, doutput, [&](Tensor& d_in, const Tensor& d_out) { ffn.backward(d_in, d_out); });
+  self_attn_block.backward(dinput, dattended, [&](Tensor& d_in, const Tensor& d_out) {
+    self_attn.backward(d_in, d_in, d_out);  // queries, keys and values all come from the input
+  });
+}
+
 Encoder::Encoder(Parameters& params, Parameter& embedding, const ModelConfig& config,
                  std::shared_ptr<const PositionalEncoding> positions)
     : embed(embedding), positions(std::move(positions)) {
@@ -34,6 +41,19 @@ const Tensor& Encoder::forward(const int32_t* ids, const int32_t* lengths, int64
   if (!norm) return *x;
   norm->forward(output, *x);
   return output;
+}
+
+void Encoder::backward(const Tensor& doutput) {
+  const Tensor* d = &doutput;
+  if (norm) {
+    norm->backward(dtop, doutput);
+    d = &dtop;
+  }
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+    (*it)->backward(*d);
+    d = &(*it)->dinput;
+  }
+  embed.backward(*d);  // the positional encoding is fixed: nothing to learn there
 }
 
 }  // namespace transformer

@@ -20,6 +20,8 @@ class EncoderLayer {
 
   // output: [B, S, D] ← x: [B, S, D]; src_lengths: [B]
   void forward(const Tensor& x, const int32_t* src_lengths);
+  // dinput ← doutput
+  void backward(const Tensor& doutput);
 
   MultiHeadAttention self_attn;
   AddAndNorm self_attn_block;  // norm parameters: NAME.self_attn_norm
@@ -28,6 +30,9 @@ class EncoderLayer {
 
   Tensor attended;  // [B, S, D]: after self-attention's Add & Norm
   Tensor output;    // [B, S, D]: after the feed-forward's Add & Norm
+
+  Tensor dattended;  // gradient at attended
+  Tensor dinput;     // gradient at the layer's input
 };
 
 class Encoder {
@@ -37,6 +42,8 @@ class Encoder {
 
   // Returns the encoder output [B, S, D] for ids: [B, S].
   const Tensor& forward(const int32_t* ids, const int32_t* lengths, int64_t B, int64_t S);
+  // Back from the gradient at the encoder output to the embeddings.
+  void backward(const Tensor& doutput);
 
   Embedding embed;
   std::shared_ptr<const PositionalEncoding> positions;
@@ -45,6 +52,7 @@ class Encoder {
 
   Tensor embedded;  // [B, S, D]: embedding · √D + positional encoding, the first layer's input
   Tensor output;    // [B, S, D]: the top of the stack (after the final norm, if any)
+  Tensor dtop;      // gradient below the final norm
 };
 
 }  // namespace transformer

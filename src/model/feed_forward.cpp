@@ -17,4 +17,14 @@ void FeedForward::forward(Tensor& out, const Tensor& x) {
   linear2.forward(out, activated);
 }
 
+void FeedForward::backward(Tensor& dx, const Tensor& dout) {
+  linear2.backward(dactivated, dout);
+  dhidden.resize(hidden.shape());
+  if (activation == Activation::Relu)
+    kernels::relu_backward(dhidden.data(), dactivated.data(), hidden.data(), hidden.numel());
+  else
+    kernels::gelu_backward(dhidden.data(), dactivated.data(), hidden.data(), hidden.numel());
+  linear1.backward(dx, dhidden);
+}
+
 }  // namespace transformer

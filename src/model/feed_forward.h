@@ -15,6 +15,8 @@ class FeedForward {
 
   // out: [B, T, D] ← x: [B, T, D]
   void forward(Tensor& out, const Tensor& x);
+  // dx ← dout
+  void backward(Tensor& dx, const Tensor& dout);
 
   Linear linear1;  // D → F
   Linear linear2;  // F → D
@@ -22,6 +24,7 @@ class FeedForward {
 
   Tensor hidden;     // [B, T, F]: x · W1ᵀ + b1, kept for the backward pass
   Tensor activated;  // [B, T, F]: act(hidden)
+  Tensor dactivated, dhidden;
 };
 
 }  // namespace transformer

@@ -13,11 +13,16 @@ class LayerNorm {
 
   // y: [..., D] ← x: [..., D]
   void forward(Tensor& y, const Tensor& x);
+  // dx ← dy; adds to weight.grad and bias.grad.
+  void backward(Tensor& dx, const Tensor& dy);
 
   Parameter& weight;  // γ [D]
   Parameter& bias;    // β [D]
   float eps;
   Tensor mean, rstd;  // [rows]: per-row statistics, kept for the backward pass
+
+ private:
+  const Tensor* x_ = nullptr;
 };
 
 }  // namespace transformer

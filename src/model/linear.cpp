@@ -11,12 +11,21 @@ Linear::Linear(Parameters& params, const std::string& name, int64_t in, int64_t 
 Linear::Linear(Parameters& params, const std::string& name, Parameter& tied_weight)
     : weight(tied_weight), bias(params.add(name + ".bias", {tied_weight.value.dim(0)}, Init::Zeros)) {}
 
-void Linear::forward(Tensor& y, const Tensor& x) const {
+void Linear::forward(Tensor& y, const Tensor& x) {
   assert(x.shape().back() == in());
+  x_ = &x;
   Shape shape = x.shape();
   shape.back() = out();
   y.resize(shape);
   kernels::linear_forward(y.data(), x.data(), weight.value.data(), bias.value.data(), x.numel() / in(), in(), out());
+}
+
+void Linear::backward(Tensor& dx, const Tensor& dy, bool accumulate) {
+  assert(x_ != nullptr && dy.numel() / out() == x_->numel() / in());
+  if (!accumulate) dx.resize(x_->shape());
+  assert(dx.shape() == x_->shape());
+  kernels::linear_backward(dx.data(), weight.grad.data(), bias.grad.data(), dy.data(), x_->data(),
+                           weight.value.data(), x_->numel() / in(), in(), out(), accumulate);
 }
 
 }  // namespace transformer

@@ -15,13 +15,20 @@ class Linear {
   Linear(Parameters& params, const std::string& name, Parameter& tied_weight);
 
   // y: [..., out] ← x: [..., in]
-  void forward(Tensor& y, const Tensor& x) const;
+  void forward(Tensor& y, const Tensor& x);
+  // dx: [..., in] ← dy: [..., out]; adds to weight.grad and bias.grad.
+  // accumulate: add to dx instead of overwriting it (an input that feeds
+  // several layers gets the sum of their gradients).
+  void backward(Tensor& dx, const Tensor& dy, bool accumulate = false);
 
   int64_t in() const { return weight.value.dim(1); }
   int64_t out() const { return weight.value.dim(0); }
 
   Parameter& weight;
   Parameter& bias;
+
+ private:
+  const Tensor* x_ = nullptr;  // forward's input, read by backward
 };
 
 }  // namespace transformer

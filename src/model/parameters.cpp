@@ -9,7 +9,7 @@ namespace transformer {
 
 Parameter& Parameters::add(const std::string& name, Shape shape, Init init) {
   assert(find(name) == nullptr);
-  params_.push_back(std::make_unique<Parameter>(Parameter{name, Tensor(std::move(shape)), init}));
+  params_.push_back(std::make_unique<Parameter>(Parameter{name, Tensor(std::move(shape)), init, Tensor()}));
   return *params_.back();
 }
 
@@ -23,6 +23,13 @@ int64_t Parameters::count() const {
   int64_t n = 0;
   for (const auto& p : params_) n += p->value.numel();
   return n;
+}
+
+void Parameters::zero_grad() {
+  for (auto& p : params_) {
+    p->grad.resize(p->value.shape());
+    p->grad.zero();
+  }
 }
 
 void Parameters::initialize(uint64_t seed) {

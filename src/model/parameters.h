@@ -22,6 +22,7 @@ struct Parameter {
   std::string name;
   Tensor value;
   Init init;
+  Tensor grad;  // d loss / d value, same shape; backward() adds to it
 };
 
 class Parameters {
@@ -37,6 +38,9 @@ class Parameters {
   // Every parameter from its own stream of `seed`, so the values of one do not
   // depend on which others exist.
   void initialize(uint64_t seed);
+
+  // Sets every gradient to zero (allocating it the first time).
+  void zero_grad();
 
  private:
   std::vector<std::unique_ptr<Parameter>> params_;

@@ -41,6 +41,12 @@ const Tensor& Transformer::decode(const Batch& batch, const Tensor& memory) {
 
 const Tensor& Transformer::forward(const Batch& batch) { return decode(batch, encode(batch)); }
 
+void Transformer::backward(const Tensor& dlogits) {
+  generator.backward(ddecoder_output, dlogits);
+  decoder.backward(ddecoder_output, dmemory);
+  encoder.backward(dmemory);
+}
+
 std::vector<std::pair<std::string, const Tensor*>> Transformer::attention_weights() const {
   std::vector<std::pair<std::string, const Tensor*>> named;
   for (size_t i = 0; i < encoder.layers.size(); ++i)

@@ -23,6 +23,11 @@ class Transformer {
   const Tensor& encode(const Batch& batch);                        // [B, S, D]
   const Tensor& decode(const Batch& batch, const Tensor& memory);  // logits [B, T, Vt]
 
+  // Back from dlogits [B, T, Vt] (the loss's gradient at the logits) through
+  // the whole model; adds every parameter's gradient to its grad (call
+  // params.zero_grad() first).
+  void backward(const Tensor& dlogits);
+
   // After forward(): every attention's weights [B, H, Tq, Tk], named
   // "encoder.layers.{i}.self_attn.weights", "decoder.layers.{i}.self_attn.weights"
   // and "decoder.layers.{i}.cross_attn.weights".
@@ -39,6 +44,7 @@ class Transformer {
   Linear generator;  // the final linear layer: decoder output → one score per target word
 
   Tensor logits;  // [B, T, Vt]
+  Tensor ddecoder_output, dmemory;
 };
 
 }  // namespace transformer

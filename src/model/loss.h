@@ -1,0 +1,36 @@
+// The training objective of the article's last section: compare the model's
+// output distribution at every target position with the one-hot target
+// (smoothed by ε, the paper's label smoothing) and average over the target
+// tokens of the batch; padding counts for nothing.
+#pragma once
+
+#include <vector>
+
+#include "core/tensor.h"
+#include "model/batch.h"
+
+namespace transformer {
+
+class LabelSmoothedCrossEntropy {
+ public:
+  // ε = 0 is plain cross-entropy against the one-hot target.
+  LabelSmoothedCrossEntropy(float smoothing, int32_t pad_id) : smoothing(smoothing), pad_id(pad_id) {}
+
+  // Mean loss per target token of logits [B, T, V] against batch.tgt_labels;
+  // dlogits [B, T, V] ← d(mean loss)/d logits.
+  double forward_backward(Tensor& dlogits, const Tensor& logits, const Batch& batch);
+  // The same loss, no gradient.
+  double forward(const Tensor& logits, const Batch& batch);
+
+  static int64_t target_tokens(const Batch& batch);
+
+  float smoothing;
+  int32_t pad_id;
+
+ private:
+  // tgt_labels with every position past a sentence's length set to pad_id.
+  const std::vector<int32_t>& targets(const Batch& batch);
+  std::vector<int32_t> targets_;
+};
+
+}  // namespace transformer
