@@ -9,6 +9,7 @@
 #include "core/random.h"
 #include "kernels/activations.h"
 #include "kernels/attention.h"
+#include "kernels/dropout.h"
 #include "kernels/embedding.h"
 #include "kernels/gemm.h"
 #include "kernels/layer_norm.h"
@@ -173,17 +174,15 @@ TEST(KernelGradients, LabelSmoothedCrossEntropy) {
 }
 
 // The whole model: d(mean loss)/d(parameter) against central differences for
-// a sample of coordinates of every parameter tensor.
-class ModelGradient : public testing::TestWithParam<std::tuple<NormPosition, TieEmbeddings, Activation>> {};
-
-TEST_P(ModelGradient, MatchesFiniteDifferences) {
-  ModelConfig c = ModelConfig::preset("tiny");
+// a sample of coordinates of every parameter tensor. With dropout, every
+// forward is re-seeded so that all evaluations see the same masks.
+void expect_model_gradient(ModelConfig c, bool dropout) {
   c.src_vocab_size = c.tgt_vocab_size = 20;
   c.d_model = 8;
   c.heads = 2;
   c.d_ff = 12;
-  std::tie(c.norm, c.tie_embeddings, c.activation) = GetParam();
   c.final_norm = c.norm == NormPosition::Pre;
+  c.dropout = 0.2f;
   Transformer model(c);
   model.params.initialize(11);
   // Random LayerNorm parameters and biases, so their gradients are not trivial.
@@ -204,12 +203,16 @@ TEST_P(ModelGradient, MatchesFiniteDifferences) {
   batch.validate(c, "test batch");
 
   LabelSmoothedCrossEntropy criterion(0.1f, static_cast<int32_t>(c.pad_id));
+  auto forward = [&]() -> const Tensor& {
+    model.set_training(dropout, /*seed=*/99);
+    return model.forward(batch);
+  };
   Tensor dlogits;
   model.params.zero_grad();
-  criterion.forward_backward(dlogits, model.forward(batch), batch);
+  criterion.forward_backward(dlogits, forward(), batch);
   model.backward(dlogits);
 
-  auto loss = [&] { return criterion.forward(model.forward(batch), batch); };
+  auto loss = [&] { return criterion.forward(forward(), batch); };
   for (const auto& p : model.params.all()) {
     // A few coordinates of every tensor: all of them would take minutes.
     const int64_t n = p->value.numel(), step = std::max<int64_t>(1, n / 6);
@@ -230,11 +233,45 @@ TEST_P(ModelGradient, MatchesFiniteDifferences) {
   }
 }
 
+class ModelGradient : public testing::TestWithParam<std::tuple<NormPosition, TieEmbeddings, Activation>> {};
+
+TEST_P(ModelGradient, MatchesFiniteDifferences) {
+  ModelConfig c = ModelConfig::preset("tiny");
+  std::tie(c.norm, c.tie_embeddings, c.activation) = GetParam();
+  expect_model_gradient(c, /*dropout=*/false);
+}
+
+TEST_P(ModelGradient, MatchesFiniteDifferencesWithDropout) {
+  ModelConfig c = ModelConfig::preset("tiny");
+  std::tie(c.norm, c.tie_embeddings, c.activation) = GetParam();
+  expect_model_gradient(c, /*dropout=*/true);
+}
+
 INSTANTIATE_TEST_SUITE_P(Configurations, ModelGradient,
                          testing::Values(std::make_tuple(NormPosition::Post, TieEmbeddings::None, Activation::Relu),
                                          std::make_tuple(NormPosition::Pre, TieEmbeddings::All, Activation::Gelu),
                                          std::make_tuple(NormPosition::Post, TieEmbeddings::TargetOutput,
                                                          Activation::Gelu)));
+
+TEST(Dropout, DropsAtTheRateAndKeepsTheMean) {
+  const int64_t n = 200000;
+  std::vector<float> x(n, 1.0f), y(n), mask(n);
+  dropout_forward(y.data(), mask.data(), x.data(), n, 0.1f, 42);
+  int64_t dropped = 0;
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    dropped += y[i] == 0.0f;
+    sum += y[i];
+    ASSERT_TRUE(y[i] == 0.0f || std::abs(y[i] - 1.0f / 0.9f) < 1e-6);
+  }
+  EXPECT_NEAR(static_cast<double>(dropped) / n, 0.1, 0.003);
+  EXPECT_NEAR(sum / n, 1.0, 0.01);
+  std::vector<float> y2(n), mask2(n);
+  dropout_forward(y2.data(), mask2.data(), x.data(), n, 0.1f, 42);
+  EXPECT_EQ(y, y2);  // same seed, same mask
+  dropout_forward(y2.data(), mask2.data(), x.data(), n, 0.1f, 43);
+  EXPECT_NE(y, y2);
+}
 
 }  // namespace
 }  // namespace transformer

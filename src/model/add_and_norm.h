@@ -15,14 +15,16 @@
 
 #include "kernels/elementwise.h"
 #include "model/config.h"
+#include "model/dropout.h"
 #include "model/layer_norm.h"
 
 namespace transformer {
 
 class AddAndNorm {
  public:
-  AddAndNorm(Parameters& params, const std::string& norm_name, int64_t D, float eps, NormPosition position)
-      : norm(params, norm_name, D, eps), position(position) {}
+  AddAndNorm(Parameters& params, const std::string& norm_name, int64_t D, float eps, NormPosition position,
+             DropoutState& dropout_state)
+      : norm(params, norm_name, D, eps), position(position), dropout(dropout_state) {}
 
   // out: [B, T, D] ← x: [B, T, D]; sublayer(Tensor& y, const Tensor& in)
   // computes the sub-layer into y.
@@ -30,12 +32,14 @@ class AddAndNorm {
   void forward(Tensor& out, const Tensor& x, Sublayer&& sublayer) {
     if (position == NormPosition::Post) {
       sublayer(sublayer_out, x);
+      dropout.forward(sublayer_out);  // the paper: "dropout to the output of each sub-layer, before it is added"
       sum.resize(x.shape());
       kernels::add(sum.data(), x.data(), sublayer_out.data(), x.numel());  // Add
       norm.forward(out, sum);                                              // & Norm
     } else {
       norm.forward(normed, x);
       sublayer(sublayer_out, normed);
+      dropout.forward(sublayer_out);
       out.resize(x.shape());
       kernels::add(out.data(), x.data(), sublayer_out.data(), x.numel());
     }
@@ -48,11 +52,11 @@ class AddAndNorm {
   template <typename SublayerBackward>
   void backward(Tensor& dx, const Tensor& dout, SublayerBackward&& sublayer_backward) {
     if (position == NormPosition::Post) {
-      norm.backward(dsum, dout);         // through the Norm
-      sublayer_backward(dx, dsum);       // through the sub-layer
+      norm.backward(dsum, dout);                                 // through the Norm
+      sublayer_backward(dx, dropout.backward(dsublayer, dsum));  // through the sub-layer
       kernels::add(dx.data(), dx.data(), dsum.data(), dx.numel());  // and around it
     } else {
-      sublayer_backward(dnormed, dout);
+      sublayer_backward(dnormed, dropout.backward(dsublayer, dout));
       norm.backward(dx, dnormed);
       kernels::add(dx.data(), dx.data(), dout.data(), dx.numel());
     }
@@ -60,10 +64,11 @@ class AddAndNorm {
 
   LayerNorm norm;
   NormPosition position;
+  Dropout dropout;      // on the sub-layer's output
   Tensor normed;        // pre-norm only: LayerNorm(x), the sub-layer's input
   Tensor sublayer_out;  // Sublayer(…)
   Tensor sum;           // post-norm only: x + Sublayer(x), the LayerNorm's input
-  Tensor dsum, dnormed;  // gradients at sum and normed
+  Tensor dsum, dnormed, dsublayer;  // gradients at sum, normed and the sub-layer's output
 };
 
 }  // namespace transformer

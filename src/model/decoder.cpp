@@ -2,13 +2,14 @@
 
 namespace transformer {
 
-DecoderLayer::DecoderLayer(Parameters& params, const std::string& name, const ModelConfig& config)
+DecoderLayer::DecoderLayer(Parameters& params, const std::string& name, const ModelConfig& config,
+                           DropoutState& dropout)
     : self_attn(params, name + ".self_attn", config.d_model, config.heads),
-      self_attn_block(params, name + ".self_attn_norm", config.d_model, config.layer_norm_eps, config.norm),
+      self_attn_block(params, name + ".self_attn_norm", config.d_model, config.layer_norm_eps, config.norm, dropout),
       cross_attn(params, name + ".cross_attn", config.d_model, config.heads),
-      cross_attn_block(params, name + ".cross_attn_norm", config.d_model, config.layer_norm_eps, config.norm),
-      ffn(params, name + ".ffn", config.d_model, config.d_ff, config.activation),
-      ffn_block(params, name + ".ffn_norm", config.d_model, config.layer_norm_eps, config.norm) {}
+      cross_attn_block(params, name + ".cross_attn_norm", config.d_model, config.layer_norm_eps, config.norm, dropout),
+      ffn(params, name + ".ffn", config.d_model, config.d_ff, config.activation, dropout),
+      ffn_block(params, name + ".ffn_norm", config.d_model, config.layer_norm_eps, config.norm, dropout) {}
 
 void DecoderLayer::forward(const Tensor& x, const int32_t* tgt_lengths, const Tensor& memory,
                            const int32_t* src_lengths) {
@@ -32,10 +33,10 @@ void DecoderLayer::backward(const Tensor& doutput, Tensor& dmemory) {
 }
 
 Decoder::Decoder(Parameters& params, Parameter& embedding, const ModelConfig& config,
-                 std::shared_ptr<const PositionalEncoding> positions)
-    : embed(embedding), positions(std::move(positions)) {
+                 std::shared_ptr<const PositionalEncoding> positions, DropoutState& dropout)
+    : embed(embedding), positions(std::move(positions)), embed_dropout(dropout) {
   for (int64_t i = 0; i < config.decoder_layers; ++i)
-    layers.push_back(std::make_unique<DecoderLayer>(params, "decoder.layers." + std::to_string(i), config));
+    layers.push_back(std::make_unique<DecoderLayer>(params, "decoder.layers." + std::to_string(i), config, dropout));
   if (config.final_norm) norm.emplace(params, "decoder.norm", config.d_model, config.layer_norm_eps);
 }
 
@@ -44,6 +45,7 @@ const Tensor& Decoder::forward(const int32_t* ids, const int32_t* lengths, int64
   memory_ = &memory;
   embed.forward(embedded, ids, B, T);
   positions->forward(embedded);
+  embed_dropout.forward(embedded);
   const Tensor* x = &embedded;
   for (auto& layer : layers) {
     layer->forward(*x, lengths, memory, src_lengths);
@@ -66,7 +68,7 @@ void Decoder::backward(const Tensor& doutput, Tensor& dmemory) {
     (*it)->backward(*d, dmemory);
     d = &(*it)->dinput;
   }
-  embed.backward(*d);
+  embed.backward(embed_dropout.backward(dembedded, *d));
 }
 
 }  // namespace transformer

@@ -17,7 +17,7 @@ namespace transformer {
 
 class DecoderLayer {
  public:
-  DecoderLayer(Parameters& params, const std::string& name, const ModelConfig& config);
+  DecoderLayer(Parameters& params, const std::string& name, const ModelConfig& config, DropoutState& dropout);
 
   // output: [B, T, D] ← x: [B, T, D] and the encoder output memory: [B, S, D]
   void forward(const Tensor& x, const int32_t* tgt_lengths, const Tensor& memory, const int32_t* src_lengths);
@@ -42,7 +42,7 @@ class DecoderLayer {
 class Decoder {
  public:
   Decoder(Parameters& params, Parameter& embedding, const ModelConfig& config,
-          std::shared_ptr<const PositionalEncoding> positions);
+          std::shared_ptr<const PositionalEncoding> positions, DropoutState& dropout);
 
   // Returns the decoder output [B, T, D] for ids: [B, T].
   const Tensor& forward(const int32_t* ids, const int32_t* lengths, int64_t B, int64_t T, const Tensor& memory,
@@ -53,12 +53,14 @@ class Decoder {
 
   Embedding embed;
   std::shared_ptr<const PositionalEncoding> positions;
+  Dropout embed_dropout;  // on embeddings + positional encoding (the paper, section 5.4)
   std::vector<std::unique_ptr<DecoderLayer>> layers;
   std::optional<LayerNorm> norm;
 
   Tensor embedded;  // [B, T, D]
   Tensor output;    // [B, T, D]
   Tensor dtop;
+  Tensor dembedded;
 
  private:
   const Tensor* memory_ = nullptr;  // forward's encoder output

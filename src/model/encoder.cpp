@@ -2,11 +2,12 @@
 
 namespace transformer {
 
-EncoderLayer::EncoderLayer(Parameters& params, const std::string& name, const ModelConfig& config)
+EncoderLayer::EncoderLayer(Parameters& params, const std::string& name, const ModelConfig& config,
+                           DropoutState& dropout)
     : self_attn(params, name + ".self_attn", config.d_model, config.heads),
-      self_attn_block(params, name + ".self_attn_norm", config.d_model, config.layer_norm_eps, config.norm),
-      ffn(params, name + ".ffn", config.d_model, config.d_ff, config.activation),
-      ffn_block(params, name + ".ffn_norm", config.d_model, config.layer_norm_eps, config.norm) {}
+      self_attn_block(params, name + ".self_attn_norm", config.d_model, config.layer_norm_eps, config.norm, dropout),
+      ffn(params, name + ".ffn", config.d_model, config.d_ff, config.activation, dropout),
+      ffn_block(params, name + ".ffn_norm", config.d_model, config.layer_norm_eps, config.norm, dropout) {}
 
 void EncoderLayer::forward(const Tensor& x, const int32_t* src_lengths) {
   self_attn_block.forward(attended, x, [&](Tensor& y, const Tensor& in) {
@@ -23,16 +24,17 @@ void EncoderLayer::backward(const Tensor& doutput) {
 }
 
 Encoder::Encoder(Parameters& params, Parameter& embedding, const ModelConfig& config,
-                 std::shared_ptr<const PositionalEncoding> positions)
-    : embed(embedding), positions(std::move(positions)) {
+                 std::shared_ptr<const PositionalEncoding> positions, DropoutState& dropout)
+    : embed(embedding), positions(std::move(positions)), embed_dropout(dropout) {
   for (int64_t i = 0; i < config.encoder_layers; ++i)
-    layers.push_back(std::make_unique<EncoderLayer>(params, "encoder.layers." + std::to_string(i), config));
+    layers.push_back(std::make_unique<EncoderLayer>(params, "encoder.layers." + std::to_string(i), config, dropout));
   if (config.final_norm) norm.emplace(params, "encoder.norm", config.d_model, config.layer_norm_eps);
 }
 
 const Tensor& Encoder::forward(const int32_t* ids, const int32_t* lengths, int64_t B, int64_t S) {
   embed.forward(embedded, ids, B, S);
   positions->forward(embedded);
+  embed_dropout.forward(embedded);
   const Tensor* x = &embedded;
   for (auto& layer : layers) {
     layer->forward(*x, lengths);
@@ -53,7 +55,7 @@ void Encoder::backward(const Tensor& doutput) {
     (*it)->backward(*d);
     d = &(*it)->dinput;
   }
-  embed.backward(*d);  // the positional encoding is fixed: nothing to learn there
+  embed.backward(embed_dropout.backward(dembedded, *d));  // the positional encoding is fixed: nothing to learn there
 }
 
 }  // namespace transformer

@@ -16,7 +16,7 @@ namespace transformer {
 
 class EncoderLayer {
  public:
-  EncoderLayer(Parameters& params, const std::string& name, const ModelConfig& config);
+  EncoderLayer(Parameters& params, const std::string& name, const ModelConfig& config, DropoutState& dropout);
 
   // output: [B, S, D] ← x: [B, S, D]; src_lengths: [B]
   void forward(const Tensor& x, const int32_t* src_lengths);
@@ -38,7 +38,7 @@ class EncoderLayer {
 class Encoder {
  public:
   Encoder(Parameters& params, Parameter& embedding, const ModelConfig& config,
-          std::shared_ptr<const PositionalEncoding> positions);
+          std::shared_ptr<const PositionalEncoding> positions, DropoutState& dropout);
 
   // Returns the encoder output [B, S, D] for ids: [B, S].
   const Tensor& forward(const int32_t* ids, const int32_t* lengths, int64_t B, int64_t S);
@@ -47,12 +47,14 @@ class Encoder {
 
   Embedding embed;
   std::shared_ptr<const PositionalEncoding> positions;
+  Dropout embed_dropout;  // on embeddings + positional encoding (the paper, section 5.4)
   std::vector<std::unique_ptr<EncoderLayer>> layers;
   std::optional<LayerNorm> norm;  // final_norm
 
   Tensor embedded;  // [B, S, D]: embedding · √D + positional encoding, the first layer's input
   Tensor output;    // [B, S, D]: the top of the stack (after the final norm, if any)
-  Tensor dtop;      // gradient below the final norm
+  Tensor dtop;
+  Tensor dembedded;      // gradient below the final norm
 };
 
 }  // namespace transformer

@@ -4,8 +4,12 @@
 
 namespace transformer {
 
-FeedForward::FeedForward(Parameters& params, const std::string& name, int64_t D, int64_t F, Activation activation)
-    : linear1(params, name + ".linear1", D, F), linear2(params, name + ".linear2", F, D), activation(activation) {}
+FeedForward::FeedForward(Parameters& params, const std::string& name, int64_t D, int64_t F, Activation activation,
+                         DropoutState& dropout_state)
+    : linear1(params, name + ".linear1", D, F),
+      linear2(params, name + ".linear2", F, D),
+      activation(activation),
+      dropout(dropout_state) {}
 
 void FeedForward::forward(Tensor& out, const Tensor& x) {
   linear1.forward(hidden, x);
@@ -14,11 +18,13 @@ void FeedForward::forward(Tensor& out, const Tensor& x) {
     kernels::relu_forward(activated.data(), hidden.data(), hidden.numel());
   else
     kernels::gelu_forward(activated.data(), hidden.data(), hidden.numel());
+  dropout.forward(activated);
   linear2.forward(out, activated);
 }
 
 void FeedForward::backward(Tensor& dx, const Tensor& dout) {
   linear2.backward(dactivated, dout);
+  dropout.backward(dactivated);
   dhidden.resize(hidden.shape());
   if (activation == Activation::Relu)
     kernels::relu_backward(dhidden.data(), dactivated.data(), hidden.data(), hidden.numel());

@@ -5,13 +5,15 @@
 #include <string>
 
 #include "model/config.h"
+#include "model/dropout.h"
 #include "model/linear.h"
 
 namespace transformer {
 
 class FeedForward {
  public:
-  FeedForward(Parameters& params, const std::string& name, int64_t D, int64_t F, Activation activation);
+  FeedForward(Parameters& params, const std::string& name, int64_t D, int64_t F, Activation activation,
+              DropoutState& dropout_state);
 
   // out: [B, T, D] ← x: [B, T, D]
   void forward(Tensor& out, const Tensor& x);
@@ -21,9 +23,10 @@ class FeedForward {
   Linear linear1;  // D → F
   Linear linear2;  // F → D
   Activation activation;
+  Dropout dropout;  // on act(hidden), as torch.nn.Transformer does
 
   Tensor hidden;     // [B, T, F]: x · W1ᵀ + b1, kept for the backward pass
-  Tensor activated;  // [B, T, F]: act(hidden)
+  Tensor activated;  // [B, T, F]: dropout(act(hidden))
   Tensor dactivated, dhidden;
 };
 

@@ -22,8 +22,8 @@ Transformer::Transformer(const ModelConfig& config)
       src_embedding(params.add("encoder.embed.weight", {config.src_vocab_size, config.d_model}, Init::XavierUniform)),
       tgt_embedding(target_embedding(params, config, src_embedding)),
       generator_weight(output_weight(params, config, tgt_embedding)),
-      encoder(params, src_embedding, config, positions),
-      decoder(params, tgt_embedding, config, positions),
+      encoder(params, src_embedding, config, positions, dropout),
+      decoder(params, tgt_embedding, config, positions, dropout),
       generator(params, "generator", generator_weight) {}
 
 const Tensor& Transformer::encode(const Batch& batch) {
@@ -40,6 +40,12 @@ const Tensor& Transformer::decode(const Batch& batch, const Tensor& memory) {
 }
 
 const Tensor& Transformer::forward(const Batch& batch) { return decode(batch, encode(batch)); }
+
+void Transformer::set_training(bool training, uint64_t seed) {
+  dropout.training = training;
+  dropout.rate = config.dropout;
+  if (training) dropout.rng = Rng(seed);
+}
 
 void Transformer::backward(const Tensor& dlogits) {
   generator.backward(ddecoder_output, dlogits);

@@ -23,6 +23,10 @@ class Transformer {
   const Tensor& encode(const Batch& batch);                        // [B, S, D]
   const Tensor& decode(const Batch& batch, const Tensor& memory);  // logits [B, T, Vt]
 
+  // Training mode switches dropout on at config.dropout, with masks drawn
+  // from `seed`; evaluation mode (the default) switches it off.
+  void set_training(bool training, uint64_t seed = 0);
+
   // Back from dlogits [B, T, Vt] (the loss's gradient at the logits) through
   // the whole model; adds every parameter's gradient to its grad (call
   // params.zero_grad() first).
@@ -35,6 +39,7 @@ class Transformer {
 
   const ModelConfig config;
   Parameters params;  // declared before the modules, which register into it
+  DropoutState dropout;  // shared by every dropout site; off until set_training(true, …)
   std::shared_ptr<const PositionalEncoding> positions;
   Parameter& src_embedding;     // encoder.embed.weight
   Parameter& tgt_embedding;     // decoder.embed.weight, or the source one when tied

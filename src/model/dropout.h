@@ -1,0 +1,36 @@
+// A dropout site of the model. Off (the identity) unless training; each
+// forward() in training draws a fresh mask from the model's dropout RNG.
+#pragma once
+
+#include "core/random.h"
+#include "core/tensor.h"
+
+namespace transformer {
+
+// Shared by every dropout site of one model: whether we are training, the
+// rate, and the stream that seeds each mask in the order forward() runs.
+struct DropoutState {
+  bool training = false;
+  float rate = 0.0f;
+  Rng rng{0};
+};
+
+class Dropout {
+ public:
+  explicit Dropout(DropoutState& state) : state_(state) {}
+
+  // x ← dropout(x), in place.
+  void forward(Tensor& x);
+  // dx ← dx · mask, in place (nothing when forward did nothing).
+  void backward(Tensor& dx) const;
+  // d · mask in scratch, or d itself when forward did nothing: for a
+  // gradient that is also needed unmasked (the residual path).
+  const Tensor& backward(Tensor& scratch, const Tensor& d) const;
+
+ private:
+  DropoutState& state_;
+  bool applied_ = false;
+  Tensor mask_;  // 0 or 1/(1 − p), kept for the backward pass
+};
+
+}  // namespace transformer
