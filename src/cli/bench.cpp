@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <vector>
 
 #include "cli/commands.h"
@@ -11,6 +12,8 @@
 #include "core/threads.h"
 #include "kernels/gemm.h"
 #include "model/flops.h"
+#include "model/loss.h"
+#include "train/optimizer.h"
 
 namespace transformer::cli {
 
@@ -44,38 +47,42 @@ double measure_sgemm_peak() {
   return median(gflops);
 }
 
-struct ForwardOptions {
+struct BenchOptions {
   int64_t batch = 32, src_len = 30, tgt_len = 30, iters = 10;
 };
 
-void bench_forward(const ModelSource& source, const ForwardOptions& o) {
-  auto model = source.build();
-  const ModelConfig& c = model->config;
+// Random ids, every sentence full length (no padding), labels for training.
+Batch random_batch(const ModelConfig& c, const BenchOptions& o, uint64_t seed) {
   Batch batch;
   batch.size = o.batch;
   batch.src_len = o.src_len;
   batch.tgt_len = o.tgt_len;
-  Rng rng(source.seed);
-  for (int64_t i = 0; i < o.batch * o.src_len; ++i)
-    batch.src_ids.push_back(static_cast<int32_t>(4 + rng.next_u64() % (c.src_vocab_size - 4)));
-  for (int64_t i = 0; i < o.batch * o.tgt_len; ++i)
-    batch.tgt_ids.push_back(static_cast<int32_t>(4 + rng.next_u64() % (c.tgt_vocab_size - 4)));
+  Rng rng(seed);
+  auto id = [&](int64_t vocab) { return static_cast<int32_t>(4 + rng.next_u64() % (vocab - 4)); };
+  for (int64_t i = 0; i < o.batch * o.src_len; ++i) batch.src_ids.push_back(id(c.src_vocab_size));
+  for (int64_t i = 0; i < o.batch * o.tgt_len; ++i) batch.tgt_ids.push_back(id(c.tgt_vocab_size));
+  for (int64_t i = 0; i < o.batch * o.tgt_len; ++i) batch.tgt_labels.push_back(id(c.tgt_vocab_size));
   batch.src_lengths.assign(o.batch, static_cast<int32_t>(o.src_len));
   batch.tgt_lengths.assign(o.batch, static_cast<int32_t>(o.tgt_len));
   batch.validate(c, "benchmark batch");
+  return batch;
+}
 
+// Times `step` (after one warm-up call, which sizes every buffer) and prints
+// tokens/s and the share of the sgemm peak for `flops` per step.
+void report(const char* what, const ModelSource& source, const BenchOptions& o, double flops,
+            const std::function<void()>& step) {
   const double peak = measure_sgemm_peak();
-  model->forward(batch);  // warm-up: sizes every activation buffer
+  step();
   std::vector<double> times;
   for (int64_t i = 0; i < o.iters; ++i) {
     const auto start = Clock::now();
-    model->forward(batch);
+    step();
     times.push_back(seconds_since(start));
   }
   const double t = median(times);
-  const double flops = forward_flops(c, o.batch, o.src_len, o.tgt_len);
   const double tokens = static_cast<double>(o.batch * (o.src_len + o.tgt_len));
-  std::printf("forward: %s, batch %lld × (source %lld + target %lld tokens), %d threads, median of %lld runs\n",
+  std::printf("%s: %s, batch %lld × (source %lld + target %lld tokens), %d threads, median of %lld runs\n", what,
               source.describe().c_str(), (long long)o.batch, (long long)o.src_len, (long long)o.tgt_len, num_threads(),
               (long long)o.iters);
   std::printf("  time per batch        %10.2f ms\n", t * 1e3);
@@ -85,20 +92,51 @@ void bench_forward(const ModelSource& source, const ForwardOptions& o) {
   std::printf("  sgemm peak (2048³)    %10.1f GFLOP/s -> %.0f%% of peak\n", peak, 100.0 * flops / t * 1e-9 / peak);
 }
 
+void bench_forward(const ModelSource& source, const BenchOptions& o) {
+  auto model = source.build();
+  const Batch batch = random_batch(model->config, o, source.seed);
+  report("forward", source, o, forward_flops(model->config, o.batch, o.src_len, o.tgt_len),
+         [&] { model->forward(batch); });
+}
+
+// One optimizer step as training runs it: forward with dropout, the
+// label-smoothed loss, backward, Adam. Counted as 3× the forward FLOPs (the
+// backward of a matrix product is two products of the same size).
+void bench_train(const ModelSource& source, const BenchOptions& o) {
+  auto model = source.build();
+  const Batch batch = random_batch(model->config, o, source.seed);
+  LabelSmoothedCrossEntropy criterion(0.1f, static_cast<int32_t>(model->config.pad_id));
+  Adam adam(model->params, AdamOptions{});
+  Tensor dlogits;
+  model->set_training(true, source.seed);
+  report("train", source, o, 3.0 * forward_flops(model->config, o.batch, o.src_len, o.tgt_len), [&] {
+    model->params.zero_grad();
+    criterion.forward_backward(dlogits, model->forward(batch), batch);
+    model->backward(dlogits);
+    adam.step(1e-4);
+  });
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "measure the engine's speed on this machine");
   bench->require_subcommand(1);
-  auto* fwd = bench->add_subcommand("forward", "tokens/s and GFLOP/s of the batched forward pass");
-  auto source = std::make_shared<ModelSource>();
-  auto o = std::make_shared<ForwardOptions>();
-  source->add_options(*fwd, "base");
-  fwd->add_option("--batch", o->batch, "sentences per batch")->check(CLI::Range(1, 4096))->capture_default_str();
-  fwd->add_option("--src-len", o->src_len, "source tokens per sentence")->check(CLI::Range(1, 100000))->capture_default_str();
-  fwd->add_option("--tgt-len", o->tgt_len, "target tokens per sentence")->check(CLI::Range(1, 100000))->capture_default_str();
-  fwd->add_option("--iters", o->iters, "timed runs (the median is reported)")->check(CLI::Range(1, 100000))->capture_default_str();
-  fwd->callback([source, o] { bench_forward(*source, *o); });
+  auto add = [&](const char* name, const char* help, int64_t batch, void (*run)(const ModelSource&, const BenchOptions&)) {
+    auto* cmd = bench->add_subcommand(name, help);
+    auto source = std::make_shared<ModelSource>();
+    auto o = std::make_shared<BenchOptions>();
+    o->batch = batch;
+    source->add_options(*cmd, "base");
+    cmd->add_option("--batch", o->batch, "sentences per batch")->check(CLI::Range(1, 4096))->capture_default_str();
+    cmd->add_option("--src-len", o->src_len, "source tokens per sentence")->check(CLI::Range(1, 100000))->capture_default_str();
+    cmd->add_option("--tgt-len", o->tgt_len, "target tokens per sentence")->check(CLI::Range(1, 100000))->capture_default_str();
+    cmd->add_option("--iters", o->iters, "timed runs (the median is reported)")->check(CLI::Range(1, 100000))->capture_default_str();
+    cmd->callback([source, o, run] { run(*source, *o); });
+  };
+  add("forward", "tokens/s and GFLOP/s of the batched forward pass", 32, bench_forward);
+  // ~4,000 target tokens per batch, as the Multi30k recipe trains.
+  add("train", "tokens/s and GFLOP/s of one training step (forward, loss, backward, Adam)", 128, bench_train);
 }
 
 }  // namespace transformer::cli
