@@ -16,16 +16,63 @@ namespace {
 
 std::string reason() { return std::strerror(errno); }
 
+// Closes fd, then throws "PATH: what: reason" with the errno of the failure
+// (captured first: close() may overwrite it).
+[[noreturn]] void close_and_throw(int fd, const std::string& path, const std::string& what) {
+  const std::string why = reason();
+  ::close(fd);
+  throw Error(path + ": " + what + ": " + why);
+}
+
+// Writes all of bytes, retrying short writes and EINTR; false with errno set
+// on failure.
+bool write_all(int fd, const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) {  // a regular file makes no progress only when full; don't spin
+      errno = ENOSPC;
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Failure after the temporary exists: records the reason before close() and
+// unlink() can overwrite errno, removes the temporary so nothing is left
+// behind, and throws. fd < 0 means it is already closed.
+[[noreturn]] void discard_and_throw(int fd, const std::string& tmp, const std::string& path, const std::string& what) {
+  const std::string why = reason();
+  if (fd >= 0) ::close(fd);
+  ::unlink(tmp.c_str());
+  throw Error(path + ": " + what + ": " + why);
+}
+
+// Makes a completed rename durable. Best effort: the new file is already in
+// place, so a failure here (some file systems refuse fsync on directories)
+// must not be reported as a failed write.
+void sync_parent_directory(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
 }  // namespace
 
 std::string read_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(path + ": cannot open: " + reason());
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-    const std::string why = S_ISDIR(st.st_mode) ? "is a directory" : reason();
+  if (::fstat(fd, &st) != 0) close_and_throw(fd, path, "cannot read");
+  if (S_ISDIR(st.st_mode)) {
     ::close(fd);
-    throw Error(path + ": cannot read: " + why);
+    throw Error(path + ": cannot read: is a directory");
   }
   std::string bytes;
   bytes.reserve(static_cast<size_t>(st.st_size));
@@ -33,12 +80,8 @@ std::string read_file(const std::string& path) {
   for (;;) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string why = reason();
-      ::close(fd);
-      throw Error(path + ": cannot read: " + why);
-    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) close_and_throw(fd, path, "cannot read");
     bytes.append(buffer, static_cast<size_t>(n));
   }
   ::close(fd);
@@ -46,43 +89,17 @@ std::string read_file(const std::string& path) {
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
+  // Same directory as PATH, so the rename stays on one file system and is
+  // atomic; the pid keeps concurrent processes off each other's temporary.
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw Error(path + ": cannot write: " + reason());
-  auto fail = [&](const std::string& what) {
-    const std::string why = reason();
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw Error(path + ": " + what + ": " + why);
-  };
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("cannot write");
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) fail("cannot write");
-  if (::close(fd) != 0) {
-    const std::string why = reason();
-    ::unlink(tmp.c_str());
-    throw Error(path + ": cannot write: " + why);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = reason();
-    ::unlink(tmp.c_str());
-    throw Error(path + ": cannot replace: " + why);
-  }
-  // Make the rename itself durable.
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  const std::string dir = parent.empty() ? std::string(".") : parent.string();
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  // fsync before rename: otherwise a crash can leave PATH renamed but empty.
+  if (!write_all(fd, bytes) || ::fsync(fd) != 0) discard_and_throw(fd, tmp, path, "cannot write");
+  // close() can report a deferred write error (NFS), so it is checked too.
+  if (::close(fd) != 0) discard_and_throw(-1, tmp, path, "cannot write");
+  if (::rename(tmp.c_str(), path.c_str()) != 0) discard_and_throw(-1, tmp, path, "cannot replace");
+  sync_parent_directory(path);
 }
 
 }  // namespace transformer

@@ -12,6 +12,7 @@
 
 namespace transformer::safetensors {
 
+// Tensor bytes are copied straight into and out of memory.
 static_assert(std::endian::native == std::endian::little, "safetensors is little-endian; so must the host be");
 
 using nlohmann::json;
@@ -19,6 +20,7 @@ using nlohmann::json;
 namespace {
 
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // no real header comes close; a larger one is corruption
+constexpr const char* kMetadataKey = "__metadata__";
 
 // Bytes per element of each dtype the format defines; 0 for unknown.
 size_t element_size(const std::string& dtype) {
@@ -32,19 +34,32 @@ std::string tensor_where(const std::string& source, const std::string& name) {
   return source + ": tensor '" + name + "'";
 }
 
-// Rejects duplicate keys, which nlohmann's parser would otherwise silently
-// resolve to the last one.
+// Where a key at `depth` sits, for messages: the file itself at the top
+// level, else the top-level entry that holds it.
+std::string key_where(const std::string& source, int depth, const std::string& top_level_key) {
+  if (depth <= 1) return source;
+  if (top_level_key == kMetadataKey) return source + ": '" + kMetadataKey + "'";
+  return tensor_where(source, top_level_key) + ": the header entry";
+}
+
+// Parses the header, rejecting duplicate keys: nlohmann would silently keep
+// the last one, and a file whose meaning depends on the reader is corrupt.
 json parse_header(const std::string& text, const std::string& source) {
-  std::vector<std::vector<std::string>> keys_at_depth;
-  std::string duplicate;
+  std::vector<std::vector<std::string>> keys_at_depth;  // keys seen so far in the open object at each depth
+  std::string top_level_key;
+  std::string duplicate;  // the first duplicate's message
+  // nlohmann reports object_start at the depth of the object and its keys one
+  // level deeper.
   auto callback = [&](int depth, json::parse_event_t event, json& parsed) {
     if (event == json::parse_event_t::object_start) {
-      if (keys_at_depth.size() <= static_cast<size_t>(depth) + 1) keys_at_depth.resize(depth + 2);
+      if (keys_at_depth.size() < static_cast<size_t>(depth) + 2) keys_at_depth.resize(depth + 2);
       keys_at_depth[depth + 1].clear();
     } else if (event == json::parse_event_t::key) {
-      auto& seen = keys_at_depth[depth];
       const std::string key = parsed.get<std::string>();
-      if (std::find(seen.begin(), seen.end(), key) != seen.end() && duplicate.empty()) duplicate = key;
+      if (depth == 1) top_level_key = key;
+      auto& seen = keys_at_depth[depth];
+      if (duplicate.empty() && std::find(seen.begin(), seen.end(), key) != seen.end())
+        duplicate = key_where(source, depth, top_level_key) + " names '" + key + "' twice";
       seen.push_back(key);
     }
     return true;
@@ -55,19 +70,39 @@ json parse_header(const std::string& text, const std::string& source) {
   } catch (const json::parse_error& e) {
     throw Error(source + ": the header is not valid JSON (" + e.what() + ")");
   }
-  if (!duplicate.empty()) throw Error(source + ": the header names '" + duplicate + "' twice");
+  if (!duplicate.empty()) throw Error(duplicate);
   if (!header.is_object()) throw Error(source + ": the header is not a JSON object");
   return header;
 }
 
-TensorInfo parse_entry(const std::string& source, const std::string& name, const json& entry, size_t data_size) {
-  const std::string where = tensor_where(source, name);
+void check_fields(const std::string& where, const json& entry) {
   if (!entry.is_object()) throw Error(where + ": the header entry is not an object");
   for (const char* field : {"dtype", "shape", "data_offsets"})
     if (!entry.contains(field)) throw Error(where + ": the header entry has no '" + field + "'");
   for (const auto& [key, _] : entry.items())
     if (key != "dtype" && key != "shape" && key != "data_offsets")
       throw Error(where + ": unknown field '" + key + "' in the header entry");
+}
+
+// Reads "shape" into info->shape; returns its element count. Dimensions are
+// limited so that numel * (largest element size) fits in 64 bits.
+uint64_t parse_shape(const std::string& where, const json& shape, TensorInfo* info) {
+  if (!shape.is_array()) throw Error(where + ": 'shape' is not an array");
+  uint64_t numel = 1;
+  for (const json& d : shape) {
+    if (!d.is_number_unsigned()) throw Error(where + ": 'shape' holds " + d.dump() + ", not a non-negative integer");
+    const uint64_t dim = d.get<uint64_t>();
+    if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / dim)
+      throw Error(where + ": 'shape' " + shape.dump() + " is too large");
+    numel *= dim;
+    info->shape.push_back(static_cast<int64_t>(dim));
+  }
+  return numel;
+}
+
+TensorInfo parse_entry(const std::string& source, const std::string& name, const json& entry, size_t data_size) {
+  const std::string where = tensor_where(source, name);
+  check_fields(where, entry);
 
   TensorInfo info;
   info.name = name;
@@ -75,27 +110,15 @@ TensorInfo parse_entry(const std::string& source, const std::string& name, const
   info.dtype = entry["dtype"].get<std::string>();
   const size_t element = element_size(info.dtype);
   if (element == 0) throw Error(where + ": unknown dtype '" + info.dtype + "'");
-
-  const json& shape = entry["shape"];
-  if (!shape.is_array()) throw Error(where + ": 'shape' is not an array");
-  uint64_t numel = 1;
-  for (const json& d : shape) {
-    if (!d.is_number_integer() || d.get<int64_t>() < 0)
-      throw Error(where + ": 'shape' holds " + d.dump() + ", not a non-negative integer");
-    const auto dim = static_cast<uint64_t>(d.get<int64_t>());
-    if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / dim)
-      throw Error(where + ": 'shape' " + shape.dump() + " is too large");
-    numel *= dim;
-    info.shape.push_back(static_cast<int64_t>(dim));
-  }
+  const uint64_t numel = parse_shape(where, entry["shape"], &info);
 
   const json& offsets = entry["data_offsets"];
   if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
       !offsets[1].is_number_unsigned())
     throw Error(where + ": 'data_offsets' is not [begin, end] with non-negative integers");
   const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
-  if (begin > end) throw Error(where + ": 'data_offsets' has begin " + std::to_string(begin) + " after end " +
-                               std::to_string(end));
+  if (begin > end)
+    throw Error(where + ": 'data_offsets' has begin " + std::to_string(begin) + " after end " + std::to_string(end));
   if (end > data_size)
     throw Error(where + ": its data ends at byte " + std::to_string(end) + " but the file holds only " +
                 std::to_string(data_size) + " bytes of data (truncated?)");
@@ -105,6 +128,40 @@ TensorInfo parse_entry(const std::string& source, const std::string& name, const
   info.begin = begin;
   info.end = end;
   return info;
+}
+
+std::map<std::string, std::string> parse_metadata(const std::string& source, const json& metadata) {
+  if (!metadata.is_object()) throw Error(source + ": '" + kMetadataKey + "' is not an object");
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : metadata.items()) {
+    if (!value.is_string()) throw Error(source + ": '" + kMetadataKey + "' field '" + key + "' is not a string");
+    out[key] = value.get<std::string>();
+  }
+  return out;
+}
+
+// No two tensors may share bytes: writing one would change the other.
+// Empty tensors occupy no bytes and cannot overlap anything.
+void check_no_overlap(const std::string& source, const std::vector<TensorInfo>& tensors) {
+  std::vector<const TensorInfo*> by_offset;
+  for (const auto& t : tensors)
+    if (t.begin < t.end) by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(), [](const TensorInfo* a, const TensorInfo* b) {
+    return a->begin != b->begin ? a->begin < b->begin : a->name < b->name;
+  });
+  // The tensor reaching furthest so far: any later start before its end overlaps it.
+  const TensorInfo* furthest = nullptr;
+  for (const TensorInfo* t : by_offset) {
+    if (furthest && t->begin < furthest->end)
+      throw Error(tensor_where(source, t->name) + ": its data overlaps tensor '" + furthest->name + "'");
+    if (!furthest || t->end > furthest->end) furthest = t;
+  }
+}
+
+// memcpy with a null pointer is undefined even for 0 bytes, and empty
+// tensors and vectors may have one.
+void copy_bytes(void* to, const void* from, size_t n) {
+  if (n) std::memcpy(to, from, n);
 }
 
 }  // namespace
@@ -121,38 +178,24 @@ File File::parse(std::string bytes, std::string source_name) {
                 " bytes is too short for a safetensors file (truncated?)");
   uint64_t header_size = 0;
   std::memcpy(&header_size, file.bytes_.data(), 8);
-  if (header_size > kMaxHeaderBytes) throw Error(source + ": header size " + std::to_string(header_size) +
-                                                 " is implausible (not a safetensors file?)");
+  if (header_size > kMaxHeaderBytes)
+    throw Error(source + ": header size " + std::to_string(header_size) + " is implausible (not a safetensors file?)");
   if (8 + header_size > file.bytes_.size())
     throw Error(source + ": the header needs " + std::to_string(header_size) + " bytes but the file has only " +
                 std::to_string(file.bytes_.size() - 8) + " after the size (truncated?)");
   file.data_start_ = 8 + header_size;
   const size_t data_size = file.bytes_.size() - file.data_start_;
 
+  // nlohmann objects iterate in key order, so tensors_ comes out sorted by
+  // name and the first bad entry reported does not depend on the writer.
   const json header = parse_header(file.bytes_.substr(8, header_size), source);
   for (const auto& [name, entry] : header.items()) {
-    if (name == "__metadata__") {
-      if (!entry.is_object()) throw Error(source + ": '__metadata__' is not an object");
-      for (const auto& [key, value] : entry.items()) {
-        if (!value.is_string()) throw Error(source + ": '__metadata__' field '" + key + "' is not a string");
-        file.metadata_[key] = value.get<std::string>();
-      }
-      continue;
-    }
-    file.tensors_.push_back(parse_entry(source, name, entry, data_size));
+    if (name == kMetadataKey)
+      file.metadata_ = parse_metadata(source, entry);
+    else
+      file.tensors_.push_back(parse_entry(source, name, entry, data_size));
   }
-  std::sort(file.tensors_.begin(), file.tensors_.end(),
-            [](const TensorInfo& a, const TensorInfo& b) { return a.name < b.name; });
-
-  // No two tensors may share bytes.
-  std::vector<const TensorInfo*> by_offset;
-  for (const auto& t : file.tensors_) by_offset.push_back(&t);
-  std::sort(by_offset.begin(), by_offset.end(),
-            [](const TensorInfo* a, const TensorInfo* b) { return a->begin < b->begin; });
-  for (size_t i = 1; i < by_offset.size(); ++i)
-    if (by_offset[i]->begin < by_offset[i - 1]->end && by_offset[i]->begin < by_offset[i]->end)
-      throw Error(tensor_where(source, by_offset[i]->name) + ": its data overlaps tensor '" + by_offset[i - 1]->name +
-                  "'");
+  check_no_overlap(source, file.tensors_);
   return file;
 }
 
@@ -170,7 +213,7 @@ Tensor File::load_f32(const std::string& name) const {
   const TensorInfo& t = info(name);
   if (t.dtype != "F32") throw Error(tensor_where(source_, name) + " has dtype " + t.dtype + ", expected F32");
   Tensor tensor(t.shape);
-  std::memcpy(tensor.data(), bytes_.data() + data_start_ + t.begin, t.end - t.begin);
+  copy_bytes(tensor.data(), bytes_.data() + data_start_ + t.begin, t.end - t.begin);
   return tensor;
 }
 
@@ -188,11 +231,11 @@ std::vector<int64_t> File::load_ints(const std::string& name, Shape* shape) cons
   const size_t n = static_cast<size_t>(shape_numel(t.shape));
   std::vector<int64_t> values(n);
   if (t.dtype == "I64") {
-    std::memcpy(values.data(), data, n * 8);
+    copy_bytes(values.data(), data, n * sizeof(int64_t));
   } else if (t.dtype == "I32") {
     for (size_t i = 0; i < n; ++i) {
       int32_t v;
-      std::memcpy(&v, data + 4 * i, 4);
+      std::memcpy(&v, data + sizeof v * i, sizeof v);  // the data need not be 4-byte aligned
       values[i] = v;
     }
   } else {
@@ -202,30 +245,54 @@ std::vector<int64_t> File::load_ints(const std::string& name, Shape* shape) cons
   return values;
 }
 
+namespace {
+
+std::string raw_bytes(const void* data, size_t n) {
+  std::string bytes(n, '\0');
+  copy_bytes(bytes.data(), data, n);
+  return bytes;
+}
+
+// The metadata key is reserved by the format: a tensor of that name would be
+// read back as metadata.
+void check_tensor_name(const std::string& name) {
+  if (name == kMetadataKey) throw Error(std::string("safetensors: '") + kMetadataKey + "' cannot name a tensor");
+}
+
+}  // namespace
+
 void Writer::add(const std::string& name, const Tensor& tensor) {
-  entries_[name] = Entry{"F32", tensor.shape(),
-                         std::string(reinterpret_cast<const char*>(tensor.data()), tensor.numel() * sizeof(float))};
+  check_tensor_name(name);
+  entries_[name] = Entry{"F32", tensor.shape(), raw_bytes(tensor.data(), tensor.values().size() * sizeof(float))};
 }
 
 void Writer::add_ints(const std::string& name, const Shape& shape, const std::vector<int64_t>& values) {
-  assert(static_cast<int64_t>(values.size()) == shape_numel(shape));
-  entries_[name] = Entry{"I64", shape, std::string(reinterpret_cast<const char*>(values.data()), values.size() * 8)};
+  check_tensor_name(name);
+  if (static_cast<int64_t>(values.size()) != shape_numel(shape))
+    throw Error("safetensors: tensor '" + name + "' of shape " + shape_string(shape) + " cannot hold " +
+                std::to_string(values.size()) + " values");
+  entries_[name] = Entry{"I64", shape, raw_bytes(values.data(), values.size() * sizeof(int64_t))};
 }
 
 void Writer::set_metadata(const std::string& key, const std::string& value) { metadata_[key] = value; }
 
 std::string Writer::serialize() const {
   json header = json::object();
-  if (!metadata_.empty()) header["__metadata__"] = metadata_;
+  if (!metadata_.empty()) header[kMetadataKey] = metadata_;
   size_t offset = 0;
   for (const auto& [name, e] : entries_) {
     header[name] = {{"dtype", e.dtype}, {"shape", e.shape}, {"data_offsets", {offset, offset + e.bytes.size()}}};
     offset += e.bytes.size();
   }
-  std::string text = header.dump();
-  text.append((8 - (8 + text.size()) % 8) % 8, ' ');
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const json::type_error& e) {  // JSON strings must be UTF-8; a name or value was not
+    throw Error(std::string("safetensors: cannot write the header: ") + e.what());
+  }
+  text.append((8 - (8 + text.size()) % 8) % 8, ' ');  // the data then starts 8-byte aligned
   const uint64_t size = text.size();
-  std::string out(reinterpret_cast<const char*>(&size), 8);
+  std::string out = raw_bytes(&size, 8);
   out += text;
   for (const auto& [name, e] : entries_) out += e.bytes;
   return out;

@@ -51,6 +51,8 @@ class File {
   std::map<std::string, std::string> metadata_;
 };
 
+// Tensors are kept by name (adding a name again replaces it); "__metadata__"
+// is reserved, and a value count that does not fit the shape is an Error.
 class Writer {
  public:
   void add(const std::string& name, const Tensor& tensor);  // F32

@@ -27,6 +27,8 @@ class Adam {
   // First and second moments, one per parameter, for checkpoints.
   std::vector<Tensor>& first_moments() { return m_; }
   std::vector<Tensor>& second_moments() { return v_; }
+  const std::vector<Tensor>& first_moments() const { return m_; }
+  const std::vector<Tensor>& second_moments() const { return v_; }
   void set_steps(int64_t steps) { steps_ = steps; }
 
   AdamOptions options;

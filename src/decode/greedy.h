@@ -1,0 +1,28 @@
+// Greedy decoding, the article's "keep the most probable word at each step":
+// the decoder starts from BOS and appends its most likely next word until EOS
+// or the length limit.
+//
+// This first version re-runs the decoder over the whole prefix at every step
+// (O(T²) work); the KV cache of the decoding issue replaces that loop.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/transformer.h"
+
+namespace transformer {
+
+struct GreedyOptions {
+  // Longest output: max_length_a · source length + max_length_b tokens
+  // (capped by the model's max_length).
+  double max_length_a = 1.5;
+  int64_t max_length_b = 10;
+};
+
+// Translates a batch of tokenized sources (ids without BOS/EOS, each
+// non-empty); returns each output's ids without BOS and EOS.
+std::vector<std::vector<int32_t>> greedy_decode(Transformer& model, const std::vector<std::vector<int32_t>>& sources,
+                                                const GreedyOptions& options = {});
+
+}  // namespace transformer
