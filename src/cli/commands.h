@@ -9,5 +9,6 @@ void add_init_command(CLI::App& app);
 void add_forward_command(CLI::App& app);
 void add_summary_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_bleu_command(CLI::App& app);
 
 }  // namespace transformer::cli

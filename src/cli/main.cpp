@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   transformer::cli::add_forward_command(app);
   transformer::cli::add_summary_command(app);
   transformer::cli::add_bench_command(app);
+  transformer::cli::add_bleu_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

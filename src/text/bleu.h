@@ -39,14 +39,15 @@ std::string encode_utf8(std::u32string_view s);
 bool is_unicode_space(char32_t c);
 
 // Python's str.split() with no argument: the words between runs of Unicode
-// whitespace. The views point into s.
+// whitespace. The views point into s. Like everything below that reads
+// text, it throws Error on invalid UTF-8.
 std::vector<std::string_view> split_whitespace(std::string_view s);
 
 // Python's str.rstrip() with no argument.
 std::string_view rstrip_whitespace(std::string_view s);
 
 // Python's str.lower(): Unicode lowercase (the C library's tables in the
-// C.UTF-8 locale), plus Python's two context rules that those tables lack:
+// C.UTF-8 locale; ASCII only on a system without that locale), plus Python's two context rules that those tables lack:
 // U+0130 becomes "i̇" and a word-final capital sigma becomes "ς".
 std::string unicode_lower(std::string_view s);
 
@@ -66,21 +67,21 @@ std::string tokenize_13a(std::string_view line);
 // ---------------------------------------------------------------------------
 
 // References as sacreBLEU takes them: [stream][segment], each stream holding
-// one line per hypothesis. An empty line means "this segment has one
-// reference fewer" (sacreBLEU drops it); a segment must keep at least one.
+// one line per hypothesis. An empty line is a reference with no tokens, as in
+// sacreBLEU 2.6.0 (it scores against it rather than dropping it).
 using RefStreams = std::vector<std::vector<std::string>>;
 
-// The references of each segment with the empty ones dropped, and the number
-// of references per segment for the signature (-1 when it varies: "var").
-// Throws Error when a stream's length differs from num_segments or when all
-// the references of a segment are empty.
+// The references of each segment, and their number for the signature.
+// Throws Error when there is no stream or a stream's length differs from
+// num_segments.
 struct SegmentRefs {
-  std::vector<std::vector<std::string_view>> segments;  // [segment][reference]
+  std::vector<std::vector<std::string_view>> segments;  // [segment][reference], views into the streams
   int nrefs = 0;
 };
 SegmentRefs collect_references(const RefStreams& streams, size_t num_segments);
 
-// "nrefs:1", "nrefs:var" for a variable count.
+// "nrefs:1"; "nrefs:var" for a negative count (sacreBLEU's API allows a
+// varying number of references per segment).
 std::string nrefs_field(int nrefs);
 
 // ---------------------------------------------------------------------------
@@ -144,7 +145,7 @@ BleuScore compute_bleu(const BleuStats& stats, const BleuOptions& options);
 BleuScore corpus_bleu(const std::vector<std::string>& hypotheses, const RefStreams& references,
                       const BleuOptions& options = {});
 
-// BLEU of one hypothesis against its references (empty ones are dropped).
+// BLEU of one hypothesis against its references.
 BleuScore sentence_bleu(std::string_view hypothesis, const std::vector<std::string>& references,
                         const BleuOptions& options = sentence_bleu_options());
 
