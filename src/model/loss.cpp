@@ -20,12 +20,13 @@ const std::vector<int32_t>& LabelSmoothedCrossEntropy::targets(const Batch& batc
   return targets_;
 }
 
-double LabelSmoothedCrossEntropy::forward_backward(Tensor& dlogits, const Tensor& logits, const Batch& batch) {
+double LabelSmoothedCrossEntropy::forward_backward(Tensor& dlogits, const Tensor& logits, const Batch& batch,
+                                                   float grad_scale) {
   const int64_t V = logits.shape().back(), rows = logits.numel() / V;
   const double tokens = static_cast<double>(target_tokens(batch));
   dlogits.resize(logits.shape());
   const double sum = kernels::cross_entropy_forward_backward(dlogits.data(), logits.data(), targets(batch).data(), rows,
-                                                             V, smoothing, pad_id, static_cast<float>(1.0 / tokens));
+                                                             V, smoothing, pad_id, static_cast<float>(grad_scale / tokens));
   return sum / tokens;
 }
 

@@ -17,8 +17,9 @@ class LabelSmoothedCrossEntropy {
   LabelSmoothedCrossEntropy(float smoothing, int32_t pad_id) : smoothing(smoothing), pad_id(pad_id) {}
 
   // Mean loss per target token of logits [B, T, V] against batch.tgt_labels;
-  // dlogits [B, T, V] ← d(mean loss)/d logits.
-  double forward_backward(Tensor& dlogits, const Tensor& logits, const Batch& batch);
+  // dlogits [B, T, V] ← d(mean loss)/d logits · grad_scale (1/N when N
+  // batches are accumulated into one step).
+  double forward_backward(Tensor& dlogits, const Tensor& logits, const Batch& batch, float grad_scale = 1.0f);
   // The same loss, no gradient.
   double forward(const Tensor& logits, const Batch& batch);
 
