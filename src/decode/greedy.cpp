@@ -28,27 +28,20 @@ std::vector<std::vector<int32_t>> greedy_decode(Transformer& model, const std::v
                                                        options.max_length_b);
     longest = std::max(longest, limit[b]);
   }
-  const Tensor& memory = model.encode(batch);
+  DecoderState state;
+  model.start_decoding(state, batch, longest + 1);
 
+  // Every row feeds one token per step; a finished row keeps feeding EOS and
+  // its predictions are ignored, so the batch stays rectangular.
+  std::vector<int32_t> previous(B, static_cast<int32_t>(c.bos_id));
   std::vector<bool> done(B, false);
   for (int64_t step = 0; step < longest; ++step) {
-    // Row b's decoder input is BOS + its words so far; a finished row is
-    // shorter than the others, padded, and its predictions are ignored.
-    batch.tgt_len = step + 1;
-    batch.tgt_ids.assign(B * batch.tgt_len, static_cast<int32_t>(c.pad_id));
-    batch.tgt_lengths.resize(B);
-    for (int64_t b = 0; b < B; ++b) {
-      int32_t* row = batch.tgt_ids.data() + b * batch.tgt_len;
-      row[0] = static_cast<int32_t>(c.bos_id);
-      std::copy(outputs[b].begin(), outputs[b].end(), row + 1);
-      batch.tgt_lengths[b] = static_cast<int32_t>(outputs[b].size() + 1);
-    }
-    const Tensor& logits = model.decode(batch, memory);
+    const Tensor& logits = model.decode_step(state, previous.data());
     bool all_done = true;
     for (int64_t b = 0; b < B; ++b) {
       if (done[b]) continue;
-      const float* last = logits.data() + (b * batch.tgt_len + step) * c.tgt_vocab_size;
-      const auto next = static_cast<int32_t>(kernels::argmax(last, c.tgt_vocab_size));
+      const auto next = static_cast<int32_t>(kernels::argmax(logits.data() + b * c.tgt_vocab_size, c.tgt_vocab_size));
+      previous[b] = next;
       if (next == c.eos_id) {
         done[b] = true;
         continue;

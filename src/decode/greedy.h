@@ -2,8 +2,9 @@
 // the decoder starts from BOS and appends its most likely next word until EOS
 // or the length limit.
 //
-// This first version re-runs the decoder over the whole prefix at every step
-// (O(T²) work); the KV cache of the decoding issue replaces that loop.
+// Each step decodes one position per sentence through the KV cache
+// (model/kv_cache.h).
+
 #pragma once
 
 #include <cstdint>

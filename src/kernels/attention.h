@@ -16,13 +16,15 @@ namespace transformer::kernels {
 
 // Z:        [B, Tq, H·Dh]
 // weights:  [B, H, Tq, Tk], kept for the backward pass and for explain
-// Q:        [B, Tq, ·] with row stride ldq;  K, V: [B, Tk, ·] with row strides ldk, ldv
+// Q:        [B, Tq, ·] with row stride ldq;  K, V: [B, kv_capacity, ·] with row
+//           strides ldk, ldv, of which the first Tk rows of each batch row are
+//           used (kv_capacity 0 means Tk; a KV cache is larger than Tk)
 // key_lengths: [B], valid keys per batch row (padding comes after them)
 // causal: hide keys after each query (decoder self-attention); query row q
 //         sits at position q + query_offset
 void attention_forward(float* Z, float* weights, const float* Q, int64_t ldq, const float* K, int64_t ldk,
                        const float* V, int64_t ldv, const int32_t* key_lengths, bool causal, int64_t query_offset,
-                       int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t Dh);
+                       int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t Dh, int64_t kv_capacity = 0);
 
 // Backward of attention_forward, per head, with s the scaled scores:
 //   dweights = dZ_h · V_hᵀ,   dV_h = weightsᵀ · dZ_h,

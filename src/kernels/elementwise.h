@@ -8,6 +8,10 @@ namespace transformer::kernels {
 // The residual connection: y = a + b. y may alias a or b.
 void add(float* y, const float* a, const float* b, int64_t n);
 
+// cache[b, position, :] = rows[b, :] for b in [0, B): appends one position to
+// a KV cache of shape [B, capacity, D].
+void write_rows(float* cache, const float* rows, int64_t B, int64_t D, int64_t capacity, int64_t position);
+
 // The index of the largest of x[0 … n) (the first one on ties).
 int64_t argmax(const float* x, int64_t n);
 

@@ -1,6 +1,7 @@
 #include "model/attention.h"
 
 #include "kernels/attention.h"
+#include "kernels/elementwise.h"
 
 namespace transformer {
 
@@ -25,6 +26,38 @@ void MultiHeadAttention::forward(Tensor& out, const Tensor& x_q, const Tensor& x
   kernels::attention_forward(z.data(), weights.data(), q.data(), D, k.data(), D, v.data(), D, key_lengths, causal,
                              /*query_offset=*/0, B, heads_, Tq, Tk, D / heads_);
   // The heads are already concatenated in z; multiply by W^O.
+  out_proj.forward(out, z);
+}
+
+void MultiHeadAttention::forward_step_self(Tensor& out, const Tensor& x, Tensor& cache_k, Tensor& cache_v,
+                                           int64_t position, const int32_t* key_lengths) {
+  const int64_t B = x.dim(0), D = x.dim(2), capacity = cache_k.dim(1);
+  q_proj.forward(q, x);
+  k_proj.forward(k, x);
+  v_proj.forward(v, x);
+  kernels::write_rows(cache_k.data(), k.data(), B, D, capacity, position);
+  kernels::write_rows(cache_v.data(), v.data(), B, D, capacity, position);
+  weights.resize({B, heads_, 1, position + 1});
+  z.resize({B, 1, D});
+  // One query that may see every cached position: no causal mask needed.
+  kernels::attention_forward(z.data(), weights.data(), q.data(), D, cache_k.data(), D, cache_v.data(), D, key_lengths,
+                             /*causal=*/false, position, B, heads_, 1, position + 1, D / heads_, capacity);
+  out_proj.forward(out, z);
+}
+
+void MultiHeadAttention::project_memory(Tensor& cache_k, Tensor& cache_v, const Tensor& memory) {
+  k_proj.forward(cache_k, memory);
+  v_proj.forward(cache_v, memory);
+}
+
+void MultiHeadAttention::forward_step_cross(Tensor& out, const Tensor& x, const Tensor& cache_k, const Tensor& cache_v,
+                                            const int32_t* src_lengths) {
+  const int64_t B = x.dim(0), D = x.dim(2), S = cache_k.dim(1);
+  q_proj.forward(q, x);
+  weights.resize({B, heads_, 1, S});
+  z.resize({B, 1, D});
+  kernels::attention_forward(z.data(), weights.data(), q.data(), D, cache_k.data(), D, cache_v.data(), D, src_lengths,
+                             /*causal=*/false, 0, B, heads_, 1, S, D / heads_);
   out_proj.forward(out, z);
 }
 

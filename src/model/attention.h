@@ -11,6 +11,7 @@
 
 #include <string>
 
+#include "model/kv_cache.h"
 #include "model/linear.h"
 
 namespace transformer {
@@ -27,6 +28,17 @@ class MultiHeadAttention {
   // which is dx_q itself for self-attention and the encoder output's
   // gradient (summed over the decoder layers) for encoder-decoder attention.
   void backward(Tensor& dx_q, Tensor& dx_kv, const Tensor& dout);
+
+  // Incremental decoding, one new position per row (x: [B, 1, D]):
+  // self-attention appends the position's key and value to the cache and
+  // attends over positions 0 … position; encoder-decoder attention attends
+  // over the encoder output's keys and values, projected once by
+  // project_memory().
+  void forward_step_self(Tensor& out, const Tensor& x, Tensor& cache_k, Tensor& cache_v, int64_t position,
+                         const int32_t* key_lengths);
+  void project_memory(Tensor& cache_k, Tensor& cache_v, const Tensor& memory);
+  void forward_step_cross(Tensor& out, const Tensor& x, const Tensor& cache_k, const Tensor& cache_v,
+                          const int32_t* src_lengths);
 
   int64_t heads() const { return heads_; }
 

@@ -22,6 +22,16 @@ void DecoderLayer::forward(const Tensor& x, const int32_t* tgt_lengths, const Te
   ffn_block.forward(output, cross_attended, [&](Tensor& y, const Tensor& in) { ffn.forward(y, in); });
 }
 
+void DecoderLayer::forward_step(const Tensor& x, LayerCache& cache, int64_t position, const DecoderState& state) {
+  self_attn_block.forward(self_attended, x, [&](Tensor& y, const Tensor& in) {
+    self_attn.forward_step_self(y, in, cache.self_k, cache.self_v, position, state.key_lengths.data());
+  });
+  cross_attn_block.forward(cross_attended, self_attended, [&](Tensor& y, const Tensor& in) {
+    cross_attn.forward_step_cross(y, in, cache.cross_k, cache.cross_v, state.src_lengths.data());
+  });
+  ffn_block.forward(output, cross_attended, [&](Tensor& y, const Tensor& in) { ffn.forward(y, in); });
+}
+
 void DecoderLayer::backward(const Tensor& doutput, Tensor& dmemory) {
   ffn_block.backward(dcross_attended, doutput, [&](Tensor& d_in, const Tensor& d_out) { ffn.backward(d_in, d_out); });
   cross_attn_block.backward(dself_attended, dcross_attended, [&](Tensor& d_in, const Tensor& d_out) {
@@ -51,6 +61,39 @@ const Tensor& Decoder::forward(const int32_t* ids, const int32_t* lengths, int64
     layer->forward(*x, lengths, memory, src_lengths);
     x = &layer->output;
   }
+  if (!norm) return *x;
+  norm->forward(output, *x);
+  return output;
+}
+
+void Decoder::start(DecoderState& state, const Tensor& memory, const int32_t* src_lengths, int64_t capacity) {
+  const int64_t B = memory.dim(0), D = memory.dim(2);
+  state.batch = B;
+  state.capacity = capacity;
+  state.length = 0;
+  state.src_lengths.assign(src_lengths, src_lengths + B);
+  state.layers.resize(layers.size());
+  for (size_t i = 0; i < layers.size(); ++i) {
+    LayerCache& cache = state.layers[i];
+    cache.self_k.resize({B, capacity, D});
+    cache.self_v.resize({B, capacity, D});
+    layers[i]->cross_attn.project_memory(cache.cross_k, cache.cross_v, memory);
+  }
+}
+
+const Tensor& Decoder::step(DecoderState& state, const int32_t* ids) {
+  assert(state.length < state.capacity);
+  const int64_t position = state.length;
+  embed.forward(embedded, ids, state.batch, 1);
+  positions->forward(embedded, position);
+  embed_dropout.forward(embedded);
+  state.key_lengths.assign(state.batch, static_cast<int32_t>(position + 1));
+  const Tensor* x = &embedded;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    layers[i]->forward_step(*x, state.layers[i], position, state);
+    x = &layers[i]->output;
+  }
+  ++state.length;
   if (!norm) return *x;
   norm->forward(output, *x);
   return output;

@@ -21,6 +21,9 @@ class DecoderLayer {
 
   // output: [B, T, D] ← x: [B, T, D] and the encoder output memory: [B, S, D]
   void forward(const Tensor& x, const int32_t* tgt_lengths, const Tensor& memory, const int32_t* src_lengths);
+  // One decoding step: output [B, 1, D] ← x [B, 1, D] at `position`.
+  void forward_step(const Tensor& x, LayerCache& cache, int64_t position, const DecoderState& state);
+
   // dinput ← doutput; adds this layer's share of the encoder output's
   // gradient to dmemory.
   void backward(const Tensor& doutput, Tensor& dmemory);
@@ -47,6 +50,12 @@ class Decoder {
   // Returns the decoder output [B, T, D] for ids: [B, T].
   const Tensor& forward(const int32_t* ids, const int32_t* lengths, int64_t B, int64_t T, const Tensor& memory,
                         const int32_t* src_lengths);
+  // Incremental decoding: start() projects the encoder output into each
+  // layer's cache; step() decodes one position per row from the previous
+  // tokens ids [B] and returns the decoder output [B, 1, D].
+  void start(DecoderState& state, const Tensor& memory, const int32_t* src_lengths, int64_t capacity);
+  const Tensor& step(DecoderState& state, const int32_t* ids);
+
   // Back from the gradient at the decoder output to the embeddings; the
   // encoder output's gradient goes to dmemory (overwritten).
   void backward(const Tensor& doutput, Tensor& dmemory);

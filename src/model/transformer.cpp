@@ -41,6 +41,16 @@ const Tensor& Transformer::decode(const Batch& batch, const Tensor& memory) {
 
 const Tensor& Transformer::forward(const Batch& batch) { return decode(batch, encode(batch)); }
 
+void Transformer::start_decoding(DecoderState& state, const Batch& sources, int64_t max_steps) {
+  const Tensor& memory = encoder.forward(sources.src_ids.data(), sources.src_lengths.data(), sources.size, sources.src_len);
+  decoder.start(state, memory, sources.src_lengths.data(), std::min(max_steps, config.max_length));
+}
+
+const Tensor& Transformer::decode_step(DecoderState& state, const int32_t* ids) {
+  generator.forward(logits, decoder.step(state, ids));
+  return logits;
+}
+
 void Transformer::set_training(bool training, uint64_t seed) {
   dropout.training = training;
   dropout.rate = config.dropout;

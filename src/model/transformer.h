@@ -32,6 +32,13 @@ class Transformer {
   // params.zero_grad() first).
   void backward(const Tensor& dlogits);
 
+  // Incremental decoding with a KV cache: start_decoding() encodes the
+  // batch's sources (its target fields are ignored) and fills the caches;
+  // each decode_step() takes the previous token of every row, ids [B], and
+  // returns the logits [B, 1, Vt] of the next one.
+  void start_decoding(DecoderState& state, const Batch& sources, int64_t max_steps);
+  const Tensor& decode_step(DecoderState& state, const int32_t* ids);
+
   // After forward(): every attention's weights [B, H, Tq, Tk], named
   // "encoder.layers.{i}.self_attn.weights", "decoder.layers.{i}.self_attn.weights"
   // and "decoder.layers.{i}.cross_attn.weights".
