@@ -1,0 +1,108 @@
+#include "decode/beam_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace transformer {
+
+double length_penalty(int64_t length, float alpha) {
+  return alpha == 0.0f ? 1.0 : std::pow((5.0 + static_cast<double>(length)) / 6.0, alpha);
+}
+
+namespace {
+
+constexpr double kDead = -std::numeric_limits<double>::infinity();
+
+struct Candidate {
+  double log_prob;
+  int32_t from;   // beam slot it extends
+  int32_t token;
+};
+
+// The 2·K best extensions of sentence b's live hypotheses: enough that K of
+// them survive even if K end with EOS.
+std::vector<Candidate> best_candidates(const float* log_probs, const std::vector<double>& beam_log_prob, int64_t b,
+                                       int64_t K, int64_t V, bool first_step) {
+  std::vector<Candidate> all;
+  // At the first step every slot holds the same BOS: extend only slot 0.
+  const int64_t slots = first_step ? 1 : K;
+  all.reserve(slots * V);
+  for (int64_t k = 0; k < slots; ++k) {
+    const double base = beam_log_prob[b * K + k];
+    if (base == kDead) continue;
+    const float* row = log_probs + (b * K + k) * V;
+    for (int64_t v = 0; v < V; ++v) all.push_back({base + row[v], static_cast<int32_t>(k), static_cast<int32_t>(v)});
+  }
+  const size_t keep = std::min(all.size(), static_cast<size_t>(2 * K));
+  std::partial_sort(all.begin(), all.begin() + keep, all.end(), [](const Candidate& x, const Candidate& y) {
+    return x.log_prob > y.log_prob || (x.log_prob == y.log_prob && x.token < y.token);
+  });
+  all.resize(keep);
+  return all;
+}
+
+}  // namespace
+
+std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sentences,
+                                                 const std::vector<int64_t>& max_lengths, int32_t bos_id,
+                                                 int32_t eos_id, const BeamOptions& options) {
+  const int64_t K = options.beam_size, V = scorer.vocab_size(), rows = sentences * K;
+  std::vector<std::vector<int32_t>> tokens(rows);  // each slot's hypothesis so far
+  std::vector<double> log_prob(rows, 0.0);
+  std::vector<int32_t> feed(rows, bos_id);
+  std::vector<std::vector<Hypothesis>> finished(sentences);
+  std::vector<bool> done(sentences, false);
+  const int64_t longest = max_lengths.empty() ? 0 : *std::max_element(max_lengths.begin(), max_lengths.end());
+
+  for (int64_t step = 0; step < longest; ++step) {
+    const float* log_probs = scorer.step(feed.data());
+    std::vector<int32_t> reorder(rows);
+    std::iota(reorder.begin(), reorder.end(), 0);
+    std::vector<std::vector<int32_t>> next_tokens = tokens;
+    std::vector<double> next_log_prob = log_prob;
+    bool any_alive = false;
+    for (int64_t b = 0; b < sentences; ++b) {
+      if (done[b]) continue;
+      const bool last = step + 1 >= max_lengths[b];  // this step adds the last token allowed
+      int64_t filled = 0;
+      for (const Candidate& c : best_candidates(log_probs, log_prob, b, K, V, step == 0)) {
+        const auto& prefix = tokens[b * K + c.from];
+        if (c.token == eos_id || last) {
+          // An ended hypothesis; at the length limit, every extension ends.
+          Hypothesis h{prefix, c.log_prob, 0.0};
+          if (c.token != eos_id) h.tokens.push_back(c.token);
+          h.score = h.log_prob / length_penalty(static_cast<int64_t>(h.tokens.size()) + 1, options.length_penalty);
+          finished[b].push_back(std::move(h));
+          if (static_cast<int64_t>(finished[b].size()) >= K) break;
+          continue;
+        }
+        if (filled == K) continue;
+        const int64_t slot = b * K + filled++;
+        reorder[slot] = static_cast<int32_t>(b * K + c.from);
+        next_tokens[slot] = prefix;
+        next_tokens[slot].push_back(c.token);
+        next_log_prob[slot] = c.log_prob;
+        feed[slot] = c.token;
+      }
+      for (int64_t k = filled; k < K; ++k) next_log_prob[b * K + k] = kDead;  // nothing left to extend
+      // Done once beam_size hypotheses ended (the best of the rest can only
+      // fall further), or at the length limit.
+      done[b] = last || static_cast<int64_t>(finished[b].size()) >= K || filled == 0;
+      any_alive = any_alive || !done[b];
+    }
+    if (!any_alive) break;
+    tokens = std::move(next_tokens);
+    log_prob = std::move(next_log_prob);
+    scorer.reorder(reorder);
+  }
+
+  for (auto& list : finished) {
+    std::stable_sort(list.begin(), list.end(), [](const Hypothesis& x, const Hypothesis& y) { return x.score > y.score; });
+    if (static_cast<int64_t>(list.size()) > options.n_best) list.resize(options.n_best);
+  }
+  return finished;
+}
+
+}  // namespace transformer

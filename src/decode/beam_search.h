@@ -1,0 +1,49 @@
+// Beam search, the article's alternative to greedy decoding: keep the
+// beam_size most probable partial translations at every step, extend each by
+// every word, keep the best beam_size again, and collect hypotheses as they
+// end with EOS. Scores are log-probabilities, divided for ranking by GNMT's
+// length penalty ((5 + |Y|) / 6)^α (Wu et al., 2016), so that longer
+// translations are not punished merely for having more factors below one.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace transformer {
+
+// The model side of a search. Rows are hypotheses: sentence b's beam occupies
+// rows b·beam_size … b·beam_size + beam_size − 1.
+class StepScorer {
+ public:
+  virtual ~StepScorer() = default;
+  virtual int64_t vocab_size() const = 0;
+  // Log-probabilities [rows, V] of the next token, each row having just
+  // been given the token ids[row].
+  virtual const float* step(const int32_t* ids) = 0;
+  // From now on row r continues the hypothesis that was row rows[r].
+  virtual void reorder(const std::vector<int32_t>& rows) = 0;
+};
+
+struct BeamOptions {
+  int64_t beam_size = 4;       // hypotheses kept per sentence at every step
+  int64_t n_best = 1;          // finished hypotheses returned per sentence, best first
+  float length_penalty = 0.6f; // α of GNMT's ((5 + |Y|) / 6)^α; 0 ranks by the plain log-probability
+};
+
+struct Hypothesis {
+  std::vector<int32_t> tokens;  // without BOS and EOS
+  double log_prob = 0;          // Σ log p of the tokens and of the final EOS (if it ended)
+  double score = 0;             // log_prob / length penalty: what the ranking uses
+};
+
+// Searches for `sentences` sentences at once; max_lengths[b] bounds the
+// output of sentence b (EOS excluded). Returns, per sentence, up to n_best
+// distinct hypotheses sorted by score.
+std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sentences,
+                                                 const std::vector<int64_t>& max_lengths, int32_t bos_id,
+                                                 int32_t eos_id, const BeamOptions& options);
+
+// ((5 + length) / 6)^α
+double length_penalty(int64_t length, float alpha);
+
+}  // namespace transformer

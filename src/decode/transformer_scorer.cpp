@@ -1,0 +1,47 @@
+#include "decode/transformer_scorer.h"
+
+#include <algorithm>
+
+#include "kernels/elementwise.h"
+#include "kernels/softmax.h"
+
+namespace transformer {
+
+TransformerScorer::TransformerScorer(Transformer& model, const std::vector<std::vector<int32_t>>& sources,
+                                     int64_t beam_size, int64_t max_steps)
+    : model_(model) {
+  const ModelConfig& c = model.config;
+  Batch batch;
+  batch.size = static_cast<int64_t>(sources.size()) * beam_size;
+  for (const auto& s : sources) batch.src_len = std::max<int64_t>(batch.src_len, static_cast<int64_t>(s.size()));
+  batch.src_ids.assign(batch.size * batch.src_len, static_cast<int32_t>(c.pad_id));
+  for (size_t b = 0; b < sources.size(); ++b)
+    for (int64_t k = 0; k < beam_size; ++k) {
+      const int64_t row = static_cast<int64_t>(b) * beam_size + k;
+      std::copy(sources[b].begin(), sources[b].end(), batch.src_ids.begin() + row * batch.src_len);
+      batch.src_lengths.push_back(static_cast<int32_t>(sources[b].size()));
+    }
+  model.start_decoding(state_, batch, max_steps);
+}
+
+const float* TransformerScorer::step(const int32_t* ids) {
+  const Tensor& logits = model_.decode_step(state_, ids);
+  const int64_t V = vocab_size();
+  log_probs_.resize({state_.batch, V});
+  kernels::log_softmax_forward(log_probs_.data(), logits.data(), state_.batch, V);
+  return log_probs_.data();
+}
+
+void TransformerScorer::reorder(const std::vector<int32_t>& rows) {
+  // Only the self-attention caches differ between the slots of a sentence;
+  // the encoder's keys and values are the same in all of them.
+  for (auto& layer : state_.layers)
+    for (Tensor* cache : {&layer.self_k, &layer.self_v}) {
+      const int64_t stride = cache->numel() / state_.batch, used = state_.length * cache->dim(2);
+      scratch_.resize(cache->shape());
+      kernels::gather_rows(scratch_.data(), cache->data(), rows.data(), state_.batch, stride, used);
+      std::swap(*cache, scratch_);
+    }
+}
+
+}  // namespace transformer

@@ -1,0 +1,28 @@
+// The Transformer as the model side of beam search: every sentence is
+// encoded once per beam slot, and each step runs one decoder position per
+// hypothesis through the KV cache.
+#pragma once
+
+#include "decode/beam_search.h"
+#include "model/transformer.h"
+
+namespace transformer {
+
+class TransformerScorer : public StepScorer {
+ public:
+  // sources: ids without BOS/EOS, each non-empty; beam_size rows per sentence.
+  TransformerScorer(Transformer& model, const std::vector<std::vector<int32_t>>& sources, int64_t beam_size,
+                    int64_t max_steps);
+
+  int64_t vocab_size() const override { return model_.config.tgt_vocab_size; }
+  const float* step(const int32_t* ids) override;
+  void reorder(const std::vector<int32_t>& rows) override;
+
+ private:
+  Transformer& model_;
+  DecoderState state_;
+  Tensor log_probs_;  // [rows, V]
+  Tensor scratch_;    // one layer's cache, while it is being reordered
+};
+
+}  // namespace transformer

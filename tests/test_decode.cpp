@@ -1,0 +1,143 @@
+// Greedy and beam search: against a stub whose distributions make them
+// disagree, and on a real model (beam 1 = greedy, n-best lists, batching).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "core/random.h"
+#include "decode/beam_search.h"
+#include "decode/greedy.h"
+#include "decode/transformer_scorer.h"
+#include "model/model_io.h"
+
+namespace transformer {
+namespace {
+
+constexpr int32_t kBos = 2, kEos = 3, kA = 4, kB = 5;
+
+// Next-token distributions by prefix (tokens after BOS):
+//   []  → a 0.55, b 0.45
+//   [a] → a 0.3, b 0.3, EOS 0.4     greedy: a, EOS — p = 0.22
+//   [b] → EOS 0.9, a 0.1            beam 2: b, EOS — p = 0.405
+//   longer prefixes → EOS 1
+class StubScorer : public StepScorer {
+ public:
+  explicit StubScorer(int64_t rows) : prefixes_(rows), log_probs_(rows * 6) {}
+  int64_t vocab_size() const override { return 6; }
+  const float* step(const int32_t* ids) override {
+    for (size_t r = 0; r < prefixes_.size(); ++r) {
+      if (ids[r] != kBos) prefixes_[r].push_back(ids[r]);
+      std::map<int32_t, double> p;
+      const auto& prefix = prefixes_[r];
+      if (prefix.empty()) p = {{kA, 0.55}, {kB, 0.45}};
+      else if (prefix == std::vector<int32_t>{kA}) p = {{kA, 0.3}, {kB, 0.3}, {kEos, 0.4}};
+      else if (prefix == std::vector<int32_t>{kB}) p = {{kEos, 0.9}, {kA, 0.1}};
+      else p = {{kEos, 1.0}};
+      for (int v = 0; v < 6; ++v) log_probs_[r * 6 + v] = p.count(v) ? static_cast<float>(std::log(p[v])) : -1e9f;
+    }
+    return log_probs_.data();
+  }
+  void reorder(const std::vector<int32_t>& rows) override {
+    auto old = prefixes_;
+    for (size_t r = 0; r < rows.size(); ++r) prefixes_[r] = old[rows[r]];
+  }
+
+ private:
+  std::vector<std::vector<int32_t>> prefixes_;
+  std::vector<float> log_probs_;
+};
+
+TEST(BeamSearch, FindsTheMoreProbableSequenceThatGreedyMisses) {
+  BeamOptions options;
+  options.length_penalty = 0.0f;
+  options.beam_size = 1;
+  StubScorer greedy(1);
+  const auto g = beam_search(greedy, 1, {5}, kBos, kEos, options);
+  EXPECT_EQ(g[0][0].tokens, (std::vector<int32_t>{kA}));
+  EXPECT_NEAR(g[0][0].log_prob, std::log(0.55 * 0.4), 1e-6);
+
+  options.beam_size = 2;
+  options.n_best = 2;
+  StubScorer beam(2);
+  const auto h = beam_search(beam, 1, {5}, kBos, kEos, options);
+  ASSERT_EQ(h[0].size(), 2u);
+  EXPECT_EQ(h[0][0].tokens, (std::vector<int32_t>{kB}));
+  EXPECT_NEAR(h[0][0].log_prob, std::log(0.45 * 0.9), 1e-6);
+  EXPECT_EQ(h[0][1].tokens, (std::vector<int32_t>{kA}));
+}
+
+TEST(BeamSearch, LengthPenaltyIsGnmts) {
+  EXPECT_DOUBLE_EQ(length_penalty(7, 0.0f), 1.0);
+  EXPECT_NEAR(length_penalty(7, 0.6f), std::pow(2.0, 0.6), 1e-7);  // (5 + 7) / 6 = 2
+}
+
+class RealModel : public testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = load_model((std::filesystem::path(TRANSFORMER_FIXTURES_DIR) / "parity" / "post_interleaved_relu").string());
+    Rng rng(9);
+    for (int i = 0; i < 6; ++i) {
+      std::vector<int32_t> s(3 + i % 4);
+      for (auto& x : s) x = static_cast<int32_t>(4 + rng.next_u64() % 36);
+      sources_.push_back(s);
+    }
+  }
+  std::vector<std::vector<Hypothesis>> search(const std::vector<std::vector<int32_t>>& sources, BeamOptions options,
+                                              int64_t max_length = 12) {
+    TransformerScorer scorer(*model_, sources, options.beam_size, max_length + 1);
+    const auto& c = model_->config;
+    return beam_search(scorer, static_cast<int64_t>(sources.size()), std::vector<int64_t>(sources.size(), max_length),
+                       static_cast<int32_t>(c.bos_id), static_cast<int32_t>(c.eos_id), options);
+  }
+  std::unique_ptr<Transformer> model_;
+  std::vector<std::vector<int32_t>> sources_;
+};
+
+TEST_F(RealModel, BeamOfOneIsGreedy) {
+  BeamOptions options;
+  options.beam_size = 1;
+  options.length_penalty = 0.0f;
+  GreedyOptions greedy;
+  greedy.max_length_a = 0;
+  greedy.max_length_b = 12;
+  const auto g = greedy_decode(*model_, sources_, greedy);
+  const auto b = search(sources_, options);
+  for (size_t i = 0; i < sources_.size(); ++i) EXPECT_EQ(b[i][0].tokens, g[i]) << "sentence " << i;
+}
+
+TEST_F(RealModel, NBestListsAreSortedAndDistinct) {
+  BeamOptions options;
+  options.beam_size = 4;
+  options.n_best = 4;
+  const auto result = search(sources_, options);
+  for (const auto& list : result) {
+    ASSERT_EQ(list.size(), 4u);
+    std::set<std::vector<int32_t>> seen;
+    for (size_t i = 0; i < list.size(); ++i) {
+      EXPECT_TRUE(seen.insert(list[i].tokens).second) << "duplicate hypothesis";
+      if (i > 0) EXPECT_GE(list[i - 1].score, list[i].score);
+      EXPECT_NEAR(list[i].score, list[i].log_prob / length_penalty(list[i].tokens.size() + 1, 0.6f), 1e-9);
+    }
+  }
+}
+
+TEST_F(RealModel, EachSentenceGetsTheSameBeamAloneAndInABatch) {
+  BeamOptions options;
+  options.beam_size = 3;
+  options.n_best = 3;
+  const auto together = search(sources_, options);
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    const auto alone = search({sources_[i]}, options);
+    ASSERT_EQ(alone[0].size(), together[i].size());
+    for (size_t k = 0; k < alone[0].size(); ++k) {
+      EXPECT_EQ(alone[0][k].tokens, together[i][k].tokens) << "sentence " << i << ", hypothesis " << k;
+      EXPECT_NEAR(alone[0][k].log_prob, together[i][k].log_prob, 1e-4);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace transformer
