@@ -10,6 +10,7 @@
 #include "core/random.h"
 #include "decode/beam_search.h"
 #include "decode/greedy.h"
+#include "decode/sampling.h"
 #include "decode/transformer_scorer.h"
 #include "model/model_io.h"
 
@@ -137,6 +138,55 @@ TEST_F(RealModel, EachSentenceGetsTheSameBeamAloneAndInABatch) {
       EXPECT_NEAR(alone[0][k].log_prob, together[i][k].log_prob, 1e-4);
     }
   }
+}
+
+TEST(Sampling, FollowsTheDistributionAndItsCutOffs) {
+  // First step of the stub: a 0.55, b 0.45.
+  auto first_tokens = [](SamplingOptions o, int n) {
+    std::map<int32_t, int> counts;
+    StubScorer scorer(n);
+    const auto out = sample(scorer, n, std::vector<int64_t>(n, 1), kBos, kEos, o);
+    for (const auto& h : out) counts[h.tokens.empty() ? kEos : h.tokens[0]]++;
+    return counts;
+  };
+  SamplingOptions o;
+  auto counts = first_tokens(o, 4000);
+  EXPECT_NEAR(counts[kA] / 4000.0, 0.55, 0.03);
+  EXPECT_NEAR(counts[kB] / 4000.0, 0.45, 0.03);
+  o.temperature = 0.1f;  // sharper: p(a) = 1 / (1 + (0.45 / 0.55)^10) = 0.8815
+  counts = first_tokens(o, 2000);
+  EXPECT_NEAR(counts[kA] / 2000.0, 0.8815, 0.03);
+  o.temperature = 1.0f;
+  o.top_k = 1;  // greedy exactly
+  EXPECT_EQ(first_tokens(o, 500)[kA], 500);
+  o.top_k = 0;
+  o.top_p = 0.5f;  // a alone reaches 0.5
+  EXPECT_EQ(first_tokens(o, 500)[kA], 500);
+}
+
+TEST_F(RealModel, SamplingIsReproducibleAndTopOneIsGreedy) {
+  const auto& c = model_->config;
+  auto run = [&](SamplingOptions o) {
+    TransformerScorer scorer(*model_, sources_, 1, 13);
+    return sample(scorer, static_cast<int64_t>(sources_.size()), std::vector<int64_t>(sources_.size(), 12),
+                  static_cast<int32_t>(c.bos_id), static_cast<int32_t>(c.eos_id), o);
+  };
+  SamplingOptions o;
+  o.seed = 7;
+  const auto a = run(o), b = run(o);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].tokens, b[i].tokens);
+  o.seed = 8;
+  const auto other = run(o);
+  bool differs = false;
+  for (size_t i = 0; i < a.size(); ++i) differs = differs || a[i].tokens != other[i].tokens;
+  EXPECT_TRUE(differs);
+  o.top_k = 1;
+  GreedyOptions greedy;
+  greedy.max_length_a = 0;
+  greedy.max_length_b = 12;
+  const auto g = greedy_decode(*model_, sources_, greedy);
+  const auto top1 = run(o);
+  for (size_t i = 0; i < g.size(); ++i) EXPECT_EQ(top1[i].tokens, g[i]);
 }
 
 }  // namespace

@@ -1,0 +1,78 @@
+#include "decode/sampling.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "core/random.h"
+
+namespace transformer {
+
+namespace {
+
+// Draws a token from one row of log-probabilities under the options.
+int32_t draw(const float* log_probs, int64_t V, const SamplingOptions& o, Rng& rng, std::vector<int32_t>& order,
+             std::vector<double>& weights) {
+  order.resize(V);
+  std::iota(order.begin(), order.end(), 0);
+  // The candidates, most probable first (only as many as the cut-offs need).
+  const int64_t k = o.top_k > 0 ? std::min(o.top_k, V) : V;
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](int32_t a, int32_t b) { return log_probs[a] > log_probs[b] || (log_probs[a] == log_probs[b] && a < b); });
+  order.resize(k);
+  if (o.top_p < 1.0f) {
+    double mass = 0;
+    size_t keep = 0;
+    while (keep < order.size() && mass < o.top_p) mass += std::exp(static_cast<double>(log_probs[order[keep++]]));
+    order.resize(std::max<size_t>(keep, 1));
+  }
+  weights.resize(order.size());
+  const double top = log_probs[order[0]];
+  for (size_t i = 0; i < order.size(); ++i) weights[i] = std::exp((log_probs[order[i]] - top) / o.temperature);
+  double u = rng.uniform() * std::accumulate(weights.begin(), weights.end(), 0.0);
+  for (size_t i = 0; i < order.size(); ++i) {
+    u -= weights[i];
+    if (u < 0) return order[i];
+  }
+  return order.back();
+}
+
+}  // namespace
+
+std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std::vector<int64_t>& max_lengths,
+                               int32_t bos_id, int32_t eos_id, const SamplingOptions& options) {
+  const int64_t V = scorer.vocab_size();
+  std::vector<Hypothesis> out(sentences);
+  std::vector<int32_t> feed(sentences, bos_id), order;
+  std::vector<double> weights;
+  std::vector<bool> done(sentences, false);
+  // Sentence b draws from its own stream, seeded by (seed, b): what it
+  // samples does not depend on what the other sentences drew.
+  std::vector<Rng> streams;
+  for (int64_t b = 0; b < sentences; ++b) streams.emplace_back(options.seed ^ stable_hash("sentence " + std::to_string(b)));
+  const int64_t longest = max_lengths.empty() ? 0 : *std::max_element(max_lengths.begin(), max_lengths.end());
+  for (int64_t step = 0; step < longest; ++step) {
+    const float* log_probs = scorer.step(feed.data());
+    bool any_alive = false;
+    for (int64_t b = 0; b < sentences; ++b) {
+      if (done[b]) continue;
+      const float* row = log_probs + b * V;
+      const int32_t token = draw(row, V, options, streams[b], order, weights);
+      out[b].log_prob += row[token];
+      feed[b] = token;
+      if (token == eos_id) {
+        done[b] = true;
+        continue;
+      }
+      out[b].tokens.push_back(token);
+      done[b] = step + 1 >= max_lengths[b];
+      any_alive = any_alive || !done[b];
+    }
+    if (!any_alive) break;
+  }
+  for (auto& h : out) h.score = h.log_prob;
+  return out;
+}
+
+}  // namespace transformer

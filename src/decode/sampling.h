@@ -1,0 +1,28 @@
+// Sampling: instead of the most probable next word, draw one from the
+// model's distribution, sharpened or flattened by a temperature and cut to
+// the top-k words or to the smallest set whose probability reaches top-p
+// (nucleus sampling, Holtzman et al., 2020). Seeded and reproducible.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "decode/beam_search.h"
+
+namespace transformer {
+
+struct SamplingOptions {
+  float temperature = 1.0f;  // p ∝ exp(log p / T): below 1 sharper, above 1 flatter
+  int64_t top_k = 0;         // draw among the k most probable words only (0: all)
+  float top_p = 1.0f;        // draw among the most probable words whose mass reaches p (1: all)
+  uint64_t seed = 1;         // the same seed draws the same translations
+};
+
+// One sampled output per row of the scorer (one row per sentence);
+// max_lengths[b] bounds sentence b's output (EOS excluded). Sentence b draws
+// from a stream seeded by (seed, b). log_prob is under the model's own
+// distribution (before temperature and cut-offs).
+std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std::vector<int64_t>& max_lengths,
+                               int32_t bos_id, int32_t eos_id, const SamplingOptions& options);
+
+}  // namespace transformer
