@@ -11,6 +11,7 @@
 #include "decode/beam_search.h"
 #include "decode/greedy.h"
 #include "decode/sampling.h"
+#include "decode/score.h"
 #include "decode/transformer_scorer.h"
 #include "model/model_io.h"
 
@@ -137,6 +138,25 @@ TEST_F(RealModel, EachSentenceGetsTheSameBeamAloneAndInABatch) {
       EXPECT_EQ(alone[0][k].tokens, together[i][k].tokens) << "sentence " << i << ", hypothesis " << k;
       EXPECT_NEAR(alone[0][k].log_prob, together[i][k].log_prob, 1e-4);
     }
+  }
+}
+
+TEST_F(RealModel, ForcedDecodingScoresWhatBeamSearchFound) {
+  // The log-probability beam search reports for its best hypothesis is the
+  // one forced decoding computes for that output (which ended with EOS).
+  BeamOptions options;
+  options.beam_size = 4;
+  options.length_penalty = 0.0f;
+  const auto found = search(sources_, options, 40);
+  std::vector<std::vector<int32_t>> targets;
+  for (const auto& list : found) targets.push_back(list[0].tokens);
+  const auto scores = score_pairs(*model_, sources_, targets);
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    ASSERT_EQ(scores[i].token_log_probs.size(), targets[i].size() + 1);
+    // A hypothesis cut at the length limit never scored EOS.
+    const bool ended = targets[i].size() < 40;
+    const double expected = ended ? scores[i].log_prob : scores[i].log_prob - scores[i].token_log_probs.back();
+    EXPECT_NEAR(expected, found[i][0].log_prob, 1e-4) << "sentence " << i;
   }
 }
 
