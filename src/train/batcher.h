@@ -1,0 +1,101 @@
+// Batches by tokens, the paper's way (section 5.1: "sentence pairs were
+// batched together by approximate sequence length"): examples of similar
+// length share a batch, so little of it is padding, and each batch holds
+// about max_tokens tokens, however long its sentences.
+//
+// The batches are cut once; each epoch visits all of them in an order drawn
+// from (seed, epoch) alone. So the same seed gives the same batches in the
+// same order, and a run resumed from a saved BatcherState sees exactly the
+// batches it would have seen had it never stopped.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "model/batch.h"
+
+namespace transformer {
+
+// One tokenized sentence pair, without BOS or EOS (the batcher adds them).
+struct Example {
+  std::vector<int32_t> src;
+  std::vector<int32_t> tgt;
+};
+
+struct BatcherOptions {
+  int64_t max_tokens = 4096;  // per batch: B × T (padded decoder positions, BOS/EOS included) ≤ max_tokens,
+                              // and B × S (padded source positions) ≤ max_tokens
+  int64_t max_length = 1024;  // an example with src > max_length or tgt + 1 > max_length is dropped (counted);
+                              // so is one that alone would exceed max_tokens
+  uint64_t seed = 1;          // the shuffles: ties in length, and the batch order of each epoch
+  bool shuffle = true;        // false: batches in length order every epoch (validation, scoring)
+  int32_t pad_id = 0;         // the special ids, as in ModelConfig
+  int32_t bos_id = 2;
+  int32_t eos_id = 3;
+};
+
+// Where the batcher is: the epoch of the next batch and its position in that
+// epoch's order. Saved in checkpoints to resume.
+struct BatcherState {
+  int64_t epoch = 0;
+  int64_t next_batch = 0;
+};
+
+class Batcher {
+ public:
+  // Drops the examples that cannot be used (see BatcherOptions::max_length,
+  // and those with an empty source: attention needs at least one key), then
+  // sorts and cuts the rest into batches. Throws Error for options that make
+  // no batch possible.
+  Batcher(std::vector<Example> examples, const BatcherOptions& options);
+
+  // Fills *batch with the next batch (reusing its buffers) and advances; after
+  // an epoch's last batch the state moves to (epoch + 1, 0). False only when
+  // there are no batches at all.
+  bool next(Batch* batch);
+
+  // The batch of examples()[indices[0]], examples()[indices[1]], … in that
+  // order: src_ids [B, S] and tgt_ids = BOS y1 … yn, tgt_labels = y1 … yn EOS
+  // (both [B, T], T = longest target + 1), padded on the right with pad_id.
+  Batch make_batch(std::span<const int64_t> indices) const;
+  void make_batch(std::span<const int64_t> indices, Batch* batch) const;
+
+  BatcherState state() const { return {epoch_, next_batch_}; }
+  // Continues from a saved state; throws Error if it cannot belong to these
+  // batches (a negative epoch, a position past the last batch).
+  void restore(const BatcherState& state);
+  int64_t epoch() const { return epoch_; }  // epoch of the next batch: it grows when an epoch is done
+
+  int64_t num_batches() const { return static_cast<int64_t>(batch_begin_.size()) - 1; }
+  int64_t num_examples() const { return static_cast<int64_t>(examples_.size()); }
+  const std::vector<Example>& examples() const { return examples_; }  // the kept ones, in input order
+  // The examples (indices into examples()) of batch b of the length-sorted
+  // cut, b in [0, num_batches()); an epoch visits these in a shuffled order.
+  std::span<const int64_t> batch(int64_t b) const;
+
+  int64_t dropped_too_long() const { return dropped_too_long_; }
+  int64_t dropped_empty_source() const { return dropped_empty_source_; }
+  int64_t source_tokens() const { return source_tokens_; }  // Σ src lengths of the kept examples, per epoch
+  int64_t target_tokens() const { return target_tokens_; }  // Σ (tgt + 1): the labels of one epoch, EOS included
+
+ private:
+  void keep_usable(std::vector<Example> examples);
+  void cut_batches();
+  void order_epoch();
+
+  BatcherOptions options_;
+  std::vector<Example> examples_;
+  std::vector<int64_t> sorted_;       // example indices, by (src length, tgt length)
+  std::vector<int64_t> batch_begin_;  // batch b is sorted_[batch_begin_[b], batch_begin_[b + 1])
+  std::vector<int64_t> order_;        // the batches in the order of epoch order_epoch_
+  int64_t order_epoch_ = -1;
+  int64_t epoch_ = 0;
+  int64_t next_batch_ = 0;
+  int64_t dropped_too_long_ = 0;
+  int64_t dropped_empty_source_ = 0;
+  int64_t source_tokens_ = 0;
+  int64_t target_tokens_ = 0;
+};
+
+}  // namespace transformer

@@ -1,0 +1,59 @@
+// Reading a parallel corpus as text, before any tokenization: two aligned
+// files (one sentence a line) or one tab-separated file. Corpora in the wild
+// have stray empty lines, broken encodings and Windows line ends; a line like
+// that is skipped and counted (or, in strict mode, stops the run with its
+// file:line), so that one bad sentence never silently shifts the alignment
+// of all the others.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace transformer {
+
+struct CorpusOptions {
+  int64_t max_chars = 0;      // a side longer than this many characters (code points) is skipped; 0: no limit.
+                              // Token limits are the batcher's (BatcherOptions::max_length).
+  bool strict = false;        // an empty, invalid UTF-8 or malformed line is fatal instead of skipped
+                              // (max_chars is a filter, not an error: over-long lines are always skipped)
+  int64_t max_problems = 10;  // messages kept in CorpusReport::first_problems
+};
+
+struct SentencePair {
+  std::string source;  // trimmed of surrounding whitespace and '\r'
+  std::string target;
+  int64_t line = 0;    // line number in the file(s), counting from 1
+};
+
+// What reading a corpus found. read = kept + the skipped counts.
+struct CorpusReport {
+  int64_t read = 0;                  // lines (pairs) read
+  int64_t kept = 0;                  // pairs returned
+  int64_t skipped_empty = 0;         // either side empty after trimming
+  int64_t skipped_invalid_utf8 = 0;  // either side not well-formed UTF-8
+  int64_t skipped_malformed = 0;     // TSV: not exactly one tab
+  int64_t skipped_too_long = 0;      // either side over max_chars
+  std::vector<std::string> first_problems;  // "FILE:LINE: what is wrong", the first max_problems of them
+};
+
+// Two aligned UTF-8 files, line i of one translating line i of the other.
+// Different line counts are always fatal (Error naming both files and both
+// counts): no per-line check could tell where the alignment broke. report
+// may be null.
+std::vector<SentencePair> read_parallel_corpus(const std::string& source_path, const std::string& target_path,
+                                               const CorpusOptions& options, CorpusReport* report);
+
+// One UTF-8 file, "source<TAB>target" on each line. report may be null.
+std::vector<SentencePair> read_tsv_corpus(const std::string& path, const CorpusOptions& options,
+                                          CorpusReport* report);
+
+// Strict UTF-8 (the Unicode standard's table 3-7): the offset of the first
+// byte of the first ill-formed sequence — an overlong form, a surrogate
+// (U+D800..DFFF), a code point above U+10FFFF, a stray continuation byte or a
+// truncated sequence — or -1 when text is well-formed. *reason (if given)
+// says which.
+int64_t invalid_utf8_offset(std::string_view text, std::string* reason = nullptr);
+
+}  // namespace transformer
