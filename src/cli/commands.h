@@ -10,5 +10,8 @@ void add_forward_command(CLI::App& app);
 void add_summary_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_bleu_command(CLI::App& app);
+void add_vocab_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_translate_command(CLI::App& app);
 
 }  // namespace transformer::cli

@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   transformer::cli::add_summary_command(app);
   transformer::cli::add_bench_command(app);
   transformer::cli::add_bleu_command(app);
+  transformer::cli::add_vocab_command(app);
+  transformer::cli::add_train_command(app);
+  transformer::cli::add_translate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,63 @@
+// transformer train: trains a translation model on a parallel corpus.
+#include "cli/commands.h"
+#include "core/error.h"
+#include "train/trainer.h"
+
+namespace transformer::cli {
+
+void add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "train a translation model on a parallel corpus");
+  struct State {
+    TrainOptions o;
+    std::string preset = "small", config, schedule = "noam";
+    float dropout = -1.0f;
+  };
+  auto s = std::make_shared<State>();
+  TrainOptions& o = s->o;
+  cmd->add_option("--train-source", o.train_source, "training corpus, source side, one sentence a line")->required();
+  cmd->add_option("--train-target", o.train_target, "training corpus, target side, aligned line by line")->required();
+  cmd->add_option("--valid-source", o.valid_source, "validation corpus, source side");
+  cmd->add_option("--valid-target", o.valid_target, "validation corpus, target side");
+  cmd->add_option("--vocab", o.vocabulary, "SentencePiece model for both sides (transformer vocab)")->required();
+  cmd->add_option("--out", o.out, "output directory (model, checkpoint, metrics)")->required();
+  auto* p = cmd->add_option("--preset", s->preset, "architecture preset")
+                ->check(CLI::IsMember(ModelConfig::preset_names()))
+                ->capture_default_str();
+  cmd->add_option("--config", s->config, "config.json with the architecture (may name a preset)")->excludes(p);
+  cmd->add_option("--dropout", s->dropout, "dropout rate (default: the config's)")->check(CLI::Range(0.0, 0.99));
+  cmd->add_option("--max-tokens", o.max_tokens, "tokens per batch")->check(CLI::Range(16, 1 << 24))->capture_default_str();
+  cmd->add_option("--accumulate", o.accumulate, "batches per optimizer step")->check(CLI::Range(1, 1024))->capture_default_str();
+  cmd->add_option("--schedule", s->schedule, "learning-rate schedule: noam (the paper's), inverse-sqrt or constant")
+      ->check(CLI::IsMember({"noam", "inverse-sqrt", "constant"}))
+      ->capture_default_str();
+  cmd->add_option("--lr-factor", o.schedule.factor, "noam: the schedule's factor")->capture_default_str();
+  cmd->add_option("--warmup", o.schedule.warmup, "warm-up steps")->check(CLI::Range(1, 1 << 30))->capture_default_str();
+  cmd->add_option("--lr", o.schedule.peak, "inverse-sqrt and constant: the peak learning rate")->capture_default_str();
+  cmd->add_option("--clip-norm", o.adam.clip_norm, "clip gradients to this global L2 norm (0: off)")->capture_default_str();
+  cmd->add_option("--label-smoothing", o.label_smoothing, "ε of label smoothing")->check(CLI::Range(0.0, 0.99))->capture_default_str();
+  cmd->add_option("--max-steps", o.max_steps, "stop after N optimizer steps (0: no limit)")->capture_default_str();
+  cmd->add_option("--max-epochs", o.max_epochs, "stop after N epochs (0: no limit)")->capture_default_str();
+  cmd->add_option("--max-minutes", o.max_minutes, "stop after this much training time (0: no limit)")->capture_default_str();
+  cmd->add_option("--valid-every", o.valid_every, "validate and checkpoint every N steps")->check(CLI::Range(1, 1 << 30))->capture_default_str();
+  cmd->add_option("--log-every", o.log_every, "a metrics line every N steps")->check(CLI::Range(1, 1 << 30))->capture_default_str();
+  cmd->add_option("--patience", o.patience, "stop after N validations without improvement (0: never)")->capture_default_str();
+  cmd->add_option("--valid-bleu-max", o.valid_bleu_max, "validation sentences translated for BLEU (0: all)")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "seed for initialisation, shuffling and dropout")->capture_default_str();
+  cmd->add_flag("--resume", o.resume, "continue from OUT/checkpoint.safetensors");
+  cmd->add_flag("--strict", o.strict_corpus, "a bad corpus line is an error instead of being skipped");
+  cmd->callback([s, cmd] {
+    TrainOptions& o = s->o;
+    if (o.valid_source.empty() != o.valid_target.empty())
+      throw CLI::ValidationError("--valid-source/--valid-target", "give both or neither");
+    o.model = s->config.empty() ? ModelConfig::preset(s->preset) : ModelConfig::load(s->config);
+    if (s->dropout >= 0.0f) o.model.dropout = s->dropout;
+    o.schedule.d_model = o.model.d_model;
+    o.schedule.kind = s->schedule == "noam"           ? LearningRateSchedule::Kind::Noam
+                      : s->schedule == "inverse-sqrt" ? LearningRateSchedule::Kind::InverseSqrt
+                                                      : LearningRateSchedule::Kind::Constant;
+    const int code = train(o);
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace transformer::cli

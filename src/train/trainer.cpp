@@ -1,0 +1,312 @@
+#include "train/trainer.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "decode/greedy.h"
+#include "model/loss.h"
+#include "model/model_io.h"
+#include "text/bleu.h"
+#include "text/vocabulary.h"
+#include "train/batcher.h"
+#include "train/checkpoint.h"
+#include "train/corpus.h"
+
+namespace transformer {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+
+extern "C" void request_stop(int) { g_stop_requested = true; }
+
+// The tokenized corpus, and the validation references as text for BLEU.
+struct Data {
+  std::vector<Example> train;
+  std::vector<Example> valid;
+  std::vector<std::string> valid_references;
+};
+
+std::vector<Example> encode_corpus(const std::vector<SentencePair>& pairs, const text::Vocabulary& vocab) {
+  std::vector<Example> examples;
+  examples.reserve(pairs.size());
+  for (const auto& p : pairs) examples.push_back(Example{vocab.encode(p.source), vocab.encode(p.target)});
+  return examples;
+}
+
+std::vector<SentencePair> read_corpus(const std::string& source, const std::string& target, bool strict,
+                                      const char* what) {
+  CorpusOptions options;
+  options.strict = strict;
+  CorpusReport report;
+  auto pairs = read_parallel_corpus(source, target, options, &report);
+  std::fprintf(stderr, "%s corpus: %lld pairs read, %lld kept", what, (long long)report.read, (long long)report.kept);
+  if (report.kept != report.read) {
+    std::fprintf(stderr, " (skipped: %lld empty, %lld invalid UTF-8, %lld too long)",
+                 (long long)report.skipped_empty, (long long)report.skipped_invalid_utf8,
+                 (long long)report.skipped_too_long);
+    for (const auto& problem : report.first_problems) std::fprintf(stderr, "\n  %s", problem.c_str());
+  }
+  std::fprintf(stderr, "\n");
+  if (pairs.empty()) throw Error(source + ": no usable sentence pairs");
+  return pairs;
+}
+
+Data prepare_data(const TrainOptions& o, const text::Vocabulary& vocab) {
+  Data data;
+  data.train = encode_corpus(read_corpus(o.train_source, o.train_target, o.strict_corpus, "training"), vocab);
+  if (!o.valid_source.empty()) {
+    const auto pairs = read_corpus(o.valid_source, o.valid_target, o.strict_corpus, "validation");
+    data.valid = encode_corpus(pairs, vocab);
+    for (const auto& p : pairs) data.valid_references.push_back(p.target);
+  }
+  return data;
+}
+
+// The architecture with the vocabulary's sizes and special ids.
+ModelConfig config_for(const TrainOptions& o, const text::Vocabulary& vocab) {
+  ModelConfig c = o.model;
+  c.src_vocab_size = c.tgt_vocab_size = vocab.size();
+  c.pad_id = vocab.pad_id();
+  c.unk_id = vocab.unk_id();
+  c.bos_id = vocab.bos_id();
+  c.eos_id = vocab.eos_id();
+  c.validate(o.vocabulary + " with the model configuration");
+  return c;
+}
+
+BatcherOptions batcher_options(const TrainOptions& o, const ModelConfig& c, bool shuffle) {
+  BatcherOptions b;
+  b.max_tokens = o.max_tokens;
+  b.max_length = c.max_length;
+  b.seed = o.seed;
+  b.shuffle = shuffle;
+  b.bos_id = static_cast<int32_t>(c.bos_id);
+  b.eos_id = static_cast<int32_t>(c.eos_id);
+  b.pad_id = static_cast<int32_t>(c.pad_id);
+  return b;
+}
+
+// One JSON object a line, appended and flushed as it happens, so a killed
+// run keeps its curve.
+class MetricsLog {
+ public:
+  explicit MetricsLog(const std::string& path) : out_(path, std::ios::app) {
+    if (!out_) throw Error(path + ": cannot open for writing");
+  }
+  void write(const json& record) { out_ << record.dump() << '\n' << std::flush; }
+
+ private:
+  std::ofstream out_;
+};
+
+struct ValidationResult {
+  double loss = 0;
+  double bleu = -1;  // −1: not computed
+};
+
+ValidationResult validate(Transformer& model, const Data& data, const TrainOptions& o, const text::Vocabulary& vocab) {
+  ValidationResult result;
+  model.set_training(false);
+  // Loss: every validation sentence once, per-token mean over all of them.
+  Batcher batcher(data.valid, batcher_options(o, model.config, /*shuffle=*/false));
+  LabelSmoothedCrossEntropy criterion(o.label_smoothing, static_cast<int32_t>(model.config.pad_id));
+  double loss_sum = 0;
+  int64_t tokens = 0;
+  Batch batch;
+  for (int64_t i = 0; i < batcher.num_batches() && batcher.next(&batch); ++i) {
+    const int64_t n = LabelSmoothedCrossEntropy::target_tokens(batch);
+    loss_sum += criterion.forward(model.forward(batch), batch) * static_cast<double>(n);
+    tokens += n;
+  }
+  result.loss = tokens ? loss_sum / static_cast<double>(tokens) : 0.0;
+
+  // BLEU: greedy translations of (the first valid_bleu_max of) the sentences.
+  const size_t n = o.valid_bleu_max > 0 ? std::min<size_t>(o.valid_bleu_max, data.valid.size()) : data.valid.size();
+  std::vector<std::string> hypotheses(n), references(data.valid_references.begin(), data.valid_references.begin() + n);
+  const size_t chunk = 64;
+  for (size_t start = 0; start < n; start += chunk) {
+    std::vector<std::vector<int32_t>> sources;
+    for (size_t i = start; i < std::min(n, start + chunk); ++i) {
+      auto src = data.valid[i].src;
+      if (src.empty()) src.push_back(static_cast<int32_t>(model.config.unk_id));
+      if (static_cast<int64_t>(src.size()) > model.config.max_length) src.resize(model.config.max_length);
+      sources.push_back(std::move(src));
+    }
+    const auto outputs = greedy_decode(model, sources);
+    for (size_t i = 0; i < outputs.size(); ++i) hypotheses[start + i] = vocab.decode(outputs[i]);
+  }
+  if (n > 0) result.bleu = text::corpus_bleu(hypotheses, {references}).score;
+  return result;
+}
+
+std::string format_duration(double seconds) {
+  const auto s = static_cast<int64_t>(seconds);
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60),
+                (long long)(s % 60));
+  return buffer;
+}
+
+}  // namespace
+
+int train(const TrainOptions& o) {
+  std::error_code ec;
+  fs::create_directories(o.out, ec);
+  if (ec) throw Error(o.out + ": cannot create the output directory: " + ec.message());
+  const text::Vocabulary vocab(o.vocabulary);
+  const ModelConfig config = config_for(o, vocab);
+  const std::string checkpoint_path = (fs::path(o.out) / "checkpoint.safetensors").string();
+  if (!o.resume && fs::exists(checkpoint_path))
+    throw Error(checkpoint_path + " exists: pass --resume to continue that run, or choose another --out");
+  if (o.resume && !fs::exists(checkpoint_path)) throw Error(checkpoint_path + ": nothing to resume from");
+
+  const Data data = prepare_data(o, vocab);
+  Transformer model(config);
+  model.params.initialize(o.seed);
+  model.params.zero_grad();
+  Adam adam(model.params, o.adam);
+  TrainingProgress progress;
+  Batcher batcher(data.train, batcher_options(o, config, /*shuffle=*/true));
+  if (o.resume) {
+    load_checkpoint(checkpoint_path, model, adam, &progress);
+    batcher.restore(BatcherState{progress.epoch, progress.next_batch});
+    std::fprintf(stderr, "resuming at step %lld, epoch %lld\n", (long long)progress.step, (long long)progress.epoch + 1);
+  } else {
+    progress.dropout_rng = o.seed;
+    write_file_atomic((fs::path(o.out) / "spm.model").string(), read_file(o.vocabulary));
+  }
+  model.set_training(true);
+  model.dropout.rng = Rng(progress.dropout_rng);
+
+  MetricsLog metrics((fs::path(o.out) / "metrics.jsonl").string());
+  LabelSmoothedCrossEntropy criterion(o.label_smoothing, static_cast<int32_t>(config.pad_id));
+  const bool terminal = isatty(STDERR_FILENO);
+  g_stop_requested = false;
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+
+  auto save_progress = [&] {
+    const BatcherState s = batcher.state();
+    progress.epoch = s.epoch;
+    progress.next_batch = s.next_batch;
+    progress.dropout_rng = model.dropout.rng.state();
+    save_checkpoint(checkpoint_path, model, adam, progress);
+  };
+  const auto start = Clock::now();
+  const double elapsed_before = progress.elapsed_seconds;
+  auto elapsed = [&] { return elapsed_before + std::chrono::duration<double>(Clock::now() - start).count(); };
+
+  Tensor dlogits;
+  Batch batch;
+  double window_loss = 0, window_seconds = 0;
+  int64_t window_tokens = 0, window_steps = 0;
+  std::string stop_reason;
+  while (stop_reason.empty()) {
+    const auto step_start = Clock::now();
+    // One optimizer step over `accumulate` batches; each batch's gradient is
+    // its per-token mean, and the step averages them.
+    double step_loss = 0;
+    int64_t step_tokens = 0;
+    for (int64_t a = 0; a < o.accumulate; ++a) {
+      batcher.next(&batch);
+      const Tensor& logits = model.forward(batch);
+      const double loss = criterion.forward_backward(dlogits, logits, batch, 1.0f / static_cast<float>(o.accumulate));
+      if (!std::isfinite(loss)) {
+        std::fprintf(stderr, "\nerror: the loss is %f at step %lld; stopping. The last good checkpoint is %s\n", loss,
+                     (long long)progress.step + 1, checkpoint_path.c_str());
+        return 1;
+      }
+      model.backward(dlogits);
+      step_loss += loss / static_cast<double>(o.accumulate);
+      step_tokens += LabelSmoothedCrossEntropy::target_tokens(batch);
+    }
+    ++progress.step;
+    const double lr = o.schedule.at(progress.step);
+    const double grad_norm = adam.step(lr);
+    model.params.zero_grad();
+    if (!std::isfinite(grad_norm)) {
+      std::fprintf(stderr, "\nerror: the gradient norm is %f at step %lld; stopping. The last good checkpoint is %s\n",
+                   grad_norm, (long long)progress.step, checkpoint_path.c_str());
+      return 1;
+    }
+    window_loss += step_loss;
+    window_tokens += step_tokens;
+    window_seconds += std::chrono::duration<double>(Clock::now() - step_start).count();
+    ++window_steps;
+
+    if (progress.step % o.log_every == 0 || terminal) {
+      const double tokens_per_s = window_tokens / std::max(window_seconds, 1e-9);
+      const double mean_loss = window_loss / window_steps;
+      if (progress.step % o.log_every == 0) {
+        metrics.write({{"step", progress.step}, {"epoch", batcher.epoch() + 1}, {"loss", mean_loss},
+                       {"lr", lr}, {"grad_norm", grad_norm}, {"target_tokens_per_s", tokens_per_s},
+                       {"elapsed_s", elapsed()}});
+      }
+      std::string eta;
+      if (o.max_steps > 0) eta = "  ETA " + format_duration((o.max_steps - progress.step) * window_seconds / window_steps);
+      else if (o.max_minutes > 0) eta = "  ETA " + format_duration(std::max(0.0, o.max_minutes * 60 - elapsed()));
+      if (terminal) {
+        std::fprintf(stderr, "\rstep %lld  epoch %lld  loss %.4f  lr %.2e  %.0f tok/s  %s%s   ", (long long)progress.step,
+                     (long long)batcher.epoch() + 1, mean_loss, lr, tokens_per_s, format_duration(elapsed()).c_str(),
+                     eta.c_str());
+      } else {
+        std::fprintf(stderr, "step %lld  epoch %lld  loss %.4f  lr %.2e  %.0f tok/s  %s%s\n", (long long)progress.step,
+                     (long long)batcher.epoch() + 1, mean_loss, lr, tokens_per_s, format_duration(elapsed()).c_str(),
+                     eta.c_str());
+      }
+      if (progress.step % o.log_every == 0) window_loss = window_seconds = 0, window_tokens = window_steps = 0;
+    }
+
+    if (g_stop_requested) stop_reason = "interrupted";
+    else if (o.max_steps > 0 && progress.step >= o.max_steps) stop_reason = "reached --max-steps";
+    else if (o.max_epochs > 0 && batcher.epoch() >= o.max_epochs) stop_reason = "reached --max-epochs";
+    else if (o.max_minutes > 0 && elapsed() >= o.max_minutes * 60) stop_reason = "reached --max-minutes";
+
+    const bool validate_now = !data.valid.empty() && (progress.step % o.valid_every == 0 ||
+                                                      (!stop_reason.empty() && stop_reason != "interrupted"));
+    if (validate_now) {
+      const ValidationResult v = validate(model, data, o, vocab);
+      model.set_training(true);
+      const bool better = progress.best_valid_loss == 0 || v.loss < progress.best_valid_loss;
+      if (better) {
+        progress.best_valid_loss = v.loss;
+        progress.validations_without_improvement = 0;
+        save_model(model, o.out);  // the best model: config.json + model.safetensors
+      } else {
+        ++progress.validations_without_improvement;
+      }
+      metrics.write({{"step", progress.step}, {"epoch", batcher.epoch() + 1}, {"valid_loss", v.loss},
+                     {"valid_ppl", std::exp(v.loss)}, {"valid_bleu", v.bleu}, {"best", better}, {"elapsed_s", elapsed()}});
+      std::fprintf(stderr, "%sstep %lld  validation loss %.4f  BLEU %.2f%s\n", terminal ? "\n" : "",
+                   (long long)progress.step, v.loss, v.bleu, better ? "  (best so far: saved)" : "");
+      if (o.patience > 0 && progress.validations_without_improvement >= o.patience && stop_reason.empty())
+        stop_reason = "no better validation loss in " + std::to_string(o.patience) + " validations (early stopping)";
+    }
+    if (validate_now || !stop_reason.empty() || progress.step % o.valid_every == 0) {
+      progress.elapsed_seconds = elapsed();
+      save_progress();
+    }
+  }
+  if (data.valid.empty()) save_model(model, o.out);  // without validation, the last model is the one we have
+  std::fprintf(stderr, "%sstopped at step %lld: %s. Model: %s, checkpoint: %s\n", terminal ? "\n" : "",
+               (long long)progress.step, stop_reason.c_str(), o.out.c_str(), checkpoint_path.c_str());
+  return 0;
+}
+
+}  // namespace transformer

@@ -1,0 +1,46 @@
+// `transformer train`: the training loop of the article's last section, made
+// into a tool — batches by tokens, the label-smoothed loss, backward, Adam
+// with warm-up, validation (loss and BLEU), the best and the last
+// checkpoints, early stopping, resume, and a clean stop on Ctrl-C.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "model/config.h"
+#include "train/optimizer.h"
+#include "train/schedule.h"
+
+namespace transformer {
+
+struct TrainOptions {
+  ModelConfig model;              // the architecture; vocabulary sizes and special ids come from the vocabulary
+  std::string train_source;       // training corpus, source side (one sentence a line)
+  std::string train_target;       // training corpus, target side, aligned line by line
+  std::string valid_source;       // validation corpus (optional)
+  std::string valid_target;
+  std::string vocabulary;         // SentencePiece model shared by both sides (transformer vocab)
+  std::string out;                // output directory: config.json, model.safetensors (best), spm.model,
+                                  // checkpoint.safetensors (last), metrics.jsonl
+  int64_t max_tokens = 4096;      // tokens per batch (padded target positions, and source ones)
+  int64_t accumulate = 1;         // batches per optimizer step (gradient accumulation)
+  LearningRateSchedule schedule;  // the paper's warm-up schedule by default
+  AdamOptions adam;               // β1 0.9, β2 0.98, ε 1e-9, clipping
+  float label_smoothing = 0.1f;   // ε_ls, the paper's 0.1; 0 trains against the one-hot target
+  int64_t max_steps = 0;          // stop after this many optimizer steps (0: no limit)
+  int64_t max_epochs = 0;         // stop after this many passes over the data (0: no limit)
+  double max_minutes = 0;         // stop after this much training time (0: no limit)
+  int64_t valid_every = 500;      // validate and checkpoint every N steps (and at the end)
+  int64_t log_every = 50;         // a metrics line every N steps
+  int64_t patience = 0;           // stop after N validations without a better loss (0: never)
+  int64_t valid_bleu_max = 0;     // sentences of the validation set translated for BLEU (0: all)
+  uint64_t seed = 1;              // initialisation, shuffling and dropout
+  bool resume = false;            // continue from OUT/checkpoint.safetensors
+  bool strict_corpus = false;     // a bad corpus line is fatal instead of skipped
+};
+
+// Runs training to the end; returns the process exit code (0 also after a
+// Ctrl-C, which writes a checkpoint first). Throws Error for bad input.
+int train(const TrainOptions& options);
+
+}  // namespace transformer
