@@ -51,10 +51,14 @@ const Tensor& Transformer::decode_step(DecoderState& state, const int32_t* ids) 
   return logits;
 }
 
-void Transformer::set_training(bool training, uint64_t seed) {
+void Transformer::set_training(bool training) {
   dropout.training = training;
   dropout.rate = config.dropout;
-  if (training) dropout.rng = Rng(seed);
+}
+
+void Transformer::set_training(bool training, uint64_t seed) {
+  set_training(training);
+  dropout.rng = Rng(seed);
 }
 
 void Transformer::backward(const Tensor& dlogits) {

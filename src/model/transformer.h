@@ -23,9 +23,12 @@ class Transformer {
   const Tensor& encode(const Batch& batch);                        // [B, S, D]
   const Tensor& decode(const Batch& batch, const Tensor& memory);  // logits [B, T, Vt]
 
-  // Training mode switches dropout on at config.dropout, with masks drawn
-  // from `seed`; evaluation mode (the default) switches it off.
-  void set_training(bool training, uint64_t seed = 0);
+  // Training mode switches dropout on at config.dropout; evaluation mode
+  // (the default) switches it off. Switching leaves the dropout stream where
+  // it is, so a validation in the middle of training changes no later mask.
+  void set_training(bool training);
+  // Training mode, with the dropout stream restarted from `seed`.
+  void set_training(bool training, uint64_t seed);
 
   // Back from dlogits [B, T, Vt] (the loss's gradient at the logits) through
   // the whole model; adds every parameter's gradient to its grad (call

@@ -191,8 +191,7 @@ int train(const TrainOptions& o) {
     progress.dropout_rng = o.seed;
     write_file_atomic((fs::path(o.out) / "spm.model").string(), read_file(o.vocabulary));
   }
-  model.set_training(true);
-  model.dropout.rng = Rng(progress.dropout_rng);
+  model.set_training(true, progress.dropout_rng);  // a stream's state is also a valid seed that continues it
 
   MetricsLog metrics((fs::path(o.out) / "metrics.jsonl").string());
   LabelSmoothedCrossEntropy criterion(o.label_smoothing, static_cast<int32_t>(config.pad_id));

@@ -1,0 +1,166 @@
+// transformer train as a whole: a run stopped and resumed gives the same
+// losses and the same weights as a run that never stopped; Ctrl-C writes a
+// checkpoint; bad input is named.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "core/random.h"
+#include "core/safetensors.h"
+#include "text/vocabulary.h"
+#include "train/trainer.h"
+
+namespace transformer {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A synthetic reversal task in words: "d c b a" → "a b c d".
+class TrainerTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/transformer-trainer-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    const char* words[] = {"red", "green", "blue", "cat", "dog", "bird", "runs", "sits", "jumps", "the", "a", "big"};
+    Rng rng(4);
+    std::ofstream src(dir_ + "/train.src"), tgt(dir_ + "/train.tgt");
+    for (int i = 0; i < 400; ++i) {
+      std::vector<std::string> s;
+      for (uint64_t n = 3 + rng.next_u64() % 5; n > 0; --n) s.push_back(words[rng.next_u64() % 12]);
+      for (size_t k = 0; k < s.size(); ++k) src << (k ? " " : "") << s[k];
+      for (size_t k = s.size(); k-- > 0;) tgt << s[k] << (k ? " " : "");
+      src << '\n';
+      tgt << '\n';
+    }
+    src.close();
+    tgt.close();
+    text::VocabOptions v;
+    v.inputs = {dir_ + "/train.src", dir_ + "/train.tgt"};
+    v.output = dir_ + "/spm.model";
+    v.vocab_size = 24;
+    v.threads = 1;
+    text::train_vocabulary(v);
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  TrainOptions options(const std::string& out) const {
+    TrainOptions o;
+    o.model = ModelConfig::preset("tiny");
+    o.train_source = dir_ + "/train.src";
+    o.train_target = dir_ + "/train.tgt";
+    o.valid_source = o.train_source;
+    o.valid_target = o.train_target;
+    o.valid_bleu_max = 20;
+    o.vocabulary = dir_ + "/spm.model";
+    o.out = dir_ + "/" + out;
+    o.max_tokens = 256;
+    o.schedule.kind = LearningRateSchedule::Kind::InverseSqrt;
+    o.schedule.peak = 3e-3;
+    o.schedule.warmup = 10;
+    o.log_every = 1;
+    o.valid_every = 10;
+    return o;
+  }
+
+  static std::vector<double> losses(const std::string& out) {
+    std::vector<double> l;
+    std::ifstream in(out + "/metrics.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      const auto j = nlohmann::json::parse(line);
+      if (j.contains("loss")) l.push_back(j["loss"].get<double>());
+    }
+    return l;
+  }
+
+  static std::string dir_;
+};
+
+std::string TrainerTest::dir_;
+
+TEST_F(TrainerTest, ResumeContinuesBitIdentically) {
+  TrainOptions straight = options("straight");
+  straight.max_steps = 30;
+  ASSERT_EQ(train(straight), 0);
+
+  TrainOptions first = options("resumed");
+  first.max_steps = 13;  // stops mid-epoch, between validations
+  ASSERT_EQ(train(first), 0);
+  TrainOptions second = options("resumed");
+  second.max_steps = 30;
+  second.resume = true;
+  ASSERT_EQ(train(second), 0);
+
+  const auto a = losses(straight.out), b = losses(second.out);
+  ASSERT_EQ(a.size(), 30u);
+  ASSERT_EQ(b.size(), 30u);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "step " << i + 1;
+  EXPECT_LT(a.back(), a.front());  // and it learns
+  // Same weights, Adam moments and progress; only the wall-clock time differs.
+  const auto x = safetensors::File::read(straight.out + "/checkpoint.safetensors");
+  const auto y = safetensors::File::read(second.out + "/checkpoint.safetensors");
+  ASSERT_EQ(x.tensors().size(), y.tensors().size());
+  for (const auto& t : x.tensors()) {
+    const Tensor u = x.load_f32(t.name), v = y.load_f32(t.name, t.shape);
+    EXPECT_EQ(0, std::memcmp(u.data(), v.data(), u.numel() * sizeof(float))) << t.name;
+  }
+  auto progress = [](const safetensors::File& f) {
+    auto j = nlohmann::json::parse(f.metadata().at("progress"));
+    j.erase("elapsed_seconds");
+    return j;
+  };
+  EXPECT_EQ(progress(x), progress(y));
+}
+
+TEST_F(TrainerTest, RefusesToOverwriteARunAndNamesMissingFiles) {
+  TrainOptions o = options("twice");
+  o.max_steps = 2;
+  ASSERT_EQ(train(o), 0);
+  EXPECT_THAT([&] {
+    try {
+      train(o);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  }(), testing::HasSubstr("checkpoint.safetensors exists: pass --resume"));
+  TrainOptions missing = options("missing");
+  missing.train_target = dir_ + "/nope.tgt";
+  EXPECT_THROW(train(missing), Error);
+}
+
+TEST_F(TrainerTest, InterruptWritesACheckpointAndExitsCleanly) {
+  const std::string out = dir_ + "/interrupted";
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string o = "--out=" + out, v = "--vocab=" + dir_ + "/spm.model", s = "--train-source=" + dir_ + "/train.src",
+                      t = "--train-target=" + dir_ + "/train.tgt";
+    execl(TRANSFORMER_BIN, TRANSFORMER_BIN, "train", "--preset", "tiny", o.c_str(), v.c_str(), s.c_str(), t.c_str(),
+          "--max-tokens", "256", "--valid-every", "100000", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait until it is training (its first metrics line), then interrupt it.
+  for (int i = 0; i < 600 && !fs::exists(out + "/metrics.jsonl"); ++i) usleep(50000);
+  usleep(300000);
+  kill(child, SIGINT);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_TRUE(fs::exists(out + "/checkpoint.safetensors"));
+  EXPECT_TRUE(fs::exists(out + "/model.safetensors"));
+}
+
+}  // namespace
+}  // namespace transformer
