@@ -13,5 +13,6 @@ void add_bleu_command(CLI::App& app);
 void add_vocab_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_translate_command(CLI::App& app);
+void add_score_command(CLI::App& app);
 
 }  // namespace transformer::cli

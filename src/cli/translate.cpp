@@ -1,6 +1,7 @@
 // transformer translate: a line filter, stdin (or files) → stdout, like
 // marian-decoder: greedy (--beam 1), beam search with n-best lists, or
-// sampling; batches sorted by length, output in input order.
+// sampling (decode/translator.h); output in input order, optionally with
+// per-token scores and word alignments.
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -9,11 +10,9 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/file_io.h"
-#include "decode/beam_search.h"
-#include "decode/sampling.h"
-#include "decode/transformer_scorer.h"
+#include "decode/alignment.h"
+#include "decode/translator.h"
 #include "model/model_io.h"
-#include "text/bleu.h"
 #include "text/vocabulary.h"
 
 namespace transformer::cli {
@@ -34,6 +33,12 @@ std::vector<std::string> split_lines(const std::string& text) {
   return lines;
 }
 
+std::string format_score(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6f", value);
+  return text;
+}
+
 }  // namespace
 
 void add_translate_command(CLI::App& app) {
@@ -41,106 +46,68 @@ void add_translate_command(CLI::App& app) {
   struct Options {
     std::string model_dir;
     std::vector<std::string> inputs;
-    int64_t max_sentences = 64;
-    double max_length_a = 1.5;
-    int64_t max_length_b = 10;
-    bool truncate = false;
-    BeamOptions beam;
-    bool n_best_output = false;
-    bool sampling = false;
-    SamplingOptions sample;
+    TranslatorOptions translator;
+    bool alignment = false;
+    int64_t alignment_layer = -1;
   };
   auto o = std::make_shared<Options>();
+  TranslatorOptions& t = o->translator;
   cmd->add_option("--model", o->model_dir, "model directory (config.json, model.safetensors, spm.model)")->required();
   cmd->add_option("inputs", o->inputs, "files to translate (default: stdin)");
-  cmd->add_option("--batch", o->max_sentences, "sentences per batch")->check(CLI::Range(1, 4096))->capture_default_str();
-  cmd->add_option("--max-length-a", o->max_length_a, "output length limit: a · source length + b")->capture_default_str();
-  cmd->add_option("--max-length-b", o->max_length_b, "output length limit: a · source length + b")->capture_default_str();
-  cmd->add_option("--beam", o->beam.beam_size, "beam size (1: greedy)")->check(CLI::Range(1, 256))->capture_default_str();
-  cmd->add_option("--n-best", o->beam.n_best, "print the N best translations of each line: i ||| text ||| score")
-      ->check(CLI::Range(1, 256));
-  cmd->add_option("--length-penalty", o->beam.length_penalty, "GNMT length penalty α (0: none)")->capture_default_str();
-  cmd->add_flag("--sample", o->sampling, "sample instead of searching (see --temperature, --top-k, --top-p, --seed)");
-  cmd->add_option("--temperature", o->sample.temperature, "sampling temperature")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--top-k", o->sample.top_k, "sample among the k most probable words (0: all)")->capture_default_str();
-  cmd->add_option("--top-p", o->sample.top_p, "sample among the most probable words of mass p")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  cmd->add_option("--seed", o->sample.seed, "sampling seed")->capture_default_str();
-  cmd->add_flag("--truncate", o->truncate, "cut sentences longer than the model's max_length (with a warning) instead of failing");
-  cmd->callback([o, cmd] {
+  cmd->add_option("--batch", t.max_sentences, "most sentences per batch")->check(CLI::Range(1, 4096))->capture_default_str();
+  cmd->add_option("--max-tokens", t.max_tokens, "most tokens per batch: beam rows x sentences x longest source")
+      ->check(CLI::Range(1, 1 << 24))
+      ->capture_default_str();
+  cmd->add_option("--max-length-a", t.max_length_a, "output length limit: a · source length + b")->capture_default_str();
+  cmd->add_option("--max-length-b", t.max_length_b, "output length limit: a · source length + b")->capture_default_str();
+  cmd->add_option("--beam", t.beam.beam_size, "beam size (1: greedy)")->check(CLI::Range(1, 256))->capture_default_str();
+  auto* n_best = cmd->add_option("--n-best", t.beam.n_best, "print the N best translations of each line: i ||| text ||| score")
+                     ->check(CLI::Range(1, 256));
+  cmd->add_option("--length-penalty", t.beam.length_penalty, "GNMT length penalty α (0: none)")->capture_default_str();
+  cmd->add_flag("--sample", t.sampling, "sample instead of searching (see --temperature, --top-k, --top-p, --seed)");
+  cmd->add_option("--temperature", t.sample.temperature, "sampling temperature")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--top-k", t.sample.top_k, "sample among the k most probable words (0: all)")->capture_default_str();
+  cmd->add_option("--top-p", t.sample.top_p, "sample among the most probable words of mass p")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  cmd->add_option("--seed", t.sample.seed, "sampling seed")->capture_default_str();
+  cmd->add_flag("--scores", t.token_scores, "append ||| and each output token's log-probability (then EOS's)");
+  cmd->add_flag("--alignment", o->alignment, "append ||| and word alignments i-j from encoder-decoder attention");
+  cmd->add_option("--alignment-layer", o->alignment_layer, "decoder layer for --alignment (0-based; -1: the last)")
+      ->capture_default_str();
+  cmd->add_flag("--truncate", t.truncate, "cut sentences longer than the model's max_length (with a warning) instead of failing");
+  cmd->callback([o, n_best] {
     auto model = load_model(o->model_dir);
     const text::Vocabulary vocab(o->model_dir + "/spm.model");
-    std::vector<std::string> lines;
-    std::vector<std::string> sources_of_line;  // file name of each line, for messages
-    if (o->inputs.empty()) {
-      std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-      lines = split_lines(text);
-      sources_of_line.assign(lines.size(), "stdin");
-    }
-    for (const auto& path : o->inputs) {
-      auto file_lines = split_lines(read_file(path));
-      lines.insert(lines.end(), file_lines.begin(), file_lines.end());
-      sources_of_line.insert(sources_of_line.end(), file_lines.size(), path);
-    }
-    std::vector<std::vector<int32_t>> ids(lines.size());
-    std::vector<size_t> line_in_file(lines.size());
-    for (size_t i = 0, n = 0; i < lines.size(); ++i, ++n) {
-      if (i > 0 && sources_of_line[i] != sources_of_line[i - 1]) n = 0;
-      line_in_file[i] = n + 1;
-      const size_t bad = text::invalid_utf8_offset(lines[i]);
-      if (bad != std::string::npos)
-        throw Error(sources_of_line[i] + ":" + std::to_string(n + 1) + ": invalid UTF-8 at byte " + std::to_string(bad + 1));
-      ids[i] = vocab.encode(lines[i]);
-      if (static_cast<int64_t>(ids[i].size()) > model->config.max_length) {
-        if (!o->truncate)
-          throw Error(sources_of_line[i] + ":" + std::to_string(n + 1) + ": " + std::to_string(ids[i].size()) +
-                      " tokens, more than the model's max_length " + std::to_string(model->config.max_length) +
-                      " (--truncate cuts such lines)");
-        std::fprintf(stderr, "warning: %s:%zu: truncated from %zu to %lld tokens\n", sources_of_line[i].c_str(), n + 1,
-                     ids[i].size(), (long long)model->config.max_length);
-        ids[i].resize(model->config.max_length);
+    TranslatorOptions options = o->translator;
+    if (o->alignment)
+      options.alignment_layer = o->alignment_layer < 0 ? model->config.decoder_layers + o->alignment_layer : o->alignment_layer;
+    if (options.beam.n_best > options.beam.beam_size) throw CLI::ValidationError("--n-best", "cannot exceed --beam");
+    Translator translator(*model, vocab, options);
+
+    std::vector<std::vector<int32_t>> sources;
+    auto add_lines = [&](const std::string& text, const std::string& name) {
+      const auto lines = split_lines(text);
+      for (size_t i = 0; i < lines.size(); ++i) sources.push_back(translator.encode(lines[i], name + ":" + std::to_string(i + 1)));
+    };
+    if (o->inputs.empty())
+      add_lines(std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()), "stdin");
+    for (const auto& path : o->inputs) add_lines(read_file(path), path);
+
+    const auto results = translator.translate(sources);
+    const bool n_best_output = n_best->count() > 0;
+    for (size_t i = 0; i < results.size(); ++i) {
+      Translation list = results[i];
+      if (list.empty()) list.emplace_back();  // an empty line
+      for (size_t k = 0; k < (n_best_output ? list.size() : 1); ++k) {
+        const TranslatedHypothesis& h = list[k];
+        std::string line = n_best_output ? std::to_string(i) + " ||| " + h.text + " ||| " + format_score(h.score) : h.text;
+        if (options.token_scores) {
+          std::string scores;
+          for (float lp : h.token_log_probs) scores += (scores.empty() ? "" : " ") + format_score(lp);
+          line += " ||| " + scores;
+        }
+        if (options.alignment_layer >= 0) line += " ||| " + format_alignment(h.alignment);
+        std::printf("%s\n", line.c_str());
       }
-    }
-    // Sorted by length so each batch pads little; printed in input order.
-    std::vector<size_t> order(lines.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a].size() < ids[b].size(); });
-    o->n_best_output = cmd->count("--n-best") > 0;
-    if (o->beam.n_best > o->beam.beam_size) throw CLI::ValidationError("--n-best", "cannot exceed --beam");
-    const auto& c = model->config;
-    std::vector<std::vector<Hypothesis>> results(lines.size());
-    for (size_t start = 0; start < order.size(); start += o->max_sentences) {
-      std::vector<size_t> members;
-      std::vector<std::vector<int32_t>> sources;
-      std::vector<int64_t> limits;
-      for (size_t k = start; k < std::min(order.size(), start + o->max_sentences); ++k) {
-        if (ids[order[k]].empty()) continue;  // an empty line translates to an empty line
-        members.push_back(order[k]);
-        sources.push_back(ids[order[k]]);
-        limits.push_back(std::min<int64_t>(c.max_length - 1, static_cast<int64_t>(o->max_length_a * sources.back().size()) +
-                                                                  o->max_length_b));
-      }
-      if (members.empty()) continue;
-      const int64_t longest = *std::max_element(limits.begin(), limits.end());
-      const int64_t rows_per_sentence = o->sampling ? 1 : o->beam.beam_size;
-      TransformerScorer scorer(*model, sources, rows_per_sentence, longest + 1);
-      const auto bos = static_cast<int32_t>(c.bos_id), eos = static_cast<int32_t>(c.eos_id);
-      if (o->sampling) {
-        SamplingOptions options = o->sample;
-        options.seed = o->sample.seed ^ (static_cast<uint64_t>(start) * 0x9E3779B97F4A7C15ull);
-        const auto drawn = sample(scorer, static_cast<int64_t>(members.size()), limits, bos, eos, options);
-        for (size_t m = 0; m < members.size(); ++m) results[members[m]] = {drawn[m]};
-      } else {
-        auto found = beam_search(scorer, static_cast<int64_t>(members.size()), limits, bos, eos, o->beam);
-        for (size_t m = 0; m < members.size(); ++m) results[members[m]] = std::move(found[m]);
-      }
-    }
-    for (size_t i = 0; i < lines.size(); ++i) {
-      if (!o->n_best_output) {
-        std::printf("%s\n", results[i].empty() ? "" : vocab.decode(results[i][0].tokens).c_str());
-        continue;
-      }
-      if (results[i].empty()) std::printf("%zu ||| ||| 0\n", i);
-      for (const auto& h : results[i]) std::printf("%zu ||| %s ||| %.6f\n", i, vocab.decode(h.tokens).c_str(), h.score);
     }
   });
 }

@@ -41,16 +41,20 @@ int32_t draw(const float* log_probs, int64_t V, const SamplingOptions& o, Rng& r
 }  // namespace
 
 std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std::vector<int64_t>& max_lengths,
-                               int32_t bos_id, int32_t eos_id, const SamplingOptions& options) {
+                               int32_t bos_id, int32_t eos_id, const SamplingOptions& options,
+                               const std::vector<int64_t>& sentence_ids) {
   const int64_t V = scorer.vocab_size();
   std::vector<Hypothesis> out(sentences);
   std::vector<int32_t> feed(sentences, bos_id), order;
   std::vector<double> weights;
   std::vector<bool> done(sentences, false);
-  // Sentence b draws from its own stream, seeded by (seed, b): what it
-  // samples does not depend on what the other sentences drew.
+  // Sentence b draws from its own stream: what it samples does not depend on
+  // what the other sentences drew.
   std::vector<Rng> streams;
-  for (int64_t b = 0; b < sentences; ++b) streams.emplace_back(options.seed ^ stable_hash("sentence " + std::to_string(b)));
+  for (int64_t b = 0; b < sentences; ++b) {
+    const int64_t id = sentence_ids.empty() ? b : sentence_ids[b];
+    streams.emplace_back(options.seed ^ stable_hash("sentence " + std::to_string(id)));
+  }
   const int64_t longest = max_lengths.empty() ? 0 : *std::max_element(max_lengths.begin(), max_lengths.end());
   for (int64_t step = 0; step < longest; ++step) {
     const float* log_probs = scorer.step(feed.data());

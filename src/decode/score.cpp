@@ -8,8 +8,9 @@
 namespace transformer {
 
 std::vector<PairScore> score_pairs(Transformer& model, const std::vector<std::vector<int32_t>>& sources,
-                                   const std::vector<std::vector<int32_t>>& targets) {
+                                   const std::vector<std::vector<int32_t>>& targets, int64_t attention_layer) {
   assert(sources.size() == targets.size());
+  assert(attention_layer < model.config.decoder_layers);
   const ModelConfig& c = model.config;
   const auto pad = static_cast<int32_t>(c.pad_id);
   Batch batch;
@@ -39,6 +40,18 @@ std::vector<PairScore> score_pairs(Transformer& model, const std::vector<std::ve
       const int32_t next = t < static_cast<int64_t>(targets[b].size()) ? targets[b][t] : static_cast<int32_t>(c.eos_id);
       scores[b].token_log_probs.push_back(log_probs[next]);
       scores[b].log_prob += log_probs[next];
+    }
+  }
+  if (attention_layer >= 0) {
+    const Tensor& weights = model.decoder.layers[attention_layer]->cross_attn.weights;  // [B, H, T, S]
+    const int64_t H = weights.dim(1), T = batch.tgt_len, S = batch.src_len;
+    for (size_t b = 0; b < sources.size(); ++b) {
+      const int64_t rows = batch.tgt_lengths[b], cols = batch.src_lengths[b];
+      std::vector<float>& mean = scores[b].attention;
+      mean.assign(rows * cols, 0.0f);
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t t = 0; t < rows; ++t)
+          for (int64_t s = 0; s < cols; ++s) mean[t * cols + s] += weights[((b * H + h) * T + t) * S + s] / H;
     }
   }
   return scores;

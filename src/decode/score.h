@@ -13,11 +13,16 @@ namespace transformer {
 struct PairScore {
   std::vector<float> token_log_probs;  // one per target token, then one for EOS
   double log_prob = 0;                 // their sum
+  // With an attention layer asked for: that decoder layer's encoder-decoder
+  // attention, heads averaged, [target tokens + 1, source tokens] (the row of
+  // each position that predicts a target token, then EOS).
+  std::vector<float> attention;
 };
 
 // Scores a batch of (source, target) id sequences (without BOS/EOS; sources
-// non-empty) in one forward pass.
+// non-empty) in one forward pass. attention_layer ≥ 0 also returns that
+// layer's attention (−1: none; it must be < decoder_layers).
 std::vector<PairScore> score_pairs(Transformer& model, const std::vector<std::vector<int32_t>>& sources,
-                                   const std::vector<std::vector<int32_t>>& targets);
+                                   const std::vector<std::vector<int32_t>>& targets, int64_t attention_layer = -1);
 
 }  // namespace transformer

@@ -12,16 +12,14 @@ TransformerScorer::TransformerScorer(Transformer& model, const std::vector<std::
     : model_(model) {
   const ModelConfig& c = model.config;
   Batch batch;
-  batch.size = static_cast<int64_t>(sources.size()) * beam_size;
+  batch.size = static_cast<int64_t>(sources.size());
   for (const auto& s : sources) batch.src_len = std::max<int64_t>(batch.src_len, static_cast<int64_t>(s.size()));
   batch.src_ids.assign(batch.size * batch.src_len, static_cast<int32_t>(c.pad_id));
-  for (size_t b = 0; b < sources.size(); ++b)
-    for (int64_t k = 0; k < beam_size; ++k) {
-      const int64_t row = static_cast<int64_t>(b) * beam_size + k;
-      std::copy(sources[b].begin(), sources[b].end(), batch.src_ids.begin() + row * batch.src_len);
-      batch.src_lengths.push_back(static_cast<int32_t>(sources[b].size()));
-    }
-  model.start_decoding(state_, batch, max_steps);
+  for (size_t b = 0; b < sources.size(); ++b) {
+    std::copy(sources[b].begin(), sources[b].end(), batch.src_ids.begin() + b * batch.src_len);
+    batch.src_lengths.push_back(static_cast<int32_t>(sources[b].size()));
+  }
+  model.start_decoding(state_, batch, max_steps, beam_size);
 }
 
 const float* TransformerScorer::step(const int32_t* ids) {

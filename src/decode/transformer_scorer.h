@@ -1,6 +1,6 @@
 // The Transformer as the model side of beam search: every sentence is
-// encoded once per beam slot, and each step runs one decoder position per
-// hypothesis through the KV cache.
+// encoded once and its encoder keys and values copied to each beam slot;
+// each step runs one decoder position per hypothesis through the KV cache.
 #pragma once
 
 #include "decode/beam_search.h"

@@ -52,8 +52,10 @@ class Decoder {
                         const int32_t* src_lengths);
   // Incremental decoding: start() projects the encoder output into each
   // layer's cache; step() decodes one position per row from the previous
-  // tokens ids [B] and returns the decoder output [B, 1, D].
-  void start(DecoderState& state, const Tensor& memory, const int32_t* src_lengths, int64_t capacity);
+  // tokens ids [B] and returns the decoder output [B, 1, D]. With copies > 1,
+  // state row r decodes sentence r / copies of the memory.
+  void start(DecoderState& state, const Tensor& memory, const int32_t* src_lengths, int64_t capacity,
+             int64_t copies = 1);
   const Tensor& step(DecoderState& state, const int32_t* ids);
 
   // Back from the gradient at the decoder output to the embeddings; the
@@ -70,6 +72,7 @@ class Decoder {
   Tensor output;    // [B, T, D]
   Tensor dtop;
   Tensor dembedded;
+  Tensor projection_copies;  // start(): the memory's keys or values, one copy per row
 
  private:
   const Tensor* memory_ = nullptr;  // forward's encoder output

@@ -41,9 +41,9 @@ const Tensor& Transformer::decode(const Batch& batch, const Tensor& memory) {
 
 const Tensor& Transformer::forward(const Batch& batch) { return decode(batch, encode(batch)); }
 
-void Transformer::start_decoding(DecoderState& state, const Batch& sources, int64_t max_steps) {
+void Transformer::start_decoding(DecoderState& state, const Batch& sources, int64_t max_steps, int64_t copies) {
   const Tensor& memory = encoder.forward(sources.src_ids.data(), sources.src_lengths.data(), sources.size, sources.src_len);
-  decoder.start(state, memory, sources.src_lengths.data(), std::min(max_steps, config.max_length));
+  decoder.start(state, memory, sources.src_lengths.data(), std::min(max_steps, config.max_length), copies);
 }
 
 const Tensor& Transformer::decode_step(DecoderState& state, const int32_t* ids) {

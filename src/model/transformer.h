@@ -39,7 +39,9 @@ class Transformer {
   // batch's sources (its target fields are ignored) and fills the caches;
   // each decode_step() takes the previous token of every row, ids [B], and
   // returns the logits [B, 1, Vt] of the next one.
-  void start_decoding(DecoderState& state, const Batch& sources, int64_t max_steps);
+  // With copies > 1, row r of the state decodes sentence r / copies (the
+  // slots of a beam) while each sentence is encoded only once.
+  void start_decoding(DecoderState& state, const Batch& sources, int64_t max_steps, int64_t copies = 1);
   const Tensor& decode_step(DecoderState& state, const int32_t* ids);
 
   // After forward(): every attention's weights [B, H, Tq, Tk], named

@@ -1,0 +1,123 @@
+// transformer score: how probable the model finds given translations
+// (forced decoding, decode/score.h), like marian-scorer: one line per
+// sentence pair with Σ log p of the target's tokens and EOS; optionally
+// normalized by that token count, optionally followed by every token's
+// log-probability.
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <numeric>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/file_io.h"
+#include "decode/score.h"
+#include "decode/translator.h"
+#include "model/model_io.h"
+#include "text/vocabulary.h"
+
+namespace transformer::cli {
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    start = end + 1;
+  }
+  return lines;
+}
+
+}  // namespace
+
+void add_score_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("score", "log-probability of given translations: SOURCE TARGET files, or source<TAB>target lines on stdin");
+  struct Options {
+    std::string model_dir;
+    std::vector<std::string> files;
+    int64_t batch = 64;
+    bool normalize = false;
+    bool per_token = false;
+  };
+  auto o = std::make_shared<Options>();
+  cmd->add_option("--model", o->model_dir, "model directory (config.json, model.safetensors, spm.model)")->required();
+  cmd->add_option("files", o->files, "SOURCE TARGET (default: tab-separated pairs on stdin)")->expected(0, 2);
+  cmd->add_option("--batch", o->batch, "sentence pairs per batch")->check(CLI::Range(1, 4096))->capture_default_str();
+  cmd->add_flag("--normalize", o->normalize, "divide each score by its token count (target tokens + EOS)");
+  cmd->add_flag("--per-token", o->per_token, "append ||| and each target token's log-probability (then EOS's)");
+  cmd->callback([o] {
+    if (o->files.size() == 1) throw CLI::ValidationError("files", "give both SOURCE and TARGET, or neither (stdin)");
+    auto model = load_model(o->model_dir);
+    const text::Vocabulary vocab(o->model_dir + "/spm.model");
+    Translator checker(*model, vocab, TranslatorOptions{});
+
+    std::vector<std::string> source_lines, target_lines, source_where, target_where;
+    if (o->files.empty()) {
+      const auto lines = lines_of(std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()));
+      for (size_t i = 0; i < lines.size(); ++i) {
+        const std::string where = "stdin:" + std::to_string(i + 1);
+        const size_t tab = lines[i].find('\t');
+        if (tab == std::string::npos || lines[i].find('\t', tab + 1) != std::string::npos)
+          throw Error(where + ": expected source<TAB>target (exactly one tab)");
+        source_lines.push_back(lines[i].substr(0, tab));
+        target_lines.push_back(lines[i].substr(tab + 1));
+        source_where.push_back(where + " (source)");
+        target_where.push_back(where + " (target)");
+      }
+    } else {
+      source_lines = lines_of(read_file(o->files[0]));
+      target_lines = lines_of(read_file(o->files[1]));
+      if (source_lines.size() != target_lines.size())
+        throw Error(o->files[0] + " has " + std::to_string(source_lines.size()) + " lines but " + o->files[1] +
+                    " has " + std::to_string(target_lines.size()));
+      for (size_t i = 0; i < source_lines.size(); ++i) {
+        source_where.push_back(o->files[0] + ":" + std::to_string(i + 1));
+        target_where.push_back(o->files[1] + ":" + std::to_string(i + 1));
+      }
+    }
+    const size_t n = source_lines.size();
+    std::vector<std::vector<int32_t>> sources(n), targets(n);
+    for (size_t i = 0; i < n; ++i) {
+      sources[i] = checker.encode(source_lines[i], source_where[i]);
+      if (sources[i].empty()) throw Error(source_where[i] + ": empty source sentence");
+      targets[i] = checker.encode(target_lines[i], target_where[i]);
+      if (static_cast<int64_t>(targets[i].size()) + 1 > model->config.max_length)
+        throw Error(target_where[i] + ": " + std::to_string(targets[i].size()) +
+                    " tokens and EOS do not fit the model's max_length " + std::to_string(model->config.max_length));
+    }
+
+    // Sorted by length so each batch pads little; printed in input order.
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return sources[a].size() + targets[a].size() < sources[b].size() + targets[b].size();
+    });
+    std::vector<PairScore> scores(n);
+    for (size_t start = 0; start < n; start += o->batch) {
+      std::vector<std::vector<int32_t>> s, t;
+      const size_t end = std::min(n, start + static_cast<size_t>(o->batch));
+      for (size_t k = start; k < end; ++k) {
+        s.push_back(sources[order[k]]);
+        t.push_back(targets[order[k]]);
+      }
+      auto batch_scores = score_pairs(*model, s, t);
+      for (size_t k = start; k < end; ++k) scores[order[k]] = std::move(batch_scores[k - start]);
+    }
+    for (const PairScore& score : scores) {
+      const double value = o->normalize ? score.log_prob / static_cast<double>(score.token_log_probs.size()) : score.log_prob;
+      std::printf("%.6f", value);
+      if (o->per_token) {
+        std::printf(" |||");
+        for (float lp : score.token_log_probs) std::printf(" %.6f", lp);
+      }
+      std::printf("\n");
+    }
+  });
+}
+
+}  // namespace transformer::cli

@@ -1,0 +1,137 @@
+#include "decode/translator.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+
+#include "core/error.h"
+#include "decode/alignment.h"
+#include "decode/score.h"
+#include "decode/transformer_scorer.h"
+#include "text/bleu.h"  // invalid_utf8_offset
+
+namespace transformer {
+
+Translator::Translator(Transformer& model, const text::Vocabulary& vocabulary, TranslatorOptions options)
+    : model_(model), vocabulary_(vocabulary), options_(std::move(options)) {
+  const ModelConfig& c = model.config;
+  if (options_.max_sentences < 1) throw Error("max_sentences must be at least 1");
+  if (options_.max_tokens < 1) throw Error("max_tokens must be at least 1");
+  if (options_.beam.beam_size < 1) throw Error("beam size must be at least 1");
+  if (options_.beam.n_best < 1 || options_.beam.n_best > options_.beam.beam_size)
+    throw Error("n-best " + std::to_string(options_.beam.n_best) + " must be between 1 and the beam size " +
+                std::to_string(options_.beam.beam_size));
+  if (options_.alignment_layer >= c.decoder_layers)
+    throw Error("alignment layer " + std::to_string(options_.alignment_layer) + " does not exist: the model has " +
+                std::to_string(c.decoder_layers) + " decoder layers (0 … " + std::to_string(c.decoder_layers - 1) + ")");
+  if (vocabulary.size() > c.src_vocab_size || vocabulary.size() > c.tgt_vocab_size)
+    throw Error(vocabulary.path() + ": " + std::to_string(vocabulary.size()) +
+                " pieces, more than the model's vocabulary sizes (source " + std::to_string(c.src_vocab_size) +
+                ", target " + std::to_string(c.tgt_vocab_size) + ")");
+}
+
+std::vector<int32_t> Translator::encode(const std::string& line, const std::string& where) const {
+  if (const size_t bad = text::invalid_utf8_offset(line); bad != std::string::npos)
+    throw Error(where + ": invalid UTF-8 at byte " + std::to_string(bad + 1));
+  std::vector<int32_t> ids = vocabulary_.encode(line);
+  const int64_t limit = model_.config.max_length;
+  if (static_cast<int64_t>(ids.size()) > limit) {
+    if (!options_.truncate)
+      throw Error(where + ": " + std::to_string(ids.size()) + " tokens, more than the model's max_length " +
+                  std::to_string(limit) + " (truncating is an option)");
+    std::fprintf(stderr, "warning: %s: truncated from %zu to %lld tokens\n", where.c_str(), ids.size(),
+                 static_cast<long long>(limit));
+    ids.resize(limit);
+  }
+  return ids;
+}
+
+std::vector<Translation> Translator::translate(const std::vector<std::vector<int32_t>>& sources) {
+  std::vector<Translation> results(sources.size());
+  // Sorted by length, so that a batch pads little; an empty line translates
+  // to an empty line and takes no place in a batch.
+  std::vector<size_t> order;
+  for (size_t i = 0; i < sources.size(); ++i)
+    if (!sources[i].empty()) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return sources[a].size() < sources[b].size(); });
+  const int64_t rows = options_.sampling ? 1 : options_.beam.beam_size;
+  for (size_t start = 0; start < order.size();) {
+    std::vector<size_t> members{order[start]};
+    size_t next = start + 1;
+    // The newest member is the longest: the batch costs rows · members · its length.
+    for (; next < order.size() && static_cast<int64_t>(members.size()) < options_.max_sentences; ++next) {
+      const auto longest = static_cast<int64_t>(sources[order[next]].size());
+      if (rows * static_cast<int64_t>(members.size() + 1) * longest > options_.max_tokens) break;
+      members.push_back(order[next]);
+    }
+    translate_batch(sources, members, results);
+    if (options_.token_scores || options_.alignment_layer >= 0) annotate(sources, members, results);
+    start = next;
+  }
+  return results;
+}
+
+void Translator::translate_batch(const std::vector<std::vector<int32_t>>& sources, const std::vector<size_t>& members,
+                                 std::vector<Translation>& results) {
+  const ModelConfig& c = model_.config;
+  std::vector<std::vector<int32_t>> batch;
+  std::vector<int64_t> limits, ids;
+  for (size_t m : members) {
+    batch.push_back(sources[m]);
+    limits.push_back(std::min<int64_t>(
+        c.max_length - 1, static_cast<int64_t>(options_.max_length_a * sources[m].size()) + options_.max_length_b));
+    ids.push_back(static_cast<int64_t>(m));
+  }
+  const int64_t longest = *std::max_element(limits.begin(), limits.end());
+  const int64_t rows = options_.sampling ? 1 : options_.beam.beam_size;
+  TransformerScorer scorer(model_, batch, rows, longest + 1);
+  const auto bos = static_cast<int32_t>(c.bos_id), eos = static_cast<int32_t>(c.eos_id);
+  std::vector<std::vector<Hypothesis>> found;
+  if (options_.sampling) {
+    for (auto& h : sample(scorer, static_cast<int64_t>(members.size()), limits, bos, eos, options_.sample, ids))
+      found.push_back({std::move(h)});
+  } else {
+    found = beam_search(scorer, static_cast<int64_t>(members.size()), limits, bos, eos, options_.beam);
+  }
+  for (size_t k = 0; k < members.size(); ++k) {
+    Translation& out = results[members[k]];
+    for (auto& h : found[k]) {
+      TranslatedHypothesis t;
+      t.text = vocabulary_.decode(h.tokens);
+      t.tokens = std::move(h.tokens);
+      t.log_prob = h.log_prob;
+      t.score = h.score;
+      out.push_back(std::move(t));
+    }
+  }
+}
+
+void Translator::annotate(const std::vector<std::vector<int32_t>>& sources, const std::vector<size_t>& members,
+                          std::vector<Translation>& results) {
+  // One forced-decoding pass over every hypothesis of the batch reads off
+  // its token log-probabilities and its encoder-decoder attention.
+  std::vector<std::vector<int32_t>> pair_sources, pair_targets;
+  std::vector<TranslatedHypothesis*> hypotheses;
+  for (size_t m : members)
+    for (auto& h : results[m]) {
+      pair_sources.push_back(sources[m]);
+      pair_targets.push_back(h.tokens);
+      hypotheses.push_back(&h);
+    }
+  const auto scored = score_pairs(model_, pair_sources, pair_targets, options_.alignment_layer);
+  for (size_t k = 0; k < hypotheses.size(); ++k) {
+    TranslatedHypothesis& h = *hypotheses[k];
+    if (options_.token_scores) h.token_log_probs = scored[k].token_log_probs;
+    if (options_.alignment_layer < 0 || h.tokens.empty()) continue;
+    const auto& src = pair_sources[k];
+    std::vector<std::string> source_pieces, target_pieces;
+    for (int32_t id : src) source_pieces.push_back(vocabulary_.id_to_piece(id));
+    for (int32_t id : h.tokens) target_pieces.push_back(vocabulary_.id_to_piece(id));
+    const auto links = hard_alignment(scored[k].attention.data(), static_cast<int64_t>(h.tokens.size()),
+                                      static_cast<int64_t>(src.size()));
+    h.alignment = word_alignment(links, word_of_piece(source_pieces), word_of_piece(target_pieces));
+  }
+}
+
+}  // namespace transformer

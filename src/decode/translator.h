@@ -1,0 +1,75 @@
+// Sentences in, translations out: what `transformer translate` and the HTTP
+// server share. Lines are checked and encoded into pieces, grouped into
+// batches of similar length (bounded in sentences and in tokens), decoded by
+// beam search, greedy search (beam 1) or sampling, and optionally annotated
+// with per-token log-probabilities and word alignments by one forced
+// decoding pass over each output.
+//
+// A sentence gets the same translation alone and inside any batch: every
+// sentence's computation touches only its own rows, and sampling seeds a
+// stream per sentence id, not per batch position.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "decode/beam_search.h"
+#include "decode/sampling.h"
+#include "model/transformer.h"
+#include "text/vocabulary.h"
+
+namespace transformer {
+
+struct TranslatorOptions {
+  int64_t max_sentences = 64;  // sentences per batch
+  int64_t max_tokens = 4096;   // decoder rows × longest source per batch (rows = sentences × beam)
+  double max_length_a = 1.5;   // output limit: a · source length + b tokens
+  int64_t max_length_b = 10;
+  bool truncate = false;       // cut over-long sentences (with a warning) instead of failing
+  BeamOptions beam;            // beam_size 1: greedy
+  bool sampling = false;       // draw with `sample` instead of searching
+  SamplingOptions sample;
+  bool token_scores = false;   // fill token_log_probs
+  int64_t alignment_layer = -1;  // ≥ 0: fill alignment from this decoder layer
+};
+
+struct TranslatedHypothesis {
+  std::string text;
+  std::vector<int32_t> tokens;          // pieces, without BOS and EOS
+  double log_prob = 0;                  // Σ log p
+  double score = 0;                     // log_prob / length penalty
+  std::vector<float> token_log_probs;   // per token, then EOS (when asked)
+  std::vector<std::pair<int32_t, int32_t>> alignment;  // source word - target word (when asked)
+};
+
+// A sentence's translations, best first (n-best); empty for an empty line.
+using Translation = std::vector<TranslatedHypothesis>;
+
+class Translator {
+ public:
+  Translator(Transformer& model, const text::Vocabulary& vocabulary, TranslatorOptions options);
+
+  // A line's pieces. Invalid UTF-8 and a line longer than the model's
+  // max_length (unless truncating) are an Error starting with `where`
+  // ("file:line" or "sentence 3"); a truncation warns on stderr.
+  std::vector<int32_t> encode(const std::string& line, const std::string& where) const;
+
+  // Translations of encoded lines, in their order.
+  std::vector<Translation> translate(const std::vector<std::vector<int32_t>>& sources);
+
+  const TranslatorOptions& options() const { return options_; }
+
+ private:
+  void translate_batch(const std::vector<std::vector<int32_t>>& sources, const std::vector<size_t>& members,
+                       std::vector<Translation>& results);
+  void annotate(const std::vector<std::vector<int32_t>>& sources, const std::vector<size_t>& members,
+                std::vector<Translation>& results);
+
+  Transformer& model_;
+  const text::Vocabulary& vocabulary_;
+  TranslatorOptions options_;
+};
+
+}  // namespace transformer

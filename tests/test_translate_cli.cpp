@@ -1,0 +1,264 @@
+// transformer translate and transformer score as a user runs them, on a tiny
+// model trained here on a word-reversal task ("a b c" → "c b a"), whose
+// encoder-decoder attention must therefore run along the anti-diagonal.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/file_io.h"
+#include "core/random.h"
+#include "text/vocabulary.h"
+#include "train/trainer.h"
+
+namespace transformer {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::HasSubstr;
+
+struct Result {
+  int exit_code;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::vector<std::string> split(const std::string& text, const std::string& separator) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t at; (at = text.find(separator, start)) != std::string::npos; start = at + separator.size())
+    parts.push_back(text.substr(start, at - start));
+  parts.push_back(text.substr(start));
+  return parts;
+}
+
+std::vector<double> numbers(const std::string& text) {
+  std::vector<double> values;
+  std::istringstream in(text);
+  for (double v; in >> v;) values.push_back(v);
+  return values;
+}
+
+class TranslateCli : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/transformer-translate-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    const char* words[] = {"red", "green", "blue", "cat", "dog", "bird", "runs", "sits", "jumps", "the", "a", "big"};
+    Rng rng(7);
+    std::ofstream src(dir_ + "/train.src"), tgt(dir_ + "/train.tgt");
+    for (int i = 0; i < 2000; ++i) {
+      std::vector<std::string> s;
+      for (uint64_t n = 2 + rng.next_u64() % 6; n > 0; --n) s.push_back(words[rng.next_u64() % 12]);
+      for (size_t k = 0; k < s.size(); ++k) src << (k ? " " : "") << s[k];
+      for (size_t k = s.size(); k-- > 0;) tgt << s[k] << (k ? " " : "");
+      src << '\n';
+      tgt << '\n';
+    }
+    src.close();
+    tgt.close();
+    text::VocabOptions v;
+    v.inputs = {dir_ + "/train.src", dir_ + "/train.tgt"};
+    v.output = dir_ + "/spm.model";
+    v.vocab_size = 40;  // every word one piece
+    v.threads = 1;
+    text::train_vocabulary(v);
+
+    TrainOptions o;
+    o.model = ModelConfig::preset("tiny");
+    o.model.dropout = 0.0f;
+    o.train_source = dir_ + "/train.src";
+    o.train_target = dir_ + "/train.tgt";
+    o.vocabulary = dir_ + "/spm.model";
+    o.out = dir_ + "/model";
+    o.max_tokens = 1024;
+    o.schedule.kind = LearningRateSchedule::Kind::InverseSqrt;
+    o.schedule.peak = 8e-3;
+    o.schedule.warmup = 200;
+    o.max_steps = 1500;
+    o.valid_every = o.log_every = o.max_steps;
+    ASSERT_EQ(train(o), 0);
+    model_ = o.out;
+
+    std::ofstream input(dir_ + "/input.txt");
+    input << "the big dog runs\n\nred cat\na green bird sits\nblue\njumps the cat big red dog\n";
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  static Result run(const std::string& args, const std::string& stdin_file = "") {
+    const std::string err = dir_ + "/stderr.txt";
+    std::string command = std::string(TRANSFORMER_BIN) + " " + args + " 2>" + err;
+    if (!stdin_file.empty()) command += " <" + stdin_file;
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string out;
+    std::array<char, 4096> buffer;
+    for (size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) out.append(buffer.data(), n);
+    const int status = pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out, read_file(err)};
+  }
+  static std::string file(const std::string& name, const std::string& content) {
+    std::ofstream(dir_ + "/" + name) << content;
+    return dir_ + "/" + name;
+  }
+
+  static std::string dir_, model_;
+};
+
+std::string TranslateCli::dir_, TranslateCli::model_;
+
+TEST_F(TranslateCli, ReversesWordsLineByLineInInputOrder) {
+  const Result r = run("translate --model " + model_, dir_ + "/input.txt");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(lines_of(r.out), (std::vector<std::string>{"runs dog big the", "", "cat red", "sits bird green a", "blue",
+                                                      "dog red big cat the jumps"}));
+}
+
+// The same tokens whatever the batch; the scores agree to float32 round-off
+// (a matrix product's summation order may depend on how many rows it has).
+TEST_F(TranslateCli, SameOutputAloneAndInAnyBatch) {
+  for (const std::string search : {"--beam 1", "--beam 4 --n-best 4", "--sample --seed 5 --temperature 3 --n-best 1"}) {
+    const std::string base = "translate --model " + model_ + " " + search + " " + dir_ + "/input.txt";
+    const Result together = run(base);
+    ASSERT_EQ(together.exit_code, 0) << together.err;
+    const auto expected = lines_of(together.out);
+    for (const std::string batching : {"--batch 1", "--batch 2", "--max-tokens 9", "--max-tokens 1"}) {
+      const Result r = run(base + " " + batching);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      const auto got = lines_of(r.out);
+      ASSERT_EQ(got.size(), expected.size()) << search << " " << batching;
+      for (size_t k = 0; k < got.size(); ++k) {
+        const auto a = split(got[k], " ||| "), b = split(expected[k], " ||| ");
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t f = 0; f < a.size(); ++f) {
+          if (f == 2) EXPECT_NEAR(std::stod(a[f]), std::stod(b[f]), 1e-4);
+          else EXPECT_EQ(a[f], b[f]) << search << " " << batching << ": " << got[k] << " vs " << expected[k];
+        }
+      }
+    }
+  }
+}
+
+TEST_F(TranslateCli, NBestListsWithTokenScoresThatScoreAgrees) {
+  const Result r = run("translate --model " + model_ + " --beam 3 --n-best 3 --scores " + dir_ + "/input.txt");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 3u * 5 + 1);  // the empty line has one empty entry
+  std::string sources, targets, token_scores;
+  const auto inputs = lines_of(read_file(dir_ + "/input.txt"));
+  double previous = 0;
+  for (size_t k = 0; k < lines.size(); ++k) {
+    const auto fields = split(lines[k], " ||| ");
+    ASSERT_EQ(fields.size(), 4u) << lines[k];
+    const size_t i = std::stoul(fields[0]);
+    if (inputs[i].empty()) continue;
+    const double score = std::stod(fields[2]);
+    if (k > 0 && split(lines[k - 1], " ||| ")[0] == fields[0]) EXPECT_LE(score, previous) << "n-best sorted";
+    previous = score;
+    sources += inputs[i] + "\n";
+    targets += fields[1] + "\n";
+    token_scores += fields[3] + "\n";
+  }
+  // Forced decoding of the same outputs gives the same per-token log-probabilities.
+  const Result scored = run("score --per-token --model " + model_ + " " + file("s.txt", sources) + " " + file("t.txt", targets));
+  ASSERT_EQ(scored.exit_code, 0) << scored.err;
+  const auto expected = lines_of(token_scores), got = lines_of(scored.out);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t k = 0; k < got.size(); ++k) {
+    const auto fields = split(got[k], " ||| ");
+    ASSERT_EQ(fields.size(), 2u);
+    const auto a = numbers(fields[1]), b = numbers(expected[k]);
+    ASSERT_EQ(a.size(), b.size()) << got[k];
+    double sum = 0;
+    for (size_t t = 0; t < a.size(); ++t) {
+      EXPECT_NEAR(a[t], b[t], 1e-4);
+      sum += a[t];
+    }
+    EXPECT_NEAR(std::stod(fields[0]), sum, 1e-4);
+    EXPECT_LE(sum, 0.0);
+  }
+}
+
+TEST_F(TranslateCli, AlignmentsFollowTheReversal) {
+  const Result r = run("translate --model " + model_ + " --alignment " + dir_ + "/input.txt");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = lines_of(r.out), inputs = lines_of(read_file(dir_ + "/input.txt"));
+  ASSERT_EQ(lines.size(), inputs.size());
+  int on_diagonal = 0, links = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto fields = split(lines[i], " ||| ");
+    ASSERT_EQ(fields.size(), 2u) << lines[i];
+    const int n = static_cast<int>(split(inputs[i], " ").size());
+    if (inputs[i].empty()) {
+      EXPECT_EQ(fields[1], "");
+      continue;
+    }
+    for (const auto& pair : split(fields[1], " ")) {
+      const auto ij = split(pair, "-");
+      ASSERT_EQ(ij.size(), 2u) << pair;
+      const int s = std::stoi(ij[0]), t = std::stoi(ij[1]);
+      EXPECT_GE(s, 0);
+      EXPECT_LT(s, n);
+      ++links;
+      on_diagonal += (s == n - 1 - t);
+    }
+  }
+  EXPECT_GE(on_diagonal, 0.8 * links) << r.out;
+}
+
+TEST_F(TranslateCli, BadInputIsNamed) {
+  Result r = run("translate --model " + model_, file("bad.txt", "red cat\nthe \xC3\x28 dog\n"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("stdin:2: invalid UTF-8 at byte 5"));
+
+  std::string long_line;
+  for (int i = 0; i < 300; ++i) long_line += "red ";
+  const std::string too_long = file("long.txt", "red cat\n" + long_line + "\n");
+  r = run("translate --model " + model_ + " " + too_long);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(too_long + ":2: 300 tokens, more than the model's max_length 256"));
+  r = run("translate --truncate --model " + model_ + " " + too_long);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(too_long + ":2: truncated from 300 to 256 tokens"));
+  EXPECT_EQ(lines_of(r.out).size(), 2u);
+
+  r = run("translate --alignment --alignment-layer 7 --model " + model_ + " " + dir_ + "/input.txt");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("alignment layer 7 does not exist"));
+  r = run("translate --beam 2 --n-best 3 --model " + model_ + " " + dir_ + "/input.txt");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("--n-best"));
+
+  r = run("score --model " + model_ + " " + file("a.txt", "red\nblue\n") + " " + file("b.txt", "red\n"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("has 2 lines but"));
+  r = run("score --model " + model_, file("tsv.txt", "red cat\tcat red\nno tab here\n"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("stdin:2: expected source<TAB>target"));
+  r = run("score --model " + model_, file("tsv2.txt", "red cat\tcat red\n\tcat\n"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("stdin:2 (source): empty source sentence"));
+}
+
+TEST_F(TranslateCli, ScoreReadsTabSeparatedPairsAndPrefersTheRightTranslation) {
+  const Result r = run("score --normalize --model " + model_, file("pairs.tsv", "red cat big\tbig cat red\nred cat big\tred cat big\n"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_GT(std::stod(lines[0]), std::stod(lines[1]));  // the reversal is the likelier translation
+}
+
+}  // namespace
+}  // namespace transformer
