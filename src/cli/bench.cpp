@@ -1,7 +1,10 @@
 // transformer bench: speed of the engine on this machine, as tokens/s and as
 // a fraction of the measured sgemm peak (the ceiling for fp32 here).
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <vector>
@@ -10,6 +13,9 @@
 #include "cli/model_source.h"
 #include "core/random.h"
 #include "core/threads.h"
+#include "core/error.h"
+#include "decode/beam_search.h"
+#include "decode/transformer_scorer.h"
 #include "kernels/gemm.h"
 #include "model/flops.h"
 #include "model/loss.h"
@@ -117,6 +123,72 @@ void bench_train(const ModelSource& source, const BenchOptions& o) {
   });
 }
 
+// The fixed-length decoding benchmark (CTranslate2 reports the same): EOS is
+// never chosen, so every sentence decodes exactly max_lengths tokens.
+class WithoutEos : public StepScorer {
+ public:
+  WithoutEos(StepScorer& inner, int32_t eos) : inner_(inner), eos_(eos) {}
+  int64_t vocab_size() const override { return inner_.vocab_size(); }
+  const float* step(const int32_t* ids) override {
+    const float* log_probs = inner_.step(ids);
+    const int64_t V = vocab_size();
+    buffer_.assign(log_probs, log_probs + rows_ * V);
+    for (int64_t r = 0; r < rows_; ++r) buffer_[r * V + eos_] = -INFINITY;
+    return buffer_.data();
+  }
+  void reorder(const std::vector<int32_t>& rows) override { inner_.reorder(rows); }
+  int64_t rows_ = 0;
+
+ private:
+  StepScorer& inner_;
+  int32_t eos_;
+  std::vector<float> buffer_;
+};
+
+double peak_resident_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+// Translation as `translate` runs it (encoder once, KV cache, beam search or
+// greedy for beam 1), every output forced to tgt_len tokens.
+void bench_decode(const ModelSource& source, const BenchOptions& o, int64_t beam) {
+  auto model = source.build();
+  const ModelConfig& c = model->config;
+  if (o.tgt_len + 1 > c.max_length) throw Error("--tgt-len: the output and BOS do not fit the model's max_length");
+  const Batch batch = random_batch(c, o, source.seed);
+  std::vector<std::vector<int32_t>> sources(o.batch);
+  for (int64_t b = 0; b < o.batch; ++b)
+    sources[b].assign(batch.src_ids.begin() + b * o.src_len, batch.src_ids.begin() + (b + 1) * o.src_len);
+  const std::vector<int64_t> limits(o.batch, o.tgt_len);
+  BeamOptions options;
+  options.beam_size = beam;
+  auto decode = [&] {
+    TransformerScorer scorer(*model, sources, beam, o.tgt_len + 1);
+    WithoutEos forced(scorer, static_cast<int32_t>(c.eos_id));
+    forced.rows_ = o.batch * beam;
+    const auto found = beam_search(forced, o.batch, limits, static_cast<int32_t>(c.bos_id),
+                                   static_cast<int32_t>(c.eos_id), options);
+    if (static_cast<int64_t>(found[0][0].tokens.size()) != o.tgt_len) throw Error("bench decode: output length is not fixed");
+  };
+  decode();  // warm-up: sizes every buffer
+  std::vector<double> times;
+  for (int64_t i = 0; i < o.iters; ++i) {
+    const auto start = Clock::now();
+    decode();
+    times.push_back(seconds_since(start));
+  }
+  const double t = median(times);
+  std::printf("decode: %s, batch %lld, beam %lld, source %lld tokens, output forced to %lld tokens, %d threads, median of %lld runs\n",
+              source.describe().c_str(), (long long)o.batch, (long long)beam, (long long)o.src_len, (long long)o.tgt_len,
+              num_threads(), (long long)o.iters);
+  std::printf("  time per batch        %10.2f ms\n", t * 1e3);
+  std::printf("  sentences             %10.1f sentences/s\n", static_cast<double>(o.batch) / t);
+  std::printf("  target tokens         %10.0f tokens/s\n", static_cast<double>(o.batch * o.tgt_len) / t);
+  std::printf("  peak memory           %10.1f MiB (resident)\n", peak_resident_mib());
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
@@ -137,6 +209,18 @@ void add_bench_command(CLI::App& app) {
   add("forward", "tokens/s and GFLOP/s of the batched forward pass", 32, bench_forward);
   // ~4,000 target tokens per batch, as the Multi30k recipe trains.
   add("train", "tokens/s and GFLOP/s of one training step (forward, loss, backward, Adam)", 128, bench_train);
+
+  auto* decode = bench->add_subcommand("decode", "sentences/s, tokens/s and peak memory of translation (KV cache, fixed output length)");
+  auto source = std::make_shared<ModelSource>();
+  auto o = std::make_shared<BenchOptions>();
+  auto beam = std::make_shared<int64_t>(1);
+  source->add_options(*decode, "small");
+  decode->add_option("--batch", o->batch, "sentences per batch")->check(CLI::Range(1, 4096))->capture_default_str();
+  decode->add_option("--beam", *beam, "beam size (1: greedy)")->check(CLI::Range(1, 256))->capture_default_str();
+  decode->add_option("--src-len", o->src_len, "source tokens per sentence")->check(CLI::Range(1, 100000))->capture_default_str();
+  decode->add_option("--tgt-len", o->tgt_len, "output tokens per sentence (EOS is never chosen)")->check(CLI::Range(1, 100000))->capture_default_str();
+  decode->add_option("--iters", o->iters, "timed runs (the median is reported)")->check(CLI::Range(1, 100000))->capture_default_str();
+  decode->callback([source, o, beam] { bench_decode(*source, *o, *beam); });
 }
 
 }  // namespace transformer::cli
