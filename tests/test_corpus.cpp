@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "train/batcher.h"
+#include "text/utf8.h"
 #include "train/corpus.h"
 
 namespace transformer {
@@ -180,18 +181,18 @@ TEST_F(Corpus, MissingFileIsAnError) {
 }
 
 TEST(CorpusUtf8, AcceptsWellFormedText) {
-  EXPECT_EQ(invalid_utf8_offset(""), -1);
-  EXPECT_EQ(invalid_utf8_offset("plain ASCII"), -1);
-  EXPECT_EQ(invalid_utf8_offset("\xC2\x80 \xDF\xBF"), -1);          // U+0080, U+07FF
-  EXPECT_EQ(invalid_utf8_offset("\xE0\xA0\x80 \xED\x9F\xBF"), -1);  // U+0800, U+D7FF
-  EXPECT_EQ(invalid_utf8_offset("\xEE\x80\x80 \xEF\xBF\xBF"), -1);  // U+E000, U+FFFF
-  EXPECT_EQ(invalid_utf8_offset("\xF0\x90\x80\x80 \xF4\x8F\xBF\xBF"), -1);  // U+10000, U+10FFFF
+  EXPECT_EQ(text::invalid_utf8_offset(""), std::string_view::npos);
+  EXPECT_EQ(text::invalid_utf8_offset("plain ASCII"), std::string_view::npos);
+  EXPECT_EQ(text::invalid_utf8_offset("\xC2\x80 \xDF\xBF"), std::string_view::npos);          // U+0080, U+07FF
+  EXPECT_EQ(text::invalid_utf8_offset("\xE0\xA0\x80 \xED\x9F\xBF"), std::string_view::npos);  // U+0800, U+D7FF
+  EXPECT_EQ(text::invalid_utf8_offset("\xEE\x80\x80 \xEF\xBF\xBF"), std::string_view::npos);  // U+E000, U+FFFF
+  EXPECT_EQ(text::invalid_utf8_offset("\xF0\x90\x80\x80 \xF4\x8F\xBF\xBF"), std::string_view::npos);  // U+10000, U+10FFFF
 }
 
 TEST(CorpusUtf8, RejectsEveryIllFormedKind) {
-  auto reason_at = [](std::string_view text) {
+  auto reason_at = [](std::string_view s) {
     std::string reason;
-    const int64_t offset = invalid_utf8_offset(text, &reason);
+    const size_t offset = text::invalid_utf8_offset(s, &reason);
     return std::to_string(offset) + " " + reason;
   };
   EXPECT_EQ(reason_at("ab\xC0\xAF"), "2 overlong encoding");         // '/' in two bytes

@@ -8,7 +8,7 @@
 #include "decode/alignment.h"
 #include "decode/score.h"
 #include "decode/transformer_scorer.h"
-#include "text/bleu.h"  // invalid_utf8_offset
+#include "text/utf8.h"
 
 namespace transformer {
 

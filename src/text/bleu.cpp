@@ -84,16 +84,6 @@ void append_utf8(std::string& out, char32_t c) {
 
 }  // namespace
 
-size_t invalid_utf8_offset(std::string_view s) {
-  char32_t cp;
-  for (size_t i = 0; i < s.size();) {
-    const size_t len = decode_one(s, i, &cp);
-    if (len == 0) return i;
-    i += len;
-  }
-  return std::string_view::npos;
-}
-
 std::u32string decode_utf8(std::string_view s) {
   std::u32string out;
   out.reserve(s.size());

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "text/utf8.h"  // invalid_utf8_offset, which chrF and the commands use
+
 namespace transformer::text {
 
 // The sacreBLEU release whose numbers (and signature format) we reproduce.
@@ -24,11 +26,6 @@ inline constexpr const char* kSacreBleuVersion = "2.6.0";
 // ---------------------------------------------------------------------------
 // UTF-8 and Python str helpers (shared with chrF)
 // ---------------------------------------------------------------------------
-
-// Byte offset of the first invalid UTF-8 sequence in s (overlong forms,
-// surrogates and code points above U+10FFFF are invalid, as in Python's strict
-// decoder), or std::string_view::npos when s is valid.
-size_t invalid_utf8_offset(std::string_view s);
 
 // s as code points; throws Error("invalid UTF-8 at byte N") on bad input.
 std::u32string decode_utf8(std::string_view s);

@@ -17,7 +17,7 @@
 #include "core/file_io.h"
 #include "core/random.h"
 #include "core/threads.h"
-#include "text/bleu.h"  // invalid_utf8_offset
+#include "text/utf8.h"
 
 namespace transformer::text {
 

@@ -49,11 +49,6 @@ std::vector<SentencePair> read_parallel_corpus(const std::string& source_path, c
 std::vector<SentencePair> read_tsv_corpus(const std::string& path, const CorpusOptions& options,
                                           CorpusReport* report);
 
-// Strict UTF-8 (the Unicode standard's table 3-7): the offset of the first
-// byte of the first ill-formed sequence — an overlong form, a surrogate
-// (U+D800..DFFF), a code point above U+10FFFF, a stray continuation byte or a
-// truncated sequence — or -1 when text is well-formed. *reason (if given)
-// says which.
-int64_t invalid_utf8_offset(std::string_view text, std::string* reason = nullptr);
+
 
 }  // namespace transformer
