@@ -47,7 +47,8 @@ std::vector<Candidate> best_candidates(const float* log_probs, const std::vector
 
 std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sentences,
                                                  const std::vector<int64_t>& max_lengths, int32_t bos_id,
-                                                 int32_t eos_id, const BeamOptions& options) {
+                                                 int32_t eos_id, const BeamOptions& options,
+                                                 std::vector<BeamTrace>* trace) {
   const int64_t K = options.beam_size, V = scorer.vocab_size(), rows = sentences * K;
   std::vector<std::vector<int32_t>> tokens(rows);  // each slot's hypothesis so far
   std::vector<double> log_prob(rows, 0.0);
@@ -55,6 +56,7 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
   std::vector<std::vector<Hypothesis>> finished(sentences);
   std::vector<bool> done(sentences, false);
   const int64_t longest = max_lengths.empty() ? 0 : *std::max_element(max_lengths.begin(), max_lengths.end());
+  if (trace) trace->assign(sentences, {});
 
   for (int64_t step = 0; step < longest; ++step) {
     const float* log_probs = scorer.step(feed.data());
@@ -67,6 +69,7 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
       if (done[b]) continue;
       const bool last = step + 1 >= max_lengths[b];  // this step adds the last token allowed
       int64_t filled = 0;
+      BeamStepTrace ended;  // trace only: this step's finished hypotheses, listed after the live ones
       for (const Candidate& c : best_candidates(log_probs, log_prob, b, K, V, step == 0)) {
         const auto& prefix = tokens[b * K + c.from];
         if (c.token == eos_id || last) {
@@ -74,6 +77,7 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
           Hypothesis h{prefix, c.log_prob, 0.0};
           if (c.token != eos_id) h.tokens.push_back(c.token);
           h.score = h.log_prob / length_penalty(static_cast<int64_t>(h.tokens.size()) + 1, options.length_penalty);
+          if (trace) ended.push_back({h.tokens, h.log_prob, step == 0 ? -1 : c.from, true, h.score});
           finished[b].push_back(std::move(h));
           if (static_cast<int64_t>(finished[b].size()) >= K) break;
           continue;
@@ -87,6 +91,18 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
         feed[slot] = c.token;
       }
       for (int64_t k = filled; k < K; ++k) next_log_prob[b * K + k] = kDead;  // nothing left to extend
+      if (trace) {
+        // Live slots are filled in order, so a live hypothesis's index here
+        // is its slot, which is what the next step's parents refer to.
+        BeamStepTrace kept;
+        for (int64_t k = 0; k < filled; ++k) {
+          const int64_t slot = b * K + k;
+          const int32_t parent = step == 0 ? -1 : reorder[slot] - static_cast<int32_t>(b * K);
+          kept.push_back({next_tokens[slot], next_log_prob[slot], parent, false, 0.0});
+        }
+        kept.insert(kept.end(), ended.begin(), ended.end());
+        (*trace)[b].push_back(std::move(kept));
+      }
       // Done once beam_size hypotheses ended (the best of the rest can only
       // fall further), or at the length limit.
       done[b] = last || static_cast<int64_t>(finished[b].size()) >= K || filled == 0;

@@ -1,0 +1,229 @@
+#!/usr/bin/env node
+// End-to-end test of the explorer page (web/) in a real browser: Debian's
+// headless chromium, driven by playwright-core.
+//
+//   node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE]
+//
+// PAGE_OR_URL is the offline page from `transformer explain --html` (the
+// record inlined) or the URL of `transformer serve` (then the sentence is
+// typed into the form and translated through POST /v1/explain). Every view
+// must be drawn, the controls must change what is drawn, and the numbers of
+// the self-attention table must be the record's. Exit code 0 when all pass.
+// Environment: CHROMIUM (default /usr/bin/chromium).
+
+import { chromium } from 'playwright-core';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
+
+const argv = process.argv.slice(2);
+function option(name, dflt) {
+  const i = argv.indexOf(name);
+  if (i < 0) return dflt;
+  const v = argv[i + 1];
+  argv.splice(i, 2);
+  return v;
+}
+const screenshots = option('--screenshots', null);
+const sentence = option('--sentence', 'Ein Mann fährt mit dem Fahrrad über die Straße.');
+const beam = option('--beam', '4');
+let metricsFile = option('--metrics', null);
+if (argv.length !== 1 || argv[0].startsWith('--')) {
+  console.error('usage: node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE]');
+  process.exit(2);
+}
+const target = /^(https?|file):/.test(argv[0]) ? argv[0] : pathToFileURL(resolve(argv[0])).href;
+
+// A small metrics log when none is given, to drive the file picker.
+if (!metricsFile) {
+  metricsFile = join(tmpdir(), 'explorer-test-metrics.jsonl');
+  const lines = [];
+  for (let step = 50; step <= 800; step += 50) {
+    lines.push(JSON.stringify({ step, epoch: 1 + Math.floor(step / 300), loss: 8 * Math.exp(-step / 300) + 2, lr: 5e-4 * Math.min(step / 400, Math.sqrt(400 / step)), target_tokens_per_s: 3000, elapsed_s: step * 1.2 }));
+    if (step % 400 === 0) lines.push(JSON.stringify({ step, valid_loss: 4.4 - step / 800, valid_bleu: 6 + step / 40, valid_ppl: 80 - step / 20 }));
+  }
+  writeFileSync(metricsFile, lines.join('\n') + '\n');
+}
+
+let failures = 0, passes = 0;
+function check(ok, what, detail) {
+  if (ok) { passes++; console.log('ok   ' + what); }
+  else { failures++; console.log('FAIL ' + what + (detail !== undefined ? ': ' + detail : '')); }
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+});
+const consoleErrors = [];
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  // The page must work offline: refuse every request other than the page itself and the served API.
+  const origin = target.startsWith('http') ? new URL(target).origin : null;
+  const foreign = [];
+  await page.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith('file:') || url.startsWith('data:') || (origin && url.startsWith(origin))) return route.continue();
+    foreign.push(url);
+    return route.abort();
+  });
+  await page.goto(target, { waitUntil: 'load' });
+
+  const inline = await page.$eval('#explain-record', (e) => e.textContent.trim().length > 0).catch(() => false);
+  if (!inline) {
+    console.log('no inline record: translating "' + sentence + '" (beam ' + beam + ') through the form');
+    check(await page.isVisible('#translate-form'), 'the served page shows the sentence form');
+    await page.fill('#sentence', sentence);
+    await page.fill('#beam', String(beam));
+    await page.click('#translate');
+  }
+  await page.waitForFunction(() => document.body.classList.contains('has-record') || !document.getElementById('error').hidden, null, { timeout: 120000 }).catch(() => {});
+  const errorText = await page.textContent('#error');
+  check(await page.evaluate(() => document.body.classList.contains('has-record')), 'a record is drawn', errorText);
+  if (!(await page.evaluate(() => document.body.classList.contains('has-record')))) throw new Error('nothing drawn; giving up');
+
+  const rec = await page.evaluate(() => window.explorer.record);
+  check(rec.format === 'transformer-explain' && rec.version === 1, 'the record is a transformer-explain version 1 record');
+  const count = (sel) => page.$$eval(sel, (xs) => xs.length);
+
+  // Every view is drawn.
+  check(await count('#head-view svg line.attn') > 0, '1. head view: attention lines drawn');
+  check(await count('#head-view svg g.token') === rec.source.pieces.length * 2, '1. head view: source tokens in two columns');
+  check(await count('#attention-table tbody tr') === rec.source.pieces.length, '2. self-attention table: one row per key');
+  check(await count('#multi-head svg.heatmap rect') > 0 && await count('#multi-head svg.heatmap') === rec.config.heads + 2, '3. multi-head: H z maps, concat and output');
+  check(await count('#positional svg.heatmap rect') === rec.positional_encoding.interleaved.length * rec.positional_encoding.d_model, '4. positional encoding: positions × dimensions cells');
+  check(await count('#add-norm svg.heatmap') === 4 && await count('#add-norm svg.heatmap rect') > 0, '5. add & norm: four strips');
+  check(await count('#outputs .step') === rec.steps.length, '6. output distributions: one card per decoder position');
+  check(await count('#outputs .bar-row.chosen') >= rec.steps.length, '6. output distributions: the chosen word highlighted at every position');
+  if (rec.beam && rec.beam.steps && rec.beam.steps.length) {
+    const nodes = rec.beam.steps.reduce((n, s) => n + s.hypotheses.length, 0);
+    check(await count('#beam-search svg g.node') === nodes, '7. beam: one node per hypothesis');
+    check(await count('#beam-search ol.nbest li') === rec.beam.final.length, '7. beam: the n-best list');
+  } else {
+    check(await count('#beam-search .note.empty') === 1, '7. beam: greedy record explained');
+  }
+
+  // 1. the head view reacts to its controls.
+  const lineState = () => page.$$eval('#head-view svg line.attn', (ls) => ls.map((l) =>
+    [l.dataset.h, l.getAttribute('y1'), l.getAttribute('y2'), l.getAttribute('stroke-opacity')].join(',')).join(';'));
+  const visibleLines = () => page.$$eval('#head-view svg line.attn', (ls) => ls.filter((l) => Number(l.getAttribute('stroke-opacity')) > 0).length);
+  const before = await lineState();
+  if (rec.encoder.layers.length > 1) {
+    await page.selectOption('#attention-layer', '1');
+    check(await lineState() !== before, '1. head view: switching the layer changes the lines');
+    await page.selectOption('#attention-layer', '0');
+    check(await lineState() === before, '1. head view: switching back restores them');
+  } else {
+    await page.selectOption('#attention-kind', 'cross');
+    check(await lineState() !== before, '1. head view: switching the attention changes the lines (one layer only)');
+    await page.selectOption('#attention-kind', 'encoder');
+  }
+  await page.click('#head-chips .chip[data-head="0"]');
+  const toggled = await lineState();
+  check(toggled !== before && !toggled.split(';').some((l) => l.startsWith('0,')), '1. head view: toggling head 0 off removes its lines');
+  await page.click('#head-chips .chip[data-head="0"]');
+  check(await lineState() === before, '1. head view: toggling head 0 back on restores them');
+  const allVisible = await visibleLines();
+  const hoverIndex = Math.min(rec.source.pieces.length - 1, rec.source.pieces.findIndex((p) => /it$/.test(p)) >= 0 ? rec.source.pieces.findIndex((p) => /it$/.test(p)) : 1);
+  await page.hover('#head-view g.token.q[data-index="' + hoverIndex + '"]');
+  const focused = await visibleLines();
+  check(focused > 0 && focused < allVisible, '1. head view: hovering a source token fades the other lines', focused + ' of ' + allVisible + ' visible');
+  if (screenshots) { mkdirSync(screenshots, { recursive: true }); await page.locator('#head-view').screenshot({ path: join(screenshots, 'head-view.png') }); }
+  await page.mouse.move(0, 0);
+  check(await visibleLines() === allVisible, '1. head view: leaving the token shows every line again');
+
+  // 2. clicking a token fills the table with the record's numbers.
+  const query = Math.min(2, rec.source.pieces.length - 1);
+  await page.click('#head-view g.token.q[data-index="' + query + '"]');
+  const table = await page.$eval('#attention-table', (t) => ({
+    kind: t.dataset.kind, layer: Number(t.dataset.layer), head: Number(t.dataset.head), query: Number(t.dataset.query),
+    softmax: [...t.querySelectorAll('td[data-col=softmax]')].map((td) => Number(td.dataset.value)),
+    scores: [...t.querySelectorAll('td[data-col=score]')].map((td) => Number(td.dataset.value)),
+    scaled: [...t.querySelectorAll('td[data-col=scaled]')].map((td) => Number(td.dataset.value)),
+    shown: [...t.querySelectorAll('td[data-col=softmax]')].map((td) => td.textContent),
+  }));
+  check(table.kind === 'encoder' && table.layer === 0 && table.query === query, '2. clicking a token shows its row', JSON.stringify([table.kind, table.layer, table.query]));
+  const a = rec.encoder.layers[0].self_attention;
+  const sum = table.softmax.reduce((s, x) => s + x, 0);
+  check(Math.abs(sum - 1) < 1e-4, '2. the softmax column sums to 1', sum);
+  const close = (xs, ys, tol) => xs.length === ys.length && xs.every((x, i) => Math.abs(x - ys[i]) <= tol * Math.max(1, Math.abs(ys[i])));
+  check(close(table.softmax, a.weights[table.head][query], 1e-6), '2. softmax column = record weights', JSON.stringify(table.softmax.slice(0, 4)));
+  check(close(table.scores, a.scores[table.head][query], 1e-6), '2. score column = record q·k');
+  check(close(table.scaled, a.scaled[table.head][query], 1e-6), '2. ÷√d_k column = record scaled scores');
+  check(close(table.scaled, a.scores[table.head][query].map((s) => s / Math.sqrt(a.d_k)), 1e-4), '2. scaled = score / √d_k');
+  const dot = (x, y) => x.reduce((s, xi, d) => s + xi * y[d], 0);
+  const maxScore = Math.max(1, ...a.scores[table.head][query].map(Math.abs));
+  check(a.k[table.head].every((k, j) => Math.abs(dot(a.q[table.head][query], k) - table.scores[j]) <= 1e-4 * maxScore * Math.sqrt(a.d_k)), '2. score = q · k of the shown vectors');
+  check(table.shown.every((t, i) => Math.abs(Number(t.replace('−', '-')) - table.softmax[i]) <= 1e-3 * Math.max(1, table.softmax[i]) + 5e-4), '2. the shown softmax values are the record\'s, rounded');
+  const shortQ = await page.textContent('#attention-table td[data-col=q]');
+  await page.click('#all-dims');
+  const longQ = await page.textContent('#attention-table td[data-col=q]');
+  check(a.d_k <= 4 || (longQ.length > shortQ.length && longQ.split(',').length === a.d_k), '2. "show all dimensions" shows every dimension of q');
+  await page.click('#all-dims');
+  if (screenshots) await page.locator('#self-attention').screenshot({ path: join(screenshots, 'self-attention.png') });
+
+  // The other two attentions: encoder-decoder (T queries × S keys) and the decoder's masked self-attention.
+  await page.selectOption('#attention-kind', 'cross');
+  check(await count('#head-view g.token.q') === rec.target.pieces.length && await count('#head-view g.token.k') === rec.source.pieces.length,
+    '1. encoder-decoder attention: target queries, source keys');
+  check(await count('#attention-table tbody tr') === rec.source.pieces.length, '2. encoder-decoder attention: one table row per source piece');
+  await page.selectOption('#attention-kind', 'decoder');
+  await page.click('#query-tokens .token-button[data-index="1"]');
+  const masked = await page.$$eval('#attention-table td[data-col=softmax]', (tds) => tds.map((td) => Number(td.dataset.value)));
+  check(masked.length === rec.target.pieces.length && masked.slice(2).every((w) => w === 0) && Math.abs(masked[0] + masked[1] - 1) < 1e-4,
+    '2. decoder masked self-attention: position 1 attends to positions 0 and 1 only', JSON.stringify(masked.slice(0, 4)));
+  check(await count('#multi-head svg.heatmap') === rec.config.heads + 2, '3. multi-head follows the chosen attention');
+  await page.selectOption('#attention-kind', 'encoder');
+  await page.click('#query-tokens .token-button[data-index="' + query + '"]');
+
+  // 3. multi-head: hovering a cell reads out its value.
+  await page.hover('#multi-head svg.concat', { position: { x: 100, y: 10 } });
+  check(/=/.test(await page.textContent('#multi-head .readout')), '3. multi-head: hovering a cell shows its value');
+  if (screenshots) await page.locator('#multi-head').screenshot({ path: join(screenshots, 'multi-head.png') });
+
+  // 4. positional encoding: the toggle switches the heat map.
+  const peFills = () => page.$$eval('#positional svg.heatmap rect', (rs) => rs.slice(0, 4000).map((r) => r.getAttribute('fill')).join(';'));
+  const form = rec.positional_encoding.form;
+  const other = form === 'interleaved' ? 'concatenated' : 'interleaved';
+  const pe1 = await peFills();
+  if (screenshots) await page.locator('#positional').screenshot({ path: join(screenshots, 'positional-encoding-' + form + '.png') });
+  await page.click('#pe-' + other);
+  const pe2 = await peFills();
+  check(pe1 !== pe2, '4. positional encoding: the toggle switches the heat map');
+  if (screenshots) await page.locator('#positional').screenshot({ path: join(screenshots, 'positional-encoding-' + other + '.png') });
+  await page.click('#pe-' + form);
+  check(await peFills() === pe1, '4. positional encoding: toggling back restores it');
+
+  // 5. add & norm: choosing another sub-layer redraws; post-norm output has mean 0.
+  const stripState = () => page.$$eval('#add-norm svg.heatmap rect', (rs) => rs.map((r) => r.getAttribute('fill')).join(';'));
+  const an1 = await stripState();
+  await page.selectOption('#an-sub', 'feed_forward');
+  check(await stripState() !== an1, '5. add & norm: another sub-layer, other vectors');
+  if (screenshots) await page.locator('#add-norm').screenshot({ path: join(screenshots, 'add-norm.png') });
+
+  if (screenshots) {
+    await page.locator('#outputs').screenshot({ path: join(screenshots, 'output-distributions.png') });
+    await page.locator('#beam-search').screenshot({ path: join(screenshots, 'beam.png') });
+  }
+
+  // 8. training curves: from the record, and from a file picked by hand.
+  if (Array.isArray(rec.metrics) && rec.metrics.length) check(await count('#training svg.line-chart path.series') >= 3, '8. training: the record\'s metrics are plotted');
+  await page.setInputFiles('#metrics-file', metricsFile);
+  await page.waitForFunction(() => /from /.test(document.getElementById('metrics-status').textContent), null, { timeout: 5000 }).catch(() => {});
+  check(await count('#training svg.line-chart path.series') >= 4, '8. training: loss, validation loss, learning rate and BLEU plotted from a metrics.jsonl', await page.textContent('#metrics-status'));
+  if (screenshots) await page.locator('#training').screenshot({ path: join(screenshots, 'training-curves.png') });
+
+  check(foreign.length === 0, 'the page requests nothing from the network', foreign.join(' '));
+} catch (e) {
+  failures++;
+  console.log('FAIL ' + (e && e.stack ? e.stack : e));
+} finally {
+  await browser.close();
+}
+check(consoleErrors.length === 0, 'no console errors', consoleErrors.join(' | '));
+console.log(passes + ' passed, ' + failures + ' failed');
+process.exit(failures ? 1 : 0);

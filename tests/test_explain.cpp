@@ -1,0 +1,468 @@
+// transformer explain: the record's numbers are the model's own, and they
+// obey the article's equations. Every attention is recomputed from the
+// recorded q, k, v and the model's parameters, every Add & Norm from its
+// input and sub-layer, for a post-norm and a pre-norm model with seeded
+// weights; the record's translation and log-probabilities are the
+// Translator's and score_pairs'; the HTML page carries the record intact.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "core/random.h"
+#include "decode/score.h"
+#include "decode/translator.h"
+#include "explain/html.h"
+#include "explain/record.h"
+#include "text/vocabulary.h"
+
+namespace transformer {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::HasSubstr;
+using testing::Not;
+
+constexpr double kTol = 2e-4;  // the record's 7 significant digits, and float32 sums in another order
+
+using Matrix = std::vector<std::vector<double>>;
+
+// [rows][cols] from the record; null (a masked score) becomes NaN.
+Matrix to_matrix(const json& j) {
+  Matrix m;
+  for (const auto& row : j) {
+    m.emplace_back();
+    for (const auto& x : row) m.back().push_back(x.is_null() ? NAN : x.get<double>());
+  }
+  return m;
+}
+
+// y = x · Wᵀ + b with W [out, in] from the model.
+Matrix linear(const Matrix& x, const Linear& layer) {
+  const int64_t in = layer.in(), out = layer.out();
+  Matrix y(x.size(), std::vector<double>(out));
+  for (size_t t = 0; t < x.size(); ++t)
+    for (int64_t o = 0; o < out; ++o) {
+      double sum = layer.bias.value[o];
+      for (int64_t i = 0; i < in; ++i) sum += x[t][i] * layer.weight.value[o * in + i];
+      y[t][o] = sum;
+    }
+  return y;
+}
+
+Matrix layer_norm(const Matrix& x, const LayerNorm& norm) {
+  Matrix y = x;
+  for (size_t t = 0; t < x.size(); ++t) {
+    const double n = static_cast<double>(x[t].size());
+    double mean = 0, var = 0;
+    for (double v : x[t]) mean += v / n;
+    for (double v : x[t]) var += (v - mean) * (v - mean) / n;
+    for (size_t d = 0; d < x[t].size(); ++d)
+      y[t][d] = (x[t][d] - mean) / std::sqrt(var + norm.eps) * norm.weight.value[d] + norm.bias.value[d];
+  }
+  return y;
+}
+
+void expect_near(const Matrix& got, const Matrix& want, double tol, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t r = 0; r < got.size(); ++r) {
+    ASSERT_EQ(got[r].size(), want[r].size()) << what << " row " << r;
+    for (size_t c = 0; c < got[r].size(); ++c)
+      ASSERT_NEAR(got[r][c], want[r][c], tol * std::max(1.0, std::abs(want[r][c]))) << what << " [" << r << "][" << c << "]";
+  }
+}
+
+// The six steps of one attention, against its module's parameters; x_q and
+// x_kv are the inputs its projections read.
+void check_attention(const json& a, const MultiHeadAttention& module, const Matrix& x_q, const Matrix& x_kv, bool causal,
+                     const std::string& what) {
+  const int64_t H = a["heads"], Dh = a["d_k"];
+  ASSERT_EQ(H, module.heads());
+  // Step 1: the projections, split into heads.
+  const Matrix q = linear(x_q, module.q_proj), k = linear(x_kv, module.k_proj), v = linear(x_kv, module.v_proj);
+  const Matrix concat = to_matrix(a["concat"]);
+  const size_t Tq = x_q.size(), Tk = x_kv.size();
+  for (int64_t h = 0; h < H; ++h) {
+    const std::string head = what + " head " + std::to_string(h);
+    const Matrix qh = to_matrix(a["q"][h]), kh = to_matrix(a["k"][h]), vh = to_matrix(a["v"][h]);
+    const Matrix scores = to_matrix(a["scores"][h]), scaled = to_matrix(a["scaled"][h]);
+    const Matrix weights = to_matrix(a["weights"][h]), z = to_matrix(a["z"][h]);
+    ASSERT_EQ(weights.size(), Tq) << head;
+    for (size_t i = 0; i < Tq; ++i) {
+      for (int64_t d = 0; d < Dh; ++d) ASSERT_NEAR(qh[i][d], q[i][h * Dh + d], kTol * std::max(1.0, std::abs(q[i][h * Dh + d]))) << head;
+      // Steps 2–4: q·k, ÷√Dh, softmax over the visible keys; masked keys 0.
+      double row_sum = 0, exp_sum = 0, top = -INFINITY;
+      for (size_t j = 0; j < Tk; ++j) {
+        double dot = 0;
+        for (int64_t d = 0; d < Dh; ++d) dot += qh[i][d] * kh[j][d];
+        ASSERT_NEAR(scores[i][j], dot, kTol * std::max(1.0, std::abs(dot))) << head;
+        const bool masked = causal && j > i;
+        if (masked) {
+          EXPECT_TRUE(std::isnan(scaled[i][j])) << head << ": a masked key has no scaled score";
+          EXPECT_EQ(weights[i][j], 0.0) << head << ": a masked key gets no weight";
+          continue;
+        }
+        ASSERT_NEAR(scaled[i][j], scores[i][j] / std::sqrt(static_cast<double>(Dh)), kTol * std::max(1.0, std::abs(scores[i][j]))) << head;
+        top = std::max(top, scaled[i][j]);
+        row_sum += weights[i][j];
+      }
+      EXPECT_NEAR(row_sum, 1.0, 1e-5) << head << " row " << i;
+      for (size_t j = 0; j < Tk; ++j)
+        if (!(causal && j > i)) exp_sum += std::exp(scaled[i][j] - top);
+      for (size_t j = 0; j < Tk; ++j)
+        if (!(causal && j > i)) {
+          ASSERT_NEAR(weights[i][j], std::exp(scaled[i][j] - top) / exp_sum, 1e-5) << head;
+        }
+      // Steps 5 and 6: z = Σ weights · v, and the heads side by side.
+      for (int64_t d = 0; d < Dh; ++d) {
+        double sum = 0;
+        for (size_t j = 0; j < Tk; ++j) sum += weights[i][j] * vh[j][d];
+        ASSERT_NEAR(z[i][d], sum, kTol) << head;
+        ASSERT_EQ(concat[i][h * Dh + d], z[i][d]) << head;
+      }
+    }
+  }
+  for (int64_t h = 0; h < H; ++h) expect_near(to_matrix(a["k"][h]), [&] {
+      Matrix kh(Tk);
+      for (size_t j = 0; j < Tk; ++j) kh[j].assign(k[j].begin() + h * Dh, k[j].begin() + (h + 1) * Dh);
+      return kh;
+    }(), kTol, what + " k");
+  expect_near(to_matrix(a["output"]), linear(concat, module.out_proj), kTol, what + " output = concat · W^Oᵀ + b");
+}
+
+// Checks one Add & Norm block and returns the input its sub-layer read.
+Matrix check_add_norm(const json& r, const AddAndNorm& block, const Matrix& x, const std::string& what) {
+  expect_near(to_matrix(r["input"]), x, 0, what + " input");
+  const Matrix sublayer = to_matrix(r["sublayer"]), output = to_matrix(r["output"]);
+  Matrix sum = x;
+  for (size_t t = 0; t < x.size(); ++t)
+    for (size_t d = 0; d < x[t].size(); ++d) sum[t][d] += sublayer[t][d];
+  expect_near(to_matrix(r["sum"]), sum, kTol, what + " sum = x + sublayer");
+  if (block.position == NormPosition::Post) {
+    EXPECT_EQ(r["norm"], "post");
+    expect_near(output, layer_norm(to_matrix(r["sum"]), block.norm), kTol, what + " output = LayerNorm(sum)");
+    return x;
+  }
+  EXPECT_EQ(r["norm"], "pre");
+  expect_near(output, sum, kTol, what + " output = x + sublayer");
+  const Matrix normed = to_matrix(r["normed"]);
+  expect_near(normed, layer_norm(x, block.norm), kTol, what + " normed = LayerNorm(x)");
+  return normed;
+}
+
+// embeddings (table row · √D) + positional = input, for a stack.
+void check_inputs(const json& stack, const json& ids, const Embedding& embed, const std::string& what) {
+  const Matrix e = to_matrix(stack["embeddings"]), p = to_matrix(stack["positional"]), in = to_matrix(stack["input"]);
+  const int64_t D = embed.dim();
+  ASSERT_EQ(e.size(), ids.size()) << what;
+  for (size_t t = 0; t < e.size(); ++t)
+    for (int64_t d = 0; d < D; ++d) {
+      const double row = embed.weight.value[ids[t].get<int32_t>() * D + d] * std::sqrt(static_cast<double>(D));
+      ASSERT_NEAR(e[t][d], row, 1e-6 * std::max(1.0, std::abs(row))) << what;
+      ASSERT_NEAR(e[t][d] + p[t][d], in[t][d], 1e-5) << what << ": embeddings + positional = input";
+    }
+}
+
+class Explain : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/transformer-explain-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    const char* words[] = {"red", "green", "blue", "cat", "dog", "bird", "runs", "sits", "jumps", "the", "a", "big"};
+    Rng rng(3);
+    std::ofstream text(dir_ + "/text.txt");
+    for (int i = 0; i < 300; ++i) {
+      for (uint64_t n = 2 + rng.next_u64() % 6; n > 0; --n) text << words[rng.next_u64() % 12] << (n > 1 ? " " : "\n");
+    }
+    text.close();
+    text::VocabOptions v;
+    v.inputs = {dir_ + "/text.txt"};
+    v.output = dir_ + "/spm.model";
+    v.vocab_size = 30;
+    v.threads = 1;
+    text::train_vocabulary(v);
+    vocab_ = new text::Vocabulary(dir_ + "/spm.model");
+  }
+  static void TearDownTestSuite() {
+    delete vocab_;
+    fs::remove_all(dir_);
+  }
+
+  // A tiny model over this vocabulary with seeded weights.
+  static std::unique_ptr<Transformer> model(NormPosition norm) {
+    ModelConfig c = ModelConfig::preset("tiny");
+    c.src_vocab_size = c.tgt_vocab_size = vocab_->size();
+    c.norm = norm;
+    c.final_norm = norm == NormPosition::Pre;
+    c.positional_encoding = norm == NormPosition::Pre ? kernels::PositionalForm::Concatenated : kernels::PositionalForm::Interleaved;
+    auto m = std::make_unique<Transformer>(c);
+    m->params.initialize(norm == NormPosition::Pre ? 11 : 5);
+    return m;
+  }
+
+  static explain::ExplainOptions options(int64_t beam = 3) {
+    explain::ExplainOptions o;
+    o.beam.beam_size = beam;
+    o.beam.n_best = beam;
+    o.max_length_b = 4;  // random weights rarely choose EOS: keep the output short
+    return o;
+  }
+
+  // Every equation of every layer of both stacks.
+  static void check_stacks(Transformer& m, const json& r) {
+    const bool pre = m.config.norm == NormPosition::Pre;
+    check_inputs(r["encoder"], r["source"]["ids"], m.encoder.embed, "encoder");
+    check_inputs(r["decoder"], r["target"]["ids"], m.decoder.embed, "decoder");
+    Matrix x = to_matrix(r["encoder"]["input"]);
+    for (size_t l = 0; l < m.encoder.layers.size(); ++l) {
+      const EncoderLayer& layer = *m.encoder.layers[l];
+      const json& lr = r["encoder"]["layers"][l];
+      const std::string name = "encoder layer " + std::to_string(l);
+      const Matrix in = check_add_norm(lr["self_attention_add_norm"], layer.self_attn_block, x, name + " self-attention");
+      check_attention(lr["self_attention"], layer.self_attn, in, in, false, name + " self-attention");
+      expect_near(to_matrix(lr["self_attention"]["output"]), to_matrix(lr["self_attention_add_norm"]["sublayer"]), 0, name);
+      const Matrix attended = to_matrix(lr["self_attention_add_norm"]["output"]);
+      check_add_norm(lr["feed_forward_add_norm"], layer.ffn_block, attended, name + " feed-forward");
+      x = to_matrix(lr["output"]);
+      expect_near(to_matrix(lr["feed_forward_add_norm"]["output"]), x, 0, name + " output");
+    }
+    const Matrix memory = to_matrix(r["encoder"]["output"]);
+    expect_near(memory, pre ? layer_norm(x, *m.encoder.norm) : x, kTol, "encoder output");
+
+    x = to_matrix(r["decoder"]["input"]);
+    for (size_t l = 0; l < m.decoder.layers.size(); ++l) {
+      const DecoderLayer& layer = *m.decoder.layers[l];
+      const json& lr = r["decoder"]["layers"][l];
+      const std::string name = "decoder layer " + std::to_string(l);
+      Matrix in = check_add_norm(lr["self_attention_add_norm"], layer.self_attn_block, x, name + " self-attention");
+      check_attention(lr["self_attention"], layer.self_attn, in, in, true, name + " masked self-attention");
+      const Matrix self_attended = to_matrix(lr["self_attention_add_norm"]["output"]);
+      in = check_add_norm(lr["cross_attention_add_norm"], layer.cross_attn_block, self_attended, name + " cross-attention");
+      check_attention(lr["cross_attention"], layer.cross_attn, in, memory, false, name + " encoder-decoder attention");
+      check_add_norm(lr["feed_forward_add_norm"], layer.ffn_block, to_matrix(lr["cross_attention_add_norm"]["output"]),
+                     name + " feed-forward");
+      x = to_matrix(lr["output"]);
+    }
+    expect_near(to_matrix(r["decoder"]["output"]), pre ? layer_norm(x, *m.decoder.norm) : x, kTol, "decoder output");
+  }
+
+  static std::string dir_;
+  static text::Vocabulary* vocab_;
+};
+
+std::string Explain::dir_;
+text::Vocabulary* Explain::vocab_ = nullptr;
+
+const std::string kSentence = "the big dog runs";
+
+TEST_F(Explain, EveryEquationHoldsPostNorm) {
+  auto m = model(NormPosition::Post);
+  const json r = explain::explain(*m, *vocab_, kSentence, options());
+  EXPECT_EQ(r["format"], "transformer-explain");
+  EXPECT_EQ(r["version"], 1);
+  EXPECT_EQ(r["config"]["norm"], "post");
+  check_stacks(*m, r);
+}
+
+TEST_F(Explain, EveryEquationHoldsPreNorm) {
+  auto m = model(NormPosition::Pre);
+  const json r = explain::explain(*m, *vocab_, kSentence, options());
+  EXPECT_EQ(r["config"]["norm"], "pre");
+  check_stacks(*m, r);
+}
+
+TEST_F(Explain, PositionalEncodingFollowsBothFormulas) {
+  auto m = model(NormPosition::Post);
+  const json r = explain::explain(*m, *vocab_, kSentence, options(1));
+  const json& pe = r["positional_encoding"];
+  EXPECT_EQ(pe["form"], "interleaved");
+  const int64_t D = m->config.d_model;
+  EXPECT_EQ(pe["d_model"], D);
+  EXPECT_GE(pe["positions"].get<int64_t>(), 20);
+  const Matrix interleaved = to_matrix(pe["interleaved"]), concatenated = to_matrix(pe["concatenated"]);
+  ASSERT_EQ(interleaved.size(), pe["positions"].get<size_t>());
+  for (int64_t pos : {0, 1})
+    for (int64_t i = 0; i < D / 2; ++i) {
+      // The paper: sin and cos of pos / 10000^(2i/D) in dimensions 2i, 2i+1.
+      const double angle = pos / std::pow(10000.0, 2.0 * i / D);
+      EXPECT_NEAR(interleaved[pos][2 * i], std::sin(angle), 1e-6);
+      EXPECT_NEAR(interleaved[pos][2 * i + 1], std::cos(angle), 1e-6);
+      // Tensor2Tensor: sines | cosines, timescales 10000^(−i/(D/2 − 1)).
+      const double t2t = pos * std::exp(-std::log(10000.0) * i / (D / 2 - 1));
+      EXPECT_NEAR(concatenated[pos][i], std::sin(t2t), 1e-6);
+      EXPECT_NEAR(concatenated[pos][D / 2 + i], std::cos(t2t), 1e-6);
+    }
+  // The stacks add the config's form.
+  const Matrix positional = to_matrix(r["encoder"]["positional"]);
+  for (size_t t = 0; t < positional.size(); ++t)
+    for (int64_t d = 0; d < D; ++d) EXPECT_EQ(positional[t][d], interleaved[t][d]);
+}
+
+TEST_F(Explain, TranslationAndStepsAreTheTranslatorsAndTheScorers) {
+  for (int64_t beam : {1, 3}) {
+    auto m = model(NormPosition::Post);
+    const auto o = options(beam);
+    const json r = explain::explain(*m, *vocab_, kSentence, o);
+    TranslatorOptions t;
+    t.beam = o.beam;
+    t.max_length_a = o.max_length_a;
+    t.max_length_b = o.max_length_b;
+    Translator translator(*m, *vocab_, t);
+    const std::vector<int32_t> source = translator.encode(kSentence, "test");
+    const Translation translated = translator.translate({source})[0];
+    EXPECT_EQ(r["source"]["ids"].get<std::vector<int32_t>>(), source);
+    const auto output = r["output"]["ids"].get<std::vector<int32_t>>();
+    EXPECT_EQ(output, translated[0].tokens) << "beam " << beam;
+    EXPECT_EQ(r["output"]["text"], translated[0].text);
+    std::vector<int32_t> target{static_cast<int32_t>(m->config.bos_id)};
+    target.insert(target.end(), output.begin(), output.end());
+    EXPECT_EQ(r["target"]["ids"].get<std::vector<int32_t>>(), target);
+
+    const PairScore score = score_pairs(*m, {source}, {output})[0];
+    const json& steps = r["steps"];
+    ASSERT_EQ(steps.size(), target.size());
+    for (size_t s = 0; s < steps.size(); ++s) {
+      const json& step = steps[s];
+      EXPECT_EQ(step["position"], s);
+      EXPECT_EQ(step["input"], vocab_->id_to_piece(target[s]));
+      const int32_t next = s < output.size() ? output[s] : static_cast<int32_t>(m->config.eos_id);
+      EXPECT_EQ(step["chosen"]["id"], next);
+      EXPECT_NEAR(step["chosen"]["log_prob"].get<double>(), score.token_log_probs[s], 1e-4) << "step " << s;
+      EXPECT_NEAR(step["chosen"]["prob"].get<double>(), std::exp(score.token_log_probs[s]), 1e-4);
+      ASSERT_EQ(step["top"].size(), 10u);
+      double mass = 0;
+      for (size_t k = 0; k < step["top"].size(); ++k) {
+        mass += step["top"][k]["prob"].get<double>();
+        if (k > 0) {
+          EXPECT_LE(step["top"][k]["prob"].get<double>(), step["top"][k - 1]["prob"].get<double>());
+        }
+      }
+      EXPECT_LE(mass, 1.0 + 1e-5);
+      EXPECT_GE(step["top"][0]["prob"].get<double>(), step["chosen"]["prob"].get<double>() - 1e-7);
+    }
+    EXPECT_EQ(r.contains("beam"), beam > 1);
+  }
+}
+
+TEST_F(Explain, BeamTraceLeadsToTheBeamSearchResult) {
+  auto m = model(NormPosition::Post);
+  const auto o = options(3);
+  const json r = explain::explain(*m, *vocab_, kSentence, o);
+  TranslatorOptions t;
+  t.beam = o.beam;
+  t.max_length_a = o.max_length_a;
+  t.max_length_b = o.max_length_b;
+  Translator translator(*m, *vocab_, t);
+  const Translation n_best = translator.translate({translator.encode(kSentence, "test")})[0];
+
+  const json& beam = r["beam"];
+  EXPECT_EQ(beam["size"], 3);
+  ASSERT_EQ(beam["final"].size(), n_best.size());
+  for (size_t k = 0; k < n_best.size(); ++k) {
+    EXPECT_EQ(beam["final"][k]["ids"].get<std::vector<int32_t>>(), n_best[k].tokens);
+    EXPECT_NEAR(beam["final"][k]["score"].get<double>(), n_best[k].score, 1e-5);
+    EXPECT_NEAR(beam["final"][k]["log_prob"].get<double>(), n_best[k].log_prob, 1e-5);
+  }
+  EXPECT_EQ(beam["final"][0]["ids"], r["output"]["ids"]);
+
+  // Each hypothesis extends a live one of the step before by one piece; the
+  // best final hypothesis ended at some step.
+  const json& steps = beam["steps"];
+  ASSERT_FALSE(steps.empty());
+  bool best_seen = false;
+  for (size_t s = 0; s < steps.size(); ++s) {
+    EXPECT_EQ(steps[s]["step"], s);
+    for (const json& h : steps[s]["hypotheses"]) {
+      const auto ids = h["ids"].get<std::vector<int32_t>>();
+      EXPECT_EQ(h["pieces"].size(), ids.size());
+      const int parent = h["parent"];
+      if (h["finished"] && ids == n_best[0].tokens) best_seen = true;
+      if (s == 0) {
+        EXPECT_EQ(parent, -1);
+        EXPECT_LE(ids.size(), 1u);
+        continue;
+      }
+      ASSERT_GE(parent, 0);
+      ASSERT_LT(parent, static_cast<int>(steps[s - 1]["hypotheses"].size()));
+      const json& from = steps[s - 1]["hypotheses"][parent];
+      EXPECT_FALSE(from["finished"].get<bool>()) << "a finished hypothesis is never extended";
+      const auto prefix = from["ids"].get<std::vector<int32_t>>();
+      ASSERT_GE(ids.size(), prefix.size());
+      EXPECT_TRUE(std::equal(prefix.begin(), prefix.end(), ids.begin())) << "step " << s;
+      EXPECT_LE(ids.size(), prefix.size() + 1);
+    }
+  }
+  EXPECT_TRUE(best_seen);
+}
+
+TEST_F(Explain, HtmlPageCarriesTheRecordIntact) {
+  auto m = model(NormPosition::Post);
+  const std::string sentence = "the cat </script><script>alert(1)</script> <!-- runs";
+  const json r = explain::explain(*m, *vocab_, sentence, options(2));
+  const std::string web = dir_ + "/web";
+  fs::create_directories(web + "/js");
+  std::ofstream(web + "/index.html") << "<!doctype html><html><head><meta charset=\"utf-8\">\n"
+                                        "<link rel=\"stylesheet\" href=\"explorer.css\">\n"
+                                        "<script src=\"js/explorer.js?v=1\" defer></script>\n"
+                                        "<script src=\"https://example.org/remote.js\"></script>\n"
+                                        "</head><body><main></main></body></html>\n";
+  std::ofstream(web + "/explorer.css") << "main { color: red; }\n";
+  std::ofstream(web + "/js/explorer.js") << "const record = JSON.parse(document.getElementById('explain-record').textContent);\n";
+  const std::string page = explain::explain_html(r, web);
+
+  EXPECT_THAT(page, HasSubstr("<style>\nmain { color: red; }"));
+  EXPECT_THAT(page, HasSubstr("<script>\nconst record = JSON.parse"));
+  EXPECT_THAT(page, Not(HasSubstr("explorer.js")));
+  EXPECT_THAT(page, HasSubstr("src=\"https://example.org/remote.js\""));
+  const std::string open = "<script id=\"explain-record\" type=\"application/json\">";
+  const size_t begin = page.find(open);
+  ASSERT_NE(begin, std::string::npos);
+  EXPECT_LT(begin, page.find("const record")) << "the record comes before the script that reads it";
+  const size_t start = begin + open.size(), end = page.find("</script>", start);
+  const std::string text = page.substr(start, end - start);
+  EXPECT_EQ(text.find("</"), std::string::npos);
+  EXPECT_EQ(text.find("<!--"), std::string::npos);
+  EXPECT_EQ(json::parse(text), r) << "the script ends where the record ends, and it parses back whole";
+  EXPECT_EQ(json::parse(text)["source"]["text"], sentence);
+
+  EXPECT_THROW(explain::explain_html(r, dir_ + "/no-such-web"), Error);
+  std::ofstream(web + "/index.html") << "<script src=\"missing.js\"></script>";
+  try {
+    explain::explain_html(r, web);
+    FAIL() << "a missing script is an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("missing.js"));
+  }
+}
+
+TEST_F(Explain, BadInputIsOneClearError) {
+  auto m = model(NormPosition::Post);
+  auto error = [&](const std::string& sentence, explain::ExplainOptions o = options()) -> std::string {
+    try {
+      explain::explain(*m, *vocab_, sentence, o);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  EXPECT_THAT(error("the \xff dog"), HasSubstr("invalid UTF-8 at byte 5"));
+  EXPECT_THAT(error(""), HasSubstr("empty"));
+  EXPECT_THAT(error("   "), HasSubstr("empty"));
+  std::string long_sentence;
+  for (int i = 0; i < 300; ++i) long_sentence += "dog ";
+  EXPECT_THAT(error(long_sentence), HasSubstr("max_length"));
+  auto o = options(2);
+  o.beam.n_best = 3;
+  EXPECT_THAT(error(kSentence, o), HasSubstr("n-best"));
+  o = options();
+  o.top_k = 0;
+  EXPECT_THAT(error(kSentence, o), HasSubstr("top-k"));
+}
+
+}  // namespace
+}  // namespace transformer
