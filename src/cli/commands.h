@@ -15,5 +15,6 @@ void add_train_command(CLI::App& app);
 void add_translate_command(CLI::App& app);
 void add_score_command(CLI::App& app);
 void add_explain_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 }  // namespace transformer::cli

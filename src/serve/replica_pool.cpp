@@ -1,0 +1,32 @@
+#include "serve/replica_pool.h"
+
+#include "core/error.h"
+#include "model/model_io.h"
+
+namespace transformer::serve {
+
+ReplicaPool::ReplicaPool(const std::string& dir, int count) {
+  if (count < 1) throw Error("workers must be at least 1, not " + std::to_string(count));
+  for (int i = 0; i < count; ++i) {
+    models_.push_back(load_model(dir));
+    free_.push_back(static_cast<size_t>(i));
+  }
+}
+
+ReplicaPool::Lease ReplicaPool::borrow() {
+  std::unique_lock lock(mutex_);
+  available_.wait(lock, [&] { return !free_.empty(); });
+  const size_t index = free_.back();
+  free_.pop_back();
+  return Lease(*this, index);
+}
+
+void ReplicaPool::release(size_t index) {
+  {
+    std::lock_guard lock(mutex_);
+    free_.push_back(index);
+  }
+  available_.notify_one();
+}
+
+}  // namespace transformer::serve

@@ -1,0 +1,58 @@
+// The model replicas that requests share. A Transformer keeps its
+// activations and its decoding state inside itself, so one replica serves one
+// request at a time: a request borrows a free one (waiting while all are
+// busy) and the lease gives it back when it goes out of scope.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "model/transformer.h"
+
+namespace transformer::serve {
+
+class ReplicaPool {
+ public:
+  // `count` copies of the model in `dir` (load_model), each loaded from disk.
+  ReplicaPool(const std::string& dir, int count);
+
+  class Lease {
+   public:
+    Lease(ReplicaPool& pool, size_t index) : pool_(&pool), index_(index) {}
+    Lease(Lease&& other) noexcept : pool_(other.pool_), index_(other.index_) { other.pool_ = nullptr; }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (pool_) pool_->release(index_);
+    }
+    Transformer& model() const { return *pool_->models_[index_]; }
+
+   private:
+    ReplicaPool* pool_;
+    size_t index_;
+  };
+
+  // Blocks until a replica is free.
+  Lease borrow();
+
+  size_t size() const { return models_.size(); }
+  // The first replica without borrowing it, for what reads only its
+  // configuration (const): Translator::encode is safe beside a translation
+  // running on the same replica.
+  Transformer& first() const { return *models_.front(); }
+
+ private:
+  void release(size_t index);
+
+  std::vector<std::unique_ptr<Transformer>> models_;
+  std::vector<size_t> free_;  // indices of the replicas nobody holds
+  std::mutex mutex_;
+  std::condition_variable available_;
+};
+
+}  // namespace transformer::serve

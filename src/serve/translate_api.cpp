@@ -1,0 +1,100 @@
+#include "serve/translate_api.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "decode/alignment.h"
+#include "serve/api_error.h"
+#include "serve/json_fields.h"
+
+namespace transformer::serve {
+
+using nlohmann::json;
+
+
+TranslateRequest parse_translate_request(const std::string& body, const TranslatorOptions& defaults,
+                                         const TranslateLimits& limits) {
+  const json j = parse_body(body);
+  if (!j.is_object()) throw ApiError(400, "the body must be a JSON object such as {\"text\": \"...\"}");
+  TranslateRequest request;
+  request.options = defaults;
+  TranslatorOptions& o = request.options;
+  // n_best is checked after the loop: its bound is the request's beam, which may come later.
+  const json* n_best = nullptr;
+  bool has_text = false;
+  for (const auto& [key, v] : j.items()) {
+    if (key == "text") {
+      has_text = true;
+      if (v.is_string()) {
+        request.single = true;
+        request.sentences.push_back(v.get<std::string>());
+      } else if (v.is_array()) {
+        if (static_cast<int64_t>(v.size()) > limits.max_sentences)
+          throw ApiError(413, "field 'text': " + std::to_string(v.size()) + " sentences, more than the limit of " +
+                                  std::to_string(limits.max_sentences) + " per request");
+        for (size_t i = 0; i < v.size(); ++i) {
+          if (!v[i].is_string()) bad_field("text[" + std::to_string(i) + "]", "must be a string");
+          request.sentences.push_back(v[i].get<std::string>());
+        }
+      } else {
+        bad_field("text", "must be a string or an array of strings");
+      }
+    } else if (key == "beam") {
+      o.beam.beam_size = get_integer(v, key, 1, limits.max_beam);
+    } else if (key == "n_best") {
+      n_best = &v;
+    } else if (key == "length_penalty") {
+      o.beam.length_penalty = static_cast<float>(get_number(v, key, 0, 10));
+    } else if (key == "max_length_a") {
+      o.max_length_a = get_number(v, key, 0, 100);
+    } else if (key == "max_length_b") {
+      o.max_length_b = get_integer(v, key, 0, 100000);
+    } else if (key == "scores") {
+      o.token_scores = get_bool(v, key);
+    } else if (key == "alignment") {
+      o.alignment_layer = get_bool(v, key) ? limits.decoder_layers - 1 : -1;
+    } else if (key == "truncate") {
+      o.truncate = get_bool(v, key);
+    } else {
+      throw ApiError(400, "unknown field '" + key +
+                              "' (known: text, beam, n_best, length_penalty, max_length_a, max_length_b, scores, "
+                              "alignment, truncate)");
+    }
+  }
+  if (!has_text) bad_field("text", "missing: send {\"text\": \"a sentence\"} or {\"text\": [\"one\", \"two\"]}");
+  if (n_best)
+    o.beam.n_best = get_integer(*n_best, "n_best", 1, o.beam.beam_size, " (the beam size)");
+  else
+    o.beam.n_best = std::min(o.beam.n_best, o.beam.beam_size);  // a small "beam" lowers the default n_best with it
+  return request;
+}
+
+std::string sentence_field(const TranslateRequest& request, size_t i) {
+  return request.single ? "text" : "text[" + std::to_string(i) + "]";
+}
+
+nlohmann::ordered_json translations_json(const std::vector<Translation>& results, const TranslatorOptions& options,
+                                         const text::Vocabulary& vocabulary) {
+  using ordered_json = nlohmann::ordered_json;
+  ordered_json translations = ordered_json::array();
+  for (const Translation& list : results) {
+    // An empty sentence has no hypotheses; it translates to one empty one.
+    const Translation hypotheses = list.empty() ? Translation(1) : list;
+    const TranslatedHypothesis& best = hypotheses.front();
+    ordered_json pieces = ordered_json::array();
+    for (int32_t id : best.tokens) pieces.push_back(vocabulary.id_to_piece(id));
+    ordered_json entry{{"text", best.text}, {"score", best.score}, {"tokens", std::move(pieces)}};
+    if (options.beam.n_best > 1) {
+      ordered_json n_best = ordered_json::array();
+      for (const auto& h : hypotheses) n_best.push_back({{"text", h.text}, {"score", h.score}});
+      entry["n_best"] = std::move(n_best);
+    }
+    if (options.token_scores) entry["token_scores"] = best.token_log_probs;
+    if (options.alignment_layer >= 0) entry["alignment"] = format_alignment(best.alignment);
+    translations.push_back(std::move(entry));
+  }
+  return ordered_json{{"translations", std::move(translations)}};
+}
+
+}  // namespace transformer::serve

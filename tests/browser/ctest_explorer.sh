@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The explorer's browser test as ctest runs it: a tiny German→English model
+# trained here in seconds on the first 3,000 Multi30k pairs (it must only be
+# a real model, not a good one), then tests/browser/run.sh on it, offline
+# page and served page.
+#
+#   tests/browser/ctest_explorer.sh TRANSFORMER MULTI30K_DIR
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+bin="$(realpath "$1")"; data="$(realpath "$2")"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+head -3000 "$data/train.de" >"$work/train.de"
+head -3000 "$data/train.en" >"$work/train.en"
+head -100 "$data/val.de" >"$work/val.de"
+head -100 "$data/val.en" >"$work/val.en"
+"$bin" vocab --input "$work/train.de" "$work/train.en" --out "$work/spm.model" --vocab-size 1000 >/dev/null
+"$bin" train --preset tiny --vocab "$work/spm.model" --train-source "$work/train.de" --train-target "$work/train.en" \
+  --valid-source "$work/val.de" --valid-target "$work/val.en" --valid-bleu-max 50 \
+  --out "$work/model" --max-steps 120 --schedule inverse-sqrt --lr 3e-3 --warmup 40 --max-tokens 2048 \
+  --valid-every 40 --log-every 20 >/dev/null
+bash "$here/run.sh" "$bin" "$work/model" --serve --sentence "Ein Mann fährt mit dem Fahrrad." --beam 3

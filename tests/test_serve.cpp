@@ -1,0 +1,410 @@
+// The HTTP server as a client sees it: a Server started in this process on a
+// free port, spoken to over real HTTP with httplib::Client. Its translations
+// must be exactly the Translator's on the same model; every bad request must
+// get its status and a JSON error naming the field; and many clients at once
+// must get the answers each would get alone.
+//
+// The model has random weights (a tiny preset sized to a small SentencePiece
+// vocabulary): what it says is gibberish, but deterministic, which is all a
+// comparison needs, and it is ready in well under a second.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <httplib.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/error.h"
+#include "core/random.h"
+#include "decode/alignment.h"
+#include "decode/translator.h"
+#include "model/model_io.h"
+#include "serve/server.h"
+#include "text/vocabulary.h"
+
+namespace transformer {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::HasSubstr;
+
+struct Reply {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+  json parsed() const { return json::parse(body); }
+};
+
+class Serve : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/transformer-serve-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    const char* words[] = {"red", "green", "blue", "cat", "dog", "bird", "runs", "sits", "jumps", "the", "a", "big"};
+    Rng rng(3);
+    {
+      std::ofstream text(dir_ + "/text.txt");
+      for (int i = 0; i < 500; ++i) {
+        for (uint64_t n = 2 + rng.next_u64() % 6; n > 0; --n) text << words[rng.next_u64() % 12] << (n > 1 ? " " : "");
+        text << '\n';
+      }
+    }
+    model_ = dir_ + "/model";
+    text::VocabOptions v;
+    v.inputs = {dir_ + "/text.txt"};
+    v.output = model_ + "/spm.model";
+    v.vocab_size = 30;  // small: words split into letters ("red" is "▁", "r", "e", "d")
+    v.threads = 1;
+    fs::create_directories(model_);
+    const auto vocab = text::train_vocabulary(v);
+    ModelConfig config = ModelConfig::preset("tiny");
+    config.src_vocab_size = config.tgt_vocab_size = vocab.size;  // every output id is a piece
+    Transformer model(config);
+    model.params.initialize(11);
+    save_model(model, model_);
+
+    web_ = dir_ + "/web";
+    fs::create_directories(web_ + "/js");
+    std::ofstream(web_ + "/index.html") << "<!doctype html><title>explorer</title>";
+    std::ofstream(web_ + "/js/app.js") << "console.log('hi');";
+    std::ofstream(dir_ + "/secret.txt") << "not for clients";
+
+    serve::ServerOptions o;
+    o.model_dir = model_;
+    o.port = 0;
+    o.workers = 2;
+    o.http_threads = 8;
+    o.max_body_bytes = 8192;
+    o.max_sentences = 8;
+    o.web_dir = web_;
+    server_ = new serve::Server(o);
+    port_ = server_->start();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    fs::remove_all(dir_);
+  }
+
+  static Reply send(const std::string& method, const std::string& path, const std::string& body = "",
+                    int port = port_) {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(120);  // 16 clients share 2 replicas and 2 cores
+    httplib::Request request;
+    request.method = method;
+    request.path = path;
+    request.body = body;
+    if (!body.empty()) request.set_header("Content-Type", "application/json");
+    const auto result = client.send(request);
+    if (!result) return {0, "", "no answer: " + httplib::to_string(result.error())};
+    return {result->status, result->get_header_value("Content-Type"), result->body};
+  }
+  static Reply post(const json& body) { return send("POST", "/v1/translate", body.dump()); }
+
+  // What the Translator says directly, on its own copy of the model.
+  static std::vector<Translation> expected(const std::vector<std::string>& lines, TranslatorOptions options = {}) {
+    auto model = load_model(model_);
+    const text::Vocabulary vocab(model_ + "/spm.model");
+    Translator translator(*model, vocab, options);
+    std::vector<std::vector<int32_t>> sources;
+    for (const auto& line : lines) sources.push_back(translator.encode(line, "test"));
+    return translator.translate(sources);
+  }
+
+  // A reply's translation against the Translator's best hypothesis.
+  static void expect_same(const json& got, const Translation& want) {
+    if (want.empty()) {
+      EXPECT_EQ(got["text"], "");
+      EXPECT_EQ(got["tokens"].size(), 0u);
+      return;
+    }
+    EXPECT_EQ(got["text"], want.front().text);
+    EXPECT_NEAR(got["score"].get<double>(), want.front().score, 1e-4);
+    EXPECT_EQ(got["tokens"].size(), want.front().tokens.size());
+  }
+
+  static void expect_error(const Reply& r, int status, const std::string& message) {
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_EQ(r.content_type, "application/json") << r.body;
+    const json j = json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(j.is_object() && j.contains("error") && j["error"].is_string()) << r.body;
+    EXPECT_THAT(j["error"].get<std::string>(), HasSubstr(message));
+  }
+
+  static std::string dir_, model_, web_;
+  static serve::Server* server_;
+  static int port_;
+};
+
+std::string Serve::dir_, Serve::model_, Serve::web_;
+serve::Server* Serve::server_ = nullptr;
+int Serve::port_ = 0;
+
+const std::vector<std::string> kSentences = {"the big dog runs", "", "red cat", "a green bird sits", "blue",
+                                             "jumps the cat big red dog"};
+
+TEST_F(Serve, HealthzSaysOkAndNamesTheModel) {
+  EXPECT_GT(port_, 0);
+  const Reply r = send("GET", "/healthz");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(r.parsed(), (json{{"status", "ok"}, {"model", model_}}));
+}
+
+TEST_F(Serve, TranslatesOneSentenceLikeTheTranslator) {
+  const Reply r = post({{"text", "the big dog runs"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json j = r.parsed();
+  ASSERT_EQ(j["translations"].size(), 1u);
+  const json& t = j["translations"][0];
+  expect_same(t, expected({"the big dog runs"})[0]);
+  // The pieces are the vocabulary's strings of the output ids.
+  const text::Vocabulary vocab(model_ + "/spm.model");
+  const auto want = expected({"the big dog runs"})[0].front().tokens;
+  for (size_t k = 0; k < want.size(); ++k) EXPECT_EQ(t["tokens"][k], vocab.id_to_piece(want[k]));
+  EXPECT_FALSE(t.contains("n_best"));
+  EXPECT_FALSE(t.contains("token_scores"));
+  EXPECT_FALSE(t.contains("alignment"));
+}
+
+TEST_F(Serve, TranslatesManySentencesInInputOrder) {
+  TranslatorOptions greedy;
+  greedy.beam.beam_size = 1;
+  greedy.beam.length_penalty = 0;
+  greedy.max_length_a = 1;
+  greedy.max_length_b = 3;
+  for (const auto& [request, options] :
+       std::vector<std::pair<json, TranslatorOptions>>{{{{"text", kSentences}}, TranslatorOptions{}},
+                                                       {{{"text", kSentences},
+                                                         {"beam", 1},
+                                                         {"length_penalty", 0},
+                                                         {"max_length_a", 1},
+                                                         {"max_length_b", 3}},
+                                                        greedy}}) {
+    const Reply r = post(request);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json j = r.parsed();
+    const auto want = expected(kSentences, options);
+    ASSERT_EQ(j["translations"].size(), kSentences.size());
+    for (size_t i = 0; i < kSentences.size(); ++i) expect_same(j["translations"][i], want[i]);
+  }
+  const Reply none = post({{"text", json::array()}});
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_EQ(none.parsed(), (json{{"translations", json::array()}}));
+}
+
+TEST_F(Serve, NBestListsAreTheTranslatorsBestFirst) {
+  const Reply r = post({{"text", json::array({"red cat", "a green bird sits"})}, {"beam", 3}, {"n_best", 3}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  TranslatorOptions options;
+  options.beam.beam_size = options.beam.n_best = 3;
+  const auto want = expected({"red cat", "a green bird sits"}, options);
+  const json reply = r.parsed();
+  const json& list = reply["translations"];
+  for (size_t i = 0; i < 2; ++i) {
+    const json& n_best = list[i]["n_best"];
+    ASSERT_EQ(n_best.size(), want[i].size());
+    EXPECT_EQ(n_best[0]["text"], list[i]["text"]);
+    for (size_t k = 0; k < n_best.size(); ++k) {
+      EXPECT_EQ(n_best[k]["text"], want[i][k].text);
+      EXPECT_NEAR(n_best[k]["score"].get<double>(), want[i][k].score, 1e-4);
+      if (k > 0) {
+        EXPECT_LE(n_best[k]["score"].get<double>(), n_best[k - 1]["score"].get<double>());
+      }
+    }
+  }
+}
+
+TEST_F(Serve, TokenScoresAndAlignmentsWhenAsked) {
+  const Reply r = post({{"text", json::array({"the big dog runs", "", "blue"})}, {"scores", true}, {"alignment", true}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json reply = r.parsed();
+  const json& list = reply["translations"];
+  ASSERT_EQ(list.size(), 3u);
+  TranslatorOptions options;
+  options.token_scores = true;
+  options.alignment_layer = ModelConfig::preset("tiny").decoder_layers - 1;
+  const auto want = expected({"the big dog runs", "", "blue"}, options);
+  for (size_t i : {0, 2}) {
+    const json& t = list[i];
+    // One log-probability per output token, then EOS's (if the output ended).
+    ASSERT_EQ(t["token_scores"].size(), want[i].front().token_log_probs.size());
+    EXPECT_GE(t["token_scores"].size(), t["tokens"].size());
+    for (size_t k = 0; k < t["token_scores"].size(); ++k)
+      EXPECT_NEAR(t["token_scores"][k].get<double>(), want[i].front().token_log_probs[k], 1e-4);
+    ASSERT_TRUE(t["alignment"].is_string());
+    EXPECT_EQ(t["alignment"], format_alignment(want[i].front().alignment));
+    if (!t["tokens"].empty()) {
+      EXPECT_FALSE(t["alignment"].get<std::string>().empty()) << t;
+    }
+  }
+  EXPECT_EQ(list[1]["token_scores"], json::array());
+  EXPECT_EQ(list[1]["alignment"], "");
+}
+
+TEST_F(Serve, BadRequestsGetA400NamingTheField) {
+  std::string long_sentence;
+  for (int i = 0; i < 300; ++i) long_sentence += "red ";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{\"text\": \"red\"", "malformed JSON"},
+      {"", "malformed JSON"},
+      {"[\"red\"]", "must be a JSON object"},
+      {"{}", "field 'text': missing"},
+      {"{\"text\": 5}", "field 'text': must be a string or an array of strings"},
+      {"{\"text\": [\"red\", 5]}", "field 'text[1]': must be a string"},
+      {"{\"text\": \"red\", \"beam\": 0}", "field 'beam': must be an integer from 1 to 64"},
+      {"{\"text\": \"red\", \"beam\": 65}", "field 'beam': must be an integer from 1 to 64"},
+      {"{\"text\": \"red\", \"beam\": 2.5}", "field 'beam': must be an integer from 1 to 64"},
+      {"{\"text\": \"red\", \"beam\": \"4\"}", "field 'beam': must be an integer from 1 to 64"},
+      {"{\"text\": \"red\", \"beam\": 18446744073709551615}", "field 'beam': must be an integer from 1 to 64"},
+      {"{\"text\": \"red\", \"beam\": 2, \"n_best\": 3}", "field 'n_best': must be an integer from 1 to 2"},
+      {"{\"n_best\": 3, \"text\": \"red\", \"beam\": 2}", "field 'n_best': must be an integer from 1 to 2"},
+      {"{\"text\": \"red\", \"length_penalty\": -1}", "field 'length_penalty': must be a number from 0 to 10"},
+      {"{\"text\": \"red\", \"max_length_a\": true}", "field 'max_length_a': must be a number"},
+      {"{\"text\": \"red\", \"max_length_b\": -1}", "field 'max_length_b': must be an integer"},
+      {"{\"text\": \"red\", \"scores\": 1}", "field 'scores': must be true or false"},
+      {"{\"text\": \"red\", \"alignment\": \"yes\"}", "field 'alignment': must be true or false"},
+      {"{\"text\": \"red\", \"bean\": 4}", "unknown field 'bean'"},
+      {"{\"text\": [\"red\", \"" + long_sentence + "\"]}",
+       "field 'text[1]': 1200 tokens, more than the model's max_length 256"},
+      {"{\"text\": \"" + long_sentence + "\"}", "field 'text': 1200 tokens"},
+      {"{\"text\": [\"red\", \"the \xC3\x28 dog\"]}", "invalid UTF-8 at byte 23"},
+  };
+  for (const auto& [body, message] : cases) {
+    SCOPED_TRACE(body);
+    expect_error(send("POST", "/v1/translate", body), 400, message);
+  }
+  // Cut to the model's max_length when the request asks.
+  const Reply cut = post({{"text", long_sentence}, {"truncate", true}, {"beam", 1}, {"max_length_b", 0},
+                          {"max_length_a", 0.01}});
+  EXPECT_EQ(cut.status, 200) << cut.body;
+}
+
+TEST_F(Serve, TooMuchIsA413) {
+  std::vector<std::string> nine(9, "red");
+  expect_error(post({{"text", nine}}), 413, "field 'text': 9 sentences, more than the limit of 8");
+  expect_error(post({{"text", std::string(9000, 'a')}}), 413, "larger than the limit of 8192 bytes");
+}
+
+TEST_F(Serve, WrongPathsAndMethods) {
+  expect_error(send("GET", "/v2/translate"), 404, "no such endpoint: GET /v2/translate");
+  expect_error(send("POST", "/nowhere", "{}"), 404, "no such endpoint");
+  expect_error(send("GET", "/v1/translate"), 405, "method GET not allowed on /v1/translate");
+  expect_error(send("PUT", "/v1/translate", "{\"text\": \"red\"}"), 405, "not allowed");
+  expect_error(send("DELETE", "/healthz"), 405, "not allowed");
+  expect_error(send("POST", "/healthz", "{}"), 405, "not allowed");
+  expect_error(send("BREW", "/healthz"), 400, "bad request");
+}
+
+TEST_F(Serve, ServesTheExplorerAndNothingOutsideItsDirectory) {
+  Reply r = send("GET", "/");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.content_type, HasSubstr("text/html"));
+  EXPECT_THAT(r.body, HasSubstr("<title>explorer</title>"));
+  for (const std::string path : {"/web/js/app.js", "/js/app.js"}) {
+    r = send("GET", path);
+    EXPECT_EQ(r.status, 200) << path;
+    EXPECT_EQ(r.body, "console.log('hi');");
+  }
+  for (const std::string path : {"/web/../secret.txt", "/web/%2e%2e/secret.txt", "/web/js/../../secret.txt",
+                                 "/../secret.txt", "/%2e%2e/secret.txt"}) {
+    r = send("GET", path);
+    EXPECT_NE(r.status, 200) << path;
+    EXPECT_THAT(r.body, testing::Not(HasSubstr("not for clients"))) << path;
+  }
+  expect_error(send("GET", "/web/missing.js"), 404, "no such endpoint");
+
+  // A server without the page says so.
+  serve::ServerOptions o;
+  o.model_dir = model_;
+  o.port = 0;
+  serve::Server bare(o);
+  const int port = bare.start();
+  expect_error(send("GET", "/", "", port), 404, "the explorer page is not installed");
+  EXPECT_EQ(send("GET", "/healthz", "", port).status, 200);
+  bare.stop();
+  EXPECT_FALSE(bare.running());
+}
+
+// What the served explorer page POSTs: the explain record of one sentence.
+TEST_F(Serve, ExplainsOneSentenceForTheExplorer) {
+  const Reply r = send("POST", "/v1/explain", json{{"text", "the big dog runs"}, {"beam", 2}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 500);
+  EXPECT_EQ(r.content_type, "application/json");
+  const json record = r.parsed();
+  EXPECT_EQ(record["format"], "transformer-explain");
+  expect_error(send("POST", "/v1/explain", "{\"text\": \"  \"}"), 400, "field 'text': must be a non-empty string");
+  expect_error(send("POST", "/v1/explain", "{\"text\": \"red\", \"beam\": 99}"), 400,
+               "field 'beam': must be an integer from 1 to 64");
+  expect_error(send("POST", "/v1/explain", "{\"text\": \"red\", \"colour\": 1}"), 400, "unknown field 'colour'");
+  std::string long_sentence;
+  for (int i = 0; i < 300; ++i) long_sentence += "red ";
+  expect_error(send("POST", "/v1/explain", json{{"text", long_sentence}}.dump()), 400,
+               "field 'text': 1200 tokens, more than the model's max_length 256");
+  expect_error(send("GET", "/v1/explain"), 405, "not allowed");
+}
+
+TEST_F(Serve, ManyClientsAtOnceGetTheAnswersEachGetsAlone) {
+  // Each request alone first, then 16 clients sending them all at once.
+  std::vector<json> requests;
+  for (size_t i = 0; i < kSentences.size(); ++i) {
+    requests.push_back({{"text", kSentences[i]}});
+    requests.push_back({{"text", json::array({kSentences[i], kSentences[(i + 1) % kSentences.size()]})}, {"beam", 2}});
+  }
+  std::vector<json> alone;
+  for (const auto& request : requests) {
+    const Reply r = post(request);
+    ASSERT_EQ(r.status, 200) << r.body;
+    alone.push_back(r.parsed());
+  }
+  std::atomic<int> wrong = 0, failed = 0;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 16; ++c)
+    clients.emplace_back([&, c] {
+      for (int k = 0; k < 4; ++k) {
+        const size_t i = (c * 5 + k * 3) % requests.size();
+        const Reply r = post(requests[i]);
+        if (r.status != 200) {
+          ADD_FAILURE() << "status " << r.status << ": " << r.body;
+          ++failed;
+          continue;
+        }
+        const json reply = r.parsed();
+        const json& got = reply["translations"];
+        const json& want = alone[i]["translations"];
+        bool same = got.size() == want.size();
+        for (size_t s = 0; same && s < got.size(); ++s)
+          same = got[s]["text"] == want[s]["text"] &&
+                 std::abs(got[s]["score"].get<double>() - want[s]["score"].get<double>()) < 1e-4;
+        if (!same) ++wrong;
+      }
+    });
+  // Health checks do not wait for a replica while the translations run.
+  const Reply health = send("GET", "/healthz");
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(send("GET", "/healthz").status, 200);
+}
+
+TEST_F(Serve, BadOptionsAndABusyPortAreErrors) {
+  serve::ServerOptions o;
+  o.model_dir = model_;
+  o.port = port_;  // taken by the suite's server
+  serve::Server second(o);
+  EXPECT_THROW(second.start(), Error);
+  o.workers = 0;
+  EXPECT_THROW(serve::Server{o}, Error);
+  o.workers = 1;
+  o.model_dir = dir_ + "/no-such-model";
+  EXPECT_THROW(serve::Server{o}, Error);
+}
+
+}  // namespace
+}  // namespace transformer
