@@ -10,7 +10,10 @@ if [[ "${1:-}" == "--test" ]]; then
   packages+=(python3-torch python3-numpy)
   # The explorer's browser test: Debian's chromium driven by playwright-core
   # (from npm, tests/browser/package-lock.json); curl waits for the server.
-  packages+=(chromium nodejs npm curl)
+  # Node may come from elsewhere (NodeSource's nodejs bundles npm, and
+  # Debian's npm then cannot be installed beside it): only add it if missing.
+  packages+=(chromium curl)
+  command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
 missing=()

@@ -16,5 +16,6 @@ void add_translate_command(CLI::App& app);
 void add_score_command(CLI::App& app);
 void add_explain_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
+void add_demo_command(CLI::App& app);
 
 }  // namespace transformer::cli

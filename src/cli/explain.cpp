@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/web_dir.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "explain/html.h"
@@ -13,24 +14,6 @@
 #include "text/vocabulary.h"
 
 namespace transformer::cli {
-
-namespace {
-
-namespace fs = std::filesystem;
-
-// The explorer page's folder when --web is not given: web/ here, or the
-// source tree's web/ seen from the executable (build/transformer → web/).
-std::string default_web_dir() {
-  if (fs::is_regular_file("web/index.html")) return "web";
-  std::error_code error;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", error);
-  if (!error)
-    for (fs::path dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
-      if (fs::is_regular_file(dir / "web" / "index.html")) return (dir / "web").string();
-  return "web";  // explain_html then names what is missing
-}
-
-}  // namespace
 
 void add_explain_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
@@ -65,7 +48,7 @@ void add_explain_command(CLI::App& app) {
     const nlohmann::json record = explain::explain(*model, vocab, sentence, o->explain);
 
     if (!o->html_out.empty())
-      write_file_atomic(o->html_out, explain::explain_html(record, o->web_dir.empty() ? default_web_dir() : o->web_dir));
+      write_file_atomic(o->html_out, explain::explain_html(record, o->web_dir.empty() ? (find_web_dir().empty() ? "web" : find_web_dir()) : o->web_dir));
     if (!o->json_out.empty()) write_file_atomic(o->json_out, record.dump() + "\n");
     if (o->json_out.empty() && o->html_out.empty()) std::printf("%s\n", record.dump().c_str());
   });

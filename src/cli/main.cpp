@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   transformer::cli::add_score_command(app);
   transformer::cli::add_explain_command(app);
   transformer::cli::add_serve_command(app);
+  transformer::cli::add_demo_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

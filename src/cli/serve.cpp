@@ -9,28 +9,11 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/web_dir.h"
 #include "serve/server.h"
 
 namespace transformer::cli {
 
-namespace {
-
-// The explorer's files when --web is not given: the repository's web/
-// directory, found next to the executable's directory (build/transformer →
-// web/) or in it, else ./web; "" when none exists (/ then answers 404).
-std::string default_web_dir() {
-  namespace fs = std::filesystem;
-  std::vector<fs::path> candidates;
-  std::error_code error;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", error);
-  if (!error) candidates = {exe.parent_path().parent_path() / "web", exe.parent_path() / "web"};
-  candidates.push_back(fs::current_path(error) / "web");
-  for (const auto& dir : candidates)
-    if (fs::is_directory(dir, error)) return dir.lexically_normal().string();
-  return "";
-}
-
-}  // namespace
 
 void add_serve_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "serve translations over HTTP (JSON API) and the explorer web page");
@@ -74,7 +57,7 @@ void add_serve_command(CLI::App& app) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
     serve::ServerOptions options = *o;
-    options.web_dir = web->empty() ? default_web_dir() : *web;
+    options.web_dir = web->empty() ? find_web_dir() : *web;
     options.log = !*quiet;
     serve::Server server(options);
     const int port = server.start();
