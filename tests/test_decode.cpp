@@ -71,6 +71,62 @@ TEST(BeamSearch, FindsTheMoreProbableSequenceThatGreedyMisses) {
   EXPECT_EQ(h[0][1].tokens, (std::vector<int32_t>{kA}));
 }
 
+// [] → a 0.6, EOS 0.4; [a] → EOS 1. Greedy says "a"; EOS in second place
+// at the first step must not end the search.
+class SecondPlaceEos : public StepScorer {
+ public:
+  explicit SecondPlaceEos(int64_t rows) : length_(rows, 0), log_probs_(rows * 6) {}
+  int64_t vocab_size() const override { return 6; }
+  const float* step(const int32_t* ids) override {
+    for (size_t r = 0; r < length_.size(); ++r) {
+      if (ids[r] != kBos) ++length_[r];
+      for (int v = 0; v < 6; ++v) log_probs_[r * 6 + v] = -1e9f;
+      if (length_[r] == 0) {
+        log_probs_[r * 6 + kA] = std::log(0.6f);
+        log_probs_[r * 6 + kEos] = std::log(0.4f);
+      } else {
+        log_probs_[r * 6 + kEos] = 0.0f;
+      }
+    }
+    return log_probs_.data();
+  }
+  void reorder(const std::vector<int32_t>& rows) override {
+    auto old = length_;
+    for (size_t r = 0; r < rows.size(); ++r) length_[r] = old[rows[r]];
+  }
+
+ private:
+  std::vector<int> length_;
+  std::vector<float> log_probs_;
+};
+
+TEST(BeamSearch, AnEndingBelowTheBeamDoesNotStopTheSearch) {
+  BeamOptions options;
+  options.beam_size = 1;
+  options.length_penalty = 0.0f;
+  SecondPlaceEos scorer(1);
+  const auto h = beam_search(scorer, 1, {5}, kBos, kEos, options);
+  ASSERT_EQ(h[0].size(), 1u);
+  EXPECT_EQ(h[0][0].tokens, (std::vector<int32_t>{kA}));
+  EXPECT_NEAR(h[0][0].log_prob, std::log(0.6), 1e-6);
+}
+
+TEST(BeamSearch, MinimumLengthHoldsEosBack) {
+  // With EOS barred for two steps, [a] → a 0.3 / b 0.3 (of the 0.6 left)
+  // and longer prefixes, where EOS is certain, must still add a token: the
+  // best output is then a, a or a, b — never the one-token a or b.
+  BeamOptions options;
+  options.length_penalty = 0.0f;
+  options.beam_size = 2;
+  options.n_best = 2;
+  options.min_length = 2;
+  StubScorer scorer(2);
+  const auto h = beam_search(scorer, 1, {5}, kBos, kEos, options);
+  ASSERT_FALSE(h[0].empty());
+  for (const auto& hypothesis : h[0]) EXPECT_GE(hypothesis.tokens.size(), 2u);
+  EXPECT_EQ(h[0][0].tokens[0], kA);
+}
+
 TEST(BeamSearch, LengthPenaltyIsGnmts) {
   EXPECT_DOUBLE_EQ(length_penalty(7, 0.0f), 1.0);
   EXPECT_NEAR(length_penalty(7, 0.6f), std::pow(2.0, 0.6), 1e-7);  // (5 + 7) / 6 = 2

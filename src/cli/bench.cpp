@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <vector>
@@ -123,28 +122,6 @@ void bench_train(const ModelSource& source, const BenchOptions& o) {
   });
 }
 
-// The fixed-length decoding benchmark (CTranslate2 reports the same): EOS is
-// never chosen, so every sentence decodes exactly max_lengths tokens.
-class WithoutEos : public StepScorer {
- public:
-  WithoutEos(StepScorer& inner, int32_t eos) : inner_(inner), eos_(eos) {}
-  int64_t vocab_size() const override { return inner_.vocab_size(); }
-  const float* step(const int32_t* ids) override {
-    const float* log_probs = inner_.step(ids);
-    const int64_t V = vocab_size();
-    buffer_.assign(log_probs, log_probs + rows_ * V);
-    for (int64_t r = 0; r < rows_; ++r) buffer_[r * V + eos_] = -INFINITY;
-    return buffer_.data();
-  }
-  void reorder(const std::vector<int32_t>& rows) override { inner_.reorder(rows); }
-  int64_t rows_ = 0;
-
- private:
-  StepScorer& inner_;
-  int32_t eos_;
-  std::vector<float> buffer_;
-};
-
 double peak_resident_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -162,13 +139,14 @@ void bench_decode(const ModelSource& source, const BenchOptions& o, int64_t beam
   for (int64_t b = 0; b < o.batch; ++b)
     sources[b].assign(batch.src_ids.begin() + b * o.src_len, batch.src_ids.begin() + (b + 1) * o.src_len);
   const std::vector<int64_t> limits(o.batch, o.tgt_len);
+  // The fixed-length benchmark (CTranslate2 reports the same): EOS may not
+  // end a sentence before the limit, so every output has tgt_len tokens.
   BeamOptions options;
   options.beam_size = beam;
+  options.min_length = o.tgt_len;
   auto decode = [&] {
     TransformerScorer scorer(*model, sources, beam, o.tgt_len + 1);
-    WithoutEos forced(scorer, static_cast<int32_t>(c.eos_id));
-    forced.rows_ = o.batch * beam;
-    const auto found = beam_search(forced, o.batch, limits, static_cast<int32_t>(c.bos_id),
+    const auto found = beam_search(scorer, o.batch, limits, static_cast<int32_t>(c.bos_id),
                                    static_cast<int32_t>(c.eos_id), options);
     if (static_cast<int64_t>(found[0][0].tokens.size()) != o.tgt_len) throw Error("bench decode: output length is not fixed");
   };

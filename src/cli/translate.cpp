@@ -64,6 +64,9 @@ void add_translate_command(CLI::App& app) {
   auto* n_best = cmd->add_option("--n-best", t.beam.n_best, "print the N best translations of each line: i ||| text ||| score")
                      ->check(CLI::Range(1, 256));
   cmd->add_option("--length-penalty", t.beam.length_penalty, "GNMT length penalty α (0: none)")->capture_default_str();
+  cmd->add_option("--min-length", t.beam.min_length, "beam search and greedy: shortest output in tokens (EOS is not allowed before)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_flag("--sample", t.sampling, "sample instead of searching (see --temperature, --top-k, --top-p, --seed)");
   cmd->add_option("--temperature", t.sample.temperature, "sampling temperature")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--top-k", t.sample.top_k, "sample among the k most probable words (0: all)")->capture_default_str();

@@ -22,9 +22,9 @@ struct Candidate {
 };
 
 // The 2·K best extensions of sentence b's live hypotheses: enough that K of
-// them survive even if K end with EOS.
+// them survive even if K end with EOS. `banned` (−1: none) is never proposed.
 std::vector<Candidate> best_candidates(const float* log_probs, const std::vector<double>& beam_log_prob, int64_t b,
-                                       int64_t K, int64_t V, bool first_step) {
+                                       int64_t K, int64_t V, bool first_step, int32_t banned) {
   std::vector<Candidate> all;
   // At the first step every slot holds the same BOS: extend only slot 0.
   const int64_t slots = first_step ? 1 : K;
@@ -33,7 +33,8 @@ std::vector<Candidate> best_candidates(const float* log_probs, const std::vector
     const double base = beam_log_prob[b * K + k];
     if (base == kDead) continue;
     const float* row = log_probs + (b * K + k) * V;
-    for (int64_t v = 0; v < V; ++v) all.push_back({base + row[v], static_cast<int32_t>(k), static_cast<int32_t>(v)});
+    for (int64_t v = 0; v < V; ++v)
+      if (v != banned) all.push_back({base + row[v], static_cast<int32_t>(k), static_cast<int32_t>(v)});
   }
   const size_t keep = std::min(all.size(), static_cast<size_t>(2 * K));
   std::partial_sort(all.begin(), all.begin() + keep, all.end(), [](const Candidate& x, const Candidate& y) {
@@ -70,10 +71,16 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
       const bool last = step + 1 >= max_lengths[b];  // this step adds the last token allowed
       int64_t filled = 0;
       BeamStepTrace ended;  // trace only: this step's finished hypotheses, listed after the live ones
-      for (const Candidate& c : best_candidates(log_probs, log_prob, b, K, V, step == 0)) {
+      const int32_t banned = step < options.min_length ? eos_id : -1;
+      int64_t rank = 0;
+      for (const Candidate& c : best_candidates(log_probs, log_prob, b, K, V, step == 0, banned)) {
         const auto& prefix = tokens[b * K + c.from];
+        const bool in_beam = rank++ < K;
         if (c.token == eos_id || last) {
           // An ended hypothesis; at the length limit, every extension ends.
+          // Only an ending that ranks within the beam is one the search
+          // would have kept (with beam 1: only when EOS is the best word).
+          if (!in_beam) continue;
           Hypothesis h{prefix, c.log_prob, 0.0};
           if (c.token != eos_id) h.tokens.push_back(c.token);
           h.score = h.log_prob / length_penalty(static_cast<int64_t>(h.tokens.size()) + 1, options.length_penalty);

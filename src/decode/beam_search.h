@@ -28,6 +28,7 @@ struct BeamOptions {
   int64_t beam_size = 4;       // hypotheses kept per sentence at every step
   int64_t n_best = 1;          // finished hypotheses returned per sentence, best first
   float length_penalty = 0.6f; // α of GNMT's ((5 + |Y|) / 6)^α; 0 ranks by the plain log-probability
+  int64_t min_length = 0;      // EOS may not end a hypothesis shorter than this (tokens)
 };
 
 struct Hypothesis {
