@@ -6,6 +6,7 @@
 #include "core/threads.h"
 
 int main(int argc, char** argv) {
+  transformer::bound_openmp_spinning(argv);
   CLI::App app{"transformer: train, run and look inside an encoder-decoder Transformer", "transformer"};
   app.require_subcommand(1);
   int threads = 0;

@@ -8,4 +8,14 @@ namespace transformer {
 void set_num_threads(int n);
 int num_threads();
 
+// OpenMP threads that wait for work spin for a while first (libgomp: 300,000
+// turns). When other processes share the cores, a spinning thread burns the
+// time slice the thread it waits for needs: decoding ran 4× slower with one
+// compile beside it. A short spin keeps most of the quiet-machine speed and
+// none of that collapse. libgomp reads its settings when it loads, so this
+// re-executes the program with GOMP_SPINCOUNT set, unless the user set
+// OMP_WAIT_POLICY or GOMP_SPINCOUNT; it returns only when nothing needs doing
+// (or the re-execution failed).
+void bound_openmp_spinning(char** argv);
+
 }  // namespace transformer
