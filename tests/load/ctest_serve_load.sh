@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The server's bounded load test as ctest runs it: a tiny German→English
+# model trained here in seconds on 3,000 Multi30k pairs, then
+# bench/load_serve.py with 64 concurrent clients mixing translate, explain
+# and malformed requests (every answer checked, memory must settle).
+#
+#   tests/load/ctest_serve_load.sh TRANSFORMER MULTI30K_DIR
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+bin="$(realpath "$1")"; data="$(realpath "$2")"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+head -3000 "$data/train.de" >"$work/train.de"
+head -3000 "$data/train.en" >"$work/train.en"
+"$bin" vocab --input "$work/train.de" "$work/train.en" --out "$work/spm.model" --vocab-size 1000 >/dev/null
+"$bin" train --preset tiny --vocab "$work/spm.model" --train-source "$work/train.de" --train-target "$work/train.en" \
+  --out "$work/model" --max-steps 60 --schedule inverse-sqrt --lr 3e-3 --warmup 20 --max-tokens 2048 >/dev/null
+/usr/bin/python3 "$here/../../bench/load_serve.py" --bin "$bin" --model "$work/model" --sentences "$data/val.de" \
+  --clients 64 --requests 4
