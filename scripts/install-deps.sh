@@ -13,6 +13,9 @@ if [[ "${1:-}" == "--test" ]]; then
   # Node may come from elsewhere (NodeSource's nodejs bundles npm, and
   # Debian's npm then cannot be installed beside it): only add it if missing.
   packages+=(chromium curl)
+  # libFuzzer targets (fuzz/, scripts/fuzz-smoke.sh): clang 14, its runtime
+  # (only recommended by clang) and lld, which drops unused sections.
+  packages+=(clang lld libclang-rt-14-dev)
   command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 

@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --test
 bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j"$(nproc)"
+# libFuzzer targets (clang): every seed replayed, then 20 s of fuzzing each.
+bash scripts/fuzz-smoke.sh

@@ -67,7 +67,8 @@ json parse_header(const std::string& text, const std::string& source) {
   json header;
   try {
     header = json::parse(text, callback);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond double ("1e400").
     throw Error(source + ": the header is not valid JSON (" + e.what() + ")");
   }
   if (!duplicate.empty()) throw Error(duplicate);
@@ -85,15 +86,22 @@ void check_fields(const std::string& where, const json& entry) {
 }
 
 // Reads "shape" into info->shape; returns its element count. Dimensions are
-// limited so that numel * (largest element size) fits in 64 bits.
+// limited so that the product of the non-zero ones times the largest element
+// size fits in 64 bits: numel * element cannot overflow, and no dimension,
+// even of an empty tensor ([0, 2^64 - 1] was accepted once), can wrap
+// negative in a Shape of int64.
 uint64_t parse_shape(const std::string& where, const json& shape, TensorInfo* info) {
   if (!shape.is_array()) throw Error(where + ": 'shape' is not an array");
   uint64_t numel = 1;
+  uint64_t nonzero_product = 1;
   for (const json& d : shape) {
     if (!d.is_number_unsigned()) throw Error(where + ": 'shape' holds " + d.dump() + ", not a non-negative integer");
     const uint64_t dim = d.get<uint64_t>();
-    if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / dim)
-      throw Error(where + ": 'shape' " + shape.dump() + " is too large");
+    if (dim != 0) {
+      if (nonzero_product > std::numeric_limits<uint64_t>::max() / 8 / dim)
+        throw Error(where + ": 'shape' " + shape.dump() + " is too large");
+      nonzero_product *= dim;
+    }
     numel *= dim;
     info->shape.push_back(static_cast<int64_t>(dim));
   }

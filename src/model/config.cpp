@@ -1,5 +1,8 @@
 #include "model/config.h"
 
+#include <cmath>
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -58,8 +61,12 @@ int64_t get_int(const json& v, const std::string& source, const std::string& fie
   return v.get<int64_t>();
 }
 
+// A number that fits a float: 1e39 would become infinity, which to_json
+// writes as null, so the saved config could not be read back.
 float get_float(const json& v, const std::string& source, const std::string& field) {
   if (!v.is_number()) throw Error(where(source, field) + " must be a number, got " + v.dump());
+  if (!(std::fabs(v.get<double>()) <= std::numeric_limits<float>::max()))
+    throw Error(where(source, field) + " is outside the range of a float, got " + v.dump());
   return v.get<float>();
 }
 
@@ -142,7 +149,8 @@ ModelConfig ModelConfig::load(const std::string& path) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond double ("1e400").
     throw Error(path + ": not valid JSON (" + e.what() + ")");
   }
   return from_json(j, path);
@@ -193,7 +201,8 @@ void ModelConfig::validate(const std::string& source) const {
   if (tie_embeddings == TieEmbeddings::All && src_vocab_size != tgt_vocab_size)
     throw Error(where(source, "tie_embeddings") + " is \"all\", which needs src_vocab_size (" +
                 std::to_string(src_vocab_size) + ") equal to tgt_vocab_size (" + std::to_string(tgt_vocab_size) + ")");
-  if (!(layer_norm_eps > 0.0f)) throw Error(where(source, "layer_norm_eps") + " must be positive");
+  if (!(layer_norm_eps > 0.0f && std::isfinite(layer_norm_eps)))
+    throw Error(where(source, "layer_norm_eps") + " must be positive and finite");
   if (!(dropout >= 0.0f && dropout < 1.0f)) throw Error(where(source, "dropout") + " must be in [0, 1)");
   const int64_t min_vocab = std::min(src_vocab_size, tgt_vocab_size);
   const std::pair<const char*, int64_t> ids[] = {{"pad_id", pad_id}, {"unk_id", unk_id}, {"bos_id", bos_id},

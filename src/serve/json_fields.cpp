@@ -13,7 +13,9 @@ using nlohmann::json;
 json parse_body(const std::string& body) {
   try {
     return json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, or out_of_range for a number beyond double ("1e400"),
+    // which escaped once and was answered 500 instead of 400.
     // nlohmann rejects malformed UTF-8 inside strings as a syntax error;
     // saying so is clearer than its lexer message. (So invalid UTF-8 never
     // reaches a "text" field: the JSON around it is already malformed.)
