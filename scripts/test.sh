@@ -8,3 +8,5 @@ bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j"$(nproc)"
 # libFuzzer targets (clang): every seed replayed, then 20 s of fuzzing each.
 bash scripts/fuzz-smoke.sh
+# The unit tests again under AddressSanitizer+UBSan and ThreadSanitizer.
+bash scripts/test-sanitizers.sh

@@ -15,4 +15,10 @@ std::string read_file(const std::string& path);
 // as it was, and an Error names the path and the reason.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
+// Removes the PATH.tmp.<pid> files of processes that no longer exist: what
+// write_file_atomic leaves when its process is killed mid-write (as large as
+// the file itself; a killed training run leaves one per kill). A live
+// process's temporary is left alone.
+void remove_stale_temporaries(const std::string& path);
+
 }  // namespace transformer

@@ -169,6 +169,9 @@ int train(const TrainOptions& o) {
   std::error_code ec;
   fs::create_directories(o.out, ec);
   if (ec) throw Error(o.out + ": cannot create the output directory: " + ec.message());
+  // A run killed while writing leaves temporaries beside the files.
+  for (const char* name : {"checkpoint.safetensors", "model.safetensors", "config.json", "spm.model"})
+    remove_stale_temporaries((fs::path(o.out) / name).string());
   const text::Vocabulary vocab(o.vocabulary);
   const ModelConfig config = config_for(o, vocab);
   const std::string checkpoint_path = (fs::path(o.out) / "checkpoint.safetensors").string();
@@ -211,11 +214,21 @@ int train(const TrainOptions& o) {
   const double elapsed_before = progress.elapsed_seconds;
   auto elapsed = [&] { return elapsed_before + std::chrono::duration<double>(Clock::now() - start).count(); };
 
+  // The limits are checked before the first step too: a run killed after its
+  // last checkpoint but before the final model was written resumes at its
+  // limit, and must only finish, not take one step more.
+  auto limit_reached = [&]() -> std::string {
+    if (o.max_steps > 0 && progress.step >= o.max_steps) return "reached --max-steps";
+    if (o.max_epochs > 0 && batcher.epoch() >= o.max_epochs) return "reached --max-epochs";
+    if (o.max_minutes > 0 && elapsed() >= o.max_minutes * 60) return "reached --max-minutes";
+    return "";
+  };
+
   Tensor dlogits;
   Batch batch;
   double window_loss = 0, window_seconds = 0;
   int64_t window_tokens = 0, window_steps = 0;
-  std::string stop_reason;
+  std::string stop_reason = limit_reached();
   while (stop_reason.empty()) {
     const auto step_start = Clock::now();
     // One optimizer step over `accumulate` batches; each batch's gradient is
@@ -272,10 +285,7 @@ int train(const TrainOptions& o) {
       if (progress.step % o.log_every == 0) window_loss = window_seconds = 0, window_tokens = window_steps = 0;
     }
 
-    if (g_stop_requested) stop_reason = "interrupted";
-    else if (o.max_steps > 0 && progress.step >= o.max_steps) stop_reason = "reached --max-steps";
-    else if (o.max_epochs > 0 && batcher.epoch() >= o.max_epochs) stop_reason = "reached --max-epochs";
-    else if (o.max_minutes > 0 && elapsed() >= o.max_minutes * 60) stop_reason = "reached --max-minutes";
+    stop_reason = g_stop_requested ? "interrupted" : limit_reached();
 
     const bool validate_now = !data.valid.empty() && (progress.step % o.valid_every == 0 ||
                                                       (!stop_reason.empty() && stop_reason != "interrupted"));

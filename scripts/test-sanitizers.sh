@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The unit tests again, built with sanitizers; any report fails CI.
+#
+#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer (with leak
+#                checks): out-of-bounds reads and writes, use after free,
+#                leaks, signed overflow, misaligned or null accesses, bad
+#                shifts and casts. Runs TESTS_ASAN below.
+#   build-tsan/  ThreadSanitizer: data races between the server's threads
+#                (cpp-httplib's pool, the replica pool, the listener) and in
+#                whatever they call. Runs TESTS_TSAN below.
+#
+# OpenMP under ThreadSanitizer: GCC's libgomp is not built with TSan, and its
+# barriers are futexes TSan cannot see, so TSan reports the writes of every
+# OpenMP loop as racing with the code after the loop. Those reports sit in our
+# own functions, not in libgomp, so a suppression that silenced them would
+# silence real races there too. The TSan run therefore sets
+# OMP_NUM_THREADS=1: OpenMP regions (and OpenBLAS, its OpenMP build) run on
+# the calling thread, and every other thread is one we start ourselves with
+# std::thread, whose synchronisation TSan sees completely. The kernels' own
+# threading is held to their plain references by the ordinary tests, which
+# run on all cores.
+#
+# Both builds: Debug (so invariants asserted in debug builds are checked
+# too) at -O1 (sanitized -O0 is several times slower for no more findings).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Every test but the two that drive external programs over long end-to-end
+# runs (the Python converter against PyTorch, the explorer in Chromium): they
+# exercise the same C++ paths as the unit tests, at many times the cost.
+TESTS_ASAN_EXCLUDE='^(convert_pytorch|explorer_browser)$'
+# The code that runs on threads we start: the server (test_serve.cpp, and the
+# raw-socket tests of test_bad_input.cpp), and, single-threaded as said above,
+# the kernels it calls (test_kernels.cpp, test_backward.cpp).
+TESTS_TSAN='^(Serve|BadHttp|KernelGradients|Dropout|ArticleNumbers|PositionalEncoding|LayerNorm|Shapes/GemmTest|Linear|Softmax|FastExp|Activations|Embedding|Attention)\.'
+
+jobs=$(nproc)
+build() {  # build() DIR SANITIZERS
+  cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DTRANSFORMER_SANITIZE="$2" \
+        -DTRANSFORMER_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$1" -j"$jobs"
+}
+
+# A report ends the process with exit code 86 (ASan, UBSan) or 66 (TSan),
+# which no test expects. A test that only expects a child `transformer` to
+# fail could still mistake that exit for the failure it wanted, so ASan and
+# TSan also write every report to DIR/reports/ (UBSan, linked with ASan,
+# cannot: its reports go to stderr), and any report file, or any report in
+# the output ctest logged, fails CI.
+check_reports() {  # check_reports DIR
+  if compgen -G "$1/reports/*" >/dev/null; then
+    echo "sanitizer reports in $1/reports:" >&2
+    cat "$1"/reports/* >&2
+    exit 1
+  fi
+  if grep -E "^SUMMARY: [A-Za-z]+Sanitizer|runtime error:" "$1/Testing/Temporary/LastTest.log" >&2; then
+    echo "sanitizer reports in $1/Testing/Temporary/LastTest.log" >&2
+    exit 1
+  fi
+}
+
+build build-asan address,undefined
+rm -rf build-asan/reports && mkdir -p build-asan/reports
+ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:log_path=$PWD/build-asan/reports/asan" \
+UBSAN_OPTIONS="halt_on_error=1:exitcode=86:print_stacktrace=1" \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -E "$TESTS_ASAN_EXCLUDE"
+check_reports build-asan
+
+build build-tsan thread
+rm -rf build-tsan/reports && mkdir -p build-tsan/reports
+OMP_NUM_THREADS=1 \
+TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:log_path=$PWD/build-tsan/reports/tsan" \
+  ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R "$TESTS_TSAN"
+check_reports build-tsan

@@ -1,0 +1,268 @@
+// The bad-input contract (docs/BAD_INPUT.md): the rows no other suite holds
+// up. Unknown flags and missing options through a real process, with
+// CLI11's exit codes; output paths that cannot be written, named; resuming
+// from a checkpoint that is not one, or not this run's; and HTTP that is
+// not even a request, spoken to the server over a raw socket.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "core/random.h"
+#include "model/model_io.h"
+#include "serve/server.h"
+#include "text/vocabulary.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+namespace transformer {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::HasSubstr;
+using testing::StartsWith;
+
+struct Result {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+Result run_cli(const std::string& args) {
+  const std::string command = std::string(TRANSFORMER_BIN) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// A vocabulary and a tiny model with random weights: enough to start every
+// command, and a server.
+class BadInput : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/transformer-bad-input-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    const char* words[] = {"red", "green", "blue", "cat", "dog", "bird", "runs", "sits"};
+    Rng rng(5);
+    {
+      std::ofstream text(dir_ + "/text.txt");
+      for (int i = 0; i < 200; ++i) {
+        for (uint64_t n = 2 + rng.next_u64() % 5; n > 0; --n) text << words[rng.next_u64() % 8] << (n > 1 ? " " : "");
+        text << '\n';
+      }
+    }
+    model_ = dir_ + "/model";
+    fs::create_directories(model_);
+    text::VocabOptions v;
+    v.inputs = {dir_ + "/text.txt"};
+    v.output = model_ + "/spm.model";
+    v.vocab_size = 24;
+    v.threads = 1;
+    const auto vocab = text::train_vocabulary(v);
+    ModelConfig config = ModelConfig::preset("tiny");
+    config.src_vocab_size = config.tgt_vocab_size = vocab.size;
+    Transformer model(config);
+    model.params.initialize(3);
+    save_model(model, model_);
+    // A regular file: nothing can be created under it, not even by root
+    // (for whom a read-only directory is no obstacle).
+    std::ofstream(dir_ + "/file") << "a file, not a directory";
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  static std::string dir_, model_;
+};
+
+std::string BadInput::dir_, BadInput::model_;
+
+TEST_F(BadInput, UnknownFlagsAndMissingOptionsExitWithCli11Codes) {
+  Result r = run_cli("summary --preset tiny --no-such-flag");
+  EXPECT_EQ(r.exit_code, 109);  // CLI::ExitCodes::ExtrasError
+  EXPECT_THAT(r.output, HasSubstr("The following argument was not expected: --no-such-flag"));
+  r = run_cli("init --preset tiny");
+  EXPECT_EQ(r.exit_code, 106);  // RequiredError
+  EXPECT_THAT(r.output, HasSubstr("--out is required"));
+  r = run_cli("");
+  EXPECT_EQ(r.exit_code, 106);
+  EXPECT_THAT(r.output, HasSubstr("A subcommand is required"));
+  r = run_cli("summary --preset huge");
+  EXPECT_EQ(r.exit_code, 105);  // ValidationError
+  EXPECT_THAT(r.output, HasSubstr("huge"));
+  r = run_cli("--threads many summary --preset tiny");
+  EXPECT_EQ(r.exit_code, 105);
+  EXPECT_THAT(r.output, HasSubstr("--threads"));
+}
+
+TEST_F(BadInput, UnwritableOutputPathsAreNamed) {
+  const std::string under_file = dir_ + "/file/sub";
+  Result r = run_cli("init --preset tiny --out " + under_file);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("error: " + under_file + ": cannot create the model directory: Not a directory"));
+
+  r = run_cli("train --preset tiny --vocab " + model_ + "/spm.model --train-source " + dir_ + "/text.txt --train-target " +
+              dir_ + "/text.txt --out " + under_file);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("error: " + under_file + ": cannot create the output directory: Not a directory"));
+
+  r = run_cli("vocab --input " + dir_ + "/text.txt --vocab-size 24 --out " + under_file + "/spm.model");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("error: " + under_file + "/spm.model: cannot write: " + under_file + " is not a directory"));
+
+  r = run_cli("explain --model " + model_ + " \"red cat\" --html " + under_file + "/page.html");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("error: " + under_file + "/page.html: cannot write: Not a directory"));
+}
+
+TEST_F(BadInput, ResumingFromWhatIsNotThisRunsCheckpointIsNamed) {
+  TrainOptions o;
+  o.model = ModelConfig::preset("tiny");
+  o.vocabulary = model_ + "/spm.model";
+  o.train_source = o.train_target = dir_ + "/text.txt";
+  o.out = dir_ + "/run";
+  o.resume = true;
+  const std::string checkpoint = o.out + "/checkpoint.safetensors";
+  EXPECT_THAT(error_of([&] { train(o); }), HasSubstr(checkpoint + ": nothing to resume from"));
+
+  // A model's weights are not a checkpoint.
+  fs::copy_file(model_ + "/model.safetensors", checkpoint);
+  EXPECT_THAT(error_of([&] { train(o); }), HasSubstr(checkpoint + ": not a training checkpoint (no 'config' metadata)"));
+
+  // Another architecture's checkpoint names the field that differs.
+  const auto mine = load_model(model_);
+  ModelConfig wider = mine->config;
+  wider.d_model = 64;
+  Transformer other(wider);
+  other.params.initialize(1);
+  Adam adam(other.params, AdamOptions{});
+  save_checkpoint(checkpoint, other, adam, TrainingProgress{});
+  EXPECT_THAT(error_of([&] { train(o); }), HasSubstr(checkpoint + ": the checkpoint has d_model = 64, this run 32"));
+
+  // A checkpoint cut short (a copy that did not finish) is named as truncated.
+  Transformer same(mine->config);
+  Adam same_adam(same.params, AdamOptions{});
+  save_checkpoint(checkpoint, same, same_adam, TrainingProgress{});
+  const std::string bytes = read_file(checkpoint);
+  std::ofstream(checkpoint, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 100);
+  const std::string error = error_of([&] { train(o); });
+  EXPECT_THAT(error, StartsWith(checkpoint + ": "));
+  EXPECT_THAT(error, HasSubstr("truncated"));
+}
+
+TEST_F(BadInput, ACorpusWithNothingUsableIsNamed) {
+  std::ofstream(dir_ + "/empty.src") << "\n  \n\n";
+  std::ofstream(dir_ + "/empty.tgt") << "a\nb\nc\n";
+  TrainOptions o;
+  o.model = ModelConfig::preset("tiny");
+  o.vocabulary = model_ + "/spm.model";
+  o.train_source = dir_ + "/empty.src";
+  o.train_target = dir_ + "/empty.tgt";
+  o.out = dir_ + "/nothing";
+  EXPECT_THAT(error_of([&] { train(o); }), HasSubstr(o.train_source + ": no usable sentence pairs"));
+  EXPECT_FALSE(fs::exists(o.out + "/checkpoint.safetensors"));
+}
+
+// HTTP that httplib cannot parse, or whose declared size is over the limit,
+// sent as raw bytes: the server answers with a status and a JSON error, and
+// keeps serving.
+class BadHttp : public BadInput {
+ protected:
+  static void SetUpTestSuite() {
+    BadInput::SetUpTestSuite();
+    serve::ServerOptions o;
+    o.model_dir = model_;
+    o.port = 0;
+    o.max_body_bytes = 4096;
+    server_ = new serve::Server(o);
+    port_ = server_->start();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    BadInput::TearDownTestSuite();
+  }
+
+  // Sends bytes as they are and returns the server's answer: the head, and
+  // as much body as its Content-Length says (the connection may stay open).
+  static std::string exchange(const std::string& bytes) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port_));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      close(fd);
+      return "(cannot connect)";
+    }
+    const timeval timeout{30, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    std::string answer;
+    char buffer[4096];
+    for (ssize_t n; !complete(answer) && (n = recv(fd, buffer, sizeof buffer, 0)) > 0;)
+      answer.append(buffer, static_cast<size_t>(n));
+    close(fd);
+    return answer;
+  }
+  static bool complete(const std::string& answer) {
+    const size_t head_end = answer.find("\r\n\r\n");
+    if (head_end == std::string::npos) return false;
+    const size_t length = answer.find("Content-Length: ");
+    if (length == std::string::npos || length > head_end) return true;
+    return answer.size() >= head_end + 4 + std::stoul(answer.substr(length + 16));
+  }
+
+  static serve::Server* server_;
+  static int port_;
+};
+
+serve::Server* BadHttp::server_ = nullptr;
+int BadHttp::port_ = 0;
+
+TEST_F(BadHttp, UnparsableRequestsGetA400) {
+  for (const std::string request : {"GARBAGE\r\n\r\n", "GET\r\n\r\n", "GET /healthz\r\n\r\n"}) {
+    SCOPED_TRACE(request);
+    const std::string answer = exchange(request);
+    EXPECT_THAT(answer, StartsWith("HTTP/1.1 400 "));
+    EXPECT_THAT(answer, HasSubstr("{\"error\":\"bad request\"}"));
+  }
+}
+
+TEST_F(BadHttp, DeclaredOversizedBodiesGetA413) {
+  // The declared length alone decides: the 10 MB are never sent (httplib
+  // waits its read timeout, 5 s, for them before it answers).
+  const std::string answer = exchange(
+      "POST /v1/translate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n");
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 413 "));
+  EXPECT_THAT(answer, HasSubstr("request body larger than the limit of 4096 bytes"));
+}
+
+TEST_F(BadHttp, OverlongRequestLinesAreRefusedAndTheServerGoesOn) {
+  const std::string answer = exchange("GET /" + std::string(20000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 414 "));
+  EXPECT_THAT(answer, HasSubstr("{\"error\":\"request URI too long\"}"));
+  EXPECT_THAT(exchange("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), StartsWith("HTTP/1.1 200 "));
+}
+
+}  // namespace
+}  // namespace transformer
