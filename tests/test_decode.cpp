@@ -176,7 +176,9 @@ TEST_F(RealModel, NBestListsAreSortedAndDistinct) {
     std::set<std::vector<int32_t>> seen;
     for (size_t i = 0; i < list.size(); ++i) {
       EXPECT_TRUE(seen.insert(list[i].tokens).second) << "duplicate hypothesis";
-      if (i > 0) EXPECT_GE(list[i - 1].score, list[i].score);
+      if (i > 0) {
+        EXPECT_GE(list[i - 1].score, list[i].score);
+      }
       EXPECT_NEAR(list[i].score, list[i].log_prob / length_penalty(list[i].tokens.size() + 1, 0.6f), 1e-9);
     }
   }

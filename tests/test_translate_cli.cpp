@@ -165,7 +165,9 @@ TEST_F(TranslateCli, NBestListsWithTokenScoresThatScoreAgrees) {
     const size_t i = std::stoul(fields[0]);
     if (inputs[i].empty()) continue;
     const double score = std::stod(fields[2]);
-    if (k > 0 && split(lines[k - 1], " ||| ")[0] == fields[0]) EXPECT_LE(score, previous) << "n-best sorted";
+    if (k > 0 && split(lines[k - 1], " ||| ")[0] == fields[0]) {
+      EXPECT_LE(score, previous) << "n-best sorted";
+    }
     previous = score;
     sources += inputs[i] + "\n";
     targets += fields[1] + "\n";

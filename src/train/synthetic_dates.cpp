@@ -54,7 +54,7 @@ DatePair random_date(Rng& rng) {
     case 1: pair.words = m + " " + d + ", " + y; break;
     default: pair.words = d + " " + m + " " + y; break;
   }
-  char iso[16];
+  char iso[40];  // room for any three ints, which keeps -Wformat-truncation quiet
   std::snprintf(iso, sizeof iso, "%04d-%02d-%02d", year, month, day);
   pair.iso = iso;
   return pair;
