@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "cli/commands.h"
+#include "cli/lines.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "decode/score.h"
@@ -17,23 +18,6 @@
 #include "text/vocabulary.h"
 
 namespace transformer::cli {
-
-namespace {
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  for (size_t start = 0; start < text.size();) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-    start = end + 1;
-  }
-  return lines;
-}
-
-}  // namespace
 
 void add_score_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("score", "log-probability of given translations: SOURCE TARGET files, or source<TAB>target lines on stdin");
@@ -58,7 +42,7 @@ void add_score_command(CLI::App& app) {
 
     std::vector<std::string> source_lines, target_lines, source_where, target_where;
     if (o->files.empty()) {
-      const auto lines = lines_of(std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()));
+      const auto lines = split_lines(std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()));
       for (size_t i = 0; i < lines.size(); ++i) {
         const std::string where = "stdin:" + std::to_string(i + 1);
         const size_t tab = lines[i].find('\t');
@@ -70,8 +54,8 @@ void add_score_command(CLI::App& app) {
         target_where.push_back(where + " (target)");
       }
     } else {
-      source_lines = lines_of(read_file(o->files[0]));
-      target_lines = lines_of(read_file(o->files[1]));
+      source_lines = split_lines(read_file(o->files[0]));
+      target_lines = split_lines(read_file(o->files[1]));
       if (source_lines.size() != target_lines.size())
         throw Error(o->files[0] + " has " + std::to_string(source_lines.size()) + " lines but " + o->files[1] +
                     " has " + std::to_string(target_lines.size()));
