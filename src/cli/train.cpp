@@ -1,4 +1,6 @@
 // transformer train: trains a translation model on a parallel corpus.
+#include <cstdio>
+
 #include "cli/commands.h"
 #include "core/error.h"
 #include "train/trainer.h"
@@ -55,7 +57,21 @@ void add_train_command(CLI::App& app) {
     o.schedule.kind = s->schedule == "noam"           ? LearningRateSchedule::Kind::Noam
                       : s->schedule == "inverse-sqrt" ? LearningRateSchedule::Kind::InverseSqrt
                                                       : LearningRateSchedule::Kind::Constant;
-    const int code = train(o);
+    // Under mpirun, one process of a data-parallel job (docs/DISTRIBUTED.md).
+    const auto job = join_training_job();
+    int code = 0;
+    if (job->size() == 1) {
+      code = train(o, *job);
+    } else {
+      try {
+        code = train(o, *job);
+      } catch (const std::exception& e) {
+        // The other processes may be waiting for this one in a collective:
+        // say what went wrong, then end the whole job.
+        std::fprintf(stderr, "error (process %d of %d): %s\n", job->rank(), job->size(), e.what());
+        job->abort(1);
+      }
+    }
     if (code != 0) throw CLI::RuntimeError(code);
   });
 }

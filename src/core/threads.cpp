@@ -4,12 +4,19 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace transformer {
 
 void set_num_threads(int n) {
-  if (n <= 0) n = omp_get_num_procs();
+  if (n <= 0) {
+    // All cores, shared fairly among the processes of an MPI job that run on
+    // this machine (Open MPI says how many), so they do not oversubscribe it.
+    n = omp_get_num_procs();
+    if (const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE"); local && std::atoi(local) > 1)
+      n = std::max(1, n / std::atoi(local));
+  }
   omp_set_num_threads(n);
   openblas_set_num_threads(n);
 }

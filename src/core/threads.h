@@ -4,7 +4,8 @@
 
 namespace transformer {
 
-// n <= 0 means all hardware threads.
+// n <= 0 means all hardware threads (divided among the processes of an MPI
+// job on this machine).
 void set_num_threads(int n);
 int num_threads();
 

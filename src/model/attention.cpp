@@ -72,6 +72,11 @@ void MultiHeadAttention::backward(Tensor& dx_q, Tensor& dx_kv, const Tensor& dou
                               v.data(), D, weights.data(), key_lengths_, B, heads_, Tq, Tk, D / heads_);
   q_proj.backward(dx_q, dq);
   k_proj.backward(dx_kv, dk, /*accumulate=*/true);
+  // The key bias adds the same q·b_k to every score of a query, and softmax
+  // ignores a constant shift: its gradient is exactly zero. Summed from dK it
+  // would be round-off, which Adam (dividing by that round-off's own RMS)
+  // turns into full-size random steps, different on every machine.
+  k_proj.bias.grad.zero();
   v_proj.backward(dx_kv, dv, /*accumulate=*/true);
 }
 

@@ -107,11 +107,16 @@ bool Batcher::next(Batch* batch) {
   if (num_batches() == 0) return false;
   order_epoch();
   make_batch(this->batch(order_[next_batch_]), batch);
+  skip();
+  return true;
+}
+
+void Batcher::skip() {
+  if (num_batches() == 0) return;
   if (++next_batch_ == num_batches()) {
     ++epoch_;
     next_batch_ = 0;
   }
-  return true;
 }
 
 std::span<const int64_t> Batcher::batch(int64_t b) const {

@@ -54,6 +54,9 @@ class Batcher {
   // an epoch's last batch the state moves to (epoch + 1, 0). False only when
   // there are no batches at all.
   bool next(Batch* batch);
+  // Advances past the next batch without building it: another process of a
+  // data-parallel job trains on that one.
+  void skip();
 
   // The batch of examples()[indices[0]], examples()[indices[1]], … in that
   // order: src_ids [B, S] and tgt_ids = BOS y1 … yn, tgt_labels = y1 … yn EOS

@@ -20,15 +20,21 @@ void save_checkpoint(const std::string& path, const Transformer& model, const Ad
   }
   writer.set_metadata("format", "transformer-checkpoint");
   writer.set_metadata("config", model.config.to_json().dump());
-  writer.set_metadata("progress", json{{"step", progress.step},
-                                       {"adam_steps", adam.steps()},
-                                       {"epoch", progress.epoch},
-                                       {"next_batch", progress.next_batch},
-                                       {"dropout_rng", std::to_string(progress.dropout_rng)},
-                                       {"best_valid_loss", progress.best_valid_loss},
-                                       {"validations_without_improvement", progress.validations_without_improvement},
-                                       {"elapsed_seconds", progress.elapsed_seconds}}
-                                      .dump());
+  json record{{"step", progress.step},
+              {"adam_steps", adam.steps()},
+              {"epoch", progress.epoch},
+              {"next_batch", progress.next_batch},
+              {"dropout_rng", std::to_string(progress.dropout_rng)},
+              {"best_valid_loss", progress.best_valid_loss},
+              {"validations_without_improvement", progress.validations_without_improvement},
+              {"elapsed_seconds", progress.elapsed_seconds}};
+  if (progress.ranks > 1) {
+    record["ranks"] = progress.ranks;
+    json streams = json::array();  // as strings: JSON readers may hold numbers as doubles
+    for (uint64_t s : progress.dropout_rng_ranks) streams.push_back(std::to_string(s));
+    record["dropout_rng_ranks"] = streams;
+  }
+  writer.set_metadata("progress", record.dump());
   writer.write(path);
 }
 
@@ -76,6 +82,12 @@ void load_checkpoint(const std::string& path, Transformer& model, Adam& adam, Tr
     progress->best_valid_loss = p.at("best_valid_loss").get<double>();
     progress->validations_without_improvement = p.at("validations_without_improvement").get<int64_t>();
     progress->elapsed_seconds = p.at("elapsed_seconds").get<double>();
+    progress->ranks = p.value("ranks", int64_t{1});
+    progress->dropout_rng_ranks.clear();
+    if (progress->ranks > 1)
+      for (const auto& s : p.at("dropout_rng_ranks")) progress->dropout_rng_ranks.push_back(std::stoull(s.get<std::string>()));
+    if (progress->ranks < 1 || (progress->ranks > 1 && static_cast<int64_t>(progress->dropout_rng_ranks.size()) != progress->ranks))
+      throw Error("'ranks' and 'dropout_rng_ranks' disagree");
   } catch (const std::exception& e) {
     throw Error(path + ": metadata 'progress' is incomplete (" + e.what() + ")");
   }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "model/transformer.h"
 #include "train/optimizer.h"
@@ -17,7 +18,9 @@ struct TrainingProgress {
   int64_t step = 0;             // optimizer steps taken
   int64_t epoch = 0;            // epoch of the next batch
   int64_t next_batch = 0;       // position of the next batch within its epoch
-  uint64_t dropout_rng = 0;     // the dropout stream's state
+  uint64_t dropout_rng = 0;     // the dropout stream's state (of rank 0, in a job of several processes)
+  int64_t ranks = 1;            // processes of the run (mpirun -np); a resume needs as many
+  std::vector<uint64_t> dropout_rng_ranks;  // with ranks > 1: every process's stream, in rank order
   double best_valid_loss = 0;   // 0: no validation yet
   int64_t validations_without_improvement = 0;
   double elapsed_seconds = 0;   // training time before this checkpoint

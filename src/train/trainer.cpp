@@ -9,12 +9,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/file_io.h"
 #include "decode/greedy.h"
+#include "dist/data_parallel.h"
 #include "model/loss.h"
 #include "model/model_io.h"
 #include "text/bleu.h"
@@ -50,28 +52,31 @@ std::vector<Example> encode_corpus(const std::vector<SentencePair>& pairs, const
 }
 
 std::vector<SentencePair> read_corpus(const std::string& source, const std::string& target, bool strict,
-                                      const char* what) {
+                                      const char* what, bool report_counts) {
   CorpusOptions options;
   options.strict = strict;
   CorpusReport report;
   auto pairs = read_parallel_corpus(source, target, options, &report);
-  std::fprintf(stderr, "%s corpus: %lld pairs read, %lld kept", what, (long long)report.read, (long long)report.kept);
-  if (report.kept != report.read) {
-    std::fprintf(stderr, " (skipped: %lld empty, %lld invalid UTF-8, %lld too long)",
-                 (long long)report.skipped_empty, (long long)report.skipped_invalid_utf8,
-                 (long long)report.skipped_too_long);
-    for (const auto& problem : report.first_problems) std::fprintf(stderr, "\n  %s", problem.c_str());
+  if (report_counts) {
+    std::fprintf(stderr, "%s corpus: %lld pairs read, %lld kept", what, (long long)report.read, (long long)report.kept);
+    if (report.kept != report.read) {
+      std::fprintf(stderr, " (skipped: %lld empty, %lld invalid UTF-8, %lld too long)",
+                   (long long)report.skipped_empty, (long long)report.skipped_invalid_utf8,
+                   (long long)report.skipped_too_long);
+      for (const auto& problem : report.first_problems) std::fprintf(stderr, "\n  %s", problem.c_str());
+    }
+    std::fprintf(stderr, "\n");
   }
-  std::fprintf(stderr, "\n");
   if (pairs.empty()) throw Error(source + ": no usable sentence pairs");
   return pairs;
 }
 
-Data prepare_data(const TrainOptions& o, const text::Vocabulary& vocab) {
+Data prepare_data(const TrainOptions& o, const text::Vocabulary& vocab, bool report_counts) {
   Data data;
-  data.train = encode_corpus(read_corpus(o.train_source, o.train_target, o.strict_corpus, "training"), vocab);
+  data.train =
+      encode_corpus(read_corpus(o.train_source, o.train_target, o.strict_corpus, "training", report_counts), vocab);
   if (!o.valid_source.empty()) {
-    const auto pairs = read_corpus(o.valid_source, o.valid_target, o.strict_corpus, "validation");
+    const auto pairs = read_corpus(o.valid_source, o.valid_target, o.strict_corpus, "validation", report_counts);
     data.valid = encode_corpus(pairs, vocab);
     for (const auto& p : pairs) data.valid_references.push_back(p.target);
   }
@@ -163,23 +168,79 @@ std::string format_duration(double seconds) {
   return buffer;
 }
 
+// Why the loop stops, as a code the processes of a job agree on (the
+// largest wins): each may see a different clock or signal, but all must stop
+// at the same step.
+enum StopCode { kGoOn = 0, kMaxSteps, kMaxEpochs, kMaxMinutes, kInterrupted, kEarlyStopping };
+
+std::string describe(StopCode code, int64_t patience) {
+  switch (code) {
+    case kGoOn: return "";
+    case kMaxSteps: return "reached --max-steps";
+    case kMaxEpochs: return "reached --max-epochs";
+    case kMaxMinutes: return "reached --max-minutes";
+    case kInterrupted: return "interrupted";
+    case kEarlyStopping:
+      return "no better validation loss in " + std::to_string(patience) + " validations (early stopping)";
+  }
+  return "";
+}
+
+// Processes that step identically hold identical weights, to the last bit; a
+// difference (a bug, or a reduction that summed differently on one of them)
+// must stop the job rather than let it train several different models.
+void check_in_step(const Parameters& params, Communicator& comm, int64_t step) {
+  if (comm.size() == 1) return;
+  const double sum = weights_checksum(params);
+  double extremes[2] = {sum, -sum};
+  comm.allreduce_max(std::span<double>(extremes));
+  if (extremes[0] != -extremes[1])
+    throw Error("the processes' weights differ at step " + std::to_string(step) + " (checksums from " +
+                std::to_string(-extremes[1]) + " to " + std::to_string(extremes[0]) + "); stopping");
+}
+
+// Rank 0's progress (read from its checkpoint) to every process; each gets
+// its own dropout stream back.
+void share_progress(TrainingProgress& progress, Communicator& comm) {
+  if (comm.size() == 1) return;
+  uint64_t integers[] = {static_cast<uint64_t>(progress.step), static_cast<uint64_t>(progress.epoch),
+                         static_cast<uint64_t>(progress.next_batch),
+                         static_cast<uint64_t>(progress.validations_without_improvement),
+                         static_cast<uint64_t>(progress.ranks)};
+  double reals[] = {progress.best_valid_loss, progress.elapsed_seconds};
+  comm.broadcast(std::span<uint64_t>(integers));
+  comm.broadcast(std::span<double>(reals));
+  progress.step = static_cast<int64_t>(integers[0]);
+  progress.epoch = static_cast<int64_t>(integers[1]);
+  progress.next_batch = static_cast<int64_t>(integers[2]);
+  progress.validations_without_improvement = static_cast<int64_t>(integers[3]);
+  progress.ranks = static_cast<int64_t>(integers[4]);
+  progress.best_valid_loss = reals[0];
+  progress.elapsed_seconds = reals[1];
+}
+
 }  // namespace
 
-int train(const TrainOptions& o) {
-  std::error_code ec;
-  fs::create_directories(o.out, ec);
-  if (ec) throw Error(o.out + ": cannot create the output directory: " + ec.message());
-  // A run killed while writing leaves temporaries beside the files.
-  for (const char* name : {"checkpoint.safetensors", "model.safetensors", "config.json", "spm.model"})
-    remove_stale_temporaries((fs::path(o.out) / name).string());
+int train(const TrainOptions& o) { return train(o, *single_process()); }
+
+int train(const TrainOptions& o, Communicator& comm) {
+  const bool root = comm.is_root();  // the one process that writes
+  const std::string checkpoint_path = (fs::path(o.out) / "checkpoint.safetensors").string();
+  if (root) {
+    std::error_code ec;
+    fs::create_directories(o.out, ec);
+    if (ec) throw Error(o.out + ": cannot create the output directory: " + ec.message());
+    // A run killed while writing leaves temporaries beside the files.
+    for (const char* name : {"checkpoint.safetensors", "model.safetensors", "config.json", "spm.model"})
+      remove_stale_temporaries((fs::path(o.out) / name).string());
+    if (!o.resume && fs::exists(checkpoint_path))
+      throw Error(checkpoint_path + " exists: pass --resume to continue that run, or choose another --out");
+    if (o.resume && !fs::exists(checkpoint_path)) throw Error(checkpoint_path + ": nothing to resume from");
+  }
   const text::Vocabulary vocab(o.vocabulary);
   const ModelConfig config = config_for(o, vocab);
-  const std::string checkpoint_path = (fs::path(o.out) / "checkpoint.safetensors").string();
-  if (!o.resume && fs::exists(checkpoint_path))
-    throw Error(checkpoint_path + " exists: pass --resume to continue that run, or choose another --out");
-  if (o.resume && !fs::exists(checkpoint_path)) throw Error(checkpoint_path + ": nothing to resume from");
 
-  const Data data = prepare_data(o, vocab);
+  const Data data = prepare_data(o, vocab, root);
   Transformer model(config);
   model.params.initialize(o.seed);
   model.params.zero_grad();
@@ -187,18 +248,31 @@ int train(const TrainOptions& o) {
   TrainingProgress progress;
   Batcher batcher(data.train, batcher_options(o, config, /*shuffle=*/true));
   if (o.resume) {
-    load_checkpoint(checkpoint_path, model, adam, &progress);
+    if (root) load_checkpoint(checkpoint_path, model, adam, &progress);
+    share_progress(progress, comm);
+    if (progress.ranks != comm.size())
+      throw Error(checkpoint_path + ": written by a run of " + std::to_string(progress.ranks) +
+                  " process(es); resume it with as many (mpirun -np " + std::to_string(progress.ranks) + ")");
     batcher.restore(BatcherState{progress.epoch, progress.next_batch});
-    std::fprintf(stderr, "resuming at step %lld, epoch %lld\n", (long long)progress.step, (long long)progress.epoch + 1);
+    if (root)
+      std::fprintf(stderr, "resuming at step %lld, epoch %lld\n", (long long)progress.step, (long long)progress.epoch + 1);
   } else {
     progress.dropout_rng = o.seed;
-    write_file_atomic((fs::path(o.out) / "spm.model").string(), read_file(o.vocabulary));
+    progress.ranks = comm.size();
+    if (root) write_file_atomic((fs::path(o.out) / "spm.model").string(), read_file(o.vocabulary));
   }
-  model.set_training(true, progress.dropout_rng);  // a stream's state is also a valid seed that continues it
+  // Every process starts from rank 0's weights and optimizer state, and
+  // draws its own dropout masks.
+  broadcast_training_state(model.params, adam, comm);
+  uint64_t dropout_seed = dropout_seed_for_rank(progress.dropout_rng, comm.rank());
+  if (o.resume && comm.size() > 1) dropout_seed = comm.scatter(progress.dropout_rng_ranks);
+  model.set_training(true, dropout_seed);  // a stream's state is also a valid seed that continues it
+  GradientAllreduce gradient_allreduce(model.params, comm);
 
-  MetricsLog metrics((fs::path(o.out) / "metrics.jsonl").string());
+  std::optional<MetricsLog> metrics;
+  if (root) metrics.emplace((fs::path(o.out) / "metrics.jsonl").string());
   LabelSmoothedCrossEntropy criterion(o.label_smoothing, static_cast<int32_t>(config.pad_id));
-  const bool terminal = isatty(STDERR_FILENO);
+  const bool terminal = root && isatty(STDERR_FILENO);
   g_stop_requested = false;
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
@@ -207,8 +281,11 @@ int train(const TrainOptions& o) {
     const BatcherState s = batcher.state();
     progress.epoch = s.epoch;
     progress.next_batch = s.next_batch;
-    progress.dropout_rng = model.dropout.rng.state();
-    save_checkpoint(checkpoint_path, model, adam, progress);
+    progress.dropout_rng_ranks.assign(static_cast<size_t>(comm.size()), 0);
+    comm.gather(model.dropout.rng.state(), progress.dropout_rng_ranks);
+    progress.dropout_rng = progress.dropout_rng_ranks[0];
+    if (comm.size() == 1) progress.dropout_rng_ranks.clear();
+    if (root) save_checkpoint(checkpoint_path, model, adam, progress);
   };
   const auto start = Clock::now();
   const double elapsed_before = progress.elapsed_seconds;
@@ -217,58 +294,81 @@ int train(const TrainOptions& o) {
   // The limits are checked before the first step too: a run killed after its
   // last checkpoint but before the final model was written resumes at its
   // limit, and must only finish, not take one step more.
-  auto limit_reached = [&]() -> std::string {
-    if (o.max_steps > 0 && progress.step >= o.max_steps) return "reached --max-steps";
-    if (o.max_epochs > 0 && batcher.epoch() >= o.max_epochs) return "reached --max-epochs";
-    if (o.max_minutes > 0 && elapsed() >= o.max_minutes * 60) return "reached --max-minutes";
-    return "";
+  auto local_stop = [&]() -> StopCode {
+    if (g_stop_requested) return kInterrupted;
+    if (o.max_minutes > 0 && elapsed() >= o.max_minutes * 60) return kMaxMinutes;
+    if (o.max_epochs > 0 && batcher.epoch() >= o.max_epochs) return kMaxEpochs;
+    if (o.max_steps > 0 && progress.step >= o.max_steps) return kMaxSteps;
+    return kGoOn;
   };
 
+  // Each optimizer step takes the next accumulate × size() batches; process
+  // r trains on batches r, r + size(), …, and skips the others, so the job
+  // sees every batch once, as one process with that much accumulation would.
+  const int64_t batches_per_step = o.accumulate * comm.size();
+  const float gradient_scale = 1.0f / static_cast<float>(batches_per_step);
   Tensor dlogits;
   Batch batch;
   double window_loss = 0, window_seconds = 0;
   int64_t window_tokens = 0, window_steps = 0;
-  std::string stop_reason = limit_reached();
-  while (stop_reason.empty()) {
+  double agreed_stop = local_stop();
+  comm.allreduce_max(std::span<double>(&agreed_stop, 1));
+  StopCode stop = static_cast<StopCode>(agreed_stop);
+  while (stop == kGoOn) {
     const auto step_start = Clock::now();
-    // One optimizer step over `accumulate` batches; each batch's gradient is
-    // its per-token mean, and the step averages them.
-    double step_loss = 0;
-    int64_t step_tokens = 0;
-    for (int64_t a = 0; a < o.accumulate; ++a) {
+    // One optimizer step; each batch's gradient is its per-token mean, and
+    // the step averages them over the batches of all processes.
+    double sums[2] = {0, 0};  // Σ batch loss / batches_per_step, Σ target tokens
+    double nonfinite_loss = 0;  // 1 when a batch of this process had one
+    for (int64_t i = 0; i < batches_per_step; ++i) {
+      if (i % comm.size() != comm.rank()) {
+        batcher.skip();
+        continue;
+      }
       batcher.next(&batch);
       const Tensor& logits = model.forward(batch);
-      const double loss = criterion.forward_backward(dlogits, logits, batch, 1.0f / static_cast<float>(o.accumulate));
+      const double loss = criterion.forward_backward(dlogits, logits, batch, gradient_scale);
       if (!std::isfinite(loss)) {
-        std::fprintf(stderr, "\nerror: the loss is %f at step %lld; stopping. The last good checkpoint is %s\n", loss,
-                     (long long)progress.step + 1, checkpoint_path.c_str());
-        return 1;
+        nonfinite_loss = 1;
+        continue;
       }
       model.backward(dlogits);
-      step_loss += loss / static_cast<double>(o.accumulate);
-      step_tokens += LabelSmoothedCrossEntropy::target_tokens(batch);
+      sums[0] += loss * gradient_scale;
+      sums[1] += static_cast<double>(LabelSmoothedCrossEntropy::target_tokens(batch));
     }
+    comm.allreduce_sum(std::span<double>(sums));
+    comm.allreduce_max(std::span<double>(&nonfinite_loss, 1));
+    if (nonfinite_loss != 0) {
+      if (root)
+        std::fprintf(stderr, "\nerror: the loss is not finite at step %lld; stopping. The last good checkpoint is %s\n",
+                     (long long)progress.step + 1, checkpoint_path.c_str());
+      return 1;
+    }
+    gradient_allreduce.run();
     ++progress.step;
     const double lr = o.schedule.at(progress.step);
     const double grad_norm = adam.step(lr);
     model.params.zero_grad();
     if (!std::isfinite(grad_norm)) {
-      std::fprintf(stderr, "\nerror: the gradient norm is %f at step %lld; stopping. The last good checkpoint is %s\n",
-                   grad_norm, (long long)progress.step, checkpoint_path.c_str());
+      if (root)
+        std::fprintf(stderr, "\nerror: the gradient norm is %f at step %lld; stopping. The last good checkpoint is %s\n",
+                     grad_norm, (long long)progress.step, checkpoint_path.c_str());
       return 1;
     }
+    const double step_loss = sums[0];
+    const auto step_tokens = static_cast<int64_t>(sums[1]);
     window_loss += step_loss;
     window_tokens += step_tokens;
     window_seconds += std::chrono::duration<double>(Clock::now() - step_start).count();
     ++window_steps;
 
-    if (progress.step % o.log_every == 0 || terminal) {
+    if (root && (progress.step % o.log_every == 0 || terminal)) {
       const double tokens_per_s = window_tokens / std::max(window_seconds, 1e-9);
       const double mean_loss = window_loss / window_steps;
       if (progress.step % o.log_every == 0) {
-        metrics.write({{"step", progress.step}, {"epoch", batcher.epoch() + 1}, {"loss", mean_loss},
-                       {"lr", lr}, {"grad_norm", grad_norm}, {"target_tokens_per_s", tokens_per_s},
-                       {"elapsed_s", elapsed()}});
+        metrics->write({{"step", progress.step}, {"epoch", batcher.epoch() + 1}, {"loss", mean_loss},
+                        {"lr", lr}, {"grad_norm", grad_norm}, {"target_tokens_per_s", tokens_per_s},
+                        {"elapsed_s", elapsed()}});
       }
       std::string eta;
       if (o.max_steps > 0) eta = "  ETA " + format_duration((o.max_steps - progress.step) * window_seconds / window_steps);
@@ -282,39 +382,48 @@ int train(const TrainOptions& o) {
                      (long long)batcher.epoch() + 1, mean_loss, lr, tokens_per_s, format_duration(elapsed()).c_str(),
                      eta.c_str());
       }
-      if (progress.step % o.log_every == 0) window_loss = window_seconds = 0, window_tokens = window_steps = 0;
     }
+    if (progress.step % o.log_every == 0) window_loss = window_seconds = 0, window_tokens = window_steps = 0;
 
-    stop_reason = g_stop_requested ? "interrupted" : limit_reached();
+    agreed_stop = local_stop();
+    comm.allreduce_max(std::span<double>(&agreed_stop, 1));
+    stop = static_cast<StopCode>(agreed_stop);
 
-    const bool validate_now = !data.valid.empty() && (progress.step % o.valid_every == 0 ||
-                                                      (!stop_reason.empty() && stop_reason != "interrupted"));
+    const bool validate_now = !data.valid.empty() &&
+                              (progress.step % o.valid_every == 0 || (stop != kGoOn && stop != kInterrupted));
     if (validate_now) {
-      const ValidationResult v = validate(model, data, o, vocab);
-      model.set_training(true);
-      const bool better = progress.best_valid_loss == 0 || v.loss < progress.best_valid_loss;
-      if (better) {
-        progress.best_valid_loss = v.loss;
-        progress.validations_without_improvement = 0;
-        save_model(model, o.out);  // the best model: config.json + model.safetensors
-      } else {
-        ++progress.validations_without_improvement;
+      check_in_step(model.params, comm, progress.step);
+      double early_stop = 0;
+      if (root) {
+        const ValidationResult v = validate(model, data, o, vocab);
+        model.set_training(true);
+        const bool better = progress.best_valid_loss == 0 || v.loss < progress.best_valid_loss;
+        if (better) {
+          progress.best_valid_loss = v.loss;
+          progress.validations_without_improvement = 0;
+          save_model(model, o.out);  // the best model: config.json + model.safetensors
+        } else {
+          ++progress.validations_without_improvement;
+        }
+        metrics->write({{"step", progress.step}, {"epoch", batcher.epoch() + 1}, {"valid_loss", v.loss},
+                        {"valid_ppl", std::exp(v.loss)}, {"valid_bleu", v.bleu}, {"best", better},
+                        {"elapsed_s", elapsed()}});
+        std::fprintf(stderr, "%sstep %lld  validation loss %.4f  BLEU %.2f%s\n", terminal ? "\n" : "",
+                     (long long)progress.step, v.loss, v.bleu, better ? "  (best so far: saved)" : "");
+        early_stop = o.patience > 0 && progress.validations_without_improvement >= o.patience && stop == kGoOn;
       }
-      metrics.write({{"step", progress.step}, {"epoch", batcher.epoch() + 1}, {"valid_loss", v.loss},
-                     {"valid_ppl", std::exp(v.loss)}, {"valid_bleu", v.bleu}, {"best", better}, {"elapsed_s", elapsed()}});
-      std::fprintf(stderr, "%sstep %lld  validation loss %.4f  BLEU %.2f%s\n", terminal ? "\n" : "",
-                   (long long)progress.step, v.loss, v.bleu, better ? "  (best so far: saved)" : "");
-      if (o.patience > 0 && progress.validations_without_improvement >= o.patience && stop_reason.empty())
-        stop_reason = "no better validation loss in " + std::to_string(o.patience) + " validations (early stopping)";
+      comm.broadcast(std::span<double>(&early_stop, 1));
+      if (early_stop != 0) stop = kEarlyStopping;
     }
-    if (validate_now || !stop_reason.empty() || progress.step % o.valid_every == 0) {
+    if (validate_now || stop != kGoOn || progress.step % o.valid_every == 0) {
       progress.elapsed_seconds = elapsed();
       save_progress();
     }
   }
-  if (data.valid.empty()) save_model(model, o.out);  // without validation, the last model is the one we have
-  std::fprintf(stderr, "%sstopped at step %lld: %s. Model: %s, checkpoint: %s\n", terminal ? "\n" : "",
-               (long long)progress.step, stop_reason.c_str(), o.out.c_str(), checkpoint_path.c_str());
+  if (root && data.valid.empty()) save_model(model, o.out);  // without validation, the last model is the one we have
+  if (root)
+    std::fprintf(stderr, "%sstopped at step %lld: %s. Model: %s, checkpoint: %s\n", terminal ? "\n" : "",
+                 (long long)progress.step, describe(stop, o.patience).c_str(), o.out.c_str(), checkpoint_path.c_str());
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "dist/communicator.h"
 #include "model/config.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
@@ -42,5 +43,11 @@ struct TrainOptions {
 // Runs training to the end; returns the process exit code (0 also after a
 // Ctrl-C, which writes a checkpoint first). Throws Error for bad input.
 int train(const TrainOptions& options);
+
+// The same as one process of a data-parallel job (docs/DISTRIBUTED.md): every
+// process of `job` calls this with the same options; each trains on its
+// share of every step's batches, the gradients are summed over all of them,
+// and rank 0 alone writes logs, metrics and checkpoints.
+int train(const TrainOptions& options, Communicator& job);
 
 }  // namespace transformer

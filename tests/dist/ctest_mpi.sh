@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Data-parallel training as ctest runs it (docs/DISTRIBUTED.md), with 2 MPI
+# processes on loopback TCP and a tiny model on 2,000 Multi30k pairs:
+#  1. 2 processes with batches of B tokens end with the same weights (≤ 1e-5)
+#     as 1 process accumulating 2 such batches per step;
+#  2. a 2-process run stopped and resumed ends bit-identical to one that
+#     never stopped, dropout included (each process's stream is saved);
+#  3. resuming with another number of processes is refused, by name;
+#  4. a process killed mid-run ends the job with an error that names it, and
+#     the last checkpoint is intact: the run resumes from it.
+#
+#   tests/dist/ctest_mpi.sh TRANSFORMER MPIRUN MULTI30K_DIR
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+bin="$(realpath "$1")"; mpirun="$2"; data="$(realpath "$3")"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+# Open MPI refuses root unless told; loopback TCP only (no shared memory), as
+# between machines; one thread a process (2 processes on 2 cores).
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+launch() { "$mpirun" -np "$1" --oversubscribe --mca btl self,tcp --mca btl_tcp_if_include lo "${@:2}"; }
+compare() { /usr/bin/python3 "$here/compare_checkpoints.py" "$@"; }
+
+head -2000 "$data/train.de" >train.de
+head -2000 "$data/train.en" >train.en
+"$bin" vocab --input train.de train.en --out spm.model --vocab-size 400 >/dev/null
+train=("$bin" --threads 1 train --preset tiny --vocab spm.model --train-source train.de --train-target train.en
+       --max-tokens 512 --schedule constant --lr 1e-3 --seed 3 --log-every 5)
+
+echo "== 1. two processes = one process accumulating two batches"
+"${train[@]}" --out one --dropout 0 --accumulate 2 --max-steps 12 2>one.log
+launch 2 "${train[@]}" --out two --dropout 0 --max-steps 12 2>two.log
+tail -1 two.log
+compare one/checkpoint.safetensors two/checkpoint.safetensors --tolerance 1e-5
+# The weights moved well beyond that tolerance since step 1: agreeing models
+# that had not trained would prove nothing.
+"${train[@]}" --out first --dropout 0 --accumulate 2 --max-steps 1 2>/dev/null
+compare one/checkpoint.safetensors first/checkpoint.safetensors --tolerance 1e-3 --expect-different
+
+echo "== 2. stop and resume = never stopped (dropout on)"
+launch 2 "${train[@]}" --out whole --dropout 0.1 --max-steps 10 --valid-every 5 2>whole.log
+launch 2 "${train[@]}" --out parts --dropout 0.1 --max-steps 5 --valid-every 5 2>parts.log
+launch 2 "${train[@]}" --out parts --dropout 0.1 --max-steps 10 --valid-every 5 --resume 2>>parts.log
+grep -q "resuming at step 5" parts.log
+compare whole/checkpoint.safetensors parts/checkpoint.safetensors --tolerance 0
+
+echo "== 3. resuming with another number of processes"
+if "${train[@]}" --out parts --dropout 0.1 --max-steps 12 --resume 2>other.log; then
+  echo "resumed a 2-process checkpoint in 1 process"; exit 1
+fi
+grep -q "written by a run of 2 process(es); resume it with as many (mpirun -np 2)" other.log
+
+echo "== 4. a process dies"
+launch 2 "${train[@]}" --out dies --dropout 0.1 --max-steps 100000 --valid-every 20 >dies.out 2>&1 &
+job=$!
+for _ in $(seq 600); do [[ -f dies/checkpoint.safetensors ]] && break; sleep 0.1; done
+[[ -f dies/checkpoint.safetensors ]] || { echo "no checkpoint appeared"; cat dies.out; exit 1; }
+victim=""
+for pid in $(pgrep -f "out dies"); do
+  if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then victim=$pid; fi
+done
+[[ -n "$victim" ]] || { echo "rank 1 not found"; exit 1; }
+kill -9 "$victim"
+status=0
+timeout 60 tail --pid="$job" -f /dev/null || { echo "the job did not stop after its process died"; exit 1; }
+wait "$job" || status=$?
+[[ $status -ne 0 ]] || { echo "the job exited 0 after a process died"; exit 1; }
+cat dies.out | tail -5
+grep -Eq "rank 1 .*(signal 9|Killed)" dies.out
+step=$(/usr/bin/python3 -c "
+import json,struct,sys
+b=open('dies/checkpoint.safetensors','rb').read(); n=struct.unpack('<Q',b[:8])[0]
+print(json.loads(json.loads(b[8:8+n])['__metadata__']['progress'])['step'])")
+launch 2 "${train[@]}" --out dies --dropout 0.1 --max-steps $((step + 2)) --valid-every 20 --resume 2>resumed.log
+grep -q "resuming at step $step" resumed.log
+grep -q "stopped at step $((step + 2))" resumed.log
+echo "all data-parallel checks passed"
