@@ -4,10 +4,13 @@
 set -euo pipefail
 
 packages=(g++ cmake make pkg-config libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev
-          libsentencepiece-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev)
+          libsentencepiece-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
+          libopenmpi-dev openmpi-bin)  # Open MPI: data-parallel training (docs/DISTRIBUTED.md)
 if [[ "${1:-}" == "--test" ]]; then
   # The PyTorch converter's test runs PyTorch itself.
   packages+=(python3-torch python3-numpy)
+  # bench/greedy_parity_pytorch.py tokenizes with SentencePiece's Python module.
+  packages+=(python3-sentencepiece)
   # The explorer's browser test: Debian's chromium driven by playwright-core
   # (from npm, tests/browser/package-lock.json); curl waits for the server.
   # Node may come from elsewhere (NodeSource's nodejs bundles npm, and
