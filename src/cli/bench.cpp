@@ -199,6 +199,7 @@ void add_bench_command(CLI::App& app) {
   decode->add_option("--tgt-len", o->tgt_len, "output tokens per sentence (EOS is never chosen)")->check(CLI::Range(1, 100000))->capture_default_str();
   decode->add_option("--iters", o->iters, "timed runs (the median is reported)")->check(CLI::Range(1, 100000))->capture_default_str();
   decode->callback([source, o, beam] { bench_decode(*source, *o, *beam); });
+  add_bench_allreduce_command(*bench);
 }
 
 }  // namespace transformer::cli

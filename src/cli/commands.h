@@ -9,6 +9,7 @@ void add_init_command(CLI::App& app);
 void add_forward_command(CLI::App& app);
 void add_summary_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_bench_allreduce_command(CLI::App& bench);  // a subcommand of bench
 void add_bleu_command(CLI::App& app);
 void add_vocab_command(CLI::App& app);
 void add_train_command(CLI::App& app);
