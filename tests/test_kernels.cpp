@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "core/random.h"
+#include "core/threads.h"
+#include "kernels/adam.h"
 #include "kernels/activations.h"
 #include "kernels/attention.h"
 #include "kernels/embedding.h"
@@ -262,6 +264,24 @@ TEST(Attention, MatchesNaiveComputationWithMasks) {
           }
         }
   }
+}
+
+// The gradient norm decides the clipping factor, which every process of a
+// data-parallel job must compute identically, whatever its thread count.
+TEST(Kernels, SumOfSquaresIsTheSameForAnyThreadCount) {
+  Rng rng(5);
+  std::vector<float> x(1'000'003);
+  for (float& v : x) v = rng.uniform(-1, 1);
+  double exact = 0;
+  for (float v : x) exact += static_cast<double>(v) * v;
+  const int threads = num_threads();
+  set_num_threads(1);
+  const double one = sum_of_squares(x.data(), static_cast<int64_t>(x.size()));
+  set_num_threads(3);
+  const double three = sum_of_squares(x.data(), static_cast<int64_t>(x.size()));
+  set_num_threads(threads);
+  EXPECT_EQ(one, three);
+  EXPECT_NEAR(one, exact, 1e-9 * exact);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "kernels/adam.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace transformer::kernels {
 
@@ -16,9 +18,22 @@ void adam_update(float* param, const float* grad, float* m, float* v, int64_t n,
 }
 
 double sum_of_squares(const float* x, int64_t n) {
+  // Fixed blocks, added in a fixed order: the same sum for any thread count,
+  // so the processes of a data-parallel job clip their (identical) gradients
+  // by the identical factor however many cores each has.
+  constexpr int64_t kBlock = 1 << 14;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  std::vector<double> partial(static_cast<size_t>(blocks));
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t end = std::min(n, (b + 1) * kBlock);
+    double s = 0.0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = b * kBlock; i < end; ++i) s += static_cast<double>(x[i]) * x[i];
+    partial[static_cast<size_t>(b)] = s;
+  }
   double total = 0.0;
-#pragma omp parallel for simd schedule(static) reduction(+ : total) if (n > (1 << 16))
-  for (int64_t i = 0; i < n; ++i) total += static_cast<double>(x[i]) * x[i];
+  for (double p : partial) total += p;
   return total;
 }
 

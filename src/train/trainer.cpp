@@ -392,7 +392,6 @@ int train(const TrainOptions& o, Communicator& comm) {
     const bool validate_now = !data.valid.empty() &&
                               (progress.step % o.valid_every == 0 || (stop != kGoOn && stop != kInterrupted));
     if (validate_now) {
-      check_in_step(model.params, comm, progress.step);
       double early_stop = 0;
       if (root) {
         const ValidationResult v = validate(model, data, o, vocab);
@@ -416,6 +415,7 @@ int train(const TrainOptions& o, Communicator& comm) {
       if (early_stop != 0) stop = kEarlyStopping;
     }
     if (validate_now || stop != kGoOn || progress.step % o.valid_every == 0) {
+      check_in_step(model.params, comm, progress.step);
       progress.elapsed_seconds = elapsed();
       save_progress();
     }
