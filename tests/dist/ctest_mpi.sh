@@ -7,7 +7,10 @@
 #     never stopped, dropout included (each process's stream is saved);
 #  3. resuming with another number of processes is refused, by name;
 #  4. a process killed mid-run ends the job with an error that names it, and
-#     the last checkpoint is intact: the run resumes from it.
+#     the last checkpoint is intact: the run resumes from it;
+#  5. SIGTERM to mpirun (a scheduler's stop; Ctrl-C does the same, but a
+#     script's background jobs ignore SIGINT): the processes agree to stop
+#     after the same step and rank 0 writes a checkpoint that resumes.
 #
 #   tests/dist/ctest_mpi.sh TRANSFORMER MPIRUN MULTI30K_DIR
 set -euo pipefail
@@ -20,7 +23,8 @@ cd "$work"
 # Open MPI refuses root unless told; loopback TCP only (no shared memory), as
 # between machines; one thread a process (2 processes on 2 cores).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-launch() { "$mpirun" -np "$1" --oversubscribe --mca btl self,tcp --mca btl_tcp_if_include lo "${@:2}"; }
+mpi_options=(--oversubscribe --mca btl self,tcp --mca btl_tcp_if_include lo)
+launch() { "$mpirun" -np "$1" "${mpi_options[@]}" "${@:2}"; }
 compare() { /usr/bin/python3 "$here/compare_checkpoints.py" "$@"; }
 
 head -2000 "$data/train.de" >train.de
@@ -76,4 +80,16 @@ print(json.loads(json.loads(b[8:8+n])['__metadata__']['progress'])['step'])")
 launch 2 "${train[@]}" --out dies --dropout 0.1 --max-steps $((step + 2)) --valid-every 20 --resume 2>resumed.log
 grep -q "resuming at step $step" resumed.log
 grep -q "stopped at step $((step + 2))" resumed.log
+echo "== 5. SIGTERM"
+"$mpirun" -np 2 "${mpi_options[@]}" "${train[@]}" --out stopped --dropout 0.1 --max-steps 100000 \
+  --valid-every 100000 >stopped.out 2>&1 &
+job=$!  # mpirun itself
+for _ in $(seq 600); do grep -q '"step":10,' stopped/metrics.jsonl 2>/dev/null && break; sleep 0.1; done
+kill -TERM "$job"
+timeout 60 tail --pid="$job" -f /dev/null || { echo "the job did not stop after SIGTERM"; exit 1; }
+wait "$job" || true
+grep -E "stopped at step [0-9]+: interrupted" stopped.out
+step=$(grep -oE "stopped at step [0-9]+: interrupted" stopped.out | grep -oE "[0-9]+")
+launch 2 "${train[@]}" --out stopped --dropout 0.1 --max-steps $((step + 1)) --resume 2>stopped-resumed.log
+grep -q "resuming at step $step" stopped-resumed.log
 echo "all data-parallel checks passed"
