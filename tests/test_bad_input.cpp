@@ -9,21 +9,20 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "core/error.h"
 #include "core/file_io.h"
-#include "core/random.h"
 #include "model/model_io.h"
 #include "serve/server.h"
 #include "text/vocabulary.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
+#include "support/run_cli.h"
+#include "support/word_corpora.h"
 
 namespace transformer {
 namespace {
@@ -32,21 +31,8 @@ namespace fs = std::filesystem;
 using testing::HasSubstr;
 using testing::StartsWith;
 
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
-
-Result run_cli(const std::string& args) {
-  const std::string command = std::string(TRANSFORMER_BIN) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
-}
+using Result = test_support::CommandResult;
+using test_support::run_cli;
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -64,23 +50,10 @@ class BadInput : public testing::Test {
   static void SetUpTestSuite() {
     char tmpl[] = "/tmp/transformer-bad-input-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    const char* words[] = {"red", "green", "blue", "cat", "dog", "bird", "runs", "sits"};
-    Rng rng(5);
-    {
-      std::ofstream text(dir_ + "/text.txt");
-      for (int i = 0; i < 200; ++i) {
-        for (uint64_t n = 2 + rng.next_u64() % 5; n > 0; --n) text << words[rng.next_u64() % 8] << (n > 1 ? " " : "");
-        text << '\n';
-      }
-    }
+    test_support::write_sentences(dir_ + "/text.txt", test_support::random_sentences(200, 5, 2, 5, /*words=*/8));
     model_ = dir_ + "/model";
     fs::create_directories(model_);
-    text::VocabOptions v;
-    v.inputs = {dir_ + "/text.txt"};
-    v.output = model_ + "/spm.model";
-    v.vocab_size = 24;
-    v.threads = 1;
-    const auto vocab = text::train_vocabulary(v);
+    const auto vocab = test_support::train_test_vocabulary({dir_ + "/text.txt"}, model_ + "/spm.model", 24);
     ModelConfig config = ModelConfig::preset("tiny");
     config.src_vocab_size = config.tgt_vocab_size = vocab.size;
     Transformer model(config);

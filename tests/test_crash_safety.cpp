@@ -28,10 +28,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_io.h"
-#include "core/random.h"
 #include "core/safetensors.h"
 #include "text/vocabulary.h"
 #include "train/checkpoint.h"
+#include "support/word_corpora.h"
 
 namespace transformer {
 namespace {
@@ -63,25 +63,8 @@ class CrashSafety : public testing::Test {
   static void SetUpTestSuite() {
     char tmpl[] = "/tmp/transformer-crash-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    const char* words[] = {"red", "green", "blue", "cat", "dog", "bird", "runs", "sits", "jumps", "the", "a", "big"};
-    Rng rng(7);
-    std::ofstream src(dir_ + "/train.src"), tgt(dir_ + "/train.tgt");
-    for (int i = 0; i < 300; ++i) {
-      std::vector<std::string> s;
-      for (uint64_t n = 3 + rng.next_u64() % 5; n > 0; --n) s.push_back(words[rng.next_u64() % 12]);
-      for (size_t k = 0; k < s.size(); ++k) src << (k ? " " : "") << s[k];
-      for (size_t k = s.size(); k-- > 0;) tgt << s[k] << (k ? " " : "");
-      src << '\n';
-      tgt << '\n';
-    }
-    src.close();
-    tgt.close();
-    text::VocabOptions v;
-    v.inputs = {dir_ + "/train.src", dir_ + "/train.tgt"};
-    v.output = dir_ + "/spm.model";
-    v.vocab_size = 24;
-    v.threads = 1;
-    text::train_vocabulary(v);
+    test_support::write_reversal_task(dir_, test_support::random_sentences(300, 7, 3, 5));
+    test_support::train_test_vocabulary({dir_ + "/train.src", dir_ + "/train.tgt"}, dir_ + "/spm.model", 24);
     reference_ = dir_ + "/reference";
     ASSERT_EQ(run_to_end(reference_), 0) << read_file(reference_ + ".log");
   }

@@ -8,6 +8,7 @@
 
 #include "core/file_io.h"
 #include "train/synthetic_dates.h"
+#include "support/run_cli.h"
 
 namespace transformer {
 namespace {
@@ -54,12 +55,8 @@ TEST(SyntheticDates, SpellsYearsAsPeopleSayThem) {
 TEST(Demo, TrainsTranslatesAndWritesTheExplorerPage) {
   char tmpl[] = "/tmp/transformer-demo-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
-  const std::string command = std::string(TRANSFORMER_BIN) + " demo --minutes 0.1 --out " + dir + "/run 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
-  ASSERT_EQ(pclose(pipe), 0) << output;
+  const auto [exit_code, output] = test_support::run_cli("demo --minutes 0.1 --out " + dir + "/run");
+  ASSERT_EQ(exit_code, 0) << output;
   EXPECT_THAT(output, testing::HasSubstr("== 4. translating"));
   EXPECT_THAT(output, testing::HasSubstr("the twenty-first of June nineteen ninety-four    → "));
   const std::string page = read_file(dir + "/run/explain.html");

@@ -13,12 +13,12 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
-#include "core/random.h"
 #include "decode/score.h"
 #include "decode/translator.h"
 #include "explain/html.h"
 #include "explain/record.h"
 #include "text/vocabulary.h"
+#include "support/word_corpora.h"
 
 namespace transformer {
 namespace {
@@ -173,19 +173,8 @@ class Explain : public testing::Test {
   static void SetUpTestSuite() {
     char tmpl[] = "/tmp/transformer-explain-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    const char* words[] = {"red", "green", "blue", "cat", "dog", "bird", "runs", "sits", "jumps", "the", "a", "big"};
-    Rng rng(3);
-    std::ofstream text(dir_ + "/text.txt");
-    for (int i = 0; i < 300; ++i) {
-      for (uint64_t n = 2 + rng.next_u64() % 6; n > 0; --n) text << words[rng.next_u64() % 12] << (n > 1 ? " " : "\n");
-    }
-    text.close();
-    text::VocabOptions v;
-    v.inputs = {dir_ + "/text.txt"};
-    v.output = dir_ + "/spm.model";
-    v.vocab_size = 30;
-    v.threads = 1;
-    text::train_vocabulary(v);
+    test_support::write_sentences(dir_ + "/text.txt", test_support::random_sentences(300, 3, 2, 6));
+    test_support::train_test_vocabulary({dir_ + "/text.txt"}, dir_ + "/spm.model", 30);
     vocab_ = new text::Vocabulary(dir_ + "/spm.model");
   }
   static void TearDownTestSuite() {

@@ -20,12 +20,12 @@
 #include <thread>
 
 #include "core/error.h"
-#include "core/random.h"
 #include "decode/alignment.h"
 #include "decode/translator.h"
 #include "model/model_io.h"
 #include "serve/server.h"
 #include "text/vocabulary.h"
+#include "support/word_corpora.h"
 
 namespace transformer {
 namespace {
@@ -46,23 +46,11 @@ class Serve : public testing::Test {
   static void SetUpTestSuite() {
     char tmpl[] = "/tmp/transformer-serve-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    const char* words[] = {"red", "green", "blue", "cat", "dog", "bird", "runs", "sits", "jumps", "the", "a", "big"};
-    Rng rng(3);
-    {
-      std::ofstream text(dir_ + "/text.txt");
-      for (int i = 0; i < 500; ++i) {
-        for (uint64_t n = 2 + rng.next_u64() % 6; n > 0; --n) text << words[rng.next_u64() % 12] << (n > 1 ? " " : "");
-        text << '\n';
-      }
-    }
+    test_support::write_sentences(dir_ + "/text.txt", test_support::random_sentences(500, 3, 2, 6));
     model_ = dir_ + "/model";
-    text::VocabOptions v;
-    v.inputs = {dir_ + "/text.txt"};
-    v.output = model_ + "/spm.model";
-    v.vocab_size = 30;  // small: words split into letters ("red" is "▁", "r", "e", "d")
-    v.threads = 1;
     fs::create_directories(model_);
-    const auto vocab = text::train_vocabulary(v);
+    // Small: words split into letters ("red" is "▁", "r", "e", "d").
+    const auto vocab = test_support::train_test_vocabulary({dir_ + "/text.txt"}, model_ + "/spm.model", 30);
     ModelConfig config = ModelConfig::preset("tiny");
     config.src_vocab_size = config.tgt_vocab_size = vocab.size;  // every output id is a piece
     Transformer model(config);

@@ -16,10 +16,10 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
-#include "core/random.h"
 #include "core/safetensors.h"
 #include "text/vocabulary.h"
 #include "train/trainer.h"
+#include "support/word_corpora.h"
 
 namespace transformer {
 namespace {
@@ -32,25 +32,8 @@ class TrainerTest : public testing::Test {
   static void SetUpTestSuite() {
     char tmpl[] = "/tmp/transformer-trainer-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    const char* words[] = {"red", "green", "blue", "cat", "dog", "bird", "runs", "sits", "jumps", "the", "a", "big"};
-    Rng rng(4);
-    std::ofstream src(dir_ + "/train.src"), tgt(dir_ + "/train.tgt");
-    for (int i = 0; i < 400; ++i) {
-      std::vector<std::string> s;
-      for (uint64_t n = 3 + rng.next_u64() % 5; n > 0; --n) s.push_back(words[rng.next_u64() % 12]);
-      for (size_t k = 0; k < s.size(); ++k) src << (k ? " " : "") << s[k];
-      for (size_t k = s.size(); k-- > 0;) tgt << s[k] << (k ? " " : "");
-      src << '\n';
-      tgt << '\n';
-    }
-    src.close();
-    tgt.close();
-    text::VocabOptions v;
-    v.inputs = {dir_ + "/train.src", dir_ + "/train.tgt"};
-    v.output = dir_ + "/spm.model";
-    v.vocab_size = 24;
-    v.threads = 1;
-    text::train_vocabulary(v);
+    test_support::write_reversal_task(dir_, test_support::random_sentences(400, 4, 3, 5));
+    test_support::train_test_vocabulary({dir_ + "/train.src", dir_ + "/train.tgt"}, dir_ + "/spm.model", 24);
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 

@@ -4,18 +4,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "core/file_io.h"
-#include "core/random.h"
 #include "text/vocabulary.h"
 #include "train/trainer.h"
+#include "support/run_cli.h"
+#include "support/word_corpora.h"
 
 namespace transformer {
 namespace {
@@ -57,25 +56,8 @@ class TranslateCli : public testing::Test {
   static void SetUpTestSuite() {
     char tmpl[] = "/tmp/transformer-translate-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    const char* words[] = {"red", "green", "blue", "cat", "dog", "bird", "runs", "sits", "jumps", "the", "a", "big"};
-    Rng rng(7);
-    std::ofstream src(dir_ + "/train.src"), tgt(dir_ + "/train.tgt");
-    for (int i = 0; i < 2000; ++i) {
-      std::vector<std::string> s;
-      for (uint64_t n = 2 + rng.next_u64() % 6; n > 0; --n) s.push_back(words[rng.next_u64() % 12]);
-      for (size_t k = 0; k < s.size(); ++k) src << (k ? " " : "") << s[k];
-      for (size_t k = s.size(); k-- > 0;) tgt << s[k] << (k ? " " : "");
-      src << '\n';
-      tgt << '\n';
-    }
-    src.close();
-    tgt.close();
-    text::VocabOptions v;
-    v.inputs = {dir_ + "/train.src", dir_ + "/train.tgt"};
-    v.output = dir_ + "/spm.model";
-    v.vocab_size = 40;  // every word one piece
-    v.threads = 1;
-    text::train_vocabulary(v);
+    test_support::write_reversal_task(dir_, test_support::random_sentences(2000, 7, 2, 6));
+    test_support::train_test_vocabulary({dir_ + "/train.src", dir_ + "/train.tgt"}, dir_ + "/spm.model", 40);  // every word one piece
 
     TrainOptions o;
     o.model = ModelConfig::preset("tiny");
@@ -102,12 +84,8 @@ class TranslateCli : public testing::Test {
     const std::string err = dir_ + "/stderr.txt";
     std::string command = std::string(TRANSFORMER_BIN) + " " + args + " 2>" + err;
     if (!stdin_file.empty()) command += " <" + stdin_file;
-    FILE* pipe = popen(command.c_str(), "r");
-    std::string out;
-    std::array<char, 4096> buffer;
-    for (size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) out.append(buffer.data(), n);
-    const int status = pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out, read_file(err)};
+    const auto r = test_support::run_command(command);
+    return {r.exit_code, r.output, read_file(err)};
   }
   static std::string file(const std::string& name, const std::string& content) {
     std::ofstream(dir_ + "/" + name) << content;

@@ -6,11 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +18,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "text/vocabulary.h"
+#include "support/run_cli.h"
 
 namespace {
 
@@ -295,21 +294,8 @@ TEST_F(VocabTraining, LoadErrorsNameThePath) {
 // The command line
 // ---------------------------------------------------------------------------
 
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
-
-Result run_cli(const std::string& args) {
-  const std::string command = std::string(TRANSFORMER_BIN) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
-}
+using Result = transformer::test_support::CommandResult;
+using transformer::test_support::run_cli;
 
 class VocabCli : public testing::Test {
  protected:
