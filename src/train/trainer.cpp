@@ -199,8 +199,8 @@ void check_in_step(const Parameters& params, Communicator& comm, int64_t step) {
                 std::to_string(-extremes[1]) + " to " + std::to_string(extremes[0]) + "); stopping");
 }
 
-// Rank 0's progress (read from its checkpoint) to every process; each gets
-// its own dropout stream back.
+// Rank 0's progress (read from its checkpoint) to every process. The dropout
+// streams, one per process, go separately (scattered).
 void share_progress(TrainingProgress& progress, Communicator& comm) {
   if (comm.size() == 1) return;
   uint64_t integers[] = {static_cast<uint64_t>(progress.step), static_cast<uint64_t>(progress.epoch),
