@@ -60,17 +60,14 @@ void add_train_command(CLI::App& app) {
     // Under mpirun, one process of a data-parallel job (docs/DISTRIBUTED.md).
     const auto job = join_training_job();
     int code = 0;
-    if (job->size() == 1) {
+    try {
       code = train(o, *job);
-    } else {
-      try {
-        code = train(o, *job);
-      } catch (const std::exception& e) {
-        // The other processes may be waiting for this one in a collective:
-        // say what went wrong, then end the whole job.
-        std::fprintf(stderr, "error (process %d of %d): %s\n", job->rank(), job->size(), e.what());
-        job->abort(1);
-      }
+    } catch (const std::exception& e) {
+      if (job->size() == 1) throw;
+      // The other processes may be waiting for this one in a collective:
+      // say what went wrong, then end the whole job.
+      std::fprintf(stderr, "error (process %d of %d): %s\n", job->rank(), job->size(), e.what());
+      job->abort(1);
     }
     if (code != 0) throw CLI::RuntimeError(code);
   });
