@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "core/random.h"
@@ -140,6 +141,17 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest,
                            return std::string(c.ta == Trans::Yes ? "T" : "N") + (c.tb == Trans::Yes ? "T" : "N") + "_" +
                                   std::to_string(c.M) + "x" + std::to_string(c.N) + "x" + std::to_string(c.K);
                          });
+
+// Callers rely on beta = 0 meaning "C is only written": linear_forward
+// without a bias and attention's score buffers hand gemm uninitialised C.
+TEST(Gemm, BetaZeroIgnoresWhatCHeld) {
+  const int64_t M = 9, N = 70, K = 33;
+  const auto A = random_vector(M * K, 9), B = random_vector(K * N, 10);
+  std::vector<float> C(M * N, std::numeric_limits<float>::quiet_NaN()), want(M * N);
+  gemm(Trans::No, Trans::No, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C.data(), N);
+  gemm_reference(Trans::No, Trans::No, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, want.data(), N);
+  for (int64_t i = 0; i < M * N; ++i) ASSERT_NEAR(C[i], want[i], 1e-4) << i;
+}
 
 TEST(Linear, MatchesDefinition) {
   const int64_t rows = 5, in = 7, out = 3;

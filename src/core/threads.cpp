@@ -1,6 +1,5 @@
 #include "core/threads.h"
 
-#include <cblas.h>
 #include <omp.h>
 #include <unistd.h>
 
@@ -18,7 +17,6 @@ void set_num_threads(int n) {
       n = std::max(1, n / std::atoi(local));
   }
   omp_set_num_threads(n);
-  openblas_set_num_threads(n);
 }
 
 int num_threads() { return omp_get_max_threads(); }

@@ -1,5 +1,6 @@
-// One thread count for our OpenMP loops and for OpenBLAS. We link the OpenMP
-// build of OpenBLAS, so both share one pool and never oversubscribe the cores.
+// One thread count for our OpenMP loops and for the matrix backend, which
+// runs on the same OpenMP pool (oneDNN's and OpenBLAS's OpenMP builds read
+// omp_get_max_threads), so the two never oversubscribe the cores.
 #pragma once
 
 namespace transformer {

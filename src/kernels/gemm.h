@@ -1,20 +1,28 @@
-// Matrix products. Every matrix product of the model goes through gemm(),
-// which today calls OpenBLAS (cblas_sgemm); another backend (oneDNN, a GPU)
-// replaces this one file. gemm_reference() is the plain scalar oracle the
-// tests hold the fast path to.
+// Matrix products. Every matrix product of the model goes through this
+// header: gemm() and linear_forward()/linear_backward() on plain row-major
+// arrays. The backend behind them is chosen at build time
+// (TRANSFORMER_GEMM): oneDNN (gemm_onednn.cpp), the default, or OpenBLAS
+// (gemm_openblas.cpp). No other file knows which one it is.
+// gemm_reference() is the plain scalar oracle the tests hold them to.
 //
 // Row-major throughout: A is [M, K] (or [K, M] when transposed), B is [K, N]
 // (or [N, K]), C is [M, N]; ld* are row strides in floats, so a head's slice
 // of a [B, T, D] buffer is addressed without copying.
+//
+// Threads: the backends run on our OpenMP pool (omp_set_num_threads, i.e.
+// --threads); called inside one of our parallel regions (attention's loop
+// over heads) a product runs on the calling thread alone.
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace transformer::kernels {
 
 enum class Trans { No, Yes };
 
-// C = alpha · op(A) · op(B) + beta · C
+// C = alpha · op(A) · op(B) + beta · C. With beta = 0, C is only written
+// (whatever it held, NaN included, is not read).
 void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
           const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
@@ -33,5 +41,9 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
 // accumulation over batches need nothing special.
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t rows,
                      int64_t in, int64_t out, bool accumulate_dx);
+
+// The backend and what it runs on, for `bench` and logs: e.g.
+// "oneDNN 2.6.3 (avx512_core_bf16)" or "OpenBLAS 0.3.21 (Haswell kernels)".
+std::string gemm_backend();
 
 }  // namespace transformer::kernels

@@ -1,0 +1,30 @@
+// The OpenBLAS backend (-DTRANSFORMER_GEMM=openblas), for machines without
+// oneDNN: gemm() on cblas_sgemm from OpenBLAS's OpenMP build.
+#include <cblas.h>
+#include <omp.h>
+
+#include <string>
+
+#include "kernels/gemm.h"
+
+namespace transformer::kernels {
+
+void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+          const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  // Follow --threads (omp_set_num_threads); OpenBLAS keeps its own count.
+  // Inside a parallel region OpenBLAS runs single-threaded by itself.
+  if (!omp_in_parallel() && openblas_get_num_threads() != omp_get_max_threads())
+    openblas_set_num_threads(omp_get_max_threads());
+  cblas_sgemm(CblasRowMajor, trans_a == Trans::Yes ? CblasTrans : CblasNoTrans,
+              trans_b == Trans::Yes ? CblasTrans : CblasNoTrans, static_cast<blasint>(M), static_cast<blasint>(N),
+              static_cast<blasint>(K), alpha, A, static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C,
+              static_cast<blasint>(ldc));
+}
+
+std::string gemm_backend() {
+  std::string config = openblas_get_config();
+  return config.substr(0, config.find(' ', config.find(' ') + 1)) + " (" + openblas_get_corename() + " kernels)";
+}
+
+}  // namespace transformer::kernels
