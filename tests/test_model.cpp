@@ -17,6 +17,7 @@
 #include "model/batch_file.h"
 #include "model/loss.h"
 #include "model/model_io.h"
+#include "train/optimizer.h"
 
 namespace transformer {
 namespace {
@@ -207,6 +208,9 @@ Batch tiny_batch() {
 TEST_F(ModelDir, SaveThenLoadGivesTheSameLogits) {
   Transformer model(ModelConfig::preset("tiny"));
   model.params.initialize(42);
+  // load_model packs the weights for inference; the same packing here, so
+  // that both sides run the same kernels and only the files are compared.
+  model.params.pack_linear_weights();
   const Batch batch = tiny_batch();
   batch.validate(model.config, "test");
   const Tensor before = model.forward(batch);
@@ -214,6 +218,40 @@ TEST_F(ModelDir, SaveThenLoadGivesTheSameLogits) {
   auto loaded = load_model(dir_);
   EXPECT_EQ(loaded->config.to_json(), model.config.to_json());
   EXPECT_EQ(max_abs_diff(loaded->forward(batch), before), 0.0f);
+}
+
+// Inference multiplies by packed copies of the linear layers' weights
+// (load_model packs them); whatever changes the weights drops the copies, so
+// a stale one is never used.
+TEST(PackedWeights, OnlyMultipliedWeightsArePackedAndChangesDropThem) {
+  ModelConfig config = ModelConfig::preset("tiny");
+  config.tie_embeddings = TieEmbeddings::None;  // the embeddings are then only looked up, never multiplied
+  Transformer model(config);
+  model.params.initialize(5);
+  const Batch batch = tiny_batch();
+  batch.validate(model.config, "test");
+  const Tensor unpacked = model.forward(batch);
+  model.params.pack_linear_weights();
+  for (const auto& p : model.params.all()) EXPECT_EQ(p->packed.empty(), !p->multiplied) << p->name;
+  EXPECT_FALSE(model.params.find("generator.weight")->packed.empty());
+  EXPECT_TRUE(model.params.find("encoder.embed.weight")->packed.empty());
+  EXPECT_TRUE(model.params.find("decoder.embed.weight")->packed.empty());
+  EXPECT_LE(max_abs_diff(model.forward(batch), unpacked), 1e-5);  // the same products, rounded differently
+
+  auto none_packed = [&] {
+    for (const auto& p : model.params.all()) EXPECT_TRUE(p->packed.empty()) << p->name;
+  };
+  model.set_training(true);
+  none_packed();
+  model.set_training(false);
+  model.params.pack_linear_weights();
+  model.params.zero_grad();
+  Adam adam(model.params, AdamOptions{});
+  adam.step(1e-3);
+  none_packed();
+  model.params.pack_linear_weights();
+  model.params.initialize(6);
+  none_packed();
 }
 
 TEST_F(ModelDir, SameSeedSameWeights) {

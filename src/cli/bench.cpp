@@ -97,8 +97,10 @@ void report(const char* what, const ModelSource& source, const BenchOptions& o, 
   std::printf("  sgemm peak (2048³)    %10.1f GFLOP/s -> %.0f%% of peak\n", peak, 100.0 * flops / t * 1e-9 / peak);
 }
 
+// Inference: the linear layers multiply by packed weights, as after load_model.
 void bench_forward(const ModelSource& source, const BenchOptions& o) {
   auto model = source.build();
+  model->params.pack_linear_weights();
   const Batch batch = random_batch(model->config, o, source.seed);
   report("forward", source, o, forward_flops(model->config, o.batch, o.src_len, o.tgt_len),
          [&] { model->forward(batch); });
@@ -132,6 +134,7 @@ double peak_resident_mib() {
 // greedy for beam 1), every output forced to tgt_len tokens.
 void bench_decode(const ModelSource& source, const BenchOptions& o, int64_t beam) {
   auto model = source.build();
+  model->params.pack_linear_weights();
   const ModelConfig& c = model->config;
   if (o.tgt_len + 1 > c.max_length) throw Error("--tgt-len: the output and BOS do not fit the model's max_length");
   const Batch batch = random_batch(c, o, source.seed);

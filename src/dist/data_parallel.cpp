@@ -45,6 +45,7 @@ void GradientAllreduce::run() {
 
 void broadcast_training_state(Parameters& params, Adam& adam, Communicator& comm) {
   if (comm.size() == 1) return;
+  params.drop_packed();
   const auto& all = params.all();
   for (size_t i = 0; i < all.size(); ++i) {
     comm.broadcast(std::span<float>(all[i]->value.data(), static_cast<size_t>(all[i]->value.numel())));

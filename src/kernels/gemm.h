@@ -1,8 +1,9 @@
 // Matrix products. Every matrix product of the model goes through this
 // header: gemm() and linear_forward()/linear_backward() on plain row-major
-// arrays. The backend behind them is chosen at build time
-// (TRANSFORMER_GEMM): oneDNN (gemm_onednn.cpp), the default, or OpenBLAS
-// (gemm_openblas.cpp). No other file knows which one it is.
+// arrays, and linear_forward() on a PackedWeight (kernels/packed_weight.h).
+// The backend behind them is chosen at build time (TRANSFORMER_GEMM):
+// oneDNN (gemm_onednn.cpp, packed_weight_onednn.cpp), the default, or
+// OpenBLAS (gemm_openblas.cpp). No other file knows which one it is.
 // gemm_reference() is the plain scalar oracle the tests hold them to.
 //
 // Row-major throughout: A is [M, K] (or [K, M] when transposed), B is [K, N]

@@ -1,11 +1,15 @@
 // The OpenBLAS backend (-DTRANSFORMER_GEMM=openblas), for machines without
-// oneDNN: gemm() on cblas_sgemm from OpenBLAS's OpenMP build.
+// oneDNN: gemm() on cblas_sgemm from OpenBLAS's OpenMP build. OpenBLAS has
+// no packed-weight product we can use, so a PackedWeight here is a plain
+// copy of W and its linear_forward is the unpacked one.
 #include <cblas.h>
 #include <omp.h>
 
 #include <string>
+#include <vector>
 
 #include "kernels/gemm.h"
+#include "kernels/packed_weight.h"
 
 namespace transformer::kernels {
 
@@ -25,6 +29,25 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
 std::string gemm_backend() {
   std::string config = openblas_get_config();
   return config.substr(0, config.find(' ', config.find(' ') + 1)) + " (" + openblas_get_corename() + " kernels)";
+}
+
+struct PackedWeight::Impl {
+  int64_t out, in;
+  PackedType type;
+  std::vector<float> W;
+};
+
+PackedWeight::PackedWeight(const float* W, int64_t out, int64_t in, PackedType type)
+    : impl_(std::make_shared<const Impl>(Impl{out, in, type, std::vector<float>(W, W + out * in)})) {}
+
+int64_t PackedWeight::out() const { return impl_->out; }
+int64_t PackedWeight::in() const { return impl_->in; }
+PackedType PackedWeight::type() const { return impl_->type; }
+int64_t PackedWeight::bytes() const { return static_cast<int64_t>(impl_->W.size() * sizeof(float)); }
+
+void linear_forward(float* y, const float* x, const PackedWeight& W, const float* b, int64_t rows) {
+  const auto& w = W.impl();
+  linear_forward(y, x, w.W.data(), b, rows, w.in, w.out);
 }
 
 }  // namespace transformer::kernels

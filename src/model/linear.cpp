@@ -6,10 +6,14 @@ namespace transformer {
 
 Linear::Linear(Parameters& params, const std::string& name, int64_t in, int64_t out)
     : weight(params.add(name + ".weight", {out, in}, Init::XavierUniform)),
-      bias(params.add(name + ".bias", {out}, Init::Zeros)) {}
+      bias(params.add(name + ".bias", {out}, Init::Zeros)) {
+  weight.multiplied = true;
+}
 
 Linear::Linear(Parameters& params, const std::string& name, Parameter& tied_weight)
-    : weight(tied_weight), bias(params.add(name + ".bias", {tied_weight.value.dim(0)}, Init::Zeros)) {}
+    : weight(tied_weight), bias(params.add(name + ".bias", {tied_weight.value.dim(0)}, Init::Zeros)) {
+  weight.multiplied = true;
+}
 
 void Linear::forward(Tensor& y, const Tensor& x) {
   assert(x.shape().back() == in());
@@ -17,7 +21,13 @@ void Linear::forward(Tensor& y, const Tensor& x) {
   Shape shape = x.shape();
   shape.back() = out();
   y.resize(shape);
-  kernels::linear_forward(y.data(), x.data(), weight.value.data(), bias.value.data(), x.numel() / in(), in(), out());
+  const int64_t rows = x.numel() / in();
+  if (!weight.packed.empty()) {
+    assert(weight.packed.in() == in() && weight.packed.out() == out());
+    kernels::linear_forward(y.data(), x.data(), weight.packed, bias.value.data(), rows);
+  } else {
+    kernels::linear_forward(y.data(), x.data(), weight.value.data(), bias.value.data(), rows, in(), out());
+  }
 }
 
 void Linear::backward(Tensor& dx, const Tensor& dy, bool accumulate) {

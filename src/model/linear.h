@@ -14,7 +14,8 @@ class Linear {
   // Uses an existing weight (tied embeddings) and registers only the bias.
   Linear(Parameters& params, const std::string& name, Parameter& tied_weight);
 
-  // y: [..., out] ← x: [..., in]
+  // y: [..., out] ← x: [..., in]; with the weight's packed copy when it has
+  // one (inference), else with the weight itself.
   void forward(Tensor& y, const Tensor& x);
   // dx: [..., in] ← dy: [..., out]; adds to weight.grad and bias.grad.
   // accumulate: add to dx instead of overwriting it (an input that feeds

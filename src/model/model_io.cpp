@@ -27,6 +27,7 @@ void save_model(const Transformer& model, const std::string& dir) {
 void load_weights(Transformer& model, const std::string& path) {
   const safetensors::File file = safetensors::File::read(path);
   std::set<std::string> expected;
+  model.params.drop_packed();
   for (const auto& p : model.params.all()) {
     expected.insert(p->name);
     if (!file.contains(p->name)) throw Error(path + ": missing tensor '" + p->name + "'");
@@ -42,6 +43,7 @@ std::unique_ptr<Transformer> load_model(const std::string& dir) {
   const ModelConfig config = ModelConfig::load((fs::path(dir) / "config.json").string());
   auto model = std::make_unique<Transformer>(config);
   load_weights(*model, (fs::path(dir) / "model.safetensors").string());
+  model->params.pack_linear_weights();  // a loaded model is for inference until set_training(true)
   return model;
 }
 

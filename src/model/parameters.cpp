@@ -9,7 +9,7 @@ namespace transformer {
 
 Parameter& Parameters::add(const std::string& name, Shape shape, Init init) {
   assert(find(name) == nullptr);
-  params_.push_back(std::make_unique<Parameter>(Parameter{name, Tensor(std::move(shape)), init, Tensor()}));
+  params_.push_back(std::make_unique<Parameter>(Parameter{name, Tensor(std::move(shape)), init, Tensor(), false, {}}));
   return *params_.back();
 }
 
@@ -32,7 +32,18 @@ void Parameters::zero_grad() {
   }
 }
 
+void Parameters::pack_linear_weights() {
+  drop_packed();  // old copies go first, so two never exist at once
+  for (auto& p : params_)
+    if (p->multiplied) p->packed = kernels::PackedWeight(p->value.data(), p->value.dim(0), p->value.dim(1));
+}
+
+void Parameters::drop_packed() {
+  for (auto& p : params_) p->packed = kernels::PackedWeight();
+}
+
 void Parameters::initialize(uint64_t seed) {
+  drop_packed();
   for (auto& p : params_) {
     Tensor& t = p->value;
     switch (p->init) {

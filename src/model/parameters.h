@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "kernels/packed_weight.h"
 
 namespace transformer {
 
@@ -23,6 +24,14 @@ struct Parameter {
   Tensor value;
   Init init;
   Tensor grad;  // d loss / d value, same shape; backward() adds to it
+  // Set by Linear for the weights it multiplies by (x · Wᵀ): the ones worth
+  // packing. An embedding that is not also the output layer's weight is only
+  // read row by row and stays unpacked.
+  bool multiplied = false;
+  // `value` in the matrix backend's packed layout, for inference: a snapshot
+  // made by Parameters::pack_linear_weights(), empty otherwise. Linear uses
+  // it when it is there.
+  kernels::PackedWeight packed;
 };
 
 class Parameters {
@@ -41,6 +50,16 @@ class Parameters {
 
   // Sets every gradient to zero (allocating it the first time).
   void zero_grad();
+
+  // Packs every multiplied weight for inference (kernels/packed_weight.h):
+  // load_model() does it, and so does whoever runs inference on weights it
+  // has just changed (training's validation). The packed copies are a
+  // snapshot; everything here that changes the values (initialize, loading,
+  // the optimizer, training mode) drops them first, so a stale copy is
+  // never used. Code that writes into a value directly must call
+  // drop_packed() itself.
+  void pack_linear_weights();
+  void drop_packed();
 
  private:
   std::vector<std::unique_ptr<Parameter>> params_;

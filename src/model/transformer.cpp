@@ -52,6 +52,8 @@ const Tensor& Transformer::decode_step(DecoderState& state, const int32_t* ids) 
 }
 
 void Transformer::set_training(bool training) {
+  // Training changes the weights every step: packed copies would go stale.
+  if (training) params.drop_packed();
   dropout.training = training;
   dropout.rate = config.dropout;
 }

@@ -26,6 +26,8 @@ class Transformer {
   // Training mode switches dropout on at config.dropout; evaluation mode
   // (the default) switches it off. Switching leaves the dropout stream where
   // it is, so a validation in the middle of training changes no later mask.
+  // Training mode also drops the packed weights (Parameters::pack_linear_weights);
+  // evaluation mode does not pack them again by itself.
   void set_training(bool training);
   // Training mode, with the dropout stream restarted from `seed`.
   void set_training(bool training, uint64_t seed);

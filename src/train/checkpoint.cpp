@@ -65,6 +65,7 @@ void load_checkpoint(const std::string& path, Transformer& model, Adam& adam, Tr
     if (theirs.at(field) != value)
       throw Error(path + ": the checkpoint has " + field + " = " + theirs.at(field).dump() + ", this run " +
                   value.dump());
+  model.params.drop_packed();
   const auto& params = model.params.all();
   for (size_t i = 0; i < params.size(); ++i) {
     const Shape& shape = params[i]->value.shape();

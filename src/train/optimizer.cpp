@@ -25,6 +25,7 @@ double Adam::step(double lr) {
     const float s = static_cast<float>(options.clip_norm / norm);
     for (const auto& p : params_.all()) kernels::scale(p->grad.data(), p->grad.numel(), s);
   }
+  params_.drop_packed();  // the values change now
   ++steps_;
   const float bias1 = 1.0f - static_cast<float>(std::pow(options.beta1, steps_));
   const float bias2 = 1.0f - static_cast<float>(std::pow(options.beta2, steps_));

@@ -128,6 +128,7 @@ struct ValidationResult {
 ValidationResult validate(Transformer& model, const Data& data, const TrainOptions& o, const text::Vocabulary& vocab) {
   ValidationResult result;
   model.set_training(false);
+  model.params.pack_linear_weights();  // inference on this step's weights; set_training(true) drops them
   // Loss: every validation sentence once, per-token mean over all of them.
   Batcher batcher(data.valid, batcher_options(o, model.config, /*shuffle=*/false));
   LabelSmoothedCrossEntropy criterion(o.label_smoothing, static_cast<int32_t>(model.config.pad_id));
