@@ -15,6 +15,7 @@
 #include "core/file_io.h"
 #include "core/safetensors.h"
 #include "model/batch_file.h"
+#include "model/flops.h"
 #include "model/loss.h"
 #include "model/model_io.h"
 #include "train/optimizer.h"
@@ -162,6 +163,22 @@ TEST(ParameterCount, UntiedAndFinalNormsAddTheirShare) {
   c.final_norm = true;
   Transformer model(c);
   EXPECT_EQ(model.params.count(), 63'119'496 + 2 * 18'944'000 + 2 * 1024);
+}
+
+// bench decode's FLOP count: one output token with one hypothesis is the
+// forward pass of a one-token target; each further step adds one position
+// per hypothesis, attending to one more key than the step before.
+TEST(Flops, DecodingCountsOneForwardPositionPerStepAndHypothesis) {
+  const ModelConfig c = ModelConfig::preset("small");
+  const int64_t B = 3, S = 7;
+  EXPECT_DOUBLE_EQ(decode_flops(c, B, 1, S, 1), forward_flops(c, B, S, 1));
+  const double D = static_cast<double>(c.d_model);
+  // Beam 2, step 5: the same per-position work for 2·B rows, and 4·5·D per
+  // row and layer for the self-attention products over 5 positions.
+  const double fifth_step = decode_flops(c, B, 2, S, 5) - decode_flops(c, B, 2, S, 4);
+  const double one_position = forward_flops(c, B, S, 1) - forward_flops(c, B, S, 0);
+  const double attention_growth = 2.0 * B * 4 * (5 - 1) * D * static_cast<double>(c.decoder_layers);
+  EXPECT_DOUBLE_EQ(fifth_step, 2 * one_position + attention_growth);
 }
 
 class ModelDir : public testing::Test {
