@@ -10,6 +10,7 @@
 #include "kernels/attention.h"
 #include "kernels/gemm.h"
 #include "kernels/layer_norm.h"
+#include "kernels/packed_weight.h"
 #include "kernels/softmax.h"
 
 namespace {
@@ -37,20 +38,35 @@ void BM_Linear(benchmark::State& state) {
   state.counters["GFLOP/s"] =
       benchmark::Counter(2.0 * rows * in * out, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
+// The same with W packed once (kernels/packed_weight.h), as inference runs it.
+void BM_LinearPacked(benchmark::State& state) {
+  const int64_t rows = state.range(0), in = state.range(1), out = state.range(2);
+  const auto x = random_vector(rows * in, 1), W = random_vector(out * in, 2), b = random_vector(out, 3);
+  const PackedWeight packed(W.data(), out, in);
+  std::vector<float> y(rows * out);
+  for (auto _ : state) {
+    linear_forward(y.data(), x.data(), packed, b.data(), rows);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * rows * in * out, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
 // 1024 tokens (a batch of ~32 sentences of 30): base Q/K/V/O (512→512), base
 // FFN (512→2048, 2048→512), small (256→256, 256→1024), and the final linear
-// layer onto a vocabulary of 8,000 and 37,000.
-BENCHMARK(BM_Linear)
-    ->Args({1024, 512, 512})
-    ->Args({1024, 512, 2048})
-    ->Args({1024, 2048, 512})
-    ->Args({1024, 256, 256})
-    ->Args({1024, 256, 1024})
-    ->Args({1024, 256, 8000})
-    ->Args({1024, 512, 37000})
-    ->Args({2048, 2048, 2048})
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+// layer onto a vocabulary of 8,000 and 37,000. Then a decoding step of
+// `small` at 1, 32 and 128 rows (greedy batch 1, greedy batch 32, beam 4 ×
+// 32): its projections, FFN and output layer.
+void linear_shapes(benchmark::internal::Benchmark* b) {
+  for (const auto& args : std::vector<std::vector<int64_t>>{{1024, 512, 512}, {1024, 512, 2048}, {1024, 2048, 512},
+                                                            {1024, 256, 256}, {1024, 256, 1024}, {1024, 256, 8000},
+                                                            {1024, 512, 37000}, {2048, 2048, 2048}})
+    b->Args(args);
+  for (int64_t rows : {1, 32, 128})
+    for (const auto& [in, out] : std::vector<std::pair<int64_t, int64_t>>{{256, 256}, {256, 1024}, {1024, 256}, {256, 8000}})
+      b->Args({rows, in, out});
+}
+BENCHMARK(BM_Linear)->Apply(linear_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_LinearPacked)->Apply(linear_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // Scaled dot-product attention, all heads. Arguments: B, H, T, Dh.
 void BM_Attention(benchmark::State& state) {
