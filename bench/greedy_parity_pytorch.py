@@ -60,8 +60,9 @@ def parse_args():
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default="runs/multi30k-30min/model",
                    help="our model directory (config.json, model.safetensors, spm.model)")
-    p.add_argument("--src", default="../shared/data/multi30k/test_2016_flickr.de",
-                   help="source file, one sentence a line (relative paths: from the repo root)")
+    p.add_argument("--src", default="build/data/multi30k/test_2016_flickr.de",
+                   help="source file, one sentence a line (relative paths: from the repo root; the default is "
+                        "unpacked from data/multi30k/ by scripts/multi30k-data.sh when missing)")
     p.add_argument("--bin", default="build/transformer", help="our binary")
     p.add_argument("--threads", type=int, default=2, help="threads for both sides")
     p.add_argument("--batch", type=int, default=50, help="sentences per PyTorch batch")
@@ -244,6 +245,8 @@ def main():
     binary = repo_path(a.bin)
     model_dir = repo_path(a.model)
     src_path = repo_path(a.src)
+    if not os.path.exists(src_path) and src_path.startswith(os.path.join(REPO, "build", "data", "multi30k")):
+        subprocess.run(["bash", os.path.join(REPO, "scripts", "multi30k-data.sh")], check=True, stdout=subprocess.DEVNULL)
     if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
         sys.exit("error: our binary %s is missing or not executable; build it first or pass --bin" % binary)
     for f in ("config.json", "model.safetensors", "spm.model"):

@@ -58,7 +58,9 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--spm", required=True, help="the SentencePiece model examples/multi30k.sh made")
-    p.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data", "multi30k"))
+    p.add_argument("--data", default=os.path.join(REPO, "build", "data", "multi30k"),
+                   help="train, val and test_2016_flickr in .de and .en; the default is unpacked from "
+                        "data/multi30k/ by scripts/multi30k-data.sh when missing")
     p.add_argument("--out", required=True)
     p.add_argument("--minutes", type=float, default=30)
     p.add_argument("--max-tokens", type=int, default=4096)
@@ -169,6 +171,8 @@ def main():
         log.write(text + "\n")
         log.flush()
 
+    if not os.path.exists(a.data) and a.data == os.path.join(REPO, "build", "data", "multi30k"):
+        subprocess.run(["bash", os.path.join(REPO, "scripts", "multi30k-data.sh")], check=True, stdout=subprocess.DEVNULL)
     sp = spm.SentencePieceProcessor(model_file=a.spm)
     train, valid = read_pairs(sp, a.data, "train"), read_pairs(sp, a.data, "val")
     batches = cut_batches(train, a.max_tokens, rng)

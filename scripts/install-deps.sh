@@ -3,7 +3,7 @@
 # the test suite needs), skipping those already installed. Run as root.
 set -euo pipefail
 
-packages=(g++ cmake make pkg-config libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev
+packages=(g++ cmake make pkg-config xz-utils libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev
           libsentencepiece-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
           libopenmpi-dev openmpi-bin)  # Open MPI: data-parallel training (docs/DISTRIBUTED.md)
 if [[ "${1:-}" == "--test" ]]; then

@@ -34,7 +34,7 @@ using transformer::text::VocabOptions;
 using transformer::text::VocabReport;
 using transformer::text::Vocabulary;
 
-const fs::path kMulti30k = fs::path(TRANSFORMER_FIXTURES_DIR) / ".." / ".." / ".." / "shared" / "data" / "multi30k";
+const fs::path kMulti30k = fs::path(TRANSFORMER_FIXTURES_DIR) / "multi30k";  // a slice, see its README
 constexpr int kSliceLines = 2000;  // lines of each language the tests train on
 constexpr int kVocabSize = 400;    // small enough to train in a fraction of a second
 
