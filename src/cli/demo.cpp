@@ -112,7 +112,7 @@ void add_demo_command(CLI::App& app) {
     const text::Vocabulary vocab((model_dir / "spm.model").string());
     Translator translator(*model, vocab, TranslatorOptions{});
     std::vector<std::vector<int32_t>> sources;
-    for (const char* line : kExamples) sources.push_back(translator.encode(line, "example"));
+    for (const char* line : kExamples) sources.push_back(translator.encode_source(line, "example"));
     const auto results = translator.translate(sources);
     for (size_t i = 0; i < results.size(); ++i)
       say("   %-48s → %s\n", kExamples[i], results[i].empty() ? "" : results[i][0].text.c_str());

@@ -67,12 +67,9 @@ void add_score_command(CLI::App& app) {
     const size_t n = source_lines.size();
     std::vector<std::vector<int32_t>> sources(n), targets(n);
     for (size_t i = 0; i < n; ++i) {
-      sources[i] = checker.encode(source_lines[i], source_where[i]);
+      sources[i] = checker.encode_source(source_lines[i], source_where[i]);
       if (sources[i].empty()) throw Error(source_where[i] + ": empty source sentence");
-      targets[i] = checker.encode(target_lines[i], target_where[i]);
-      if (static_cast<int64_t>(targets[i].size()) + 1 > model->config.max_length)
-        throw Error(target_where[i] + ": " + std::to_string(targets[i].size()) +
-                    " tokens and EOS do not fit the model's max_length " + std::to_string(model->config.max_length));
+      targets[i] = checker.encode_target(target_lines[i], target_where[i]);
     }
 
     // Sorted by length so each batch pads little; printed in input order.

@@ -76,7 +76,7 @@ void add_translate_command(CLI::App& app) {
     std::vector<std::vector<int32_t>> sources;
     auto add_lines = [&](const std::string& text, const std::string& name) {
       const auto lines = split_lines(text);
-      for (size_t i = 0; i < lines.size(); ++i) sources.push_back(translator.encode(lines[i], name + ":" + std::to_string(i + 1)));
+      for (size_t i = 0; i < lines.size(); ++i) sources.push_back(translator.encode_source(lines[i], name + ":" + std::to_string(i + 1)));
     };
     if (o->inputs.empty())
       add_lines(std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()), "stdin");

@@ -225,7 +225,7 @@ void Server::handle_translate(const httplib::Request& request, httplib::Response
     for (size_t i = 0; i < parsed.sentences.size(); ++i) {
       const std::string field = "field '" + sentence_field(parsed, i) + "'";
       try {
-        sources.push_back(encoder.encode(parsed.sentences[i], field));
+        sources.push_back(encoder.encode_source(parsed.sentences[i], field));
       } catch (const Error& e) {
         throw ApiError(400, e.what());
       }
@@ -250,7 +250,7 @@ void Server::handle_explain(const httplib::Request& request, httplib::Response& 
   // name the field; explain() would refuse it too, less precisely.
   try {
     const Translator encoder(replicas_.first(), vocabulary_, TranslatorOptions{});
-    encoder.encode(parsed.sentence, "field 'text'");
+    encoder.encode_source(parsed.sentence, "field 'text'");
   } catch (const Error& e) {
     throw ApiError(400, e.what());
   }
