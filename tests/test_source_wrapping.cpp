@@ -1,5 +1,6 @@
 // What a model reads around a sentence (config.json's source_bos, source_eos
-// and decoder_start) must be the same in translation, scoring and training.
+// and decoder_start) must be the same in translation, scoring and training,
+// and a model's spm.model must number the special tokens as its config does.
 //
 // The models are tiny with random weights, sized to a small SentencePiece
 // vocabulary: what they say is gibberish, but deterministic, which is all a
@@ -17,6 +18,7 @@
 #include "core/file_io.h"
 #include "decode/score.h"
 #include "decode/translator.h"
+#include "decode/vocabulary_check.h"
 #include "kernels/elementwise.h"
 #include "kernels/softmax.h"
 #include "model/loss.h"
@@ -234,6 +236,32 @@ TEST_F(SourceWrapping, AlignmentsCountOnlyTheSentencesWords) {
     }
   }
   EXPECT_TRUE(last_word_seen) << "no output aligned to a sentence's last word: the range check above proves little";
+}
+
+TEST_F(SourceWrapping, VocabularyThatNumbersTheSpecialTokensDifferentlyIsNamed) {
+  // PyTorch's tutorial numbers UNK 0, PAD 1; `transformer vocab` PAD 0, UNK 1.
+  const std::string dir = dir_ + "/tutorial_ids";
+  ModelConfig tutorial = config(true, true, DecoderStart::Bos);
+  tutorial.pad_id = 1;
+  tutorial.unk_id = 0;
+  auto m = model(tutorial);
+  save_model(*m, dir);
+  write_file_atomic(dir + "/spm.model", read_file(dir_ + "/spm.model"));
+  const ModelConfig c = load_model(dir)->config;
+  EXPECT_THAT(error_of([&] { load_model_vocabulary(dir, c); }),
+              HasSubstr(dir + "/config.json: field 'pad_id' = 1, but " + dir + "/spm.model has pad id 0 ('<pad>')"));
+  EXPECT_THAT(error_of([&] { Translator(*m, *vocab_, {}); }),
+              HasSubstr("field 'pad_id' = 1, but " + dir_ + "/spm.model has pad id 0"));
+  ModelConfig other_eos = config(true, true, DecoderStart::Bos);
+  other_eos.eos_id = 5;
+  EXPECT_THAT(error_of([&] { check_vocabulary(other_eos, "x.json", *vocab_); }),
+              HasSubstr("x.json: field 'eos_id' = 5, but " + dir_ + "/spm.model has eos id 3 ('</s>')"));
+  EXPECT_EQ(error_of([&] { check_vocabulary(config(true, true, DecoderStart::Bos), "x.json", *vocab_); }), "(no error)");
+
+  fs::remove(dir + "/spm.model");
+  const std::string missing = error_of([&] { load_model_vocabulary(dir, c); });
+  EXPECT_THAT(missing, HasSubstr(dir + "/spm.model: no such file"));
+  EXPECT_THAT(missing, HasSubstr("tools/convert_pytorch.py takes it as --spm"));
 }
 
 // Training on a config that wraps the source feeds it wrapped: the

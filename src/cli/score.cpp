@@ -14,6 +14,7 @@
 #include "core/file_io.h"
 #include "decode/score.h"
 #include "decode/translator.h"
+#include "decode/vocabulary_check.h"
 #include "model/model_io.h"
 #include "text/vocabulary.h"
 
@@ -37,7 +38,7 @@ void add_score_command(CLI::App& app) {
   cmd->callback([o] {
     if (o->files.size() == 1) throw CLI::ValidationError("files", "give both SOURCE and TARGET, or neither (stdin)");
     auto model = load_model(o->model_dir);
-    const text::Vocabulary vocab(o->model_dir + "/spm.model");
+    const text::Vocabulary vocab = load_model_vocabulary(o->model_dir, model->config);
     Translator checker(*model, vocab, TranslatorOptions{});
 
     std::vector<std::string> source_lines, target_lines, source_where, target_where;

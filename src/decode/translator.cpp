@@ -8,6 +8,7 @@
 #include "decode/alignment.h"
 #include "decode/score.h"
 #include "decode/transformer_scorer.h"
+#include "decode/vocabulary_check.h"
 #include "text/utf8.h"
 
 namespace transformer {
@@ -24,10 +25,7 @@ Translator::Translator(Transformer& model, const text::Vocabulary& vocabulary, T
   if (options_.alignment_layer >= c.decoder_layers)
     throw Error("alignment layer " + std::to_string(options_.alignment_layer) + " does not exist: the model has " +
                 std::to_string(c.decoder_layers) + " decoder layers (0 … " + std::to_string(c.decoder_layers - 1) + ")");
-  if (vocabulary.size() > c.src_vocab_size || vocabulary.size() > c.tgt_vocab_size)
-    throw Error(vocabulary.path() + ": " + std::to_string(vocabulary.size()) +
-                " pieces, more than the model's vocabulary sizes (source " + std::to_string(c.src_vocab_size) +
-                ", target " + std::to_string(c.tgt_vocab_size) + ")");
+  check_vocabulary(c, "the model's config", vocabulary);
 }
 
 namespace {

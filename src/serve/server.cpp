@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "decode/vocabulary_check.h"
 #include "explain/record.h"
 #include "serve/api_error.h"
 #include "serve/explain_api.h"
@@ -70,7 +71,9 @@ Handler guarded(Handler handler) {
 
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
-      vocabulary_(options_.model_dir + "/spm.model"),
+      // Checked against the config before the replicas load: a wrong
+      // spm.model fails at once, naming both files.
+      vocabulary_(load_model_vocabulary(options_.model_dir, ModelConfig::load(options_.model_dir + "/config.json"))),
       replicas_(options_.model_dir, options_.workers),
       http_(std::make_unique<httplib::Server>()) {
   const auto& o = options_;
