@@ -231,8 +231,10 @@ def main():
                 break
     say(f"stopped at step {step} after {(time.perf_counter() - start) / 60:.1f} min; best validation loss {best:.4f}")
 
+    # This recipe feeds the source bare (as our trainer does), not wrapped in
+    # BOS … EOS as the tutorial does, which is the converter's default.
     config, params = convert(best_state, heads=4, unk_id=UNK, pad_id=PAD, bos_id=BOS, eos_id=EOS,
-                             max_length=MAX_LENGTH, dropout=a.dropout)
+                             max_length=MAX_LENGTH, dropout=a.dropout, source_bos=False, source_eos=False)
     model_dir = os.path.join(a.out, "model")
     os.makedirs(model_dir, exist_ok=True)
     write_safetensors(os.path.join(model_dir, "model.safetensors"), params)

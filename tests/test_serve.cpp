@@ -100,7 +100,7 @@ class Serve : public testing::Test {
     const text::Vocabulary vocab(model_ + "/spm.model");
     Translator translator(*model, vocab, options);
     std::vector<std::vector<int32_t>> sources;
-    for (const auto& line : lines) sources.push_back(translator.encode(line, "test"));
+    for (const auto& line : lines) sources.push_back(translator.encode_source(line, "test"));
     return translator.translate(sources);
   }
 

@@ -14,6 +14,7 @@
 #include "core/file_io.h"
 #include "decode/score.h"
 #include "decode/translator.h"
+#include "decode/vocabulary_check.h"
 #include "model/model_io.h"
 #include "text/vocabulary.h"
 
@@ -37,7 +38,7 @@ void add_score_command(CLI::App& app) {
   cmd->callback([o] {
     if (o->files.size() == 1) throw CLI::ValidationError("files", "give both SOURCE and TARGET, or neither (stdin)");
     auto model = load_model(o->model_dir);
-    const text::Vocabulary vocab(o->model_dir + "/spm.model");
+    const text::Vocabulary vocab = load_model_vocabulary(o->model_dir, model->config);
     Translator checker(*model, vocab, TranslatorOptions{});
 
     std::vector<std::string> source_lines, target_lines, source_where, target_where;
@@ -67,12 +68,9 @@ void add_score_command(CLI::App& app) {
     const size_t n = source_lines.size();
     std::vector<std::vector<int32_t>> sources(n), targets(n);
     for (size_t i = 0; i < n; ++i) {
-      sources[i] = checker.encode(source_lines[i], source_where[i]);
+      sources[i] = checker.encode_source(source_lines[i], source_where[i]);
       if (sources[i].empty()) throw Error(source_where[i] + ": empty source sentence");
-      targets[i] = checker.encode(target_lines[i], target_where[i]);
-      if (static_cast<int64_t>(targets[i].size()) + 1 > model->config.max_length)
-        throw Error(target_where[i] + ": " + std::to_string(targets[i].size()) +
-                    " tokens and EOS do not fit the model's max_length " + std::to_string(model->config.max_length));
+      targets[i] = checker.encode_target(target_lines[i], target_where[i]);
     }
 
     // Sorted by length so each batch pads little; printed in input order.

@@ -13,6 +13,7 @@
 #include "core/file_io.h"
 #include "decode/alignment.h"
 #include "decode/translator.h"
+#include "decode/vocabulary_check.h"
 #include "model/model_io.h"
 #include "text/vocabulary.h"
 
@@ -66,7 +67,7 @@ void add_translate_command(CLI::App& app) {
   cmd->add_flag("--truncate", t.truncate, "cut sentences longer than the model's max_length (with a warning) instead of failing");
   cmd->callback([o, n_best] {
     auto model = load_model(o->model_dir);
-    const text::Vocabulary vocab(o->model_dir + "/spm.model");
+    const text::Vocabulary vocab = load_model_vocabulary(o->model_dir, model->config);
     TranslatorOptions options = o->translator;
     if (o->alignment)
       options.alignment_layer = o->alignment_layer < 0 ? model->config.decoder_layers + o->alignment_layer : o->alignment_layer;
@@ -76,7 +77,7 @@ void add_translate_command(CLI::App& app) {
     std::vector<std::vector<int32_t>> sources;
     auto add_lines = [&](const std::string& text, const std::string& name) {
       const auto lines = split_lines(text);
-      for (size_t i = 0; i < lines.size(); ++i) sources.push_back(translator.encode(lines[i], name + ":" + std::to_string(i + 1)));
+      for (size_t i = 0; i < lines.size(); ++i) sources.push_back(translator.encode_source(lines[i], name + ":" + std::to_string(i + 1)));
     };
     if (o->inputs.empty())
       add_lines(std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()), "stdin");

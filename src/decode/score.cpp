@@ -23,7 +23,7 @@ std::vector<PairScore> score_pairs(Transformer& model, const std::vector<std::ve
   batch.tgt_ids.assign(batch.size * batch.tgt_len, pad);
   for (size_t b = 0; b < sources.size(); ++b) {
     std::copy(sources[b].begin(), sources[b].end(), batch.src_ids.begin() + b * batch.src_len);
-    batch.tgt_ids[b * batch.tgt_len] = static_cast<int32_t>(c.bos_id);
+    batch.tgt_ids[b * batch.tgt_len] = c.decoder_start_id();
     std::copy(targets[b].begin(), targets[b].end(), batch.tgt_ids.begin() + b * batch.tgt_len + 1);
     batch.src_lengths.push_back(static_cast<int32_t>(sources[b].size()));
     batch.tgt_lengths.push_back(static_cast<int32_t>(targets[b].size() + 1));

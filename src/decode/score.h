@@ -1,6 +1,7 @@
 // Forced decoding: how probable the model finds a given translation. The
-// decoder reads BOS + target, and at every position the log-probability of
-// the next target word (and finally of EOS) is read off the softmax.
+// decoder reads its start token (ModelConfig::decoder_start_id) + target,
+// and at every position the log-probability of the next target word (and
+// finally of EOS) is read off the softmax.
 #pragma once
 
 #include <cstdint>
@@ -19,9 +20,10 @@ struct PairScore {
   std::vector<float> attention;
 };
 
-// Scores a batch of (source, target) id sequences (without BOS/EOS; sources
-// non-empty) in one forward pass. attention_layer ≥ 0 also returns that
-// layer's attention (−1: none; it must be < decoder_layers).
+// Scores a batch of (source, target) id sequences (sources as the encoder
+// reads them, non-empty; targets without start token and EOS) in one
+// forward pass. attention_layer ≥ 0 also returns that layer's attention
+// (−1: none; it must be < decoder_layers).
 std::vector<PairScore> score_pairs(Transformer& model, const std::vector<std::vector<int32_t>>& sources,
                                    const std::vector<std::vector<int32_t>>& targets, int64_t attention_layer = -1);
 

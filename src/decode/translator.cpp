@@ -8,6 +8,7 @@
 #include "decode/alignment.h"
 #include "decode/score.h"
 #include "decode/transformer_scorer.h"
+#include "decode/vocabulary_check.h"
 #include "text/utf8.h"
 
 namespace transformer {
@@ -24,26 +25,43 @@ Translator::Translator(Transformer& model, const text::Vocabulary& vocabulary, T
   if (options_.alignment_layer >= c.decoder_layers)
     throw Error("alignment layer " + std::to_string(options_.alignment_layer) + " does not exist: the model has " +
                 std::to_string(c.decoder_layers) + " decoder layers (0 … " + std::to_string(c.decoder_layers - 1) + ")");
-  if (vocabulary.size() > c.src_vocab_size || vocabulary.size() > c.tgt_vocab_size)
-    throw Error(vocabulary.path() + ": " + std::to_string(vocabulary.size()) +
-                " pieces, more than the model's vocabulary sizes (source " + std::to_string(c.src_vocab_size) +
-                ", target " + std::to_string(c.tgt_vocab_size) + ")");
+  check_vocabulary(c, "the model's config", vocabulary);
 }
 
-std::vector<int32_t> Translator::encode(const std::string& line, const std::string& where) const {
+namespace {
+
+std::vector<int32_t> checked_pieces(const text::Vocabulary& vocabulary, const std::string& line, const std::string& where) {
   if (const size_t bad = text::invalid_utf8_offset(line); bad != std::string::npos)
     throw Error(where + ": invalid UTF-8 at byte " + std::to_string(bad + 1));
-  std::vector<int32_t> ids = vocabulary_.encode(line);
-  const int64_t limit = model_.config.max_length;
-  if (static_cast<int64_t>(ids.size()) > limit) {
+  return vocabulary.encode(line);
+}
+
+}  // namespace
+
+std::vector<int32_t> Translator::encode_source(const std::string& line, const std::string& where) const {
+  const ModelConfig& c = model_.config;
+  std::vector<int32_t> pieces = checked_pieces(vocabulary_, line, where);
+  if (pieces.empty()) return pieces;
+  const int64_t limit = c.max_length - c.source_wrap_tokens();  // validate() keeps it ≥ 1
+  if (static_cast<int64_t>(pieces.size()) > limit) {
+    // With a BOS/EOS around the source, fewer pieces fit: say so.
+    const std::string room = c.source_wrap_tokens() == 0 ? "" : " less the BOS/EOS around the source";
     if (!options_.truncate)
-      throw Error(where + ": " + std::to_string(ids.size()) + " tokens, more than the model's max_length " +
-                  std::to_string(limit) + " (truncating is an option)");
-    std::fprintf(stderr, "warning: %s: truncated from %zu to %lld tokens\n", where.c_str(), ids.size(),
+      throw Error(where + ": " + std::to_string(pieces.size()) + " tokens, more than the model's max_length " +
+                  std::to_string(c.max_length) + room + " (truncating is an option)");
+    std::fprintf(stderr, "warning: %s: truncated from %zu to %lld tokens\n", where.c_str(), pieces.size(),
                  static_cast<long long>(limit));
-    ids.resize(limit);
+    pieces.resize(limit);
   }
-  return ids;
+  return c.wrap_source(pieces);
+}
+
+std::vector<int32_t> Translator::encode_target(const std::string& line, const std::string& where) const {
+  std::vector<int32_t> pieces = checked_pieces(vocabulary_, line, where);
+  if (static_cast<int64_t>(pieces.size()) + 1 > model_.config.max_length)
+    throw Error(where + ": " + std::to_string(pieces.size()) + " tokens and EOS do not fit the model's max_length " +
+                std::to_string(model_.config.max_length));
+  return pieces;
 }
 
 std::vector<Translation> Translator::translate(const std::vector<std::vector<int32_t>>& sources) {
@@ -86,13 +104,13 @@ void Translator::translate_batch(const std::vector<std::vector<int32_t>>& source
   const int64_t longest = *std::max_element(limits.begin(), limits.end());
   const int64_t rows = options_.sampling ? 1 : options_.beam.beam_size;
   TransformerScorer scorer(model_, batch, rows, longest + 1);
-  const auto bos = static_cast<int32_t>(c.bos_id), eos = static_cast<int32_t>(c.eos_id);
+  const int32_t start = c.decoder_start_id(), eos = static_cast<int32_t>(c.eos_id);
   std::vector<std::vector<Hypothesis>> found;
   if (options_.sampling) {
-    for (auto& h : sample(scorer, static_cast<int64_t>(members.size()), limits, bos, eos, options_.sample, ids))
+    for (auto& h : sample(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.sample, ids))
       found.push_back({std::move(h)});
   } else {
-    found = beam_search(scorer, static_cast<int64_t>(members.size()), limits, bos, eos, options_.beam);
+    found = beam_search(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.beam);
   }
   for (size_t k = 0; k < members.size(); ++k) {
     Translation& out = results[members[k]];
@@ -119,17 +137,24 @@ void Translator::annotate(const std::vector<std::vector<int32_t>>& sources, cons
       pair_targets.push_back(h.tokens);
       hypotheses.push_back(&h);
     }
+  const ModelConfig& c = model_.config;
   const auto scored = score_pairs(model_, pair_sources, pair_targets, options_.alignment_layer);
   for (size_t k = 0; k < hypotheses.size(); ++k) {
     TranslatedHypothesis& h = *hypotheses[k];
     if (options_.token_scores) h.token_log_probs = scored[k].token_log_probs;
     if (options_.alignment_layer < 0 || h.tokens.empty()) continue;
+    // Words are the sentence's pieces: a BOS or EOS around the source is
+    // none, so its columns take no part in the alignment.
     const auto& src = pair_sources[k];
+    const int64_t S = static_cast<int64_t>(src.size()), first = c.source_bos ? 1 : 0;
+    const int64_t n = S - c.source_wrap_tokens(), T = static_cast<int64_t>(h.tokens.size());
+    std::vector<float> sentence_columns(T * n);
+    for (int64_t t = 0; t < T; ++t)
+      std::copy_n(scored[k].attention.data() + t * S + first, n, sentence_columns.data() + t * n);
     std::vector<std::string> source_pieces, target_pieces;
-    for (int32_t id : src) source_pieces.push_back(vocabulary_.id_to_piece(id));
+    for (int64_t i = first; i < first + n; ++i) source_pieces.push_back(vocabulary_.id_to_piece(src[i]));
     for (int32_t id : h.tokens) target_pieces.push_back(vocabulary_.id_to_piece(id));
-    const auto links = hard_alignment(scored[k].attention.data(), static_cast<int64_t>(h.tokens.size()),
-                                      static_cast<int64_t>(src.size()));
+    const auto links = hard_alignment(sentence_columns.data(), T, n);
     h.alignment = word_alignment(links, word_of_piece(source_pieces), word_of_piece(target_pieces));
   }
 }

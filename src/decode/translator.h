@@ -51,12 +51,22 @@ class Translator {
  public:
   Translator(Transformer& model, const text::Vocabulary& vocabulary, TranslatorOptions options);
 
-  // A line's pieces. Invalid UTF-8 and a line longer than the model's
-  // max_length (unless truncating) are an Error starting with `where`
-  // ("file:line" or "sentence 3"); a truncation warns on stderr.
-  std::vector<int32_t> encode(const std::string& line, const std::string& where) const;
+  // What the encoder reads for a line: its pieces, wrapped as the model's
+  // config says (source_bos, source_eos). Every command that translates text
+  // gets its source ids here. An empty line stays empty (nothing to
+  // translate). Invalid UTF-8 and a line longer than the model's max_length
+  // (unless truncating: the pieces are cut, the wrapping kept) are an Error
+  // starting with `where` ("file:line" or "sentence 3"); a truncation warns
+  // on stderr.
+  std::vector<int32_t> encode_source(const std::string& line, const std::string& where) const;
 
-  // Translations of encoded lines, in their order.
+  // A given translation's pieces, as forced decoding reads them (score_pairs
+  // adds the decoder's start token and EOS). Invalid UTF-8, and pieces that
+  // do not fit max_length beside the start token, are an Error starting with
+  // `where`.
+  std::vector<int32_t> encode_target(const std::string& line, const std::string& where) const;
+
+  // Translations of encode_source's lines, in their order.
   std::vector<Translation> translate(const std::vector<std::vector<int32_t>>& sources);
 
   const TranslatorOptions& options() const { return options_; }

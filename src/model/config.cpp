@@ -95,6 +95,8 @@ const std::vector<std::pair<std::string, kernels::PositionalForm>> kPositional =
     {"interleaved", kernels::PositionalForm::Interleaved}, {"concatenated", kernels::PositionalForm::Concatenated}};
 const std::vector<std::pair<std::string, TieEmbeddings>> kTies = {
     {"all", TieEmbeddings::All}, {"target_output", TieEmbeddings::TargetOutput}, {"none", TieEmbeddings::None}};
+const std::vector<std::pair<std::string, DecoderStart>> kDecoderStarts = {{"bos", DecoderStart::Bos},
+                                                                           {"eos", DecoderStart::Eos}};
 
 template <typename Enum>
 std::string choice_name(Enum value, const std::vector<std::pair<std::string, Enum>>& choices) {
@@ -138,6 +140,9 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& source) {
     else if (key == "unk_id") c.unk_id = get_int(v, source, key);
     else if (key == "bos_id") c.bos_id = get_int(v, source, key);
     else if (key == "eos_id") c.eos_id = get_int(v, source, key);
+    else if (key == "source_bos") c.source_bos = get_bool(v, source, key);
+    else if (key == "source_eos") c.source_eos = get_bool(v, source, key);
+    else if (key == "decoder_start") c.decoder_start = get_choice(v, source, key, kDecoderStarts);
     else throw Error(source + ": unknown field '" + key + "' (docs/FORMATS.md lists the fields)");
   }
   c.validate(source);
@@ -175,7 +180,19 @@ json ModelConfig::to_json() const {
               {"pad_id", pad_id},
               {"unk_id", unk_id},
               {"bos_id", bos_id},
-              {"eos_id", eos_id}};
+              {"eos_id", eos_id},
+              {"source_bos", source_bos},
+              {"source_eos", source_eos},
+              {"decoder_start", choice_name(decoder_start, kDecoderStarts)}};
+}
+
+std::vector<int32_t> ModelConfig::wrap_source(const std::vector<int32_t>& pieces) const {
+  std::vector<int32_t> ids;
+  ids.reserve(pieces.size() + static_cast<size_t>(source_wrap_tokens()));
+  if (source_bos) ids.push_back(static_cast<int32_t>(bos_id));
+  ids.insert(ids.end(), pieces.begin(), pieces.end());
+  if (source_eos) ids.push_back(static_cast<int32_t>(eos_id));
+  return ids;
 }
 
 void ModelConfig::validate(const std::string& source) const {
@@ -192,6 +209,11 @@ void ModelConfig::validate(const std::string& source) const {
   at_least(encoder_layers, 1, "encoder_layers");
   at_least(decoder_layers, 1, "decoder_layers");
   at_least(max_length, 1, "max_length");
+  if (max_length <= source_wrap_tokens())
+    throw Error(where(source, "max_length") + " = " + std::to_string(max_length) +
+                " leaves no room for a source piece beside the " +
+                (source_bos && source_eos ? "BOS and EOS" : source_bos ? "BOS" : "EOS") +
+                " that source_bos/source_eos add");
   if (d_model % 2 != 0)
     throw Error(where(source, "d_model") + " must be even (the positional encoding pairs sines with cosines), got " +
                 std::to_string(d_model));

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "decode/vocabulary_check.h"
 #include "explain/record.h"
 #include "serve/api_error.h"
 #include "serve/explain_api.h"
@@ -70,7 +71,9 @@ Handler guarded(Handler handler) {
 
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
-      vocabulary_(options_.model_dir + "/spm.model"),
+      // Checked against the config before the replicas load: a wrong
+      // spm.model fails at once, naming both files.
+      vocabulary_(load_model_vocabulary(options_.model_dir, ModelConfig::load(options_.model_dir + "/config.json"))),
       replicas_(options_.model_dir, options_.workers),
       http_(std::make_unique<httplib::Server>()) {
   const auto& o = options_;
@@ -225,7 +228,7 @@ void Server::handle_translate(const httplib::Request& request, httplib::Response
     for (size_t i = 0; i < parsed.sentences.size(); ++i) {
       const std::string field = "field '" + sentence_field(parsed, i) + "'";
       try {
-        sources.push_back(encoder.encode(parsed.sentences[i], field));
+        sources.push_back(encoder.encode_source(parsed.sentences[i], field));
       } catch (const Error& e) {
         throw ApiError(400, e.what());
       }
@@ -250,7 +253,7 @@ void Server::handle_explain(const httplib::Request& request, httplib::Response& 
   // name the field; explain() would refuse it too, less precisely.
   try {
     const Translator encoder(replicas_.first(), vocabulary_, TranslatorOptions{});
-    encoder.encode(parsed.sentence, "field 'text'");
+    encoder.encode_source(parsed.sentence, "field 'text'");
   } catch (const Error& e) {
     throw ApiError(400, e.what());
   }
