@@ -13,9 +13,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/safetensors.h"
 #include "model/model_io.h"
 #include "serve/server.h"
 #include "text/vocabulary.h"
@@ -30,6 +32,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::HasSubstr;
 using testing::StartsWith;
+using nlohmann::json;
 
 using Result = test_support::CommandResult;
 using test_support::run_cli;
@@ -141,6 +144,96 @@ TEST_F(BadInput, ResumingFromWhatIsNotThisRunsCheckpointIsNamed) {
   const std::string error = error_of([&] { train(o); });
   EXPECT_THAT(error, StartsWith(checkpoint + ": "));
   EXPECT_THAT(error, HasSubstr("truncated"));
+}
+
+// A copy of the checkpoint `from` at `to`, with metadata `key` set to `value`.
+void rewrite_metadata(const std::string& from, const std::string& to, const std::string& key, const std::string& value) {
+  const auto file = safetensors::File::read(from);
+  safetensors::Writer writer;
+  for (const auto& t : file.tensors()) writer.add(t.name, file.load_f32(t.name));
+  for (const auto& [k, v] : file.metadata()) writer.set_metadata(k, v);
+  writer.set_metadata(key, value);
+  writer.write(to);
+}
+
+TEST_F(BadInput, CheckpointMetadataNamesTheFileAndTheField) {
+  const auto mine = load_model(model_);
+  Transformer model(mine->config);
+  Adam adam(model.params, AdamOptions{});
+  TrainingProgress saved;
+  saved.step = 7;
+  saved.dropout_rng = 18446744073709551615u;
+  const std::string good = dir_ + "/good.safetensors", bad = dir_ + "/bad.safetensors";
+  save_checkpoint(good, model, adam, saved);
+  const std::string record = json::parse(safetensors::File::read(good).metadata().at("progress")).dump();
+
+  // The error of loading the checkpoint whose "progress" is `progress`.
+  auto progress_error = [&](const std::string& progress) {
+    rewrite_metadata(good, bad, "progress", progress);
+    TrainingProgress p;
+    return error_of([&] { load_checkpoint(bad, model, adam, &p); });
+  };
+  // `record` with `field` set to the JSON `value` (or removed, for "").
+  auto with = [&](const std::string& field, const std::string& value) {
+    json j = json::parse(record);
+    if (value.empty()) j.erase(field);
+    else j[field] = json::parse(value);
+    return j.dump();
+  };
+  const std::string progress = bad + ": metadata 'progress'";
+  EXPECT_THAT(progress_error("{\"step\": "), StartsWith(progress + ": not valid JSON ("));
+  EXPECT_EQ(progress_error("[7]"), progress + ": expected a JSON object, got [7]");
+  EXPECT_EQ(progress_error(with("step", "")), progress + ": field 'step' is missing");
+  EXPECT_EQ(progress_error(with("step", "\"7\"")), progress + ": field 'step': expected an integer of at least 0, got \"7\"");
+  EXPECT_EQ(progress_error(with("epoch", "-1")), progress + ": field 'epoch': expected an integer of at least 0, got -1");
+  EXPECT_EQ(progress_error(with("best_valid_loss", "null")),
+            progress + ": field 'best_valid_loss': expected a number, got null");
+  EXPECT_EQ(progress_error(with("dropout_rng", "12")),
+            progress + ": field 'dropout_rng': expected a string of decimal digits (an unsigned 64-bit integer), got 12");
+  EXPECT_EQ(progress_error(with("dropout_rng", "\"18446744073709551616\"")),
+            progress + ": field 'dropout_rng': expected a string of decimal digits (an unsigned 64-bit integer), got "
+                       "\"18446744073709551616\"");
+  EXPECT_EQ(progress_error(with("ranks", "0")), progress + ": field 'ranks': expected an integer of at least 1, got 0");
+  EXPECT_EQ(progress_error(with("ranks", "2")), progress + ": field 'dropout_rng_ranks' is missing");
+  json two = json::parse(with("ranks", "2"));
+  two["dropout_rng_ranks"] = {"1", "2", "3"};
+  EXPECT_EQ(progress_error(two.dump()), progress + ": field 'dropout_rng_ranks': expected an array of 2 streams (one "
+                                                   "per rank, as 'ranks' says), got [\"1\",\"2\",\"3\"]");
+  two["dropout_rng_ranks"] = {"1", 2};
+  EXPECT_EQ(progress_error(two.dump()), progress + ": field 'dropout_rng_ranks[1]': expected a string of decimal "
+                                                   "digits (an unsigned 64-bit integer), got 2");
+
+  // The stored configuration: the same reader as config.json's, with the file named.
+  json config = mine->config.to_json();
+  config["heads"] = "4";
+  rewrite_metadata(good, bad, "config", config.dump());
+  EXPECT_EQ(error_of([&] { checkpoint_config(bad); }),
+            bad + ": metadata 'config': field 'heads': expected an integer, got \"4\"");
+  // A number beyond double was a bare out_of_range once.
+  rewrite_metadata(good, bad, "config", "{\"dropout\": 1e400}");
+  EXPECT_THAT(error_of([&] { checkpoint_config(bad); }), StartsWith(bad + ": metadata 'config': not valid JSON ("));
+  TrainingProgress p;
+  EXPECT_THAT(error_of([&] { load_checkpoint(bad, model, adam, &p); }),
+              StartsWith(bad + ": metadata 'config': not valid JSON ("));
+
+  // And the good one still loads, every field as saved.
+  TrainingProgress loaded;
+  load_checkpoint(good, model, adam, &loaded);
+  EXPECT_EQ(loaded.step, 7);
+  EXPECT_EQ(loaded.dropout_rng, 18446744073709551615u);
+}
+
+TEST_F(BadInput, ConfigFileFieldsAreNamedWithThePath) {
+  const std::string path = dir_ + "/config.json";
+  std::ofstream(path) << "{\"preset\": \"tiny\", \"heads\": 4.0}";
+  EXPECT_EQ(error_of([&] { ModelConfig::load(path); }), path + ": field 'heads': expected an integer, got 4.0");
+  std::ofstream(path) << "{\"preset\": \"tiny\", \"dropout\": 1e400}";
+  EXPECT_THAT(error_of([&] { ModelConfig::load(path); }), StartsWith(path + ": not valid JSON ("));
+  // Through the command line, as one error line.
+  std::ofstream(path) << "{\"preset\": \"tiny\", \"norm\": \"middle\"}";
+  const Result r = run_cli("summary --config " + path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output, "error: " + path + ": field 'norm': expected one of \"post\", \"pre\", got \"middle\"\n");
 }
 
 TEST_F(BadInput, ACorpusWithNothingUsableIsNamed) {

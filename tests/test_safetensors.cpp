@@ -252,7 +252,7 @@ TEST(Safetensors, DuplicateNames) {
 
 TEST(Safetensors, BadMetadata) {
   EXPECT_THAT(parse_error(file_with_header(R"({"__metadata__":{"a":1}})", 0)),
-              HasSubstr("w.safetensors: '__metadata__' field 'a' is not a string"));
+              HasSubstr("w.safetensors: '__metadata__': field 'a': expected a string, got 1"));
   EXPECT_THAT(parse_error(file_with_header(R"({"__metadata__":["a"]})", 0)),
               HasSubstr("w.safetensors: '__metadata__' is not an object"));
 }
