@@ -23,6 +23,8 @@
 #include "decode/alignment.h"
 #include "decode/translator.h"
 #include "model/model_io.h"
+#include "serve/api_error.h"
+#include "serve/error_answers.h"
 #include "serve/server.h"
 #include "text/vocabulary.h"
 #include "support/word_corpora.h"
@@ -394,6 +396,37 @@ TEST_F(Serve, BadOptionsAndABusyPortAreErrors) {
   o.workers = 1;
   o.model_dir = dir_ + "/no-such-model";
   EXPECT_THROW(serve::Server{o}, Error);
+}
+
+// A failure inside the server: the client learns only that it happened, the
+// server's log gets the message, with the request it belongs to.
+TEST(ServeErrors, InternalErrorsAreLoggedNotSent) {
+  std::FILE* log = std::tmpfile();
+  ASSERT_NE(log, nullptr);
+  httplib::Request request;
+  request.method = "POST";
+  request.path = "/v1/translate";
+  httplib::Response response;
+  serve::run_guarded(request, response, [] { throw std::runtime_error("cannot open /srv/secret/model: EIO"); }, log);
+  EXPECT_EQ(response.status, 500);
+  EXPECT_EQ(response.body, "{\"error\":\"internal error (the server's log says more)\"}");
+  EXPECT_THAT(response.body, testing::Not(HasSubstr("secret")));
+  httplib::Response unknown;
+  serve::run_guarded(request, unknown, [] { throw 42; }, log);
+  EXPECT_EQ(unknown.status, 500);
+  // A client's mistake is answered, not logged.
+  httplib::Response mistake;
+  serve::run_guarded(request, mistake, [] { throw serve::ApiError(400, "field 'beam': must be an integer"); }, log);
+  EXPECT_EQ(mistake.status, 400);
+  EXPECT_EQ(mistake.body, "{\"error\":\"field 'beam': must be an integer\"}");
+
+  std::rewind(log);
+  std::string logged;
+  for (int c; (c = std::fgetc(log)) != EOF;) logged += static_cast<char>(c);
+  std::fclose(log);
+  EXPECT_EQ(logged,
+            "POST /v1/translate: 500 internal error: cannot open /srv/secret/model: EIO\n"
+            "POST /v1/translate: 500 internal error: an exception that is not a std::exception\n");
 }
 
 }  // namespace

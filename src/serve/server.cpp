@@ -13,6 +13,7 @@
 #include "core/file_io.h"
 #include "explain/record.h"
 #include "serve/api_error.h"
+#include "serve/error_answers.h"
 #include "serve/explain_api.h"
 #include "serve/translate_api.h"
 
@@ -31,10 +32,6 @@ void send_json(httplib::Response& response, int status, const Json& body) {
   response.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
 }
 
-void send_error(httplib::Response& response, int status, const std::string& message) {
-  send_json(response, status, json{{"error", message}});
-}
-
 // What a status means, for the errors httplib answers itself (before any
 // handler runs) or that a handler set without a body.
 std::string status_message(const httplib::Request& request, int status, size_t max_body_bytes) {
@@ -50,19 +47,10 @@ std::string status_message(const httplib::Request& request, int status, size_t m
 
 using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
-// A handler that answers every exception with a JSON error: ApiError with its
-// status, any other Error or exception as 500.
+// A handler that answers every exception with a JSON error (error_answers.h).
 Handler guarded(Handler handler) {
   return [handler = std::move(handler)](const httplib::Request& request, httplib::Response& response) {
-    try {
-      handler(request, response);
-    } catch (const ApiError& e) {
-      send_error(response, e.status, e.what());
-    } catch (const std::exception& e) {
-      send_error(response, 500, std::string("internal error: ") + e.what());
-    } catch (...) {
-      send_error(response, 500, "internal error");
-    }
+    run_guarded(request, response, [&] { handler(request, response); }, stderr);
   };
 }
 
@@ -142,8 +130,8 @@ void Server::add_routes() {
     if (response.body.empty()) send_error(response, response.status, status_message(request, response.status, max_body));
   });
   // Handlers catch everything themselves (guarded); this is the last line.
-  http.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
-    send_error(response, 500, "internal error");
+  http.set_exception_handler([](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
+    answer_exception(request, response, error, stderr);
   });
   if (options_.log)
     http.set_logger([](const httplib::Request& request, const httplib::Response& response) {
