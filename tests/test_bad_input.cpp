@@ -249,6 +249,42 @@ TEST_F(BadInput, ACorpusWithNothingUsableIsNamed) {
   EXPECT_FALSE(fs::exists(o.out + "/checkpoint.safetensors"));
 }
 
+// Output that cannot be written: every command checks its writes and exits
+// non-zero naming what failed, rather than 0 with a truncated file. /dev/full
+// fails every write with ENOSPC, like a full disk.
+
+TEST_F(BadInput, AStdoutThatCannotBeWrittenIsAnError) {
+  std::ofstream(dir_ + "/three.txt") << "red cat\nthe dog runs\nblue\n";
+  const std::string bin = TRANSFORMER_BIN;
+  const std::string translate = bin + " translate --model " + model_ + " " + dir_ + "/three.txt";
+  // The same commands succeed where stdout takes what they write.
+  for (const std::string& command : {bin + " summary --preset tiny", translate, translate + " --n-best 2 --beam 2",
+                                     bin + " translate --help"}) {
+    SCOPED_TRACE(command);
+    EXPECT_EQ(test_support::run_command(command + " >/dev/null 2>&1").exit_code, 0);
+    // stderr to the pipe, stdout to the full device.
+    Result r = test_support::run_command(command + " 2>&1 >/dev/full");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.output, "error: stdout: cannot write: No space left on device\n");
+    r = test_support::run_command(command + " 2>&1 >&-");  // closed
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.output, "error: stdout: cannot write: Bad file descriptor\n");
+  }
+  // More than stdout's buffer holds: the first failed write happens while
+  // the command runs, and is still reported once at the end.
+  std::string many;
+  for (int i = 0; i < 300; ++i) many += "red cat the dog runs\n";
+  std::ofstream(dir_ + "/many.txt") << many;
+  const Result r = test_support::run_command(bin + " translate --beam 1 --model " + model_ + " " + dir_ +
+                                             "/many.txt 2>&1 >/dev/full");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output, "error: stdout: cannot write: No space left on device\n");
+  // A command that fails on its own keeps its own error and exit code.
+  const Result failed = test_support::run_command(bin + " translate --model " + dir_ + "/absent 2>&1 >/dev/full");
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_THAT(failed.output, StartsWith("error: " + dir_ + "/absent: not a model directory"));
+}
+
 // HTTP that httplib cannot parse, or whose declared size is over the limit,
 // sent as raw bytes: the server answers with a status and a JSON error, and
 // keeps serving.
