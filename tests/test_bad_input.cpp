@@ -251,7 +251,9 @@ TEST_F(BadInput, ACorpusWithNothingUsableIsNamed) {
 
 // Output that cannot be written: every command checks its writes and exits
 // non-zero naming what failed, rather than 0 with a truncated file. /dev/full
-// fails every write with ENOSPC, like a full disk.
+// fails every write with ENOSPC, like a full disk. Files go through a link to
+// it in the test's directory: a regression that replaced the path instead of
+// writing it would replace the link, never the machine's /dev/full.
 
 TEST_F(BadInput, AStdoutThatCannotBeWrittenIsAnError) {
   std::ofstream(dir_ + "/three.txt") << "red cat\nthe dog runs\nblue\n";
@@ -283,6 +285,30 @@ TEST_F(BadInput, AStdoutThatCannotBeWrittenIsAnError) {
   const Result failed = test_support::run_command(bin + " translate --model " + dir_ + "/absent 2>&1 >/dev/full");
   EXPECT_EQ(failed.exit_code, 1);
   EXPECT_THAT(failed.output, StartsWith("error: " + dir_ + "/absent: not a model directory"));
+}
+
+TEST_F(BadInput, OutputFilesOnAFullDeviceAreNamed) {
+  const std::string full = dir_ + "/full";
+  fs::remove(full);
+  fs::create_symlink("/dev/full", full);
+  Result r = run_cli("explain --model " + model_ + " \"red cat\" --html " + full);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output, "error: " + full + ": cannot write: No space left on device\n");
+  r = run_cli("explain --model " + model_ + " \"red cat\" -o " + full);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output, "error: " + full + ": cannot write: No space left on device\n");
+
+  const std::string vocab_dir = dir_ + "/vocab-full";
+  fs::create_directories(vocab_dir);
+  fs::create_symlink("/dev/full", vocab_dir + "/spm.model");
+  r = run_cli("vocab --input " + dir_ + "/text.txt --vocab-size 24 --out " + vocab_dir + "/spm.model");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("error: " + vocab_dir + "/spm.model: cannot write: No space left on device\n"));
+
+  // The links are written through, never replaced.
+  EXPECT_TRUE(fs::is_symlink(full));
+  EXPECT_EQ(fs::read_symlink(full), "/dev/full");
+  EXPECT_TRUE(fs::is_character_file("/dev/full"));
 }
 
 // HTTP that httplib cannot parse, or whose declared size is over the limit,

@@ -13,6 +13,11 @@ std::string read_file(const std::string& path);
 // Writes PATH.tmp.<pid> beside PATH, fsyncs it, renames it over PATH and
 // fsyncs the directory. On any failure the temporary is removed, PATH is left
 // as it was, and an Error names the path and the reason.
+//
+// Through a symbolic link, the file it points to is replaced (the link
+// stays). A PATH that is neither a regular file nor a directory (a device
+// such as /dev/stdout or /dev/full, a FIFO) cannot be replaced: it is
+// written in place, every write and the close checked.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
 // Removes the PATH.tmp.<pid> files of processes that no longer exist: what
