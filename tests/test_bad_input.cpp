@@ -311,6 +311,19 @@ TEST_F(BadInput, OutputFilesOnAFullDeviceAreNamed) {
   EXPECT_TRUE(fs::is_character_file("/dev/full"));
 }
 
+TEST_F(BadInput, AMetricsLineThatCannotBeWrittenStopsTheRun) {
+  TrainOptions o;
+  o.model = load_model(model_)->config;
+  o.vocabulary = model_ + "/spm.model";
+  o.train_source = o.train_target = dir_ + "/text.txt";
+  o.out = dir_ + "/metrics-full";
+  o.max_steps = 3;
+  o.log_every = 1;
+  fs::create_directories(o.out);
+  fs::create_symlink("/dev/full", o.out + "/metrics.jsonl");
+  EXPECT_EQ(error_of([&] { train(o); }), o.out + "/metrics.jsonl: cannot write: No space left on device");
+}
+
 // HTTP that httplib cannot parse, or whose declared size is over the limit,
 // sent as raw bytes: the server answers with a status and a JSON error, and
 // keeps serving.

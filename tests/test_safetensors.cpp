@@ -392,6 +392,25 @@ TEST_F(AtomicFile, DevicesAndFifosAreWrittenInPlaceAndChecked) {
   EXPECT_EQ(entries(), 3u) << "no temporary left";
 }
 
+TEST(AppendFile, AppendsAndNamesAFailedWrite) {
+  char tmpl[] = "/tmp/transformer-append-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  {
+    AppendFile log(dir + "/log");
+    log.append("one\n");
+    log.append("two\n");
+  }
+  AppendFile(dir + "/log").append("three\n");
+  EXPECT_EQ(read_file(dir + "/log"), "one\ntwo\nthree\n");
+  fs::create_symlink("/dev/full", dir + "/full");
+  AppendFile full(dir + "/full");
+  EXPECT_EQ(error_of([&] { full.append("x\n"); }), dir + "/full: cannot write: No space left on device");
+  EXPECT_THAT(error_of([&] { AppendFile(dir + "/no/such/dir/log"); }),
+              HasSubstr(dir + "/no/such/dir/log: cannot open for writing: No such file or directory"));
+  fs::remove_all(dir);
+}
+
 TEST(ReadFile, MissingAndDirectory) {
   EXPECT_THAT(error_of([] { read_file("/nonexistent/x"); }),
               HasSubstr("/nonexistent/x: cannot open: No such file or directory"));

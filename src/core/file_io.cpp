@@ -133,6 +133,17 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   sync_parent_directory(target);
 }
 
+AppendFile::AppendFile(std::string path) : path_(std::move(path)) {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw Error(path_ + ": cannot open for writing: " + reason());
+}
+
+AppendFile::~AppendFile() { ::close(fd_); }
+
+void AppendFile::append(const std::string& bytes) {
+  if (!write_all(fd_, bytes)) throw Error(path_ + ": cannot write: " + reason());
+}
+
 void remove_stale_temporaries(const std::string& path) {
   namespace fs = std::filesystem;
   const fs::path target(link_target(path));  // where write_file_atomic puts them
