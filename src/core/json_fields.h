@@ -52,7 +52,6 @@ class JsonObject {
     return json_integer(at(field), source_, field, min, max);
   }
   double number(const std::string& field) const { return json_number(at(field), source_, field); }
-  std::string string(const std::string& field) const { return json_string(at(field), source_, field); }
   uint64_t u64_string(const std::string& field) const { return json_u64_string(at(field), source_, field); }
 
   const std::string& source() const { return source_; }
