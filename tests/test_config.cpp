@@ -119,12 +119,22 @@ TEST(Config, UnknownFieldIsNamed) {
 }
 
 TEST(Config, WrongTypesAreNamed) {
-  EXPECT_THAT(error_for(json{{"heads", "8"}}), HasSubstr("field 'heads' must be an integer"));
-  EXPECT_THAT(error_for(json{{"heads", 8.5}}), HasSubstr("field 'heads' must be an integer"));
-  EXPECT_THAT(error_for(json{{"final_norm", 1}}), HasSubstr("field 'final_norm' must be true or false"));
-  EXPECT_THAT(error_for(json{{"norm", "middle"}}), HasSubstr("field 'norm' must be one of \"post\", \"pre\""));
+  EXPECT_THAT(error_for(json{{"heads", "8"}}), HasSubstr("my/config.json: field 'heads': expected an integer, got \"8\""));
+  EXPECT_THAT(error_for(json{{"heads", 8.5}}), HasSubstr("field 'heads': expected an integer, got 8.5"));
+  // Above int64's range: refused, not wrapped to a negative number.
+  EXPECT_THAT(error_for(json::parse(R"({"d_model": 18446744073709551615})")),
+              HasSubstr("field 'd_model': expected an integer, got 18446744073709551615"));
+  EXPECT_THAT(error_for(json{{"dropout", "0.1"}}), HasSubstr("field 'dropout': expected a number, got \"0.1\""));
+  EXPECT_THAT(error_for(json{{"dropout", 1e39}}),
+              HasSubstr("field 'dropout': expected a number within the range of a float, got 1e+39"));
+  EXPECT_THAT(error_for(json{{"final_norm", 1}}), HasSubstr("field 'final_norm': expected true or false, got 1"));
+  EXPECT_THAT(error_for(json{{"norm", "middle"}}),
+              HasSubstr("field 'norm': expected one of \"post\", \"pre\", got \"middle\""));
+  EXPECT_THAT(error_for(json{{"preset", 3}}), HasSubstr("my/config.json: field 'preset': expected a string, got 3"));
   EXPECT_THAT(error_for(json{{"preset", "huge"}}), HasSubstr("field 'preset': unknown preset 'huge'"));
   EXPECT_THAT(error_for(json::array()), HasSubstr("my/config.json: a config must be a JSON object"));
+  // A long value is quoted cut short.
+  EXPECT_THAT(error_for(json{{"heads", std::string(500, 'x')}}), HasSubstr("\"" + std::string(79, 'x') + "…"));
 }
 
 TEST(Config, ContradictionsAreNamed) {

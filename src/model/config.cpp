@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_fields.h"
 
 namespace transformer {
 
@@ -57,22 +58,19 @@ std::string where(const std::string& source, const std::string& field) {
 }
 
 int64_t get_int(const json& v, const std::string& source, const std::string& field) {
-  if (!v.is_number_integer()) throw Error(where(source, field) + " must be an integer, got " + v.dump());
-  return v.get<int64_t>();
+  return json_integer(v, source, field);
 }
 
 // A number that fits a float: 1e39 would become infinity, which to_json
 // writes as null, so the saved config could not be read back.
 float get_float(const json& v, const std::string& source, const std::string& field) {
-  if (!v.is_number()) throw Error(where(source, field) + " must be a number, got " + v.dump());
-  if (!(std::fabs(v.get<double>()) <= std::numeric_limits<float>::max()))
-    throw Error(where(source, field) + " is outside the range of a float, got " + v.dump());
+  if (!(std::fabs(json_number(v, source, field)) <= std::numeric_limits<float>::max()))
+    bad_json_field(source, field, "a number within the range of a float", v);
   return v.get<float>();
 }
 
 bool get_bool(const json& v, const std::string& source, const std::string& field) {
-  if (!v.is_boolean()) throw Error(where(source, field) + " must be true or false, got " + v.dump());
-  return v.get<bool>();
+  return json_bool(v, source, field);
 }
 
 // A string field that must be one of `names`; returns its index.
@@ -84,7 +82,7 @@ Enum get_choice(const json& v, const std::string& source, const std::string& fie
     if (v.is_string() && v.get<std::string>() == name) return value;
     known += (known.empty() ? "\"" : ", \"") + name + "\"";
   }
-  throw Error(where(source, field) + " must be one of " + known + ", got " + v.dump());
+  bad_json_field(source, field, "one of " + known, v);
 }
 
 const std::vector<std::pair<std::string, NormPosition>> kNorms = {{"post", NormPosition::Post},
@@ -111,10 +109,9 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& source) {
   if (!j.is_object()) throw Error(source + ": a config must be a JSON object, got " + j.dump());
   ModelConfig c;
   if (j.contains("preset")) {
-    const json& p = j.at("preset");
-    if (!p.is_string()) throw Error(where(source, "preset") + " must be a string, got " + p.dump());
+    const std::string name = json_string(j.at("preset"), source, "preset");
     try {
-      c = preset(p.get<std::string>());
+      c = preset(name);
     } catch (const Error& e) {
       throw Error(where(source, "preset") + ": " + e.what());
     }
@@ -150,15 +147,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& source) {
 }
 
 ModelConfig ModelConfig::load(const std::string& path) {
-  const std::string text = read_file(path);
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    // parse_error, and out_of_range for a number beyond double ("1e400").
-    throw Error(path + ": not valid JSON (" + e.what() + ")");
-  }
-  return from_json(j, path);
+  return from_json(parse_json(read_file(path), path), path);
 }
 
 json ModelConfig::to_json() const {

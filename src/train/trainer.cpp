@@ -8,7 +8,6 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -110,17 +109,16 @@ BatcherOptions batcher_options(const TrainOptions& o, const ModelConfig& c, bool
   return b;
 }
 
-// One JSON object a line, appended and flushed as it happens, so a killed
-// run keeps its curve.
+// One JSON object a line, appended as it happens, so a killed run keeps its
+// curve; a line that cannot be written (a full disk) stops the run with an
+// error naming the file rather than losing the curve unnoticed.
 class MetricsLog {
  public:
-  explicit MetricsLog(const std::string& path) : out_(path, std::ios::app) {
-    if (!out_) throw Error(path + ": cannot open for writing");
-  }
-  void write(const json& record) { out_ << record.dump() << '\n' << std::flush; }
+  explicit MetricsLog(const std::string& path) : out_(path) {}
+  void write(const json& record) { out_.append(record.dump() + "\n"); }
 
  private:
-  std::ofstream out_;
+  AppendFile out_;
 };
 
 struct ValidationResult {
