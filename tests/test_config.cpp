@@ -102,11 +102,11 @@ TEST(Config, WrappingFieldsRoundTripAndWrap) {
 }
 
 TEST(Config, BadWrappingFieldsAreNamed) {
-  EXPECT_THAT(error_for(json{{"source_bos", 1}}), HasSubstr("my/config.json: field 'source_bos' must be true or false, got 1"));
-  EXPECT_THAT(error_for(json{{"source_eos", "yes"}}), HasSubstr("field 'source_eos' must be true or false, got \"yes\""));
+  EXPECT_THAT(error_for(json{{"source_bos", 1}}), HasSubstr("my/config.json: field 'source_bos': expected true or false, got 1"));
+  EXPECT_THAT(error_for(json{{"source_eos", "yes"}}), HasSubstr("field 'source_eos': expected true or false, got \"yes\""));
   EXPECT_THAT(error_for(json{{"decoder_start", "pad"}}),
-              HasSubstr("field 'decoder_start' must be one of \"bos\", \"eos\", got \"pad\""));
-  EXPECT_THAT(error_for(json{{"decoder_start", 2}}), HasSubstr("field 'decoder_start' must be one of"));
+              HasSubstr("field 'decoder_start': expected one of \"bos\", \"eos\", got \"pad\""));
+  EXPECT_THAT(error_for(json{{"decoder_start", 2}}), HasSubstr("field 'decoder_start': expected one of"));
   EXPECT_THAT(error_for(json{{"max_length", 2}, {"source_bos", true}, {"source_eos", true}}),
               HasSubstr("field 'max_length' = 2 leaves no room for a source piece beside the BOS and EOS"));
   EXPECT_THAT(error_for(json{{"max_length", 1}, {"source_eos", true}}),
