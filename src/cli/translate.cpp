@@ -93,7 +93,10 @@ void add_translate_command(CLI::App& app) {
         std::string line = n_best_output ? std::to_string(i) + " ||| " + h.text + " ||| " + format_score(h.score) : h.text;
         if (options.token_scores) {
           std::string scores;
-          for (float lp : h.token_log_probs) scores += (scores.empty() ? "" : " ") + format_score(lp);
+          for (float lp : h.token_log_probs) {
+            if (!scores.empty()) scores += ' ';
+            scores += format_score(lp);
+          }
           line += " ||| " + scores;
         }
         if (options.alignment_layer >= 0) line += " ||| " + format_alignment(h.alignment);
