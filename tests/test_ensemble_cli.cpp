@@ -208,6 +208,10 @@ TEST_F(EnsembleCli, ModelsThatCannotCombineAreNamed) {
   const Result r = run("translate --model " + model("B") + " --model " + model("A") + " --alignment --alignment-layer 2 " + input);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("alignment layer 2 does not exist: model 2 of the ensemble has 2 decoder layers (0 … 1)"));
+  // Counted from the last, past the first (once, silently no alignment at all).
+  const Result alone = run("translate --model " + model("A") + " --alignment --alignment-layer -3 " + input);
+  EXPECT_EQ(alone.exit_code, 1);
+  EXPECT_THAT(alone.err, HasSubstr("alignment layer -3 does not exist: the model has 2 decoder layers (-2 … -1 counting from the last)"));
 }
 
 }  // namespace
