@@ -67,10 +67,9 @@ class Translator {
   // config says (source_bos, source_eos). Every command that translates text
   // gets its source ids here. An empty line stays empty (nothing to
   // translate). Invalid UTF-8 and a line longer than the model's max_length
-  // (an ensemble's: the smallest of its models')
-  // (unless truncating: the pieces are cut, the wrapping kept) are an Error
-  // starting with `where` ("file:line" or "sentence 3"); a truncation warns
-  // on stderr.
+  // (an ensemble's smallest; unless truncating: the pieces are cut, the
+  // wrapping kept) are an Error starting with `where` ("file:line" or
+  // "sentence 3"); a truncation warns on stderr.
   std::vector<int32_t> encode_source(const std::string& line, const std::string& where) const;
 
   // A given translation's pieces, as forced decoding reads them (score_pairs
