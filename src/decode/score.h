@@ -27,4 +27,16 @@ struct PairScore {
 std::vector<PairScore> score_pairs(Transformer& model, const std::vector<std::vector<int32_t>>& sources,
                                    const std::vector<std::vector<int32_t>>& targets, int64_t attention_layer = -1);
 
+// Forced decoding by an ensemble (models combinable, decode/ensemble_check.h):
+// each model scores the pairs, a token's log-probability is the log of the
+// mean of the models' probabilities of it (decode/ensemble_scorer.h's rule,
+// so these are the per-token scores the ensemble's search computed), and
+// log_prob their sum. With attention_layers (one per model, each < that
+// model's decoder_layers; empty: none), the attention is the mean of the
+// models' attention, each read from its own layer.
+std::vector<PairScore> score_pairs(const std::vector<Transformer*>& models,
+                                   const std::vector<std::vector<int32_t>>& sources,
+                                   const std::vector<std::vector<int32_t>>& targets,
+                                   const std::vector<int64_t>& attention_layers = {});
+
 }  // namespace transformer
