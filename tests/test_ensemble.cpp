@@ -330,7 +330,9 @@ TEST_F(Ensemble, OnlyModelsThatReadAndWriteTheSameIdsCombine) {
     change.change(c);
     const std::string message = error_of([&] { check_ensemble({{"A", &a, vocab_}, {"B", &b, vocab_}, {"C", &c, vocab_}}); });
     EXPECT_THAT(message, HasSubstr("A and C cannot be ensembled: '" + std::string(change.field) + "'")) << message;
-    if (change.values) EXPECT_THAT(message, HasSubstr(change.values));
+    if (change.values) {
+      EXPECT_THAT(message, HasSubstr(change.values));
+    }
   }
 
   // Another vocabulary of the same size, trained on other sentences.
