@@ -12,6 +12,12 @@
 #          threads' partial results in that order changes in its last bit
 #          (two partial sums cannot show it: a + b = b + a).
 #
+# The second busy run also sets OMP_DYNAMIC=true, which lets OpenMP give a
+# parallel region fewer threads when the load average is high (libgomp reads
+# the 15-minute one: this bites on a machine that has been busy for a while).
+# The thread count must stay the one asked for: with fewer, OpenBLAS hung in
+# sgemm, waiting for a thread that never came.
+#
 # Batches of 4,096 tokens are large enough for every kernel to split its work
 # over the threads (loss, layer norm, dropout, attention, matrix products); a
 # validation every other step sums the loss over two thousand sentences.
@@ -49,8 +55,10 @@ awk 'BEGIN {
 echo '{"preset": "tiny", "encoder_layers": 1, "decoder_layers": 1}' >model.json
 
 steps=20
-train() {  # train THREADS OUT
-  "$bin" --threads "$1" train --config model.json --vocab spm.model --out "$2" --seed 5 \
+# train THREADS OUT. A run still going after 150 s is killed and fails the
+# test (KILL 10 s after TERM: the trainer heeds TERM only between steps).
+train() {
+  timeout -k 10 150 "$bin" --threads "$1" train --config model.json --vocab spm.model --out "$2" --seed 5 \
     --train-source train.src --train-target train.tgt --valid-source train.src --valid-target train.tgt \
     --max-tokens 4096 --warmup 50 --max-steps $steps --log-every 1 --valid-every 2 --valid-bleu-max 1 2>"$2.log"
 }
@@ -70,9 +78,15 @@ for threads in 2 4; do
   done
   start=$SECONDS
   train "$threads" busy${threads}a & a=$!
-  train "$threads" busy${threads}b & b=$!
-  wait "$a" && wait "$b"
+  OMP_DYNAMIC=true train "$threads" busy${threads}b & b=$!
+  status=0
+  wait "$a" || status=$?
+  wait "$b" || status=$?
   stop_hogs
+  if [[ $status -ne 0 ]]; then
+    echo "a busy run failed (exit $status; 124 or 137: still running after 150 s, killed):"; tail -n 3 busy${threads}a.log busy${threads}b.log
+    exit 1
+  fi
   echo "   the two busy runs took $((SECONDS - start)) s"
   for run in busy${threads}a busy${threads}b; do
     if ! diff <(curve quiet$threads) <(curve $run) >$run.diff; then
