@@ -21,7 +21,7 @@ void set_num_threads(int n) {
   // With dynamic adjustment, libgomp gives a region fewer threads when the
   // load average is high: OpenBLAS then spins for ever, waiting for a thread
   // of its region that never came (a 2-thread run beside a busy loop hung in
-  // sgemm), and our sums would change with the load.
+  // sgemm); and a product split over fewer threads rounds differently.
   omp_set_dynamic(0);
   omp_set_num_threads(n);
   openblas_set_num_threads(n);
