@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/web_dir.h"
+#include "serve/auth.h"
 #include "serve/server.h"
 
 namespace transformer::cli {
@@ -45,6 +46,8 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--max-tokens", t.max_tokens, "most tokens per batch: beam rows x sentences x longest source")
       ->check(CLI::Range(1, 1 << 24))
       ->capture_default_str();
+  cmd->add_option("--api-key-file", o->api_key_file,
+                  "API keys, one a line: then every endpoint but /healthz needs Authorization: Bearer KEY");
   cmd->add_flag("--quiet", *quiet, "no line per request on stderr");
   cmd->callback([o, web, quiet] {
     if (o->translator.beam.n_best > o->translator.beam.beam_size) throw CLI::ValidationError("--n-best", "cannot exceed --beam");
@@ -60,6 +63,11 @@ void add_serve_command(CLI::App& app) {
     options.web_dir = web->empty() ? find_web_dir() : *web;
     options.log = !*quiet;
     serve::Server server(options);
+    if (options.api_key_file.empty() && !serve::is_loopback_host(options.host))
+      std::fprintf(stderr,
+                   "warning: serving %s without API keys: anyone who can reach this address can use the server "
+                   "(--api-key-file)\n",
+                   options.host.c_str());
     const int port = server.start();
     std::printf("serving %s on http://%s:%d\n", options.model_dir.c_str(), options.host.c_str(), port);
     if (options.web_dir.empty()) std::printf("no explorer page: no web directory found (--web DIR)\n");

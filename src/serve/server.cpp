@@ -46,10 +46,25 @@ std::string status_message(const httplib::Request& request, int status, size_t m
   }
 }
 
+// Reachable without a key: a load balancer's or orchestrator's probe has none.
+bool is_open_path(const std::string& path) { return path == "/healthz"; }
+
+bool has_body(const httplib::Request& request) {
+  return request.get_header_value<uint64_t>("Content-Length") > 0 || request.has_header("Transfer-Encoding");
+}
+
+// The one answer to a missing or wrong key, whatever the path: it says how
+// to authenticate and nothing about the server (RFC 6750's challenge).
+void refuse_unauthorized(httplib::Response& response) {
+  response.set_header("WWW-Authenticate", "Bearer realm=\"transformer\"");
+  send_error(response, 401, "an API key is required: Authorization: Bearer KEY");
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
+      keys_(options_.api_key_file.empty() ? ApiKeys() : ApiKeys::load(options_.api_key_file)),
       // Checked against the config before the replicas load: a wrong
       // spm.model fails at once, naming both files.
       vocabulary_(load_model_vocabulary(options_.model_dir, ModelConfig::load(options_.model_dir + "/config.json"))),
@@ -92,13 +107,39 @@ void Server::add_routes() {
   // the answer is an error, so that the connection stays in step.
   using BodyHandler = std::function<void(const httplib::Request&, const std::string&, httplib::Response&)>;
   const size_t max_body = options_.max_body_bytes;
-  const auto with_body = [max_body](BodyHandler handler) -> httplib::Server::HandlerWithContentReader {
-    return [handler = std::move(handler), max_body](const httplib::Request& request, httplib::Response& response,
-                                                     const httplib::ContentReader& reader) {
+  // A request without a valid key is answered 401 only after its body has
+  // been read and dropped (below the same limit), for the same reason.
+  const auto with_body = [this, max_body](BodyHandler handler) -> httplib::Server::HandlerWithContentReader {
+    return [this, handler = std::move(handler), max_body](const httplib::Request& request, httplib::Response& response,
+                                                           const httplib::ContentReader& reader) {
+      if (!authorized(request)) {
+        try {
+          read_body(request, response, reader, max_body);
+        } catch (const ApiError&) {  // too large or unreadable: still 401, which tells nothing
+        }
+        refuse_unauthorized(response);
+        return;
+      }
       run_guarded(request, response, [&] { handler(request, read_body(request, response, reader, max_body), response); },
                   stderr);
     };
   };
+  // Access control comes first, before a route or a static file is looked
+  // up, so an unauthorized client learns nothing about which paths exist.
+  // A request with a body to read goes on to its route, which reads the body
+  // before answering 401 (with_body); any other is answered here.
+  http.set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
+    using Answer = httplib::Server::HandlerResponse;
+    if (authorized(request)) return Answer::Unhandled;
+    const std::string& m = request.method;
+    const bool read_by_route = m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
+    if (has_body(request) && read_by_route) return Answer::Unhandled;
+    refuse_unauthorized(response);
+    // A body nobody reads (a GET with one) would be taken for the next
+    // request on this connection.
+    if (has_body(request)) response.set_header("Connection", "close");
+    return Answer::Handled;
+  });
   const auto route = [&](const std::string& path, const std::string& allowed, BodyHandler handler) {
     const BodyHandler not_allowed = [allowed](const httplib::Request& request, const std::string&,
                                               httplib::Response& response) {
@@ -216,8 +257,13 @@ bool Server::running() const {
   return listener_.joinable() && !finished_;
 }
 
+bool Server::authorized(const httplib::Request& request) const {
+  return keys_.empty() || is_open_path(request.path) || keys_.check(request.get_header_value("Authorization")) != 0;
+}
+
 void Server::handle_health(httplib::Response& response) {
-  send_json(response, 200, json{{"status", "ok"}, {"model", options_.model_dir}});
+  // Open to all (no key needed), so it names nothing of the server's own.
+  send_json(response, 200, json{{"status", "ok"}});
 }
 
 void Server::handle_translate(const std::string& body, httplib::Response& response) {

@@ -9,6 +9,10 @@
 // checks and bad requests never wait. The SentencePiece vocabulary is shared:
 // its encode and decode are const and thread-safe.
 //
+// With API keys (--api-key-file), every endpoint but the health check needs
+// "Authorization: Bearer KEY"; without one a request gets 401 and learns
+// nothing else, not even whether its path exists (serve/auth.h).
+//
 // Every request is checked at the boundary; a bad one gets a JSON error
 // {"error": "..."} with a 4xx status naming the field, and nothing a client
 // sends can stop the server (an unexpected exception becomes a 500).
@@ -23,6 +27,7 @@
 #include <thread>
 
 #include "decode/translator.h"
+#include "serve/auth.h"
 #include "serve/replica_pool.h"
 #include "text/vocabulary.h"
 
@@ -47,6 +52,7 @@ struct ServerOptions {
   TranslatorOptions translator;    // defaults of the request fields (beam, n_best, length limits, …, for
                                    // /v1/explain too) and the batch bounds (max_sentences, max_tokens)
   bool log = false;                // one line per request on stderr: method, path, status
+  std::string api_key_file;        // keys, one a line (serve/auth.h); "": no access control
 };
 
 class Server {
@@ -74,12 +80,16 @@ class Server {
 
  private:
   void add_routes();
+  // Whether the request may reach `path`: no keys, a path open to all
+  // (the health check), or a key of the file.
+  bool authorized(const httplib::Request& request) const;
   void handle_health(httplib::Response& response);
   void handle_translate(const std::string& body, httplib::Response& response);
   void handle_explain(const std::string& body, httplib::Response& response);
   void handle_index(httplib::Response& response);
 
   ServerOptions options_;
+  ApiKeys keys_;
   text::Vocabulary vocabulary_;
   ReplicaPool replicas_;
   std::unique_ptr<httplib::Server> http_;
