@@ -153,6 +153,7 @@ TEST_F(ServeAuth, EveryEndpointButTheHealthCheckNeedsAKey) {
     expect_refused(send("POST", "/v1/explain", json{{"text", "red cat"}}.dump(), authorization));
     expect_refused(send("GET", "/v1/translate", "", authorization));
     expect_refused(send("GET", "/", "", authorization));
+    expect_refused(send("GET", "/metrics", "", authorization));
     expect_refused(send("GET", "/app.js", "", authorization));
     expect_refused(send("GET", "/web/app.js", "", authorization));
     expect_refused(send("GET", "/no/such/path", "", authorization));
@@ -168,6 +169,7 @@ TEST_F(ServeAuth, EveryEndpointButTheHealthCheckNeedsAKey) {
   }
   EXPECT_EQ(send("GET", "/web/app.js", "", "Bearer " + kKey).body, "console.log('hi');");
   EXPECT_EQ(send("GET", "/no/such/path", "", "Bearer " + kKey).status, 404);
+  EXPECT_EQ(send("GET", "/metrics", "", "Bearer " + kKey).status, 200);
 }
 
 // A 401 to a request with a body leaves the connection in step: the body is

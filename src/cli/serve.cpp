@@ -21,6 +21,7 @@ void add_serve_command(CLI::App& app) {
   auto o = std::make_shared<serve::ServerOptions>();
   auto web = std::make_shared<std::string>();
   auto quiet = std::make_shared<bool>(false);
+  auto log_format = std::make_shared<std::string>("text");
   TranslatorOptions& t = o->translator;
   cmd->add_option("--model", o->model_dir, "model directory (config.json, model.safetensors, spm.model)")->required();
   cmd->add_option("--host", o->host, "address to listen on (0.0.0.0: every interface)")->capture_default_str();
@@ -48,8 +49,11 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--api-key-file", o->api_key_file,
                   "API keys, one a line: then every endpoint but /healthz needs Authorization: Bearer KEY");
-  cmd->add_flag("--quiet", *quiet, "no line per request on stderr");
-  cmd->callback([o, web, quiet] {
+  cmd->add_option("--log-format", *log_format, "the access log on stderr, a line per request: text or json (JSON lines)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_flag("--quiet", *quiet, "no access log");
+  cmd->callback([o, web, quiet, log_format] {
     if (o->translator.beam.n_best > o->translator.beam.beam_size) throw CLI::ValidationError("--n-best", "cannot exceed --beam");
     // Block the stop signals before any thread exists, so every thread
     // inherits the mask and only sigtimedwait below receives them.
@@ -61,7 +65,7 @@ void add_serve_command(CLI::App& app) {
 
     serve::ServerOptions options = *o;
     options.web_dir = web->empty() ? find_web_dir() : *web;
-    options.log = !*quiet;
+    options.log_format = *quiet ? serve::LogFormat::off : serve::parse_log_format(*log_format);
     serve::Server server(options);
     if (options.api_key_file.empty() && !serve::is_loopback_host(options.host))
       std::fprintf(stderr,

@@ -46,6 +46,19 @@ std::string status_message(const httplib::Request& request, int status, size_t m
   }
 }
 
+// What the server learns about a request while answering it, for its
+// metrics and its access-log line. httplib runs a request's routing, its
+// handler and the logger one after another on one thread, so a thread_local
+// carries it from the first to the last.
+struct RequestTrace {
+  bool started = false;  // false: httplib refused the request before routing
+  std::chrono::steady_clock::time_point start;
+  size_t key = 0;          // line of the API key used
+  size_t bytes_in = 0;     // body bytes read
+  int64_t sentences = -1;  // of a translation
+};
+thread_local RequestTrace trace;
+
 // Reachable without a key: a load balancer's or orchestrator's probe has none.
 bool is_open_path(const std::string& path) { return path == "/healthz"; }
 
@@ -65,6 +78,8 @@ void refuse_unauthorized(httplib::Response& response) {
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
       keys_(options_.api_key_file.empty() ? ApiKeys() : ApiKeys::load(options_.api_key_file)),
+      metrics_(registry_),
+      access_log_(options_.log_format, stderr),
       // Checked against the config before the replicas load: a wrong
       // spm.model fails at once, naming both files.
       vocabulary_(load_model_vocabulary(options_.model_dir, ModelConfig::load(options_.model_dir + "/config.json"))),
@@ -81,6 +96,10 @@ Server::Server(ServerOptions options)
   // Checks the default options and that the vocabulary fits the model now,
   // not at the first request.
   Translator check(replicas_.first(), vocabulary_, o.translator);
+  registry_.gauge_function("transformer_replicas", "Model replicas (--workers).",
+                           [this] { return static_cast<double>(replicas_.size()); });
+  registry_.gauge_function("transformer_replicas_busy", "Model replicas translating now.",
+                           [this] { return static_cast<double>(replicas_.busy()); });
   add_routes();
 }
 
@@ -120,8 +139,14 @@ void Server::add_routes() {
         refuse_unauthorized(response);
         return;
       }
-      run_guarded(request, response, [&] { handler(request, read_body(request, response, reader, max_body), response); },
-                  stderr);
+      run_guarded(
+          request, response,
+          [&] {
+            const std::string body = read_body(request, response, reader, max_body);
+            trace.bytes_in = body.size();
+            handler(request, body, response);
+          },
+          stderr);
     };
   };
   // Access control comes first, before a route or a static file is looked
@@ -130,6 +155,10 @@ void Server::add_routes() {
   // before answering 401 (with_body); any other is answered here.
   http.set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
     using Answer = httplib::Server::HandlerResponse;
+    trace = RequestTrace{};
+    trace.started = true;
+    trace.start = std::chrono::steady_clock::now();
+    if (!keys_.empty()) trace.key = keys_.check(request.get_header_value("Authorization"));
     if (authorized(request)) return Answer::Unhandled;
     const std::string& m = request.method;
     const bool read_by_route = m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
@@ -162,6 +191,7 @@ void Server::add_routes() {
   };
   using namespace std::placeholders;
   route("/healthz", "GET", std::bind(&Server::handle_health, this, _3));
+  route("/metrics", "GET", std::bind(&Server::handle_metrics, this, _3));
   route("/v1/translate", "POST", std::bind(&Server::handle_translate, this, _2, _3));
   route("/v1/explain", "POST", std::bind(&Server::handle_explain, this, _2, _3));
   route("/", "GET", std::bind(&Server::handle_index, this, _3));
@@ -193,10 +223,36 @@ void Server::add_routes() {
   http.set_exception_handler([](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
     answer_exception(request, response, error, stderr);
   });
-  if (options_.log)
-    http.set_logger([](const httplib::Request& request, const httplib::Response& response) {
-      std::fprintf(stderr, "%s %s %d\n", request.method.c_str(), request.path.c_str(), response.status);
-    });
+  // httplib calls the logger once an answer is written, for every answer,
+  // also the ones it makes itself.
+  http.set_logger([this](const httplib::Request& request, const httplib::Response& response) {
+    record(request, response);
+  });
+}
+
+void Server::record(const httplib::Request& request, const httplib::Response& response) {
+  const std::string endpoint = endpoint_label(request.path);
+  metrics_.requests.add({endpoint, std::to_string(response.status)});
+  double duration_ms = -1;
+  if (trace.started) {
+    duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - trace.start).count();
+    metrics_.request_seconds.observe({endpoint}, duration_ms / 1000);
+  }
+  if (access_log_.enabled()) {
+    AccessRecord r;
+    r.time = utc_timestamp();
+    r.remote = request.remote_addr;
+    r.method = request.method;
+    r.path = request.path;
+    r.status = response.status;
+    r.duration_ms = duration_ms;
+    r.bytes_in = trace.bytes_in;
+    r.bytes_out = response.body.size();
+    r.key = trace.key;
+    r.sentences = trace.sentences;
+    access_log_.write(r);
+  }
+  trace = RequestTrace{};
 }
 
 int Server::start() {
@@ -261,6 +317,10 @@ bool Server::authorized(const httplib::Request& request) const {
   return keys_.empty() || is_open_path(request.path) || keys_.check(request.get_header_value("Authorization")) != 0;
 }
 
+void Server::handle_metrics(httplib::Response& response) {
+  response.set_content(registry_.render(), "text/plain; version=0.0.4; charset=utf-8");
+}
+
 void Server::handle_health(httplib::Response& response) {
   // Open to all (no key needed), so it names nothing of the server's own.
   send_json(response, 200, json{{"status", "ok"}});
@@ -284,11 +344,30 @@ void Server::handle_translate(const std::string& body, httplib::Response& respon
       }
     }
   }
+  trace.sentences = static_cast<int64_t>(sources.size());
   std::vector<Translation> results;
   {
+    using clock = std::chrono::steady_clock;
+    const auto queued = clock::now();
     const ReplicaPool::Lease replica = replicas_.borrow();
+    const auto started = clock::now();
     Translator translator(replica.model(), vocabulary_, parsed.options);
     results = translator.translate(sources);
+    const double wait = std::chrono::duration<double>(started - queued).count();
+    const double compute = std::chrono::duration<double>(clock::now() - started).count();
+    int64_t source_tokens = 0, target_tokens = 0;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      source_tokens += static_cast<int64_t>(sources[i].size());
+      if (!results[i].empty()) target_tokens += static_cast<int64_t>(results[i].front().tokens.size());
+      metrics_.queue_wait_seconds.observe({}, wait);
+    }
+    metrics_.sentences.add({}, static_cast<double>(sources.size()));
+    metrics_.source_tokens.add({}, static_cast<double>(source_tokens));
+    metrics_.target_tokens.add({}, static_cast<double>(target_tokens));
+    metrics_.compute_seconds.observe({}, compute);
+    metrics_.batch_sentences.observe({}, static_cast<double>(sources.size()));
+    metrics_.batch_tokens.observe({}, static_cast<double>(source_tokens));
+    metrics_.replica_busy_seconds.add({std::to_string(replica.index())}, compute);
   }
   send_json(response, 200, translations_json(results, parsed.options, vocabulary_));
 }
@@ -308,7 +387,11 @@ void Server::handle_explain(const std::string& body, httplib::Response& response
     throw ApiError(400, e.what());
   }
   const ReplicaPool::Lease replica = replicas_.borrow();
-  send_json(response, 200, explain::explain(replica.model(), vocabulary_, parsed.sentence, parsed.options));
+  const auto started = std::chrono::steady_clock::now();
+  const auto explained = explain::explain(replica.model(), vocabulary_, parsed.sentence, parsed.options);
+  metrics_.replica_busy_seconds.add({std::to_string(replica.index())},
+                                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  send_json(response, 200, explained);
 }
 
 void Server::handle_index(httplib::Response& response) {

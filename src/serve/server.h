@@ -27,8 +27,11 @@
 #include <thread>
 
 #include "decode/translator.h"
+#include "serve/access_log.h"
 #include "serve/auth.h"
+#include "serve/metrics.h"
 #include "serve/replica_pool.h"
+#include "serve/server_metrics.h"
 #include "text/vocabulary.h"
 
 namespace httplib {
@@ -51,7 +54,7 @@ struct ServerOptions {
   std::string web_dir;             // the explorer: WEB_DIR/index.html at /, WEB_DIR/F at /F and /web/F; "": none
   TranslatorOptions translator;    // defaults of the request fields (beam, n_best, length limits, …, for
                                    // /v1/explain too) and the batch bounds (max_sentences, max_tokens)
-  bool log = false;                // one line per request on stderr: method, path, status
+  LogFormat log_format = LogFormat::off;  // the access log on stderr, a line per request (serve/access_log.h)
   std::string api_key_file;        // keys, one a line (serve/auth.h); "": no access control
 };
 
@@ -84,12 +87,18 @@ class Server {
   // (the health check), or a key of the file.
   bool authorized(const httplib::Request& request) const;
   void handle_health(httplib::Response& response);
+  void handle_metrics(httplib::Response& response);
   void handle_translate(const std::string& body, httplib::Response& response);
   void handle_explain(const std::string& body, httplib::Response& response);
   void handle_index(httplib::Response& response);
+  // After each answer: the request's metrics and its access-log line.
+  void record(const httplib::Request& request, const httplib::Response& response);
 
   ServerOptions options_;
   ApiKeys keys_;
+  MetricsRegistry registry_;
+  ServerMetrics metrics_;
+  AccessLog access_log_;
   text::Vocabulary vocabulary_;
   ReplicaPool replicas_;
   std::unique_ptr<httplib::Server> http_;
