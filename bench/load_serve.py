@@ -28,6 +28,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -116,8 +117,11 @@ def main():
                      "the ninth of November nineteen eighty-nine", "December fifth, two thousand and seven"]
     port = free_port()
     binary = os.path.join(REPO, a.bin) if not os.path.isabs(a.bin) else a.bin
+    # The server's log goes to a file: a pipe nobody reads would fill up
+    # and block the server on its next log line.
+    log = tempfile.TemporaryFile()
     server = subprocess.Popen([binary, "serve", "--model", a.model, "--port", str(port), "--workers", str(a.workers)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=subprocess.DEVNULL, stderr=log)
     try:
         for _ in range(600):
             try:
@@ -126,7 +130,8 @@ def main():
             except OSError:
                 pass
             if server.poll() is not None:
-                sys.exit("the server exited: " + server.stderr.read().decode(errors="replace"))
+                log.seek(0)
+                sys.exit("the server exited: " + log.read().decode(errors="replace"))
             time.sleep(0.1)
         mix = request_mix(sentences)
         reference = [comparable(kind, *request(port, method, path, body)) for kind, method, path, body in mix]
