@@ -59,6 +59,7 @@ class Serve : public testing::Test {
     o.max_sentences = 8;
     o.web_dir = web_;
     server_ = new serve::Server(o);
+    server_->load();
     port_ = server_->start();
   }
   static void TearDownTestSuite() {
@@ -71,6 +72,7 @@ class Serve : public testing::Test {
     return test_support::send_request(port, method, path, body);
   }
   static Reply post(const json& body) { return send("POST", "/v1/translate", body.dump()); }
+  static Reply post_to(int port, const json& body) { return send("POST", "/v1/translate", body.dump(), port); }
 
   // What the Translator says directly, on its own copy of the model.
   static std::vector<Translation> expected(const std::vector<std::string>& lines, TranslatorOptions options = {}) {
@@ -114,12 +116,12 @@ int Serve::port_ = 0;
 const std::vector<std::string> kSentences = {"the big dog runs", "", "red cat", "a green bird sits", "blue",
                                              "jumps the cat big red dog"};
 
-TEST_F(Serve, HealthzSaysOk) {
+TEST_F(Serve, HealthzSaysReady) {
   EXPECT_GT(port_, 0);
   const Reply r = send("GET", "/healthz");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.content_type, "application/json");
-  EXPECT_EQ(r.parsed(), (json{{"status", "ok"}}));
+  EXPECT_EQ(r.parsed(), (json{{"status", "ready"}}));
 }
 
 TEST_F(Serve, TranslatesOneSentenceLikeTheTranslator) {
@@ -268,6 +270,7 @@ TEST_F(Serve, ReadsJsonWhateverTheContentType) {
   o.port = 0;
   o.max_body_bytes = 16384;
   serve::Server server(o);
+  server.load();
   const int port = server.start();
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(120);
@@ -364,6 +367,7 @@ TEST_F(Serve, ServesTheExplorerAndNothingOutsideItsDirectory) {
   o.model_dir = model_;
   o.port = 0;
   serve::Server bare(o);
+  bare.load();
   const int port = bare.start();
   expect_error(send("GET", "/", "", port), 404, "the explorer page is not installed");
   EXPECT_EQ(send("GET", "/healthz", "", port).status, 200);
@@ -443,7 +447,49 @@ TEST_F(Serve, BadOptionsAndABusyPortAreErrors) {
   EXPECT_THROW(serve::Server{o}, Error);
   o.workers = 1;
   o.model_dir = dir_ + "/no-such-model";
-  EXPECT_THROW(serve::Server{o}, Error);
+  serve::Server missing(o);
+  try {
+    missing.load();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(dir_ + "/no-such-model"));
+  }
+  EXPECT_FALSE(missing.ready());
+}
+
+// Liveness and readiness apart: a server that listens but is still loading
+// its model is alive (not to be restarted) but not ready (not to be sent
+// translations), and says so.
+TEST_F(Serve, HealthzSaysReadyOnlyOnceTheModelIsLoaded) {
+  serve::ServerOptions o;
+  o.model_dir = model_;
+  o.port = 0;
+  serve::Server server(o);
+  const int port = server.start();
+  Reply r = send("GET", "/livez", "", port);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.parsed(), (json{{"status", "alive"}}));
+  r = send("GET", "/healthz", "", port);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.parsed(), (json{{"status", "loading"}}));
+  for (const std::string path : {"/v1/translate", "/v1/explain"}) {
+    r = test_support::send_request(port, "POST", path, R"({"text": "red cat"})");
+    expect_error(r, 503, "the model is still loading");
+    EXPECT_EQ(r.headers.find("Retry-After")->second, "1");
+  }
+  EXPECT_THAT(send("GET", "/metrics", "", port).body, HasSubstr("\ntransformer_ready 0\n"));
+
+  server.load();
+  EXPECT_TRUE(server.ready());
+  r = send("GET", "/healthz", "", port);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.parsed(), (json{{"status", "ready"}}));
+  EXPECT_EQ(send("GET", "/livez", "", port).status, 200);
+  EXPECT_EQ(post_to(port, {{"text", "red cat"}}).status, 200);
+  EXPECT_THAT(send("GET", "/metrics", "", port).body, HasSubstr("\ntransformer_ready 1\n"));
+  EXPECT_THROW(server.load(), Error);
+  server.stop();
+  EXPECT_FALSE(server.running());
 }
 
 // A failure inside the server: the client learns only that it happened, the

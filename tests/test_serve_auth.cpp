@@ -44,6 +44,7 @@ class ServeAuth : public testing::Test {
     o.api_key_file = keys_;
     o.web_dir = dir_ + "/web";
     server_ = new serve::Server(o);
+    server_->load();
     port_ = server_->start();
   }
   static void TearDownTestSuite() {

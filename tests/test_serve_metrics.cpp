@@ -242,6 +242,7 @@ TEST_F(ServeMetricsServer, MetricsParseAndCountWhatHappened) {
   o.port = 0;
   o.workers = 2;
   serve::Server server(o);
+  server.load();
   const int port = server.start();
   const auto scrape = [&] {
     const test_support::Reply r = test_support::send_request(port, "GET", "/metrics");

@@ -72,7 +72,10 @@ void add_serve_command(CLI::App& app) {
                    "warning: serving %s without API keys: anyone who can reach this address can use the server "
                    "(--api-key-file)\n",
                    options.host.c_str());
+    // Listening first: /livez answers and /healthz says "loading" while the
+    // model loads; "serving … on" is printed once it is ready.
     const int port = server.start();
+    server.load();
     std::printf("serving %s on http://%s:%d\n", options.model_dir.c_str(), options.host.c_str(), port);
     if (options.web_dir.empty()) std::printf("no explorer page: no web directory found (--web DIR)\n");
     std::fflush(stdout);

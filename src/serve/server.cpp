@@ -60,7 +60,7 @@ struct RequestTrace {
 thread_local RequestTrace trace;
 
 // Reachable without a key: a load balancer's or orchestrator's probe has none.
-bool is_open_path(const std::string& path) { return path == "/healthz"; }
+bool is_open_path(const std::string& path) { return path == "/healthz" || path == "/livez"; }
 
 bool has_body(const httplib::Request& request) {
   return request.get_header_value<uint64_t>("Content-Length") > 0 || request.has_header("Transfer-Encoding");
@@ -75,35 +75,57 @@ void refuse_unauthorized(httplib::Response& response) {
 
 }  // namespace
 
+struct Server::Loaded {
+  explicit Loaded(const ServerOptions& o)
+      // Checked against the config before the replicas load: a wrong
+      // spm.model fails at once, naming both files.
+      : vocabulary(load_model_vocabulary(o.model_dir, ModelConfig::load(o.model_dir + "/config.json"))),
+        replicas(o.model_dir, o.workers) {}
+  text::Vocabulary vocabulary;
+  ReplicaPool replicas;
+};
+
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
       keys_(options_.api_key_file.empty() ? ApiKeys() : ApiKeys::load(options_.api_key_file)),
       metrics_(registry_),
       access_log_(options_.log_format, stderr),
-      // Checked against the config before the replicas load: a wrong
-      // spm.model fails at once, naming both files.
-      vocabulary_(load_model_vocabulary(options_.model_dir, ModelConfig::load(options_.model_dir + "/config.json"))),
-      replicas_(options_.model_dir, options_.workers),
       http_(std::make_unique<httplib::Server>()) {
   const auto& o = options_;
   if (o.port < 0 || o.port > 65535) throw Error("port " + std::to_string(o.port) + " is not in 0 … 65535");
+  if (o.workers < 1) throw Error("workers must be at least 1, not " + std::to_string(o.workers));
   if (o.http_threads < 1) throw Error("http_threads must be at least 1");
   if (o.max_body_bytes < 1) throw Error("max_body_bytes must be at least 1");
   if (o.max_sentences < 1) throw Error("max_sentences must be at least 1");
   if (o.translator.beam.beam_size > o.max_beam)
     throw Error("default beam " + std::to_string(o.translator.beam.beam_size) + " is above max_beam " +
                 std::to_string(o.max_beam));
-  // Checks the default options and that the vocabulary fits the model now,
-  // not at the first request.
-  Translator check(replicas_.first(), vocabulary_, o.translator);
-  registry_.gauge_function("transformer_replicas", "Model replicas (--workers).",
-                           [this] { return static_cast<double>(replicas_.size()); });
-  registry_.gauge_function("transformer_replicas_busy", "Model replicas translating now.",
-                           [this] { return static_cast<double>(replicas_.busy()); });
+  registry_.gauge_function("transformer_ready", "1 once the model is loaded and until the server stops, else 0.",
+                           [this] { return ready_ && !stopping_ ? 1.0 : 0.0; });
+  registry_.gauge_function("transformer_replicas", "Model replicas loaded.",
+                           [this] { return ready_ ? static_cast<double>(model_->replicas.size()) : 0.0; });
+  registry_.gauge_function("transformer_replicas_busy", "Model replicas translating or explaining now.",
+                           [this] { return ready_ ? static_cast<double>(model_->replicas.busy()) : 0.0; });
   add_routes();
 }
 
 Server::~Server() { stop(); }
+
+void Server::load() {
+  if (model_) throw Error("the model is already loaded");
+  auto loaded = std::make_unique<Loaded>(options_);
+  // Checks the default options and that the vocabulary fits the model now,
+  // not at the first request.
+  Translator check(loaded->replicas.first(), loaded->vocabulary, options_.translator);
+  model_ = std::move(loaded);
+  ready_ = true;
+}
+
+Server::Loaded& Server::loaded() const {
+  if (stopping_) throw ApiError(503, "the server is shutting down", 1);
+  if (!ready_) throw ApiError(503, "the model is still loading (GET /healthz says when it is ready)", 1);
+  return *model_;
+}
 
 void Server::add_routes() {
   httplib::Server& http = *http_;
@@ -191,6 +213,7 @@ void Server::add_routes() {
   };
   using namespace std::placeholders;
   route("/healthz", "GET", std::bind(&Server::handle_health, this, _3));
+  route("/livez", "GET", std::bind(&Server::handle_live, this, _3));
   route("/metrics", "GET", std::bind(&Server::handle_metrics, this, _3));
   route("/v1/translate", "POST", std::bind(&Server::handle_translate, this, _2, _3));
   route("/v1/explain", "POST", std::bind(&Server::handle_explain, this, _2, _3));
@@ -294,6 +317,7 @@ int Server::start() {
 }
 
 void Server::stop() {
+  stopping_ = true;
   std::unique_lock lock(state_mutex_);
   if (!listener_.joinable()) return;
   http_->stop();
@@ -323,18 +347,28 @@ void Server::handle_metrics(httplib::Response& response) {
 
 void Server::handle_health(httplib::Response& response) {
   // Open to all (no key needed), so it names nothing of the server's own.
-  send_json(response, 200, json{{"status", "ok"}});
+  // 503 tells a load balancer to send nothing here: not yet, or no longer.
+  if (stopping_) return send_json(response, 503, json{{"status", "stopping"}});
+  if (!ready_) return send_json(response, 503, json{{"status", "loading"}});
+  send_json(response, 200, json{{"status", "ready"}});
+}
+
+void Server::handle_live(httplib::Response& response) {
+  // Answering at all is the news: the process is not hung. An orchestrator
+  // restarts a server that stops answering this, not one that is loading.
+  send_json(response, 200, json{{"status", "alive"}});
 }
 
 void Server::handle_translate(const std::string& body, httplib::Response& response) {
-  const TranslateLimits limits{options_.max_sentences, options_.max_beam, replicas_.first().config.decoder_layers};
+  Loaded& model = loaded();
+  const TranslateLimits limits{options_.max_sentences, options_.max_beam, model.replicas.first().config.decoder_layers};
   const TranslateRequest parsed = parse_translate_request(body, options_.translator, limits);
 
   // Encoding reads only the model's configuration, so it needs no replica:
   // a bad sentence is answered without waiting for one.
   std::vector<std::vector<int32_t>> sources;
   {
-    const Translator encoder(replicas_.first(), vocabulary_, parsed.options);
+    const Translator encoder(model.replicas.first(), model.vocabulary, parsed.options);
     for (size_t i = 0; i < parsed.sentences.size(); ++i) {
       const std::string field = "field '" + sentence_field(parsed, i) + "'";
       try {
@@ -349,9 +383,9 @@ void Server::handle_translate(const std::string& body, httplib::Response& respon
   {
     using clock = std::chrono::steady_clock;
     const auto queued = clock::now();
-    const ReplicaPool::Lease replica = replicas_.borrow();
+    const ReplicaPool::Lease replica = model.replicas.borrow();
     const auto started = clock::now();
-    Translator translator(replica.model(), vocabulary_, parsed.options);
+    Translator translator(replica.model(), model.vocabulary, parsed.options);
     results = translator.translate(sources);
     const double wait = std::chrono::duration<double>(started - queued).count();
     const double compute = std::chrono::duration<double>(clock::now() - started).count();
@@ -369,10 +403,11 @@ void Server::handle_translate(const std::string& body, httplib::Response& respon
     metrics_.batch_tokens.observe({}, static_cast<double>(source_tokens));
     metrics_.replica_busy_seconds.add({std::to_string(replica.index())}, compute);
   }
-  send_json(response, 200, translations_json(results, parsed.options, vocabulary_));
+  send_json(response, 200, translations_json(results, parsed.options, model.vocabulary));
 }
 
 void Server::handle_explain(const std::string& body, httplib::Response& response) {
+  Loaded& model = loaded();
   explain::ExplainOptions defaults;
   defaults.beam = options_.translator.beam;
   defaults.max_length_a = options_.translator.max_length_a;
@@ -381,14 +416,14 @@ void Server::handle_explain(const std::string& body, httplib::Response& response
   // The sentence is checked here, without a replica, so that its errors
   // name the field; explain() would refuse it too, less precisely.
   try {
-    const Translator encoder(replicas_.first(), vocabulary_, TranslatorOptions{});
+    const Translator encoder(model.replicas.first(), model.vocabulary, TranslatorOptions{});
     encoder.encode_source(parsed.sentence, "field 'text'");
   } catch (const Error& e) {
     throw ApiError(400, e.what());
   }
-  const ReplicaPool::Lease replica = replicas_.borrow();
+  const ReplicaPool::Lease replica = model.replicas.borrow();
   const auto started = std::chrono::steady_clock::now();
-  const auto explained = explain::explain(replica.model(), vocabulary_, parsed.sentence, parsed.options);
+  const auto explained = explain::explain(replica.model(), model.vocabulary, parsed.sentence, parsed.options);
   metrics_.replica_busy_seconds.add({std::to_string(replica.index())},
                                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   send_json(response, 200, explained);

@@ -18,6 +18,7 @@
 // sends can stop the server (an unexpected exception becomes a 500).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -27,10 +28,10 @@
 #include <thread>
 
 #include "decode/translator.h"
+#include "serve/replica_pool.h"
 #include "serve/access_log.h"
 #include "serve/auth.h"
 #include "serve/metrics.h"
-#include "serve/replica_pool.h"
 #include "serve/server_metrics.h"
 #include "text/vocabulary.h"
 
@@ -58,10 +59,15 @@ struct ServerOptions {
   std::string api_key_file;        // keys, one a line (serve/auth.h); "": no access control
 };
 
+// The life of a server: constructed (options checked, key file read),
+// started (listening: /livez answers, /healthz says "loading"), loaded (the
+// model: /healthz says "ready" and translations are served), stopped. A
+// start before the load lets an orchestrator see the process alive while a
+// large model loads; tests load first.
 class Server {
  public:
-  // Loads the W replicas and the vocabulary, and checks the options; every
-  // problem is an Error naming the file or the option.
+  // Checks the options and reads the key file; every problem is an Error
+  // naming the option or the file.
   explicit Server(ServerOptions options);
   ~Server();  // stop()
   Server(const Server&) = delete;
@@ -70,6 +76,11 @@ class Server {
   // Binds host:port and serves in a background thread; returns the port
   // bound (the one picked, for port 0). An Error when binding fails.
   int start();
+  // Loads the vocabulary and the W replicas and checks the default options
+  // against the model (an Error naming the file or the option); then the
+  // server is ready. Before or after start(), once.
+  void load();
+  bool ready() const { return ready_; }
   // Stops accepting, lets the requests in flight finish, and joins the
   // background thread. Safe to call more than once and from any thread.
   void stop();
@@ -83,10 +94,14 @@ class Server {
 
  private:
   void add_routes();
+  // The loaded model, or ApiError 503 while it loads.
+  struct Loaded;
+  Loaded& loaded() const;
   // Whether the request may reach `path`: no keys, a path open to all
   // (the health check), or a key of the file.
   bool authorized(const httplib::Request& request) const;
   void handle_health(httplib::Response& response);
+  void handle_live(httplib::Response& response);
   void handle_metrics(httplib::Response& response);
   void handle_translate(const std::string& body, httplib::Response& response);
   void handle_explain(const std::string& body, httplib::Response& response);
@@ -99,8 +114,9 @@ class Server {
   MetricsRegistry registry_;
   ServerMetrics metrics_;
   AccessLog access_log_;
-  text::Vocabulary vocabulary_;
-  ReplicaPool replicas_;
+  std::unique_ptr<Loaded> model_;  // set by load()
+  std::atomic<bool> ready_ = false; // model_ is set (stored after it, read before it)
+  std::atomic<bool> stopping_ = false;
   std::unique_ptr<httplib::Server> http_;
   int listening_socket_ = -1;      // the socket httplib bound (seen in its socket-options hook)
   std::thread listener_;
