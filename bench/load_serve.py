@@ -104,6 +104,10 @@ def main():
     p.add_argument("--sentences", default=os.path.join(REPO, "tests", "fixtures", "multi30k", "val.de"),
                    help="file whose first lines are the sentences to translate")
     p.add_argument("--passes", type=int, default=5, help="runs of the whole load; the first warms up, the rest are timed")
+    p.add_argument("--batch-sentences", type=int, default=64,
+                   help="the server's largest batch in sentences (--max-batch-sentences), to size its buffers first")
+    p.add_argument("--server-arg", action="append", default=[],
+                   help="one more argument for `transformer serve` (repeat it: --server-arg=--http-threads --server-arg=72)")
     p.add_argument("--memory-margin", type=float, default=0.10, help="allowed growth of resident memory after the first pass")
     a = p.parse_args()
     if a.passes < 3:
@@ -120,8 +124,8 @@ def main():
     # The server's log goes to a file: a pipe nobody reads would fill up
     # and block the server on its next log line.
     log = tempfile.TemporaryFile()
-    server = subprocess.Popen([binary, "serve", "--model", a.model, "--port", str(port), "--workers", str(a.workers)],
-                              stdout=subprocess.DEVNULL, stderr=log)
+    server = subprocess.Popen([binary, "serve", "--model", a.model, "--port", str(port), "--workers", str(a.workers)]
+                              + a.server_arg, stdout=subprocess.DEVNULL, stderr=log)
     try:
         for _ in range(600):
             try:
@@ -179,8 +183,24 @@ def main():
             sampler.join()
             return wall, max(memory)
 
-        # Pass 1 sizes every buffer (and the allocator's per-thread arenas);
-        # the timed passes after it may need no more memory.
+        # A model replica's buffers grow to the largest batch it has decoded,
+        # and a server batching across requests forms larger batches the
+        # more clients happen to wait at once. So before the passes, every
+        # kind of translation in the mix is sent as batches of the largest
+        # shape (the longest sentence, as many as a batch holds), a few at
+        # once to reach every replica; pass 1 then sizes the rest (the
+        # allocator's per-thread arenas), and the timed passes after it may
+        # need no more memory.
+        longest = max(sentences, key=len)
+        kinds = {json.dumps({k: v for k, v in json.loads(body).items() if k != "text"}, sort_keys=True)
+                 for kind, _, _, body in mix if kind == "translate"}
+        sizing = [json.dumps({"text": [longest] * a.batch_sentences, **json.loads(k)}) for k in sorted(kinds)]
+        workers = [threading.Thread(target=request, args=(port, "POST", "/v1/translate", body))
+                   for body in sizing for _ in range(2 * a.workers)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
         walls, peaks = [], []
         for n in range(a.passes):
             if n == 1:

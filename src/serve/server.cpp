@@ -14,6 +14,7 @@
 #include "decode/vocabulary_check.h"
 #include "explain/record.h"
 #include "serve/api_error.h"
+#include "serve/batcher.h"
 #include "serve/error_answers.h"
 #include "serve/explain_api.h"
 #include "serve/request_body.h"
@@ -76,13 +77,24 @@ void refuse_unauthorized(httplib::Response& response) {
 }  // namespace
 
 struct Server::Loaded {
-  explicit Loaded(const ServerOptions& o)
+  Loaded(const ServerOptions& o, ServerMetrics& metrics)
       // Checked against the config before the replicas load: a wrong
       // spm.model fails at once, naming both files.
       : vocabulary(load_model_vocabulary(o.model_dir, ModelConfig::load(o.model_dir + "/config.json"))),
-        replicas(o.model_dir, o.workers) {}
+        replicas(o.model_dir, o.workers) {
+    // Checks the default options and that the vocabulary fits the model
+    // now, not at the first request.
+    Translator check(replicas.first(), vocabulary, o.translator);
+    BatcherOptions b;
+    b.max_batch_sentences = o.translator.max_sentences;
+    b.max_batch_tokens = o.translator.max_tokens;
+    b.max_delay = std::chrono::microseconds(static_cast<int64_t>(o.max_batch_delay_ms * 1000));
+    b.max_queued_sentences = o.max_queued_sentences;
+    batcher = std::make_unique<Batcher>(replicas, vocabulary, b, metrics);
+  }
   text::Vocabulary vocabulary;
   ReplicaPool replicas;
+  std::unique_ptr<Batcher> batcher;  // last: its workers use the replicas
 };
 
 Server::Server(ServerOptions options)
@@ -97,11 +109,19 @@ Server::Server(ServerOptions options)
   if (o.http_threads < 1) throw Error("http_threads must be at least 1");
   if (o.max_body_bytes < 1) throw Error("max_body_bytes must be at least 1");
   if (o.max_sentences < 1) throw Error("max_sentences must be at least 1");
+  if (!(o.max_batch_delay_ms >= 0 && o.max_batch_delay_ms <= 10000))
+    throw Error("max_batch_delay_ms " + std::to_string(o.max_batch_delay_ms) + " is not in 0 … 10000");
+  if (o.max_queued_sentences < o.max_sentences)
+    throw Error("max_queued_sentences " + std::to_string(o.max_queued_sentences) +
+                " is below max_sentences " + std::to_string(o.max_sentences) +
+                ": a request of max_sentences sentences could never be queued");
   if (o.translator.beam.beam_size > o.max_beam)
     throw Error("default beam " + std::to_string(o.translator.beam.beam_size) + " is above max_beam " +
                 std::to_string(o.max_beam));
   registry_.gauge_function("transformer_ready", "1 once the model is loaded and until the server stops, else 0.",
                            [this] { return ready_ && !stopping_ ? 1.0 : 0.0; });
+  registry_.gauge_function("transformer_queue_sentences", "Sentences waiting for a batch.",
+                           [this] { return ready_ ? static_cast<double>(model_->batcher->queued()) : 0.0; });
   registry_.gauge_function("transformer_replicas", "Model replicas loaded.",
                            [this] { return ready_ ? static_cast<double>(model_->replicas.size()) : 0.0; });
   registry_.gauge_function("transformer_replicas_busy", "Model replicas translating or explaining now.",
@@ -113,11 +133,7 @@ Server::~Server() { stop(); }
 
 void Server::load() {
   if (model_) throw Error("the model is already loaded");
-  auto loaded = std::make_unique<Loaded>(options_);
-  // Checks the default options and that the vocabulary fits the model now,
-  // not at the first request.
-  Translator check(loaded->replicas.first(), loaded->vocabulary, options_.translator);
-  model_ = std::move(loaded);
+  model_ = std::make_unique<Loaded>(options_, metrics_);
   ready_ = true;
 }
 
@@ -316,11 +332,15 @@ int Server::start() {
   return port;
 }
 
-void Server::stop() {
+void Server::stop(std::chrono::milliseconds grace) {
   stopping_ = true;
   std::unique_lock lock(state_mutex_);
   if (!listener_.joinable()) return;
   http_->stop();
+  // The requests in flight wait for their translations: once the queue is
+  // done with (or the grace is over), every one has its answer, and the
+  // listening loop can join the HTTP threads.
+  if (ready_) model_->batcher->drain(grace);
   // The listening loop takes state_mutex_ to say it has finished.
   std::thread listener = std::move(listener_);
   lock.unlock();
@@ -379,30 +399,10 @@ void Server::handle_translate(const std::string& body, httplib::Response& respon
     }
   }
   trace.sentences = static_cast<int64_t>(sources.size());
-  std::vector<Translation> results;
-  {
-    using clock = std::chrono::steady_clock;
-    const auto queued = clock::now();
-    const ReplicaPool::Lease replica = model.replicas.borrow();
-    const auto started = clock::now();
-    Translator translator(replica.model(), model.vocabulary, parsed.options);
-    results = translator.translate(sources);
-    const double wait = std::chrono::duration<double>(started - queued).count();
-    const double compute = std::chrono::duration<double>(clock::now() - started).count();
-    int64_t source_tokens = 0, target_tokens = 0;
-    for (size_t i = 0; i < sources.size(); ++i) {
-      source_tokens += static_cast<int64_t>(sources[i].size());
-      if (!results[i].empty()) target_tokens += static_cast<int64_t>(results[i].front().tokens.size());
-      metrics_.queue_wait_seconds.observe({}, wait);
-    }
-    metrics_.sentences.add({}, static_cast<double>(sources.size()));
-    metrics_.source_tokens.add({}, static_cast<double>(source_tokens));
-    metrics_.target_tokens.add({}, static_cast<double>(target_tokens));
-    metrics_.compute_seconds.observe({}, compute);
-    metrics_.batch_sentences.observe({}, static_cast<double>(sources.size()));
-    metrics_.batch_tokens.observe({}, static_cast<double>(source_tokens));
-    metrics_.replica_busy_seconds.add({std::to_string(replica.index())}, compute);
-  }
+  const auto ticket = model.batcher->submit(std::move(sources), parsed.options);
+  model.batcher->wait(*ticket, Batcher::clock::time_point::max(), nullptr);
+  if (ticket->error) std::rethrow_exception(ticket->error);
+  const std::vector<Translation>& results = ticket->results;
   send_json(response, 200, translations_json(results, parsed.options, model.vocabulary));
 }
 

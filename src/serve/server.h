@@ -4,10 +4,12 @@
 //
 // Requests run on cpp-httplib's thread pool. A Transformer keeps its
 // activations and decoding state inside itself, so the server holds W model
-// replicas and each translation borrows a free one (ReplicaPool): W
-// translations run at once, further ones wait for a replica, and health
-// checks and bad requests never wait. The SentencePiece vocabulary is shared:
-// its encode and decode are const and thread-safe.
+// replicas (ReplicaPool). A translation request queues its sentences in the
+// Batcher, whose W workers decode them in batches across requests, one
+// batch per replica at a time, and waits for them; an explain request
+// borrows a replica of its own. Health checks, metrics and bad requests
+// never wait. The SentencePiece vocabulary is shared: its encode and decode
+// are const and thread-safe.
 //
 // With API keys (--api-key-file), every endpoint but the health check needs
 // "Authorization: Bearer KEY"; without one a request gets 401 and learns
@@ -19,6 +21,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -48,13 +51,15 @@ struct ServerOptions {
   std::string host = "127.0.0.1";  // address to listen on ("0.0.0.0": every interface)
   int port = 8080;                 // 0: any free port; start() returns the one bound
   int workers = 1;                 // W: model replicas, i.e. translations running at once
-  int http_threads = 8;            // connections served at once (more wait in the accept queue)
+  int http_threads = 128;          // connections served at once, waiting translations included (more wait their turn)
   size_t max_body_bytes = 1 << 20; // a larger request body is refused with 413
   int64_t max_sentences = 256;     // sentences per request; more is refused with 413
   int64_t max_beam = 64;           // the largest "beam" a request may ask for
   std::string web_dir;             // the explorer: WEB_DIR/index.html at /, WEB_DIR/F at /F and /web/F; "": none
   TranslatorOptions translator;    // defaults of the request fields (beam, n_best, length limits, …, for
                                    // /v1/explain too) and the batch bounds (max_sentences, max_tokens)
+  double max_batch_delay_ms = 5;   // longest wait for a batch to fill (serve/batcher.h)
+  int64_t max_queued_sentences = 1024;  // sentences waiting at once; a request past it gets 503
   LogFormat log_format = LogFormat::off;  // the access log on stderr, a line per request (serve/access_log.h)
   std::string api_key_file;        // keys, one a line (serve/auth.h); "": no access control
 };
@@ -81,9 +86,11 @@ class Server {
   // server is ready. Before or after start(), once.
   void load();
   bool ready() const { return ready_; }
-  // Stops accepting, lets the requests in flight finish, and joins the
-  // background thread. Safe to call more than once and from any thread.
-  void stop();
+  // Stops accepting (/healthz says "stopping", new requests get 503), lets
+  // the queued translations finish for at most `grace` (then those still
+  // queued get 503; running batches finish), and joins the background
+  // thread. Safe to call more than once and from any thread.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
   // Blocks until the server has stopped (stop() from another thread, or a
   // failure of the listening socket).
   void wait();

@@ -12,9 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "model/model_io.h"
 #include "model/transformer.h"
@@ -60,6 +62,29 @@ inline Reply send_request(int port, const std::string& method, const std::string
   const auto result = client.send(request);
   if (!result) return {0, "", "no answer: " + httplib::to_string(result.error()), {}};
   return {result->status, result->get_header_value("Content-Type"), result->body, result->headers};
+}
+
+// The value of one series in a /metrics answer, named as it is written
+// ("transformer_queue_sentences", "transformer_batch_sentences_count",
+// "transformer_sentences_cancelled_total{reason=\"timeout\"}"); 0 when the
+// series is not there (nothing counted yet).
+inline double metric_value(const std::string& exposition, const std::string& series) {
+  const std::string prefix = "\n" + series + " ";
+  const size_t at = ("\n" + exposition).find(prefix);
+  if (at == std::string::npos) return 0;
+  return std::stod(exposition.substr(at + prefix.size() - 1));
+}
+
+// Asks `condition` every 10 ms until it holds (true) or `seconds` pass
+// (false): for waiting until a server is in a state, not for timing it.
+template <typename Condition>
+bool eventually(Condition condition, int seconds = 60) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
 }
 
 // One connection spoken to in raw bytes: what a client sends exactly as
