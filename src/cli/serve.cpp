@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -25,6 +26,7 @@ void add_serve_command(CLI::App& app) {
   auto quiet = std::make_shared<bool>(false);
   auto log_format = std::make_shared<std::string>("text");
   auto grace = std::make_shared<double>(25);
+  auto timeout = std::make_shared<double>(60);
   TranslatorOptions& t = o->translator;
   cmd->add_option("--model", o->model_dir, "model directory (config.json, model.safetensors, spm.model)")->required();
   cmd->add_option("--host", o->host, "address to listen on (0.0.0.0: every interface)")->capture_default_str();
@@ -61,6 +63,11 @@ void add_serve_command(CLI::App& app) {
                   "sentences waiting at once; a request that would pass it gets 503 and Retry-After")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 24))
       ->capture_default_str();
+  cmd->add_option("--request-timeout", *timeout,
+                  "seconds a translation may take from its arrival; later: 504 and its sentences leave the queue "
+                  "(0: no limit; a request's timeout_ms may shorten it)")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
   cmd->add_option("--shutdown-grace", *grace,
                   "after SIGTERM or SIGINT, seconds to finish the queued translations before refusing them")
       ->check(CLI::Range(0.0, 3600.0))
@@ -71,7 +78,7 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   cmd->add_flag("--quiet", *quiet, "no access log");
-  cmd->callback([o, web, quiet, log_format, grace] {
+  cmd->callback([o, web, quiet, log_format, grace, timeout] {
     if (o->translator.beam.n_best > o->translator.beam.beam_size) throw CLI::ValidationError("--n-best", "cannot exceed --beam");
     // glibc gives each new thread that allocates an arena of its own (up to
     // 8 per core) and keeps what is freed in it. A server's threads are many
@@ -93,6 +100,7 @@ void add_serve_command(CLI::App& app) {
 
     serve::ServerOptions options = *o;
     options.web_dir = web->empty() ? find_web_dir() : *web;
+    options.request_timeout_ms = static_cast<int64_t>(std::ceil(*timeout * 1000));
     options.log_format = *quiet ? serve::LogFormat::off : serve::parse_log_format(*log_format);
     serve::Server server(options);
     if (options.api_key_file.empty() && !serve::is_loopback_host(options.host))

@@ -15,6 +15,7 @@
 #include "explain/record.h"
 #include "serve/api_error.h"
 #include "serve/batcher.h"
+#include "serve/connection_probe.h"
 #include "serve/error_answers.h"
 #include "serve/explain_api.h"
 #include "serve/request_body.h"
@@ -111,6 +112,7 @@ Server::Server(ServerOptions options)
   if (o.max_sentences < 1) throw Error("max_sentences must be at least 1");
   if (!(o.max_batch_delay_ms >= 0 && o.max_batch_delay_ms <= 10000))
     throw Error("max_batch_delay_ms " + std::to_string(o.max_batch_delay_ms) + " is not in 0 … 10000");
+  if (o.request_timeout_ms < 0) throw Error("request_timeout_ms must be 0 (none) or more");
   if (o.max_queued_sentences < o.max_sentences)
     throw Error("max_queued_sentences " + std::to_string(o.max_queued_sentences) +
                 " is below max_sentences " + std::to_string(o.max_sentences) +
@@ -231,7 +233,7 @@ void Server::add_routes() {
   route("/healthz", "GET", std::bind(&Server::handle_health, this, _3));
   route("/livez", "GET", std::bind(&Server::handle_live, this, _3));
   route("/metrics", "GET", std::bind(&Server::handle_metrics, this, _3));
-  route("/v1/translate", "POST", std::bind(&Server::handle_translate, this, _2, _3));
+  route("/v1/translate", "POST", std::bind(&Server::handle_translate, this, _1, _2, _3));
   route("/v1/explain", "POST", std::bind(&Server::handle_explain, this, _2, _3));
   route("/", "GET", std::bind(&Server::handle_index, this, _3));
   // Any other path: its body is read too, then 404.
@@ -379,7 +381,7 @@ void Server::handle_live(httplib::Response& response) {
   send_json(response, 200, json{{"status", "alive"}});
 }
 
-void Server::handle_translate(const std::string& body, httplib::Response& response) {
+void Server::handle_translate(const httplib::Request& request, const std::string& body, httplib::Response& response) {
   Loaded& model = loaded();
   const TranslateLimits limits{options_.max_sentences, options_.max_beam, model.replicas.first().config.decoder_layers};
   const TranslateRequest parsed = parse_translate_request(body, options_.translator, limits);
@@ -399,8 +401,25 @@ void Server::handle_translate(const std::string& body, httplib::Response& respon
     }
   }
   trace.sentences = static_cast<int64_t>(sources.size());
+  // The deadline counts from the request's head being read: the server's
+  // --request-timeout, or the request's timeout_ms if that is sooner.
+  int64_t timeout_ms = options_.request_timeout_ms;
+  if (parsed.timeout_ms > 0 && (timeout_ms == 0 || parsed.timeout_ms < timeout_ms)) timeout_ms = parsed.timeout_ms;
+  const auto deadline = timeout_ms == 0 ? Batcher::clock::time_point::max()
+                                        : trace.start + std::chrono::milliseconds(timeout_ms);
   const auto ticket = model.batcher->submit(std::move(sources), parsed.options);
-  model.batcher->wait(*ticket, Batcher::clock::time_point::max(), nullptr);
+  ConnectionProbe probe(request);
+  if (!model.batcher->wait(*ticket, deadline, [&] { return probe.client_gone(); })) {
+    // Gave up: what is still queued of this request leaves the queue.
+    if (probe.client_gone()) {
+      model.batcher->abandon(*ticket, "disconnected");
+      // 499, as nginx logs it: nobody reads this answer, the log and the metrics do.
+      throw ApiError(499, "the client closed the connection before its translations were done");
+    }
+    model.batcher->abandon(*ticket, "timeout");
+    throw ApiError(504, "the translations were not done within " + std::to_string(timeout_ms) +
+                            " ms (the request's timeout_ms, or the server's --request-timeout)");
+  }
   if (ticket->error) std::rethrow_exception(ticket->error);
   const std::vector<Translation>& results = ticket->results;
   send_json(response, 200, translations_json(results, parsed.options, model.vocabulary));

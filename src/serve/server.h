@@ -60,6 +60,8 @@ struct ServerOptions {
                                    // /v1/explain too) and the batch bounds (max_sentences, max_tokens)
   double max_batch_delay_ms = 5;   // longest wait for a batch to fill (serve/batcher.h)
   int64_t max_queued_sentences = 1024;  // sentences waiting at once; a request past it gets 503
+  int64_t request_timeout_ms = 60000;   // a translation not done by then gets 504 (a request's timeout_ms may
+                                        // shorten it); 0: no limit
   LogFormat log_format = LogFormat::off;  // the access log on stderr, a line per request (serve/access_log.h)
   std::string api_key_file;        // keys, one a line (serve/auth.h); "": no access control
 };
@@ -110,7 +112,7 @@ class Server {
   void handle_health(httplib::Response& response);
   void handle_live(httplib::Response& response);
   void handle_metrics(httplib::Response& response);
-  void handle_translate(const std::string& body, httplib::Response& response);
+  void handle_translate(const httplib::Request& request, const std::string& body, httplib::Response& response);
   void handle_explain(const std::string& body, httplib::Response& response);
   void handle_index(httplib::Response& response);
   // After each answer: the request's metrics and its access-log line.
