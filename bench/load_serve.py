@@ -126,10 +126,11 @@ def comparable(kind, status, payload):
 class Server:
     """`transformer serve` on a free port, its log in a file (a pipe nobody reads would fill and block it)."""
 
-    def __init__(self, binary, model, workers, extra):
+    def __init__(self, binary, model, workers, threads, extra):
         self.port = free_port()
         self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen([binary, "serve", "--model", model, "--port", str(self.port),
+        self.process = subprocess.Popen([binary] + (["--threads", str(threads)] if threads else [])
+                                        + ["serve", "--model", model, "--port", str(self.port),
                                          "--workers", str(workers)] + extra,
                                         stdout=subprocess.DEVNULL, stderr=self.log)
         for _ in range(600):
@@ -250,6 +251,30 @@ def closed_loop(server, mix, reference, a):
     return {"latencies": latencies, "wall": sum(walls), "peaks": peaks, "failures": failures}
 
 
+def translation_capacity(server, mix, clients, count):
+    """Translations per second the server completes with `clients` always waiting on one: its capacity."""
+    translations = [entry for entry in mix if entry[0] == "translate"]
+    rng = random.Random(11)
+    picks = [rng.choice(translations) for _ in range(count)]
+    lock = threading.Lock()
+
+    def client():
+        while True:
+            with lock:
+                if not picks:
+                    return
+                kind, method, path, body, _ = picks.pop()
+            request(server.port, method, path, body)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return count / (time.perf_counter() - start)
+
+
 def open_loop(server, mix, reference, rate, seconds):
     """Translations arriving at `rate` per second for `seconds`: latencies from their scheduled arrival."""
     translations = [i for i, entry in enumerate(mix) if entry[0] == "translate"]
@@ -292,7 +317,7 @@ def open_loop(server, mix, reference, rate, seconds):
 def measure(label, binary, model, sentences, a, extra, rate=None):
     """Everything above against one server binary; prints as it goes, returns the figures."""
     print(f"== {label}: {binary}")
-    server = Server(binary, model, a.workers, extra)
+    server = Server(binary, model, a.workers, a.threads, extra)
     result = {"ok": True}
     try:
         mix = request_mix(sentences)
@@ -338,7 +363,12 @@ def measure(label, binary, model, sentences, a, extra, rate=None):
             print(f"WRONG: memory grew from {early:.1f} to {late:.1f} MiB")
 
         if rate == "auto":
-            rate = 0.85 * result["translate_rps"]
+            # The rate this server can just sustain: 90% of what it completes
+            # when translations alone keep it always busy.
+            capacity = translation_capacity(server, mix, 16, a.capacity_requests)
+            rate = 0.9 * capacity
+            print(f"translation capacity: {capacity:.2f}/s with 16 clients always waiting; open loop at 90%: "
+                  f"{rate:.2f}/s")
         if rate:
             o = open_loop(server, mix, reference, rate, a.seconds)
             result["open"] = o
@@ -363,9 +393,13 @@ def main():
     p.add_argument("--model", required=True, help="model directory (config.json, model.safetensors, spm.model)")
     p.add_argument("--bin", default="build/transformer")
     p.add_argument("--baseline-bin", help="an older `transformer` to measure first, in the same run, for the targets")
+    p.add_argument("--baseline-model", help="the model directory for the baseline, if its config.json must differ "
+                                            "(an older binary refuses fields it does not know); default: --model")
     p.add_argument("--clients", type=int, default=64)
     p.add_argument("--requests", type=int, default=20, help="requests per client")
     p.add_argument("--workers", type=int, default=2, help="the server's model replicas")
+    p.add_argument("--threads", type=int, help="cores each replica's matrix products use (transformer --threads); "
+                                               "default: the binary's (all)")
     p.add_argument("--sentences", default=os.path.join(REPO, "tests", "fixtures", "multi30k", "val.de"),
                    help="file whose first lines are the sentences to translate")
     p.add_argument("--passes", type=int, default=5, help="runs of the whole load; the first warms up, the rest are timed")
@@ -373,8 +407,9 @@ def main():
     p.add_argument("--batch-check", type=int, default=24, help="sentences of the batch-independence check")
     p.add_argument("--batch-sentences", type=int, default=64,
                    help="the server's largest batch in sentences (--max-batch-sentences), to size its buffers first")
-    p.add_argument("--rate", help="open loop: translations per second, or 'auto' (85%% of the baseline's, or this "
-                                  "server's, closed-loop translation throughput)")
+    p.add_argument("--rate", help="open loop: translations per second, or 'auto': 90%% of the capacity of the "
+                                  "baseline (or, without one, of this server) for translations alone")
+    p.add_argument("--capacity-requests", type=int, default=96, help="translations that measure the capacity for --rate auto")
     p.add_argument("--seconds", type=float, default=20, help="open loop: how long requests arrive")
     p.add_argument("--server-arg", action="append", default=[],
                    help="one more argument for the server under test (repeat it: --server-arg=--http-threads "
@@ -395,7 +430,7 @@ def main():
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     old = None
     if a.baseline_bin:
-        old = measure("baseline", resolve(a.baseline_bin), a.model, sentences, a, [], rate)
+        old = measure("baseline", resolve(a.baseline_bin), a.baseline_model or a.model, sentences, a, [], rate)
         if rate == "auto":
             rate = old["open"]["offered"]  # the same arrival rate for both
     new = measure("server", resolve(a.bin), a.model, sentences, a, a.server_arg, rate)
