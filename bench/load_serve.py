@@ -1,22 +1,43 @@
 #!/usr/bin/python3
 """A bounded load test of `transformer serve`, on loopback only.
 
-Starts the server on a free port with a model directory, asks every request
-of the mix once on its own (the reference answers), then lets --clients
-threads send --requests each, all at once: translations (one sentence or a
-batch, greedy or beam), explain requests, and malformed ones (bad JSON,
-wrong types, unknown fields, oversized bodies, unknown paths). Every answer
-is checked: the status is the reference's, a translation equals the
-single-request answer, an explain record names the same output. The
-load runs --passes times; the first pass warms up (sizes every buffer and
-allocator arena), and the server's resident memory may not peak higher in
-the later half of the remaining passes than in the earlier half beyond a
-margin: a leak keeps growing.
+Starts the server on a free port with a model directory and checks, then
+measures, it:
 
-Prints requests/s, p50/p99 latency per kind and memory, and exits 1 on a
-wrong answer, a crash or growing memory.
+1. References. Every request of the mix is sent once on its own, and its
+   status must be the one it is for: 200 for a translation, an explain
+   request or a health check, and the documented 4xx for a malformed one
+   (400 bad JSON, wrong types, unknown fields; 413 an oversized body; 404 an
+   unknown path; 405 a wrong method). A server answering 500 to everything
+   fails here.
+2. Batch independence. Each sentence's translation inside one request with
+   all the others (so inside a batch with them) must equal its translation
+   alone, for every option set of the mix.
+3. Closed loop. --clients threads send --requests each, all at once, drawn
+   from the mix (translations of one sentence or eight, greedy and beam,
+   explain requests, malformed ones, health checks). Every answer must have
+   its reference's status and equal its reference (translations: text and
+   n-best texts). The load runs --passes times; the first warms up, and the
+   server's resident memory may not peak higher in the later half of the
+   remaining passes than in the earlier half beyond a margin: a leak keeps
+   growing.
+4. Open loop (--rate R --seconds S): translation requests arrive at R per
+   second, evenly spaced, whatever the server's pace, for S seconds; each
+   latency counts from the request's scheduled arrival, so a server that
+   falls behind shows it (no coordinated omission). Reports the offered and
+   achieved rates and p50/p99 latency.
+
+With --baseline-bin OLD the same measurements run against OLD first, in the
+same run, and the targets of issue 16 are checked: at --clients, at least 3x
+the requests/s with a translation p99 no worse; in the open loop at a rate
+OLD can just sustain (--rate auto: 85% of OLD's translation throughput in
+the closed loop), a translation p99 at least 2x lower.
+
+Exits 1 on a wrong status or answer, a crash or growing memory; with
+--require-targets also when a target is missed.
 
     /usr/bin/python3 bench/load_serve.py --model runs/demo/model [--clients 64] [--requests 20]
+    /usr/bin/python3 bench/load_serve.py --model MODEL --baseline-bin OLD/build/transformer --rate auto --seconds 20
 """
 
 import argparse
@@ -28,6 +49,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -59,24 +81,32 @@ def resident_mib(pid):
     return 0.0
 
 
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+TRANSLATE_OPTIONS = [{"beam": 1}, {"beam": 4, "n_best": 2}, {"beam": 2}]
+
+
 def request_mix(sentences):
-    """(kind, method, path, body) of every request the clients draw from."""
+    """(kind, method, path, body, status it must get) of every request the clients draw from."""
     mix = []
     for s in sentences:
-        mix.append(("translate", "POST", "/v1/translate", json.dumps({"text": s, "beam": 1})))
-        mix.append(("translate", "POST", "/v1/translate", json.dumps({"text": s, "beam": 4, "n_best": 2})))
-    mix.append(("translate", "POST", "/v1/translate", json.dumps({"text": sentences[:8], "beam": 2})))
+        mix.append(("translate", "POST", "/v1/translate", json.dumps({"text": s, **TRANSLATE_OPTIONS[0]}), 200))
+        mix.append(("translate", "POST", "/v1/translate", json.dumps({"text": s, **TRANSLATE_OPTIONS[1]}), 200))
+    mix.append(("translate", "POST", "/v1/translate", json.dumps({"text": sentences[:8], **TRANSLATE_OPTIONS[2]}), 200))
     for s in sentences[:3]:
-        mix.append(("explain", "POST", "/v1/explain", json.dumps({"text": s, "beam": 2})))
+        mix.append(("explain", "POST", "/v1/explain", json.dumps({"text": s, "beam": 2}), 200))
     mix += [
-        ("malformed", "POST", "/v1/translate", "{\"text\": "),
-        ("malformed", "POST", "/v1/translate", json.dumps({"text": 7})),
-        ("malformed", "POST", "/v1/translate", json.dumps({"text": "a", "beam": "four"})),
-        ("malformed", "POST", "/v1/translate", json.dumps({"text": "a", "colour": "red"})),
-        ("malformed", "POST", "/v1/translate", json.dumps({"text": "x" * (2 << 20)})),
-        ("malformed", "GET", "/v1/nowhere", None),
-        ("malformed", "GET", "/v1/translate", None),
-        ("health", "GET", "/healthz", None),
+        ("malformed", "POST", "/v1/translate", "{\"text\": ", 400),
+        ("malformed", "POST", "/v1/translate", json.dumps({"text": 7}), 400),
+        ("malformed", "POST", "/v1/translate", json.dumps({"text": "a", "beam": "four"}), 400),
+        ("malformed", "POST", "/v1/translate", json.dumps({"text": "a", "colour": "red"}), 400),
+        ("malformed", "POST", "/v1/translate", json.dumps({"text": "x" * (2 << 20)}), 413),
+        ("malformed", "GET", "/v1/nowhere", None, 404),
+        ("malformed", "GET", "/v1/translate", None, 405),
+        ("health", "GET", "/healthz", None, 200),
     ]
     return mix
 
@@ -93,20 +123,302 @@ def comparable(kind, status, payload):
     return status, data.get("status")
 
 
+class Server:
+    """`transformer serve` on a free port, its log in a file (a pipe nobody reads would fill and block it)."""
+
+    def __init__(self, binary, model, workers, threads, extra):
+        self.port = free_port()
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen([binary] + (["--threads", str(threads)] if threads else [])
+                                        + ["serve", "--model", model, "--port", str(self.port),
+                                         "--workers", str(workers)] + extra,
+                                        stdout=subprocess.DEVNULL, stderr=self.log)
+        for _ in range(600):
+            try:
+                if request(self.port, "GET", "/healthz", timeout=2)[0] == 200:
+                    return
+            except OSError:
+                pass
+            if self.process.poll() is not None:
+                self.log.seek(0)
+                sys.exit("the server exited: " + self.log.read().decode(errors="replace"))
+            time.sleep(0.1)
+        sys.exit("the server did not get ready within 60 s")
+
+    def alive(self):
+        return self.process.poll() is None and request(self.port, "GET", "/healthz")[0] == 200
+
+    def stop(self):
+        self.process.terminate()
+        return self.process.wait(timeout=60)
+
+
+def check_references(port, mix):
+    """The answer of every request alone, and a failure for each whose status is not the one it must get."""
+    reference, failures = [], []
+    for kind, method, path, body, status in mix:
+        got = comparable(kind, *request(port, method, path, body))
+        reference.append(got)
+        if got[0] != status:
+            failures.append(f"{method} {path} {(body or '')[:60]!r}: status {got[0]}, must be {status}")
+    return reference, failures
+
+
+def check_batch_independence(port, sentences):
+    """Each sentence inside one request with all the others must translate as it does alone."""
+    failures = []
+    for options in TRANSLATE_OPTIONS:
+        status, payload = request(port, "POST", "/v1/translate", json.dumps({"text": sentences, **options}))
+        if status != 200:
+            failures.append(f"{options}: the request of {len(sentences)} sentences got {status}")
+            continue
+        together = comparable("translate", status, payload)[1]
+        for s, got in zip(sentences, together):
+            alone = comparable("translate", *request(port, "POST", "/v1/translate", json.dumps({"text": s, **options})))
+            if alone != (200, [got]):
+                failures.append(f"{options} {s[:40]!r}: {got} inside the batch, {alone} alone")
+    return failures
+
+
+def size_buffers(port, mix, sentences, batch_sentences, workers):
+    """Batches of the largest shape the load can form, for every kind of translation, on every replica.
+
+    A model replica's buffers grow to the largest batch it has decoded, and a
+    server batching across requests forms larger batches the more clients
+    happen to wait at once; sent first, these make the memory check below
+    compare like with like."""
+    longest = max(sentences, key=len)
+    kinds = {json.dumps({k: v for k, v in json.loads(body).items() if k != "text"}, sort_keys=True)
+             for kind, _, _, body, _ in mix if kind == "translate"}
+    bodies = [json.dumps({"text": [longest] * batch_sentences, **json.loads(k)}) for k in sorted(kinds)]
+    threads = [threading.Thread(target=request, args=(port, "POST", "/v1/translate", body))
+               for body in bodies for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def closed_loop(server, mix, reference, a):
+    """--clients at once, --requests each, --passes times: latencies by kind, wall time, memory peaks, failures."""
+    latencies, failures, lock = {}, [], threading.Lock()
+
+    def client(seed):
+        rng = random.Random(seed)
+        for _ in range(a.requests):
+            i = rng.randrange(len(mix))
+            kind, method, path, body, _ = mix[i]
+            start = time.perf_counter()
+            try:
+                got = comparable(kind, *request(server.port, method, path, body))
+            except Exception as e:  # a dropped connection is a failure, not a crash of the test
+                got = ("exception", repr(e))
+            elapsed = time.perf_counter() - start
+            with lock:
+                latencies.setdefault(kind, []).append(elapsed)
+                if got != reference[i]:
+                    failures.append((kind, path, (body or "")[:80], got, reference[i]))
+
+    def run_pass(first_seed):
+        memory = [resident_mib(server.process.pid)]
+        stop_sampling = threading.Event()
+
+        def sample_memory():
+            while not stop_sampling.wait(0.1):
+                memory.append(resident_mib(server.process.pid))
+
+        sampler = threading.Thread(target=sample_memory)
+        sampler.start()
+        threads = [threading.Thread(target=client, args=(first_seed + c,)) for c in range(a.clients)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - start
+        stop_sampling.set()
+        sampler.join()
+        return wall, max(memory)
+
+    walls, peaks = [], []
+    for n in range(a.passes):
+        if n == 1:
+            latencies.clear()  # pass 1 warms up (and sizes the allocator's per-thread arenas)
+        wall, peak = run_pass(1000 * n)
+        peaks.append(peak)
+        if n > 0:
+            walls.append(wall)
+    return {"latencies": latencies, "wall": sum(walls), "peaks": peaks, "failures": failures}
+
+
+def translation_capacity(server, mix, clients, count):
+    """Translations per second the server completes with `clients` always waiting on one: its capacity."""
+    translations = [entry for entry in mix if entry[0] == "translate"]
+    rng = random.Random(11)
+    picks = [rng.choice(translations) for _ in range(count)]
+    lock = threading.Lock()
+
+    def client():
+        while True:
+            with lock:
+                if not picks:
+                    return
+                kind, method, path, body, _ = picks.pop()
+            request(server.port, method, path, body)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return count / (time.perf_counter() - start)
+
+
+def open_loop(server, mix, reference, rate, seconds):
+    """Translations arriving at `rate` per second for `seconds`: latencies from their scheduled arrival."""
+    translations = [i for i, entry in enumerate(mix) if entry[0] == "translate"]
+    count = max(1, int(rate * seconds))
+    rng = random.Random(7)
+    picks = [rng.choice(translations) for _ in range(count)]
+    latencies, failures, lock = [], [], threading.Lock()
+    begin = time.perf_counter() + 0.2
+
+    def send(n):
+        scheduled = begin + n / rate
+        time.sleep(max(0.0, scheduled - time.perf_counter()))
+        kind, method, path, body, _ = mix[picks[n]]
+        try:
+            got = comparable(kind, *request(server.port, method, path, body))
+        except Exception as e:
+            got = ("exception", repr(e))
+        done = time.perf_counter()
+        with lock:
+            latencies.append(done - scheduled)
+            if got != reference[picks[n]]:
+                failures.append((kind, path, (body or "")[:80], got, reference[picks[n]]))
+
+    # One thread per request, started ahead of its time: a request never
+    # waits for an earlier one to finish before it is sent.
+    threads = []
+    for n in range(count):
+        while n / rate - (time.perf_counter() - begin) > 1.0:  # keep at most ~1 s of threads waiting
+            time.sleep(0.05)
+        t = threading.Thread(target=send, args=(n,))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - begin
+    return {"offered": rate, "count": count, "achieved": count / wall, "wall": wall,
+            "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99), "failures": failures}
+
+
+def measure(label, binary, model, sentences, a, extra, rate=None):
+    """Everything above against one server binary; prints as it goes, returns the figures."""
+    print(f"== {label}: {binary}")
+    server = Server(binary, model, a.workers, a.threads, extra)
+    result = {"ok": True}
+    try:
+        mix = request_mix(sentences)
+        reference, failures = check_references(server.port, mix)
+        for f in failures:
+            print("WRONG status alone:", f)
+        batch_failures = check_batch_independence(server.port, sentences[: a.batch_check])
+        for f in batch_failures:
+            print("WRONG in a batch:", f)
+        print(f"references: {len(mix)} requests alone, {len(failures)} with a wrong status; batch independence: "
+              f"{min(a.batch_check, len(sentences))} sentences x {len(TRANSLATE_OPTIONS)} option sets, "
+              f"{len(batch_failures)} different")
+        result["ok"] &= not failures and not batch_failures
+        size_buffers(server.port, mix, sentences, a.batch_sentences, a.workers)
+        baseline = resident_mib(server.process.pid)
+
+        loop = closed_loop(server, mix, reference, a)
+        latencies, wall = loop["latencies"], loop["wall"]
+        total = sum(len(v) for v in latencies.values())
+        result["rps"] = total / wall
+        result["translate_rps"] = len(latencies.get("translate", [])) / wall
+        result["p50"] = {k: statistics.median(v) for k, v in latencies.items()}
+        result["p99"] = {k: percentile(v, 0.99) for k, v in latencies.items()}
+        print(f"closed loop: {a.clients} clients x {a.requests} requests x {a.passes - 1} timed pass(es) = {total} "
+              f"requests in {wall:.1f} s: {total / wall:.1f} requests/s ({a.workers} model replicas, "
+              f"{os.cpu_count()} cores)")
+        print(f"{'kind':<10} {'count':>6} {'p50 ms':>9} {'p99 ms':>9}")
+        for kind, values in sorted(latencies.items()):
+            print(f"{kind:<10} {len(values):>6} {1e3 * result['p50'][kind]:>9.1f} {1e3 * result['p99'][kind]:>9.1f}")
+        # After the warm-up pass memory wanders with the allocator; a leak
+        # shows as the later half of the passes peaking higher than the earlier.
+        peaks = loop["peaks"][1:]
+        early, late = max(peaks[: len(peaks) // 2]), max(peaks[len(peaks) // 2:])
+        print(f"resident memory: {baseline:.1f} MiB before; peak per pass (MiB): "
+              + " ".join(f"{m:.1f}" for m in loop["peaks"]) + " (the first warms up)")
+        if loop["failures"]:
+            result["ok"] = False
+            print(f"WRONG: {len(loop['failures'])} answers differ from the single-request ones, e.g.:")
+            for f in loop["failures"][:5]:
+                print("   ", f)
+        if late > early * (1 + a.memory_margin):
+            result["ok"] = False
+            print(f"WRONG: memory grew from {early:.1f} to {late:.1f} MiB")
+
+        if rate == "auto":
+            # The rate this server can just sustain: 90% of what it completes
+            # when translations alone keep it always busy.
+            capacity = translation_capacity(server, mix, 16, a.capacity_requests)
+            rate = 0.9 * capacity
+            print(f"translation capacity: {capacity:.2f}/s with 16 clients always waiting; open loop at 90%: "
+                  f"{rate:.2f}/s")
+        if rate:
+            o = open_loop(server, mix, reference, rate, a.seconds)
+            result["open"] = o
+            print(f"open loop: {o['count']} translations offered at {o['offered']:.1f}/s, done at {o['achieved']:.1f}/s "
+                  f"in {o['wall']:.1f} s: p50 {1e3 * o['p50']:.1f} ms, p99 {1e3 * o['p99']:.1f} ms")
+            if o["failures"]:
+                result["ok"] = False
+                print(f"WRONG: {len(o['failures'])} open-loop answers differ, e.g.:", o["failures"][:3])
+        if not server.alive():
+            result["ok"] = False
+            print("WRONG: the server is not answering after the run")
+    finally:
+        code = server.stop()
+        if code != 0:
+            result["ok"] = False
+            print(f"WRONG: the server exited {code} after SIGTERM")
+    return result
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="model directory (config.json, model.safetensors, spm.model)")
     p.add_argument("--bin", default="build/transformer")
+    p.add_argument("--baseline-bin", help="an older `transformer` to measure first, in the same run, for the targets")
+    p.add_argument("--baseline-model", help="the model directory for the baseline, if its config.json must differ "
+                                            "(an older binary refuses fields it does not know); default: --model")
     p.add_argument("--clients", type=int, default=64)
     p.add_argument("--requests", type=int, default=20, help="requests per client")
     p.add_argument("--workers", type=int, default=2, help="the server's model replicas")
+    p.add_argument("--threads", type=int, help="cores each replica's matrix products use (transformer --threads); "
+                                               "default: the binary's (all)")
     p.add_argument("--sentences", default=os.path.join(REPO, "tests", "fixtures", "multi30k", "val.de"),
                    help="file whose first lines are the sentences to translate")
     p.add_argument("--passes", type=int, default=5, help="runs of the whole load; the first warms up, the rest are timed")
     p.add_argument("--memory-margin", type=float, default=0.10, help="allowed growth of resident memory after the first pass")
+    p.add_argument("--batch-check", type=int, default=24, help="sentences of the batch-independence check")
+    p.add_argument("--batch-sentences", type=int, default=64,
+                   help="the server's largest batch in sentences (--max-batch-sentences), to size its buffers first")
+    p.add_argument("--rate", help="open loop: translations per second, or 'auto': 90%% of the capacity of the "
+                                  "baseline (or, without one, of this server) for translations alone")
+    p.add_argument("--capacity-requests", type=int, default=96, help="translations that measure the capacity for --rate auto")
+    p.add_argument("--seconds", type=float, default=20, help="open loop: how long requests arrive")
+    p.add_argument("--server-arg", action="append", default=[],
+                   help="one more argument for the server under test (repeat it: --server-arg=--http-threads "
+                        "--server-arg=64); not for the baseline")
+    p.add_argument("--require-targets", action="store_true", help="exit 1 when a target of issue 16 is missed")
     a = p.parse_args()
     if a.passes < 3:
         p.error("--passes must be at least 3: one to warm up, and two halves to compare")
+    rate = None if a.rate is None else ("auto" if a.rate == "auto" else float(a.rate))
 
     if os.path.exists(a.sentences):
         with open(a.sentences, encoding="utf-8") as f:
@@ -114,113 +426,35 @@ def main():
     else:
         sentences = ["the twenty-first of June nineteen ninety-four", "March third, twenty twenty-five",
                      "the ninth of November nineteen eighty-nine", "December fifth, two thousand and seven"]
-    port = free_port()
-    binary = os.path.join(REPO, a.bin) if not os.path.isabs(a.bin) else a.bin
-    server = subprocess.Popen([binary, "serve", "--model", a.model, "--port", str(port), "--workers", str(a.workers)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        for _ in range(600):
-            try:
-                if request(port, "GET", "/healthz", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None:
-                sys.exit("the server exited: " + server.stderr.read().decode(errors="replace"))
-            time.sleep(0.1)
-        mix = request_mix(sentences)
-        reference = [comparable(kind, *request(port, method, path, body)) for kind, method, path, body in mix]
-        baseline = resident_mib(server.pid)
+    resolve = lambda b: b if os.path.isabs(b) else os.path.join(REPO, b)
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    old = None
+    if a.baseline_bin:
+        old = measure("baseline", resolve(a.baseline_bin), a.baseline_model or a.model, sentences, a, [], rate)
+        if rate == "auto":
+            rate = old["open"]["offered"]  # the same arrival rate for both
+    new = measure("server", resolve(a.bin), a.model, sentences, a, a.server_arg, rate)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
-        latencies = {}
-        failures = []
-        lock = threading.Lock()
-
-        def client(seed):
-            rng = random.Random(seed)
-            for _ in range(a.requests):
-                i = rng.randrange(len(mix))
-                kind, method, path, body = mix[i]
-                start = time.perf_counter()
-                try:
-                    got = comparable(kind, *request(port, method, path, body))
-                except Exception as e:  # a dropped connection is a failure, not a crash of the test
-                    got = ("exception", repr(e))
-                elapsed = time.perf_counter() - start
-                with lock:
-                    latencies.setdefault(kind, []).append(elapsed)
-                    if got != reference[i]:
-                        failures.append((kind, path, (body or "")[:80], got, reference[i]))
-
-        def run_pass(first_seed):
-            """All clients at once; returns the wall time and the peak resident memory."""
-            memory = [resident_mib(server.pid)]
-            stop_sampling = threading.Event()
-
-            def sample_memory():
-                while not stop_sampling.wait(0.1):
-                    memory.append(resident_mib(server.pid))
-
-            sampler = threading.Thread(target=sample_memory)
-            sampler.start()
-            threads = [threading.Thread(target=client, args=(first_seed + c,)) for c in range(a.clients)]
-            start = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            wall = time.perf_counter() - start
-            stop_sampling.set()
-            sampler.join()
-            return wall, max(memory)
-
-        # Pass 1 sizes every buffer (and the allocator's per-thread arenas);
-        # the timed passes after it may need no more memory.
-        walls, peaks = [], []
-        for n in range(a.passes):
-            if n == 1:
-                latencies.clear()
-            wall, peak = run_pass(1000 * n)
-            peaks.append(peak)
-            if n > 0:
-                walls.append(wall)
-        wall = sum(walls)
-        alive = server.poll() is None and request(port, "GET", "/healthz")[0] == 200
-
-        total = sum(len(v) for v in latencies.values())
-        timed = a.passes - 1
-        print(f"{a.clients} clients x {a.requests} requests x {timed} timed pass(es) = {total} requests in {wall:.1f} s: "
-              f"{total / wall:.1f} requests/s ({a.workers} model replicas, {os.cpu_count()} cores)")
-        print(f"{'kind':<10} {'count':>6} {'p50 ms':>9} {'p99 ms':>9}")
-        for kind, values in sorted(latencies.items()):
-            values.sort()
-            p99 = values[min(len(values) - 1, int(0.99 * len(values)))]
-            print(f"{kind:<10} {len(values):>6} {1e3 * statistics.median(values):>9.1f} {1e3 * p99:>9.1f}")
-        # After the warm-up pass memory wanders with the allocator's per-thread
-        # arenas; a leak shows as a later half of the passes peaking higher
-        # than the earlier half.
-        timed_peaks = peaks[1:]
-        half = len(timed_peaks) // 2
-        early, late = max(timed_peaks[:half]), max(timed_peaks[half:])
-        print(f"resident memory: {baseline:.1f} MiB before; peak per pass (MiB): "
-              + " ".join(f"{m:.1f}" for m in peaks) + " (the first warms up)")
-        ok = True
-        if failures:
-            ok = False
-            print(f"WRONG: {len(failures)} answers differ from the single-request ones, e.g.:")
-            for f in failures[:5]:
-                print("   ", f)
-        if not alive:
-            ok = False
-            print("WRONG: the server is not answering after the run")
-        if late > early * (1 + a.memory_margin):
-            ok = False
-            print(f"WRONG: memory grew from {early:.1f} to {late:.1f} MiB")
-        print("load test: " + ("passed" if ok else "FAILED"))
-        sys.exit(0 if ok else 1)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    ok = new["ok"] and (old is None or old["ok"])
+    if old:
+        speedup = new["rps"] / old["rps"]
+        p99_old, p99_new = old["p99"]["translate"], new["p99"]["translate"]
+        first = speedup >= 3 and p99_new <= p99_old
+        print(f"target 1, {a.clients} clients: {speedup:.2f}x the requests/s ({old['rps']:.1f} -> {new['rps']:.1f}); "
+              f"translation p99 {1e3 * p99_old:.0f} -> {1e3 * p99_new:.0f} ms: " + ("met" if first else "MISSED"))
+        targets = first
+        if rate:
+            o_old, o_new = old["open"], new["open"]
+            second = o_new["p99"] * 2 <= o_old["p99"]
+            print(f"target 2, open loop at {o_old['offered']:.1f}/s: p99 {1e3 * o_old['p99']:.0f} -> "
+                  f"{1e3 * o_new['p99']:.0f} ms ({o_old['p99'] / o_new['p99']:.2f}x lower): "
+                  + ("met" if second else "MISSED"))
+            targets = targets and second
+        if a.require_targets:
+            ok = ok and targets
+    print("load test: " + ("passed" if ok else "FAILED"))
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

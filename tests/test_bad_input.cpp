@@ -336,6 +336,7 @@ class BadHttp : public BadInput {
     o.port = 0;
     o.max_body_bytes = 4096;
     server_ = new serve::Server(o);
+    server_->load();
     port_ = server_->start();
   }
   static void TearDownTestSuite() {

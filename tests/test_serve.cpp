@@ -4,9 +4,8 @@
 // get its status and a JSON error naming the field; and many clients at once
 // must get the answers each would get alone.
 //
-// The model has random weights (a tiny preset sized to a small SentencePiece
-// vocabulary): what it says is gibberish, but deterministic, which is all a
-// comparison needs, and it is ready in well under a second.
+// The model has random weights (support/serve_client.h): what it says is
+// gibberish, but deterministic, which is all a comparison needs.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -27,7 +26,7 @@
 #include "serve/error_answers.h"
 #include "serve/server.h"
 #include "text/vocabulary.h"
-#include "support/word_corpora.h"
+#include "support/serve_client.h"
 
 namespace transformer {
 namespace {
@@ -36,28 +35,14 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::HasSubstr;
 
-struct Reply {
-  int status = 0;
-  std::string content_type;
-  std::string body;
-  json parsed() const { return json::parse(body); }
-};
+using test_support::Reply;
 
 class Serve : public testing::Test {
  protected:
   static void SetUpTestSuite() {
     char tmpl[] = "/tmp/transformer-serve-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    test_support::write_sentences(dir_ + "/text.txt", test_support::random_sentences(500, 3, 2, 6));
-    model_ = dir_ + "/model";
-    fs::create_directories(model_);
-    // Small: words split into letters ("red" is "▁", "r", "e", "d").
-    const auto vocab = test_support::train_test_vocabulary({dir_ + "/text.txt"}, model_ + "/spm.model", 30);
-    ModelConfig config = ModelConfig::preset("tiny");
-    config.src_vocab_size = config.tgt_vocab_size = vocab.size;  // every output id is a piece
-    Transformer model(config);
-    model.params.initialize(11);
-    save_model(model, model_);
+    model_ = test_support::make_serve_model(dir_);
 
     web_ = dir_ + "/web";
     fs::create_directories(web_ + "/js");
@@ -74,6 +59,7 @@ class Serve : public testing::Test {
     o.max_sentences = 8;
     o.web_dir = web_;
     server_ = new serve::Server(o);
+    server_->load();
     port_ = server_->start();
   }
   static void TearDownTestSuite() {
@@ -83,18 +69,10 @@ class Serve : public testing::Test {
 
   static Reply send(const std::string& method, const std::string& path, const std::string& body = "",
                     int port = port_) {
-    httplib::Client client("127.0.0.1", port);
-    client.set_read_timeout(120);  // 16 clients share 2 replicas and 2 cores
-    httplib::Request request;
-    request.method = method;
-    request.path = path;
-    request.body = body;
-    if (!body.empty()) request.set_header("Content-Type", "application/json");
-    const auto result = client.send(request);
-    if (!result) return {0, "", "no answer: " + httplib::to_string(result.error())};
-    return {result->status, result->get_header_value("Content-Type"), result->body};
+    return test_support::send_request(port, method, path, body);
   }
   static Reply post(const json& body) { return send("POST", "/v1/translate", body.dump()); }
+  static Reply post_to(int port, const json& body) { return send("POST", "/v1/translate", body.dump(), port); }
 
   // What the Translator says directly, on its own copy of the model.
   static std::vector<Translation> expected(const std::vector<std::string>& lines, TranslatorOptions options = {}) {
@@ -138,12 +116,12 @@ int Serve::port_ = 0;
 const std::vector<std::string> kSentences = {"the big dog runs", "", "red cat", "a green bird sits", "blue",
                                              "jumps the cat big red dog"};
 
-TEST_F(Serve, HealthzSaysOkAndNamesTheModel) {
+TEST_F(Serve, HealthzSaysReady) {
   EXPECT_GT(port_, 0);
   const Reply r = send("GET", "/healthz");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.content_type, "application/json");
-  EXPECT_EQ(r.parsed(), (json{{"status", "ok"}, {"model", model_}}));
+  EXPECT_EQ(r.parsed(), (json{{"status", "ready"}}));
 }
 
 TEST_F(Serve, TranslatesOneSentenceLikeTheTranslator) {
@@ -292,6 +270,7 @@ TEST_F(Serve, ReadsJsonWhateverTheContentType) {
   o.port = 0;
   o.max_body_bytes = 16384;
   serve::Server server(o);
+  server.load();
   const int port = server.start();
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(120);
@@ -331,14 +310,14 @@ TEST_F(Serve, ReadsJsonWhateverTheContentType) {
     SCOPED_TRACE("Content-Type: " + type);
     r = client.Post("/v1/translate", large, type);
     ASSERT_TRUE(r) << httplib::to_string(r.error());
-    expect_error({r->status, r->get_header_value("Content-Type"), r->body}, 413,
+    expect_error({r->status, r->get_header_value("Content-Type"), r->body, r->headers}, 413,
                  "request body larger than the limit of 16384 bytes");
   }
   // Chunked, where no Content-Length tells the size beforehand (last: the
   // server stops reading it part way).
   r = chunked(large);
   ASSERT_TRUE(r) << httplib::to_string(r.error());
-  expect_error({r->status, r->get_header_value("Content-Type"), r->body}, 413,
+  expect_error({r->status, r->get_header_value("Content-Type"), r->body, r->headers}, 413,
                "request body larger than the limit of 16384 bytes");
 }
 
@@ -348,7 +327,7 @@ TEST_F(Serve, MultipartFormsAreA415NamingTheTypeExpected) {
   httplib::Client client("127.0.0.1", port_);
   const auto r = client.Post("/v1/translate", httplib::MultipartFormDataItems{{"text", "red cat", "", ""}});
   ASSERT_TRUE(r) << httplib::to_string(r.error());
-  expect_error({r->status, r->get_header_value("Content-Type"), r->body}, 415,
+  expect_error({r->status, r->get_header_value("Content-Type"), r->body, r->headers}, 415,
                "the body must be JSON (Content-Type: application/json), not multipart/form-data; boundary=");
   const auto next = client.Post("/v1/translate", R"({"text": "red cat"})", "application/json");
   ASSERT_TRUE(next) << httplib::to_string(next.error());
@@ -388,6 +367,7 @@ TEST_F(Serve, ServesTheExplorerAndNothingOutsideItsDirectory) {
   o.model_dir = model_;
   o.port = 0;
   serve::Server bare(o);
+  bare.load();
   const int port = bare.start();
   expect_error(send("GET", "/", "", port), 404, "the explorer page is not installed");
   EXPECT_EQ(send("GET", "/healthz", "", port).status, 200);
@@ -467,7 +447,49 @@ TEST_F(Serve, BadOptionsAndABusyPortAreErrors) {
   EXPECT_THROW(serve::Server{o}, Error);
   o.workers = 1;
   o.model_dir = dir_ + "/no-such-model";
-  EXPECT_THROW(serve::Server{o}, Error);
+  serve::Server missing(o);
+  try {
+    missing.load();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(dir_ + "/no-such-model"));
+  }
+  EXPECT_FALSE(missing.ready());
+}
+
+// Liveness and readiness apart: a server that listens but is still loading
+// its model is alive (not to be restarted) but not ready (not to be sent
+// translations), and says so.
+TEST_F(Serve, HealthzSaysReadyOnlyOnceTheModelIsLoaded) {
+  serve::ServerOptions o;
+  o.model_dir = model_;
+  o.port = 0;
+  serve::Server server(o);
+  const int port = server.start();
+  Reply r = send("GET", "/livez", "", port);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.parsed(), (json{{"status", "alive"}}));
+  r = send("GET", "/healthz", "", port);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.parsed(), (json{{"status", "loading"}}));
+  for (const std::string path : {"/v1/translate", "/v1/explain"}) {
+    r = test_support::send_request(port, "POST", path, R"({"text": "red cat"})");
+    expect_error(r, 503, "the model is still loading");
+    EXPECT_EQ(r.headers.find("Retry-After")->second, "1");
+  }
+  EXPECT_THAT(send("GET", "/metrics", "", port).body, HasSubstr("\ntransformer_ready 0\n"));
+
+  server.load();
+  EXPECT_TRUE(server.ready());
+  r = send("GET", "/healthz", "", port);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.parsed(), (json{{"status", "ready"}}));
+  EXPECT_EQ(send("GET", "/livez", "", port).status, 200);
+  EXPECT_EQ(post_to(port, {{"text", "red cat"}}).status, 200);
+  EXPECT_THAT(send("GET", "/metrics", "", port).body, HasSubstr("\ntransformer_ready 1\n"));
+  EXPECT_THROW(server.load(), Error);
+  server.stop();
+  EXPECT_FALSE(server.running());
 }
 
 // A failure inside the server: the client learns only that it happened, the

@@ -10,9 +10,11 @@ namespace transformer::serve {
 
 class ApiError : public Error {
  public:
-  ApiError(int status, const std::string& message) : Error(message), status(status) {}
+  ApiError(int status, const std::string& message, int retry_after_s = 0)
+      : Error(message), status(status), retry_after_s(retry_after_s) {}
 
-  int status;  // 400 bad request, 404 not found, 413 too large, ...
+  int status;         // 400 bad request, 404 not found, 413 too large, 503 unavailable, ...
+  int retry_after_s;  // > 0: a Retry-After header, when trying again makes sense (503)
 };
 
 }  // namespace transformer::serve

@@ -22,6 +22,7 @@ void answer_exception(const httplib::Request& request, httplib::Response& respon
   try {
     std::rethrow_exception(error);
   } catch (const ApiError& e) {
+    if (e.retry_after_s > 0) response.set_header("Retry-After", std::to_string(e.retry_after_s));
     send_error(response, e.status, e.what());
     return;
   } catch (const std::exception& e) {

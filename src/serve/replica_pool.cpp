@@ -21,6 +21,11 @@ ReplicaPool::Lease ReplicaPool::borrow() {
   return Lease(*this, index);
 }
 
+size_t ReplicaPool::busy() const {
+  std::lock_guard lock(mutex_);
+  return models_.size() - free_.size();
+}
+
 void ReplicaPool::release(size_t index) {
   {
     std::lock_guard lock(mutex_);

@@ -31,6 +31,7 @@ class ReplicaPool {
       if (pool_) pool_->release(index_);
     }
     Transformer& model() const { return *pool_->models_[index_]; }
+    size_t index() const { return index_; }
 
    private:
     ReplicaPool* pool_;
@@ -41,6 +42,8 @@ class ReplicaPool {
   Lease borrow();
 
   size_t size() const { return models_.size(); }
+  // Replicas lent out now.
+  size_t busy() const;
   // The first replica without borrowing it, for what reads only its
   // configuration (const): Translator::encode is safe beside a translation
   // running on the same replica.
@@ -51,7 +54,7 @@ class ReplicaPool {
 
   std::vector<std::unique_ptr<Transformer>> models_;
   std::vector<size_t> free_;  // indices of the replicas nobody holds
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable available_;
 };
 

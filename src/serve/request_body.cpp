@@ -14,23 +14,22 @@ std::string read_body(const httplib::Request& request, httplib::Response& respon
                       const httplib::ContentReader& reader, size_t max_bytes) {
   std::string body;
   bool too_large = false;
+  size_t dropped = 0;
   // httplib refuses a declared Content-Length over the limit itself (its
   // payload_max_length is the same limit); a chunked body, which declares
-  // none, is caught here. Its rest is still read and dropped, up to 4× the
-  // limit: a server that stops reading and closes makes the client's
-  // kernel see a reset while it is still sending, and the client then
-  // loses the 413 that says why (seen under load). Past that much, a body
-  // is not a mistake and the connection is simply closed.
-  const size_t drain_limit = 4 * max_bytes;
-  size_t dropped = 0;
+  // none, is stopped here. Past the limit its bytes are still read and
+  // dropped, up to the limit again: closing a connection with unread data
+  // resets it, and a client still sending would then never read the 413
+  // (nginx's "lingering close" solves the same problem). A body twice over
+  // the limit is cut off anyway.
   const auto receive = [&](const char* data, size_t n) {
-    if (too_large || n > max_bytes - body.size()) {
-      too_large = true;
-      dropped += n;
-      return dropped <= drain_limit;
+    if (!too_large && n <= max_bytes - body.size()) {
+      body.append(data, n);
+      return true;
     }
-    body.append(data, n);
-    return true;
+    too_large = true;
+    dropped += n;
+    return dropped <= max_bytes;
   };
   if (request.is_multipart_form_data()) {
     size_t bytes = 0;
@@ -39,9 +38,7 @@ std::string read_body(const httplib::Request& request, httplib::Response& respon
     throw ApiError(415, "the body must be JSON (Content-Type: application/json), not " +
                             request.get_header_value("Content-Type"));
   }
-  const bool read_to_end = reader(receive);
-  if (read_to_end && too_large) throw ApiError(413, body_too_large_message(max_bytes));
-  if (!read_to_end) {
+  if (!reader(receive) || too_large) {
     // httplib leaves its reason in the status: 413 over the limit, 415 a
     // gzip or brotli body where it was built without zlib or brotli
     // (Debian's has both), 400 otherwise. The limit applies to the

@@ -27,8 +27,10 @@ std::string body_too_large_message(size_t max_bytes);
 // The body, at most max_bytes. Any declared Content-Type is read as it is
 // (JSON parsing then decides) except multipart/form-data, whose parts are
 // read and dropped (so the connection stays in step) and answered 415
-// naming the type expected. Larger bodies are an ApiError 413; a body
-// httplib cannot read (cut short, a broken chunked or gzip encoding) a 400.
+// naming the type expected. Larger bodies are an ApiError 413 (a chunked
+// one is still read, and dropped, up to the limit again, so that the client
+// gets to read the 413); a body httplib cannot read (cut short, a broken
+// chunked or gzip encoding) a 400.
 std::string read_body(const httplib::Request& request, httplib::Response& response,
                       const httplib::ContentReader& reader, size_t max_bytes);
 

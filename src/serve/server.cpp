@@ -14,6 +14,8 @@
 #include "decode/vocabulary_check.h"
 #include "explain/record.h"
 #include "serve/api_error.h"
+#include "serve/batcher.h"
+#include "serve/connection_probe.h"
 #include "serve/error_answers.h"
 #include "serve/explain_api.h"
 #include "serve/request_body.h"
@@ -46,30 +48,102 @@ std::string status_message(const httplib::Request& request, int status, size_t m
   }
 }
 
+// What the server learns about a request while answering it, for its
+// metrics and its access-log line. httplib runs a request's routing, its
+// handler and the logger one after another on one thread, so a thread_local
+// carries it from the first to the last.
+struct RequestTrace {
+  bool started = false;  // false: httplib refused the request before routing
+  std::chrono::steady_clock::time_point start;
+  size_t key = 0;          // line of the API key used
+  size_t bytes_in = 0;     // body bytes read
+  int64_t sentences = -1;  // of a translation
+};
+thread_local RequestTrace trace;
+
+// Reachable without a key: a load balancer's or orchestrator's probe has none.
+bool is_open_path(const std::string& path) { return path == "/healthz" || path == "/livez"; }
+
+bool has_body(const httplib::Request& request) {
+  return request.get_header_value<uint64_t>("Content-Length") > 0 || request.has_header("Transfer-Encoding");
+}
+
+// The one answer to a missing or wrong key, whatever the path: it says how
+// to authenticate and nothing about the server (RFC 6750's challenge).
+void refuse_unauthorized(httplib::Response& response) {
+  response.set_header("WWW-Authenticate", "Bearer realm=\"transformer\"");
+  send_error(response, 401, "an API key is required: Authorization: Bearer KEY");
+}
+
 }  // namespace
+
+struct Server::Loaded {
+  Loaded(const ServerOptions& o, ServerMetrics& metrics)
+      // Checked against the config before the replicas load: a wrong
+      // spm.model fails at once, naming both files.
+      : vocabulary(load_model_vocabulary(o.model_dir, ModelConfig::load(o.model_dir + "/config.json"))),
+        replicas(o.model_dir, o.workers) {
+    // Checks the default options and that the vocabulary fits the model
+    // now, not at the first request.
+    Translator check(replicas.first(), vocabulary, o.translator);
+    BatcherOptions b;
+    b.max_batch_sentences = o.translator.max_sentences;
+    b.max_batch_tokens = o.translator.max_tokens;
+    b.max_delay = std::chrono::microseconds(static_cast<int64_t>(o.max_batch_delay_ms * 1000));
+    b.max_queued_sentences = o.max_queued_sentences;
+    batcher = std::make_unique<Batcher>(replicas, vocabulary, b, metrics);
+  }
+  text::Vocabulary vocabulary;
+  ReplicaPool replicas;
+  std::unique_ptr<Batcher> batcher;  // last: its workers use the replicas
+};
 
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
-      // Checked against the config before the replicas load: a wrong
-      // spm.model fails at once, naming both files.
-      vocabulary_(load_model_vocabulary(options_.model_dir, ModelConfig::load(options_.model_dir + "/config.json"))),
-      replicas_(options_.model_dir, options_.workers),
+      keys_(options_.api_key_file.empty() ? ApiKeys() : ApiKeys::load(options_.api_key_file)),
+      metrics_(registry_),
+      access_log_(options_.log_format, stderr),
       http_(std::make_unique<httplib::Server>()) {
   const auto& o = options_;
   if (o.port < 0 || o.port > 65535) throw Error("port " + std::to_string(o.port) + " is not in 0 … 65535");
+  if (o.workers < 1) throw Error("workers must be at least 1, not " + std::to_string(o.workers));
   if (o.http_threads < 1) throw Error("http_threads must be at least 1");
   if (o.max_body_bytes < 1) throw Error("max_body_bytes must be at least 1");
   if (o.max_sentences < 1) throw Error("max_sentences must be at least 1");
+  if (!(o.max_batch_delay_ms >= 0 && o.max_batch_delay_ms <= 10000))
+    throw Error("max_batch_delay_ms " + std::to_string(o.max_batch_delay_ms) + " is not in 0 … 10000");
+  if (o.request_timeout_ms < 0) throw Error("request_timeout_ms must be 0 (none) or more");
+  if (o.max_queued_sentences < o.max_sentences)
+    throw Error("max_queued_sentences " + std::to_string(o.max_queued_sentences) +
+                " is below max_sentences " + std::to_string(o.max_sentences) +
+                ": a request of max_sentences sentences could never be queued");
   if (o.translator.beam.beam_size > o.max_beam)
     throw Error("default beam " + std::to_string(o.translator.beam.beam_size) + " is above max_beam " +
                 std::to_string(o.max_beam));
-  // Checks the default options and that the vocabulary fits the model now,
-  // not at the first request.
-  Translator check(replicas_.first(), vocabulary_, o.translator);
+  registry_.gauge_function("transformer_ready", "1 once the model is loaded and until the server stops, else 0.",
+                           [this] { return ready_ && !stopping_ ? 1.0 : 0.0; });
+  registry_.gauge_function("transformer_queue_sentences", "Sentences waiting for a batch.",
+                           [this] { return ready_ ? static_cast<double>(model_->batcher->queued()) : 0.0; });
+  registry_.gauge_function("transformer_replicas", "Model replicas loaded.",
+                           [this] { return ready_ ? static_cast<double>(model_->replicas.size()) : 0.0; });
+  registry_.gauge_function("transformer_replicas_busy", "Model replicas translating or explaining now.",
+                           [this] { return ready_ ? static_cast<double>(model_->replicas.busy()) : 0.0; });
   add_routes();
 }
 
 Server::~Server() { stop(); }
+
+void Server::load() {
+  if (model_) throw Error("the model is already loaded");
+  model_ = std::make_unique<Loaded>(options_, metrics_);
+  ready_ = true;
+}
+
+Server::Loaded& Server::loaded() const {
+  if (stopping_) throw ApiError(503, "the server is shutting down", 1);
+  if (!ready_) throw ApiError(503, "the model is still loading (GET /healthz says when it is ready)", 1);
+  return *model_;
+}
 
 void Server::add_routes() {
   httplib::Server& http = *http_;
@@ -92,13 +166,49 @@ void Server::add_routes() {
   // the answer is an error, so that the connection stays in step.
   using BodyHandler = std::function<void(const httplib::Request&, const std::string&, httplib::Response&)>;
   const size_t max_body = options_.max_body_bytes;
-  const auto with_body = [max_body](BodyHandler handler) -> httplib::Server::HandlerWithContentReader {
-    return [handler = std::move(handler), max_body](const httplib::Request& request, httplib::Response& response,
-                                                     const httplib::ContentReader& reader) {
-      run_guarded(request, response, [&] { handler(request, read_body(request, response, reader, max_body), response); },
-                  stderr);
+  // A request without a valid key is answered 401 only after its body has
+  // been read and dropped (below the same limit), for the same reason.
+  const auto with_body = [this, max_body](BodyHandler handler) -> httplib::Server::HandlerWithContentReader {
+    return [this, handler = std::move(handler), max_body](const httplib::Request& request, httplib::Response& response,
+                                                           const httplib::ContentReader& reader) {
+      if (!authorized(request)) {
+        try {
+          read_body(request, response, reader, max_body);
+        } catch (const ApiError&) {  // too large or unreadable: still 401, which tells nothing
+        }
+        refuse_unauthorized(response);
+        return;
+      }
+      run_guarded(
+          request, response,
+          [&] {
+            const std::string body = read_body(request, response, reader, max_body);
+            trace.bytes_in = body.size();
+            handler(request, body, response);
+          },
+          stderr);
     };
   };
+  // Access control comes first, before a route or a static file is looked
+  // up, so an unauthorized client learns nothing about which paths exist.
+  // A request with a body to read goes on to its route, which reads the body
+  // before answering 401 (with_body); any other is answered here.
+  http.set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
+    using Answer = httplib::Server::HandlerResponse;
+    trace = RequestTrace{};
+    trace.started = true;
+    trace.start = std::chrono::steady_clock::now();
+    if (!keys_.empty()) trace.key = keys_.check(request.get_header_value("Authorization"));
+    if (authorized(request)) return Answer::Unhandled;
+    const std::string& m = request.method;
+    const bool read_by_route = m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
+    if (has_body(request) && read_by_route) return Answer::Unhandled;
+    refuse_unauthorized(response);
+    // A body nobody reads (a GET with one) would be taken for the next
+    // request on this connection.
+    if (has_body(request)) response.set_header("Connection", "close");
+    return Answer::Handled;
+  });
   const auto route = [&](const std::string& path, const std::string& allowed, BodyHandler handler) {
     const BodyHandler not_allowed = [allowed](const httplib::Request& request, const std::string&,
                                               httplib::Response& response) {
@@ -121,7 +231,9 @@ void Server::add_routes() {
   };
   using namespace std::placeholders;
   route("/healthz", "GET", std::bind(&Server::handle_health, this, _3));
-  route("/v1/translate", "POST", std::bind(&Server::handle_translate, this, _2, _3));
+  route("/livez", "GET", std::bind(&Server::handle_live, this, _3));
+  route("/metrics", "GET", std::bind(&Server::handle_metrics, this, _3));
+  route("/v1/translate", "POST", std::bind(&Server::handle_translate, this, _1, _2, _3));
   route("/v1/explain", "POST", std::bind(&Server::handle_explain, this, _2, _3));
   route("/", "GET", std::bind(&Server::handle_index, this, _3));
   // Any other path: its body is read too, then 404.
@@ -152,10 +264,36 @@ void Server::add_routes() {
   http.set_exception_handler([](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
     answer_exception(request, response, error, stderr);
   });
-  if (options_.log)
-    http.set_logger([](const httplib::Request& request, const httplib::Response& response) {
-      std::fprintf(stderr, "%s %s %d\n", request.method.c_str(), request.path.c_str(), response.status);
-    });
+  // httplib calls the logger once an answer is written, for every answer,
+  // also the ones it makes itself.
+  http.set_logger([this](const httplib::Request& request, const httplib::Response& response) {
+    record(request, response);
+  });
+}
+
+void Server::record(const httplib::Request& request, const httplib::Response& response) {
+  const std::string endpoint = endpoint_label(request.path);
+  metrics_.requests.add({endpoint, std::to_string(response.status)});
+  double duration_ms = -1;
+  if (trace.started) {
+    duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - trace.start).count();
+    metrics_.request_seconds.observe({endpoint}, duration_ms / 1000);
+  }
+  if (access_log_.enabled()) {
+    AccessRecord r;
+    r.time = utc_timestamp();
+    r.remote = request.remote_addr;
+    r.method = request.method;
+    r.path = request.path;
+    r.status = response.status;
+    r.duration_ms = duration_ms;
+    r.bytes_in = trace.bytes_in;
+    r.bytes_out = response.body.size();
+    r.key = trace.key;
+    r.sentences = trace.sentences;
+    access_log_.write(r);
+  }
+  trace = RequestTrace{};
 }
 
 int Server::start() {
@@ -196,10 +334,15 @@ int Server::start() {
   return port;
 }
 
-void Server::stop() {
+void Server::stop(std::chrono::milliseconds grace) {
+  stopping_ = true;
   std::unique_lock lock(state_mutex_);
   if (!listener_.joinable()) return;
   http_->stop();
+  // The requests in flight wait for their translations: once the queue is
+  // done with (or the grace is over), every one has its answer, and the
+  // listening loop can join the HTTP threads.
+  if (ready_) model_->batcher->drain(grace);
   // The listening loop takes state_mutex_ to say it has finished.
   std::thread listener = std::move(listener_);
   lock.unlock();
@@ -216,19 +359,38 @@ bool Server::running() const {
   return listener_.joinable() && !finished_;
 }
 
-void Server::handle_health(httplib::Response& response) {
-  send_json(response, 200, json{{"status", "ok"}, {"model", options_.model_dir}});
+bool Server::authorized(const httplib::Request& request) const {
+  return keys_.empty() || is_open_path(request.path) || keys_.check(request.get_header_value("Authorization")) != 0;
 }
 
-void Server::handle_translate(const std::string& body, httplib::Response& response) {
-  const TranslateLimits limits{options_.max_sentences, options_.max_beam, replicas_.first().config.decoder_layers};
+void Server::handle_metrics(httplib::Response& response) {
+  response.set_content(registry_.render(), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void Server::handle_health(httplib::Response& response) {
+  // Open to all (no key needed), so it names nothing of the server's own.
+  // 503 tells a load balancer to send nothing here: not yet, or no longer.
+  if (stopping_) return send_json(response, 503, json{{"status", "stopping"}});
+  if (!ready_) return send_json(response, 503, json{{"status", "loading"}});
+  send_json(response, 200, json{{"status", "ready"}});
+}
+
+void Server::handle_live(httplib::Response& response) {
+  // Answering at all is the news: the process is not hung. An orchestrator
+  // restarts a server that stops answering this, not one that is loading.
+  send_json(response, 200, json{{"status", "alive"}});
+}
+
+void Server::handle_translate(const httplib::Request& request, const std::string& body, httplib::Response& response) {
+  Loaded& model = loaded();
+  const TranslateLimits limits{options_.max_sentences, options_.max_beam, model.replicas.first().config.decoder_layers};
   const TranslateRequest parsed = parse_translate_request(body, options_.translator, limits);
 
   // Encoding reads only the model's configuration, so it needs no replica:
   // a bad sentence is answered without waiting for one.
   std::vector<std::vector<int32_t>> sources;
   {
-    const Translator encoder(replicas_.first(), vocabulary_, parsed.options);
+    const Translator encoder(model.replicas.first(), model.vocabulary, parsed.options);
     for (size_t i = 0; i < parsed.sentences.size(); ++i) {
       const std::string field = "field '" + sentence_field(parsed, i) + "'";
       try {
@@ -238,16 +400,33 @@ void Server::handle_translate(const std::string& body, httplib::Response& respon
       }
     }
   }
-  std::vector<Translation> results;
-  {
-    const ReplicaPool::Lease replica = replicas_.borrow();
-    Translator translator(replica.model(), vocabulary_, parsed.options);
-    results = translator.translate(sources);
+  trace.sentences = static_cast<int64_t>(sources.size());
+  // The deadline counts from the request's head being read: the server's
+  // --request-timeout, or the request's timeout_ms if that is sooner.
+  int64_t timeout_ms = options_.request_timeout_ms;
+  if (parsed.timeout_ms > 0 && (timeout_ms == 0 || parsed.timeout_ms < timeout_ms)) timeout_ms = parsed.timeout_ms;
+  const auto deadline = timeout_ms == 0 ? Batcher::clock::time_point::max()
+                                        : trace.start + std::chrono::milliseconds(timeout_ms);
+  const auto ticket = model.batcher->submit(std::move(sources), parsed.options);
+  ConnectionProbe probe(request);
+  if (!model.batcher->wait(*ticket, deadline, [&] { return probe.client_gone(); })) {
+    // Gave up: what is still queued of this request leaves the queue.
+    if (probe.client_gone()) {
+      model.batcher->abandon(*ticket, "disconnected");
+      // 499, as nginx logs it: nobody reads this answer, the log and the metrics do.
+      throw ApiError(499, "the client closed the connection before its translations were done");
+    }
+    model.batcher->abandon(*ticket, "timeout");
+    throw ApiError(504, "the translations were not done within " + std::to_string(timeout_ms) +
+                            " ms (the request's timeout_ms, or the server's --request-timeout)");
   }
-  send_json(response, 200, translations_json(results, parsed.options, vocabulary_));
+  if (ticket->error) std::rethrow_exception(ticket->error);
+  const std::vector<Translation>& results = ticket->results;
+  send_json(response, 200, translations_json(results, parsed.options, model.vocabulary));
 }
 
 void Server::handle_explain(const std::string& body, httplib::Response& response) {
+  Loaded& model = loaded();
   explain::ExplainOptions defaults;
   defaults.beam = options_.translator.beam;
   defaults.max_length_a = options_.translator.max_length_a;
@@ -256,13 +435,17 @@ void Server::handle_explain(const std::string& body, httplib::Response& response
   // The sentence is checked here, without a replica, so that its errors
   // name the field; explain() would refuse it too, less precisely.
   try {
-    const Translator encoder(replicas_.first(), vocabulary_, TranslatorOptions{});
+    const Translator encoder(model.replicas.first(), model.vocabulary, TranslatorOptions{});
     encoder.encode_source(parsed.sentence, "field 'text'");
   } catch (const Error& e) {
     throw ApiError(400, e.what());
   }
-  const ReplicaPool::Lease replica = replicas_.borrow();
-  send_json(response, 200, explain::explain(replica.model(), vocabulary_, parsed.sentence, parsed.options));
+  const ReplicaPool::Lease replica = model.replicas.borrow();
+  const auto started = std::chrono::steady_clock::now();
+  const auto explained = explain::explain(replica.model(), model.vocabulary, parsed.sentence, parsed.options);
+  metrics_.replica_busy_seconds.add({std::to_string(replica.index())},
+                                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  send_json(response, 200, explained);
 }
 
 void Server::handle_index(httplib::Response& response) {

@@ -56,10 +56,12 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
       o.alignment_layer = get_bool(v, key) ? limits.decoder_layers - 1 : -1;
     } else if (key == "truncate") {
       o.truncate = get_bool(v, key);
+    } else if (key == "timeout_ms") {
+      request.timeout_ms = get_integer(v, key, 1, 3600000);
     } else {
       throw ApiError(400, "unknown field '" + key +
                               "' (known: text, beam, n_best, length_penalty, max_length_a, max_length_b, scores, "
-                              "alignment, truncate)");
+                              "alignment, truncate, timeout_ms)");
     }
   }
   if (!has_text) bad_field("text", "missing: send {\"text\": \"a sentence\"} or {\"text\": [\"one\", \"two\"]}");

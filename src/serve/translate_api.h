@@ -24,6 +24,7 @@ struct TranslateRequest {
   std::vector<std::string> sentences;  // "text": one string, or each entry of the array
   bool single = false;                 // "text" was one string (its errors say "text", not "text[0]")
   TranslatorOptions options;           // the server's defaults with the request's fields applied
+  int64_t timeout_ms = 0;              // "timeout_ms": the request's own deadline; 0: none asked
 };
 
 // Parses and checks a request body. Malformed JSON, an unknown field, a wrong
