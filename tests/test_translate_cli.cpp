@@ -149,7 +149,9 @@ TEST_F(TranslateCli, NBestListsWithTokenScoresThatScoreAgrees) {
     if (inputs[i].empty()) continue;
     const double score = std::stod(fields[2]);
     const bool best = k == 0 || split(lines[k - 1], " ||| ")[0] != fields[0];
-    if (!best) EXPECT_LE(score, previous) << "n-best sorted";
+    if (!best) {
+      EXPECT_LE(score, previous) << "n-best sorted";
+    }
     previous = score;
     // score reads text, so it can only force the pieces that the text
     // encodes back to: a low-ranked hypothesis may hold a piece that writes
