@@ -75,6 +75,6 @@ check_reports build-asan
 build build-tsan thread
 rm -rf build-tsan/reports && mkdir -p build-tsan/reports
 OMP_NUM_THREADS=1 \
-TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:log_path=$PWD/build-tsan/reports/tsan" \
+TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan-suppressions.txt:log_path=$PWD/build-tsan/reports/tsan" \
   ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R "$TESTS_TSAN"
 check_reports build-tsan
