@@ -251,28 +251,31 @@ def closed_loop(server, mix, reference, a):
     return {"latencies": latencies, "wall": sum(walls), "peaks": peaks, "failures": failures}
 
 
-def translation_capacity(server, mix, clients, count):
-    """Translations per second the server completes with `clients` always waiting on one: its capacity."""
-    translations = [entry for entry in mix if entry[0] == "translate"]
-    rng = random.Random(11)
-    picks = [rng.choice(translations) for _ in range(count)]
-    lock = threading.Lock()
+def keeps_up(o):
+    """Whether an open-loop run was sustained: everything done at about the offered rate, latency not growing."""
+    lat = o["latencies"]
+    third = max(1, len(lat) // 3)
+    early, late = statistics.median(lat[:third]), statistics.median(lat[-third:])
+    return o["achieved"] >= 0.95 * o["offered"] and late <= 2 * early + 0.1
 
-    def client():
-        while True:
-            with lock:
-                if not picks:
-                    return
-                kind, method, path, body, _ = picks.pop()
-            request(server.port, method, path, body)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return count / (time.perf_counter() - start)
+def sustainable_rate(server, mix, reference, seconds):
+    """The highest arrival rate of translations the server keeps up with: doubled from 1/s until it falls
+    behind, then halved between the last rate kept up with and the first one not, three times."""
+    good, bad, rate = 0.0, None, 1.0
+    while bad is None or (bad - good) / bad > 0.15:
+        o = open_loop(server, mix, reference, rate, seconds)
+        sustained = keeps_up(o) and not o["failures"]
+        print(f"  {rate:.2f}/s for {seconds:.0f} s: done at {o['achieved']:.2f}/s, p50 {1e3 * o['p50']:.0f} ms, "
+              f"p99 {1e3 * o['p99']:.0f} ms: " + ("kept up" if sustained else "fell behind"))
+        if sustained:
+            good = rate
+        else:
+            bad = rate
+        rate = rate * 2 if bad is None else (good + bad) / 2
+        if good == 0 and bad is not None:
+            break
+    return good
 
 
 def open_loop(server, mix, reference, rate, seconds):
@@ -281,7 +284,7 @@ def open_loop(server, mix, reference, rate, seconds):
     count = max(1, int(rate * seconds))
     rng = random.Random(7)
     picks = [rng.choice(translations) for _ in range(count)]
-    latencies, failures, lock = [], [], threading.Lock()
+    latencies, failures, lock = [0.0] * count, [], threading.Lock()  # by arrival
     begin = time.perf_counter() + 0.2
 
     def send(n):
@@ -294,7 +297,7 @@ def open_loop(server, mix, reference, rate, seconds):
             got = ("exception", repr(e))
         done = time.perf_counter()
         with lock:
-            latencies.append(done - scheduled)
+            latencies[n] = done - scheduled
             if got != reference[picks[n]]:
                 failures.append((kind, path, (body or "")[:80], got, reference[picks[n]]))
 
@@ -310,7 +313,7 @@ def open_loop(server, mix, reference, rate, seconds):
     for t in threads:
         t.join()
     wall = time.perf_counter() - begin
-    return {"offered": rate, "count": count, "achieved": count / wall, "wall": wall,
+    return {"offered": rate, "count": count, "achieved": count / wall, "wall": wall, "latencies": latencies,
             "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99), "failures": failures}
 
 
@@ -363,12 +366,10 @@ def measure(label, binary, model, sentences, a, extra, rate=None):
             print(f"WRONG: memory grew from {early:.1f} to {late:.1f} MiB")
 
         if rate == "auto":
-            # The rate this server can just sustain: 90% of what it completes
-            # when translations alone keep it always busy.
-            capacity = translation_capacity(server, mix, 16, a.capacity_requests)
-            rate = 0.9 * capacity
-            print(f"translation capacity: {capacity:.2f}/s with 16 clients always waiting; open loop at 90%: "
-                  f"{rate:.2f}/s")
+            # The rate this server can just sustain, found by trying rates.
+            print("searching the highest rate of translations it keeps up with:")
+            rate = sustainable_rate(server, mix, reference, a.probe_seconds)
+            print(f"kept up with {rate:.2f} translations/s")
         if rate:
             o = open_loop(server, mix, reference, rate, a.seconds)
             result["open"] = o
@@ -407,9 +408,9 @@ def main():
     p.add_argument("--batch-check", type=int, default=24, help="sentences of the batch-independence check")
     p.add_argument("--batch-sentences", type=int, default=64,
                    help="the server's largest batch in sentences (--max-batch-sentences), to size its buffers first")
-    p.add_argument("--rate", help="open loop: translations per second, or 'auto': 90%% of the capacity of the "
-                                  "baseline (or, without one, of this server) for translations alone")
-    p.add_argument("--capacity-requests", type=int, default=96, help="translations that measure the capacity for --rate auto")
+    p.add_argument("--rate", help="open loop: translations per second, or 'auto': the highest rate the baseline (or, "
+                                  "without one, this server) keeps up with, found by trying rates")
+    p.add_argument("--probe-seconds", type=float, default=10, help="length of each try of --rate auto")
     p.add_argument("--seconds", type=float, default=20, help="open loop: how long requests arrive")
     p.add_argument("--server-arg", action="append", default=[],
                    help="one more argument for the server under test (repeat it: --server-arg=--http-threads "
