@@ -33,6 +33,10 @@ the requests/s with a translation p99 no worse; in the open loop at a rate
 OLD can just sustain (--rate auto: 85% of OLD's translation throughput in
 the closed loop), a translation p99 at least 2x lower.
 
+With a baseline, --alternate N lone requests of each kind then go to both
+servers in turn (both running, one request at a time): the latency of a
+request alone, which batching may lengthen by at most the batch delay.
+
 Exits 1 on a wrong status or answer, a crash or growing memory; with
 --require-targets also when a target is missed.
 
@@ -317,6 +321,29 @@ def open_loop(server, mix, reference, rate, seconds):
             "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99), "failures": failures}
 
 
+def alternate(old_binary, old_model, binary, model, sentences, a):
+    """One request at a time, to the baseline and to this server in turn (both running, only one busy): the
+    latency of a lone request, which batching may lengthen by at most the batch delay."""
+    old = Server(old_binary, old_model, a.workers, a.threads, [])
+    new = Server(binary, model, a.workers, a.threads, a.server_arg)
+    try:
+        for name, options in (("greedy", TRANSLATE_OPTIONS[0]), ("beam 4", TRANSLATE_OPTIONS[1])):
+            times = {"old": [], "new": []}
+            for i in range(a.alternate):
+                body = json.dumps({"text": sentences[i % len(sentences)], **options})
+                order = (("old", old), ("new", new)) if i % 2 else (("new", new), ("old", old))
+                for label, server in order:
+                    start = time.perf_counter()
+                    status, _ = request(server.port, "POST", "/v1/translate", body)
+                    times[label].append(time.perf_counter() - start)
+                    assert status == 200, f"{label}: status {status}"
+            print(f"one request at a time, {name}: median {1e3 * statistics.median(times['old']):.1f} ms before, "
+                  f"{1e3 * statistics.median(times['new']):.1f} ms now ({a.alternate} each, alternating)")
+    finally:
+        old.stop()
+        new.stop()
+
+
 def measure(label, binary, model, sentences, a, extra, rate=None):
     """Everything above against one server binary; prints as it goes, returns the figures."""
     print(f"== {label}: {binary}")
@@ -418,6 +445,8 @@ def main():
     p.add_argument("--server-arg", action="append", default=[],
                    help="one more argument for the server under test (repeat it: --server-arg=--http-threads "
                         "--server-arg=64); not for the baseline")
+    p.add_argument("--alternate", type=int, default=30,
+                   help="with --baseline-bin: lone requests of each kind sent to both servers in turn (0: none)")
     p.add_argument("--require-targets", action="store_true", help="exit 1 when a target of issue 16 is missed")
     a = p.parse_args()
     if a.passes < 3:
@@ -438,6 +467,8 @@ def main():
         if rate == "auto":
             rate = old["open"]["offered"]  # the same arrival rate for both
     new = measure("server", resolve(a.bin), a.model, sentences, a, a.server_arg, rate)
+    if a.baseline_bin and a.alternate > 0:
+        alternate(resolve(a.baseline_bin), a.baseline_model or a.model, resolve(a.bin), a.model, sentences, a)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     ok = new["ok"] and (old is None or old["ok"])
