@@ -33,6 +33,10 @@ the requests/s with a translation p99 no worse; in the open loop at a rate
 OLD can just sustain (--rate auto: 85% of OLD's translation throughput in
 the closed loop), a translation p99 at least 2x lower.
 
+With a baseline, --alternate N lone requests of each kind then go to both
+servers in turn (both running, one request at a time): the latency of a
+request alone, which batching may lengthen by at most the batch delay.
+
 Exits 1 on a wrong status or answer, a crash or growing memory; with
 --require-targets also when a target is missed.
 
@@ -251,28 +255,31 @@ def closed_loop(server, mix, reference, a):
     return {"latencies": latencies, "wall": sum(walls), "peaks": peaks, "failures": failures}
 
 
-def translation_capacity(server, mix, clients, count):
-    """Translations per second the server completes with `clients` always waiting on one: its capacity."""
-    translations = [entry for entry in mix if entry[0] == "translate"]
-    rng = random.Random(11)
-    picks = [rng.choice(translations) for _ in range(count)]
-    lock = threading.Lock()
+def keeps_up(o):
+    """Whether an open-loop run was sustained: everything done at about the offered rate, latency not growing."""
+    lat = o["latencies"]
+    third = max(1, len(lat) // 3)
+    early, late = statistics.median(lat[:third]), statistics.median(lat[-third:])
+    return o["achieved"] >= 0.95 * o["offered"] and late <= 2 * early + 0.1
 
-    def client():
-        while True:
-            with lock:
-                if not picks:
-                    return
-                kind, method, path, body, _ = picks.pop()
-            request(server.port, method, path, body)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return count / (time.perf_counter() - start)
+def sustainable_rate(server, mix, reference, seconds):
+    """The highest arrival rate of translations the server keeps up with: doubled from 1/s until it falls
+    behind, then halved between the last rate kept up with and the first one not, three times."""
+    good, bad, rate = 0.0, None, 1.0
+    while bad is None or (bad - good) / bad > 0.15:
+        o = open_loop(server, mix, reference, rate, seconds)
+        sustained = keeps_up(o) and not o["failures"]
+        print(f"  {rate:.2f}/s for {seconds:.0f} s: done at {o['achieved']:.2f}/s, p50 {1e3 * o['p50']:.0f} ms, "
+              f"p99 {1e3 * o['p99']:.0f} ms: " + ("kept up" if sustained else "fell behind"))
+        if sustained:
+            good = rate
+        else:
+            bad = rate
+        rate = rate * 2 if bad is None else (good + bad) / 2
+        if good == 0 and bad is not None:
+            break
+    return good
 
 
 def open_loop(server, mix, reference, rate, seconds):
@@ -281,7 +288,7 @@ def open_loop(server, mix, reference, rate, seconds):
     count = max(1, int(rate * seconds))
     rng = random.Random(7)
     picks = [rng.choice(translations) for _ in range(count)]
-    latencies, failures, lock = [], [], threading.Lock()
+    latencies, failures, lock = [0.0] * count, [], threading.Lock()  # by arrival
     begin = time.perf_counter() + 0.2
 
     def send(n):
@@ -294,7 +301,7 @@ def open_loop(server, mix, reference, rate, seconds):
             got = ("exception", repr(e))
         done = time.perf_counter()
         with lock:
-            latencies.append(done - scheduled)
+            latencies[n] = done - scheduled
             if got != reference[picks[n]]:
                 failures.append((kind, path, (body or "")[:80], got, reference[picks[n]]))
 
@@ -310,8 +317,31 @@ def open_loop(server, mix, reference, rate, seconds):
     for t in threads:
         t.join()
     wall = time.perf_counter() - begin
-    return {"offered": rate, "count": count, "achieved": count / wall, "wall": wall,
+    return {"offered": rate, "count": count, "achieved": count / wall, "wall": wall, "latencies": latencies,
             "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99), "failures": failures}
+
+
+def alternate(old_binary, old_model, binary, model, sentences, a):
+    """One request at a time, to the baseline and to this server in turn (both running, only one busy): the
+    latency of a lone request, which batching may lengthen by at most the batch delay."""
+    old = Server(old_binary, old_model, a.workers, a.threads, [])
+    new = Server(binary, model, a.workers, a.threads, a.server_arg)
+    try:
+        for name, options in (("greedy", TRANSLATE_OPTIONS[0]), ("beam 4", TRANSLATE_OPTIONS[1])):
+            times = {"old": [], "new": []}
+            for i in range(a.alternate):
+                body = json.dumps({"text": sentences[i % len(sentences)], **options})
+                order = (("old", old), ("new", new)) if i % 2 else (("new", new), ("old", old))
+                for label, server in order:
+                    start = time.perf_counter()
+                    status, _ = request(server.port, "POST", "/v1/translate", body)
+                    times[label].append(time.perf_counter() - start)
+                    assert status == 200, f"{label}: status {status}"
+            print(f"one request at a time, {name}: median {1e3 * statistics.median(times['old']):.1f} ms before, "
+                  f"{1e3 * statistics.median(times['new']):.1f} ms now ({a.alternate} each, alternating)")
+    finally:
+        old.stop()
+        new.stop()
 
 
 def measure(label, binary, model, sentences, a, extra, rate=None):
@@ -363,12 +393,13 @@ def measure(label, binary, model, sentences, a, extra, rate=None):
             print(f"WRONG: memory grew from {early:.1f} to {late:.1f} MiB")
 
         if rate == "auto":
-            # The rate this server can just sustain: 90% of what it completes
-            # when translations alone keep it always busy.
-            capacity = translation_capacity(server, mix, 16, a.capacity_requests)
-            rate = 0.9 * capacity
-            print(f"translation capacity: {capacity:.2f}/s with 16 clients always waiting; open loop at 90%: "
-                  f"{rate:.2f}/s")
+            # The rate this server can just sustain, found by trying rates.
+            print("searching the highest rate of translations it keeps up with:")
+            highest = sustainable_rate(server, mix, reference, a.probe_seconds)
+            # A short try can keep up with a rate a longer run falls behind
+            # at; 90% of it is one the server sustains for the whole run.
+            rate = 0.9 * highest
+            print(f"kept up with {highest:.2f} translations/s; the open loop runs at 90%: {rate:.2f}/s")
         if rate:
             o = open_loop(server, mix, reference, rate, a.seconds)
             result["open"] = o
@@ -410,13 +441,15 @@ def main():
     p.add_argument("--batch-check", type=int, default=24, help="sentences of the batch-independence check")
     p.add_argument("--batch-sentences", type=int, default=64,
                    help="the server's largest batch in sentences (--max-batch-sentences), to size its buffers first")
-    p.add_argument("--rate", help="open loop: translations per second, or 'auto': 90%% of the capacity of the "
-                                  "baseline (or, without one, of this server) for translations alone")
-    p.add_argument("--capacity-requests", type=int, default=96, help="translations that measure the capacity for --rate auto")
+    p.add_argument("--rate", help="open loop: translations per second, or 'auto': the highest rate the baseline (or, "
+                                  "without one, this server) keeps up with, found by trying rates")
+    p.add_argument("--probe-seconds", type=float, default=10, help="length of each try of --rate auto")
     p.add_argument("--seconds", type=float, default=20, help="open loop: how long requests arrive")
     p.add_argument("--server-arg", action="append", default=[],
                    help="one more argument for the server under test (repeat it: --server-arg=--http-threads "
                         "--server-arg=64); not for the baseline")
+    p.add_argument("--alternate", type=int, default=30,
+                   help="with --baseline-bin: lone requests of each kind sent to both servers in turn (0: none)")
     p.add_argument("--require-targets", action="store_true", help="exit 1 when a target of issue 16 is missed")
     a = p.parse_args()
     if a.passes < 3:
@@ -437,6 +470,8 @@ def main():
         if rate == "auto":
             rate = old["open"]["offered"]  # the same arrival rate for both
     new = measure("server", resolve(a.bin), a.model, sentences, a, a.server_arg, rate)
+    if a.baseline_bin and a.alternate > 0:
+        alternate(resolve(a.baseline_bin), a.baseline_model or a.model, resolve(a.bin), a.model, sentences, a)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     ok = new["ok"] and (old is None or old["ok"])

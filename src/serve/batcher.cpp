@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/threads.h"
 #include "serve/api_error.h"
 
 namespace transformer::serve {
@@ -139,6 +140,13 @@ std::vector<size_t> Batcher::next_batch(bool& full) const {
 }
 
 void Batcher::work() {
+  // OpenMP's thread count is a per-thread setting (a new thread starts from
+  // the process's default, all cores, not from --threads), and the OpenMP
+  // build of OpenBLAS follows the calling thread's: so each worker sets its
+  // own. Without this, W workers each asked for all the cores, and OpenBLAS,
+  // which runs one threaded product at a time, left the others spinning in
+  // sched_yield until it was free: up to 45% of the CPU time.
+  set_num_threads(options_.threads);
   std::unique_lock lock(mutex_);
   for (;;) {
     changed_.wait(lock, [&] { return stopped_ || !queue_.empty(); });

@@ -47,6 +47,7 @@ struct BatcherOptions {
   int64_t max_batch_tokens = 4096;              // decoder rows × sentences × longest source
   std::chrono::microseconds max_delay{5000};    // longest wait for a batch to fill
   int64_t max_queued_sentences = 1024;          // more: the request is refused (503)
+  int threads = 1;                              // each worker's threads for matrix products and kernels
 };
 
 // Whether two requests' options decode alike, so their sentences may share

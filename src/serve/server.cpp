@@ -9,7 +9,10 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include <omp.h>
+
 #include "core/error.h"
+#include "core/threads.h"
 #include "core/file_io.h"
 #include "decode/vocabulary_check.h"
 #include "explain/record.h"
@@ -75,6 +78,11 @@ void refuse_unauthorized(httplib::Response& response) {
   send_error(response, 401, "an API key is required: Authorization: Bearer KEY");
 }
 
+// Each replica's share of the cores, unless the options say.
+int threads_per_replica(const ServerOptions& o) {
+  return o.threads_per_replica > 0 ? o.threads_per_replica : std::max(1, omp_get_num_procs() / o.workers);
+}
+
 }  // namespace
 
 struct Server::Loaded {
@@ -91,6 +99,7 @@ struct Server::Loaded {
     b.max_batch_tokens = o.translator.max_tokens;
     b.max_delay = std::chrono::microseconds(static_cast<int64_t>(o.max_batch_delay_ms * 1000));
     b.max_queued_sentences = o.max_queued_sentences;
+    b.threads = threads_per_replica(o);
     batcher = std::make_unique<Batcher>(replicas, vocabulary, b, metrics);
   }
   text::Vocabulary vocabulary;
@@ -107,6 +116,7 @@ Server::Server(ServerOptions options)
   const auto& o = options_;
   if (o.port < 0 || o.port > 65535) throw Error("port " + std::to_string(o.port) + " is not in 0 … 65535");
   if (o.workers < 1) throw Error("workers must be at least 1, not " + std::to_string(o.workers));
+  if (o.threads_per_replica < 0) throw Error("threads_per_replica must be 0 (the cores divided by workers) or more");
   if (o.http_threads < 1) throw Error("http_threads must be at least 1");
   if (o.max_body_bytes < 1) throw Error("max_body_bytes must be at least 1");
   if (o.max_sentences < 1) throw Error("max_sentences must be at least 1");
@@ -441,6 +451,8 @@ void Server::handle_explain(const std::string& body, httplib::Response& response
     throw ApiError(400, e.what());
   }
   const ReplicaPool::Lease replica = model.replicas.borrow();
+  // This HTTP thread's OpenMP setting, as each batcher worker sets its own.
+  set_num_threads(threads_per_replica(options_));
   const auto started = std::chrono::steady_clock::now();
   const auto explained = explain::explain(replica.model(), model.vocabulary, parsed.sentence, parsed.options);
   metrics_.replica_busy_seconds.add({std::to_string(replica.index())},
