@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "cli/commands.h"
+#include "cli/compute_type.h"
 #include "cli/lines.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -27,6 +28,7 @@ void add_score_command(CLI::App& app) {
     int64_t batch = 64;
     bool normalize = false;
     bool per_token = false;
+    std::string compute_type;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("--model", o->model_dir, "model directory (config.json, model.safetensors, spm.model)")->required();
@@ -34,9 +36,10 @@ void add_score_command(CLI::App& app) {
   cmd->add_option("--batch", o->batch, "sentence pairs per batch")->check(CLI::Range(1, 4096))->capture_default_str();
   cmd->add_flag("--normalize", o->normalize, "divide each score by its token count (target tokens + EOS)");
   cmd->add_flag("--per-token", o->per_token, "append ||| and each target token's log-probability (then EOS's)");
+  add_compute_type_option(*cmd, o->compute_type);
   cmd->callback([o] {
     if (o->files.size() == 1) throw CLI::ValidationError("files", "give both SOURCE and TARGET, or neither (stdin)");
-    auto model = load_model(o->model_dir);
+    auto model = load_model(o->model_dir, compute_type(o->compute_type));
     const text::Vocabulary vocab(o->model_dir + "/spm.model");
     Translator checker(*model, vocab, TranslatorOptions{});
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/compute_type.h"
 #include "cli/web_dir.h"
 #include "serve/server.h"
 
@@ -20,6 +21,7 @@ void add_serve_command(CLI::App& app) {
   auto o = std::make_shared<serve::ServerOptions>();
   auto web = std::make_shared<std::string>();
   auto quiet = std::make_shared<bool>(false);
+  auto compute = std::make_shared<std::string>();
   TranslatorOptions& t = o->translator;
   cmd->add_option("--model", o->model_dir, "model directory (config.json, model.safetensors, spm.model)")->required();
   cmd->add_option("--host", o->host, "address to listen on (0.0.0.0: every interface)")->capture_default_str();
@@ -45,8 +47,9 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--max-tokens", t.max_tokens, "most tokens per batch: beam rows x sentences x longest source")
       ->check(CLI::Range(1, 1 << 24))
       ->capture_default_str();
+  add_compute_type_option(*cmd, *compute);
   cmd->add_flag("--quiet", *quiet, "no line per request on stderr");
-  cmd->callback([o, web, quiet] {
+  cmd->callback([o, web, quiet, compute] {
     if (o->translator.beam.n_best > o->translator.beam.beam_size) throw CLI::ValidationError("--n-best", "cannot exceed --beam");
     // Block the stop signals before any thread exists, so every thread
     // inherits the mask and only sigtimedwait below receives them.
@@ -59,9 +62,11 @@ void add_serve_command(CLI::App& app) {
     serve::ServerOptions options = *o;
     options.web_dir = web->empty() ? find_web_dir() : *web;
     options.log = !*quiet;
+    options.compute_type = compute_type(*compute);
     serve::Server server(options);
     const int port = server.start();
-    std::printf("serving %s on http://%s:%d\n", options.model_dir.c_str(), options.host.c_str(), port);
+    std::printf("serving %s (%s products) on http://%s:%d\n", options.model_dir.c_str(),
+                kernels::packed_type_name(server.compute_type()), options.host.c_str(), port);
     if (options.web_dir.empty()) std::printf("no explorer page: no web directory found (--web DIR)\n");
     std::fflush(stdout);
     // Wake up once a second as well, in case the server stopped by itself.

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "cli/commands.h"
+#include "cli/compute_type.h"
 #include "cli/lines.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -36,6 +37,7 @@ void add_translate_command(CLI::App& app) {
     TranslatorOptions translator;
     bool alignment = false;
     int64_t alignment_layer = -1;
+    std::string compute_type;
   };
   auto o = std::make_shared<Options>();
   TranslatorOptions& t = o->translator;
@@ -63,9 +65,10 @@ void add_translate_command(CLI::App& app) {
   cmd->add_flag("--alignment", o->alignment, "append ||| and word alignments i-j from encoder-decoder attention");
   cmd->add_option("--alignment-layer", o->alignment_layer, "decoder layer for --alignment (0-based; -1: the last)")
       ->capture_default_str();
+  add_compute_type_option(*cmd, o->compute_type);
   cmd->add_flag("--truncate", t.truncate, "cut sentences longer than the model's max_length (with a warning) instead of failing");
   cmd->callback([o, n_best] {
-    auto model = load_model(o->model_dir);
+    auto model = load_model(o->model_dir, compute_type(o->compute_type));
     const text::Vocabulary vocab(o->model_dir + "/spm.model");
     TranslatorOptions options = o->translator;
     if (o->alignment)

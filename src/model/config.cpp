@@ -95,6 +95,10 @@ const std::vector<std::pair<std::string, kernels::PositionalForm>> kPositional =
     {"interleaved", kernels::PositionalForm::Interleaved}, {"concatenated", kernels::PositionalForm::Concatenated}};
 const std::vector<std::pair<std::string, TieEmbeddings>> kTies = {
     {"all", TieEmbeddings::All}, {"target_output", TieEmbeddings::TargetOutput}, {"none", TieEmbeddings::None}};
+const std::vector<std::pair<std::string, kernels::PackedType>> kWeightTypes = {
+    {"float32", kernels::PackedType::Float32},
+    {"bfloat16", kernels::PackedType::BFloat16},
+    {"int8", kernels::PackedType::Int8}};
 
 template <typename Enum>
 std::string choice_name(Enum value, const std::vector<std::pair<std::string, Enum>>& choices) {
@@ -138,6 +142,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& source) {
     else if (key == "unk_id") c.unk_id = get_int(v, source, key);
     else if (key == "bos_id") c.bos_id = get_int(v, source, key);
     else if (key == "eos_id") c.eos_id = get_int(v, source, key);
+    else if (key == "weight_type") c.weight_type = get_choice(v, source, key, kWeightTypes);
     else throw Error(source + ": unknown field '" + key + "' (docs/FORMATS.md lists the fields)");
   }
   c.validate(source);
@@ -157,7 +162,7 @@ ModelConfig ModelConfig::load(const std::string& path) {
 }
 
 json ModelConfig::to_json() const {
-  return json{{"src_vocab_size", src_vocab_size},
+  json j{{"src_vocab_size", src_vocab_size},
               {"tgt_vocab_size", tgt_vocab_size},
               {"d_model", d_model},
               {"heads", heads},
@@ -176,6 +181,10 @@ json ModelConfig::to_json() const {
               {"unk_id", unk_id},
               {"bos_id", bos_id},
               {"eos_id", eos_id}};
+  // Only when not float32: a float32 model's config.json stays as it was
+  // before quantized models existed, readable by the PyTorch tools.
+  if (weight_type != kernels::PackedType::Float32) j["weight_type"] = choice_name(weight_type, kWeightTypes);
+  return j;
 }
 
 void ModelConfig::validate(const std::string& source) const {

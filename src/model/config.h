@@ -8,6 +8,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "kernels/packed_weight.h"
 #include "kernels/positional_encoding.h"
 
 namespace transformer {
@@ -38,6 +39,10 @@ struct ModelConfig {
   int64_t unk_id = 1;
   int64_t bos_id = 2;
   int64_t eos_id = 3;
+  // How model.safetensors stores the weight matrices: float32, or bfloat16 /
+  // int8 as `transformer quantize` writes them (docs/FORMATS.md). Not part
+  // of the architecture: a quantized model is for inference only.
+  kernels::PackedType weight_type = kernels::PackedType::Float32;
 
   int64_t head_size() const { return d_model / heads; }  // Dh
 

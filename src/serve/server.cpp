@@ -71,7 +71,7 @@ Handler guarded(Handler handler) {
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
       vocabulary_(options_.model_dir + "/spm.model"),
-      replicas_(options_.model_dir, options_.workers),
+      replicas_(options_.model_dir, options_.workers, options_.compute_type),
       http_(std::make_unique<httplib::Server>()) {
   const auto& o = options_;
   if (o.port < 0 || o.port > 65535) throw Error("port " + std::to_string(o.port) + " is not in 0 … 65535");
@@ -210,7 +210,10 @@ bool Server::running() const {
 }
 
 void Server::handle_health(const httplib::Request&, httplib::Response& response) {
-  send_json(response, 200, json{{"status", "ok"}, {"model", options_.model_dir}});
+  send_json(response, 200,
+            json{{"status", "ok"},
+                 {"model", options_.model_dir},
+                 {"compute_type", kernels::packed_type_name(replicas_.compute_type())}});
 }
 
 void Server::handle_translate(const httplib::Request& request, httplib::Response& response) {

@@ -19,10 +19,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "decode/translator.h"
+#include "kernels/packed_weight.h"
 #include "serve/replica_pool.h"
 #include "text/vocabulary.h"
 
@@ -36,6 +38,8 @@ namespace transformer::serve {
 
 struct ServerOptions {
   std::string model_dir;           // config.json, model.safetensors and spm.model
+  // float32, bfloat16 or int8 (--compute-type); unset: the type the model is stored in
+  std::optional<kernels::PackedType> compute_type;
   std::string host = "127.0.0.1";  // address to listen on ("0.0.0.0": every interface)
   int port = 8080;                 // 0: any free port; start() returns the one bound
   int workers = 1;                 // W: model replicas, i.e. translations running at once
@@ -54,6 +58,8 @@ class Server {
   // Loads the W replicas and the vocabulary, and checks the options; every
   // problem is an Error naming the file or the option.
   explicit Server(ServerOptions options);
+  // The type the replicas multiply in (ServerOptions::compute_type resolved).
+  kernels::PackedType compute_type() const { return replicas_.compute_type(); }
   ~Server();  // stop()
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
