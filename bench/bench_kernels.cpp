@@ -10,6 +10,7 @@
 #include "kernels/attention.h"
 #include "kernels/gemm.h"
 #include "kernels/layer_norm.h"
+#include "kernels/loss.h"
 #include "kernels/packed_weight.h"
 #include "kernels/softmax.h"
 
@@ -111,6 +112,22 @@ void BM_LogSoftmax(benchmark::State& state) {
                                               benchmark::Counter::kIs1000);
 }
 BENCHMARK(BM_LogSoftmax)->Args({1024, 8000})->Args({1024, 37000})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The training loss and its gradient over the vocabulary. Arguments: rows, V
+// (3,840 rows: a batch of `bench train`, 128 sentences of 30 target tokens).
+void BM_CrossEntropy(benchmark::State& state) {
+  const int64_t rows = state.range(0), V = state.range(1);
+  const auto logits = random_vector(rows * V, 1);
+  std::vector<int32_t> targets(rows);
+  for (int64_t r = 0; r < rows; ++r) targets[r] = static_cast<int32_t>((r * 7919) % V);
+  std::vector<float> dlogits(rows * V);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        cross_entropy_forward_backward(dlogits.data(), logits.data(), targets.data(), rows, V, 0.1f, -1, 1.0f / rows));
+    benchmark::DoNotOptimize(dlogits.data());
+  }
+}
+BENCHMARK(BM_CrossEntropy)->Args({3840, 8000})->Args({3840, 40})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

@@ -15,13 +15,15 @@ model.safetensors, spm.model) twice:
              Sentences are sorted by length and decoded in padded batches
              (--batch, default 50) with the same length masks as ours.
 
-Source ids are `sp.encode(line)` with spm.model (no BOS/EOS), as our
-vocabulary encodes. `translate` prints text, so the comparison is made on
-text (PyTorch's ids decoded with the same spm.model, lines compared exactly)
-and again on ids (both texts re-encoded with spm.model). For each line that
-differs it prints the line number, both outputs and the first differing
-token position with both tokens' probabilities there, computed by the
-reference model in float64 on the common prefix: the margin
+Source ids are `sp.encode(line)` with spm.model, wrapped in BOS/EOS where
+config.json's source_bos/source_eos say so, and the decoder starts with its
+decoder_start token, as `translate` does. `translate` prints text, so the
+comparison is made on text (PyTorch's ids decoded with the same spm.model,
+lines compared exactly) and again on ids (both texts re-encoded with
+spm.model). For each line that differs it prints the line number, both
+outputs and the first differing token position with both tokens'
+probabilities there, computed by the reference model in float64 on the
+common prefix: the margin
 log p(PyTorch's token) - log p(our token) shows whether it is a near-tie.
 
     /usr/bin/python3 bench/greedy_parity_pytorch.py --model runs/multi30k-30min/model
@@ -60,8 +62,9 @@ def parse_args():
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default="runs/multi30k-30min/model",
                    help="our model directory (config.json, model.safetensors, spm.model)")
-    p.add_argument("--src", default="../shared/data/multi30k/test_2016_flickr.de",
-                   help="source file, one sentence a line (relative paths: from the repo root)")
+    p.add_argument("--src", default="build/data/multi30k/test_2016_flickr.de",
+                   help="source file, one sentence a line (relative paths: from the repo root; the default is "
+                        "unpacked from data/multi30k/ by scripts/multi30k-data.sh when missing)")
     p.add_argument("--bin", default="build/transformer", help="our binary")
     p.add_argument("--threads", type=int, default=2, help="threads for both sides")
     p.add_argument("--batch", type=int, default=50, help="sentences per PyTorch batch")
@@ -147,7 +150,7 @@ def greedy_pytorch(a, ref, model, sources, limits, progress=True):
     """Greedy ids (EOS not included) of every source, in input order."""
     import torch
     cfg = model["config"]
-    pad, bos, eos = cfg["pad_id"], cfg["bos_id"], cfg["eos_id"]
+    pad, first_token, eos = cfg["pad_id"], cfg[cfg["decoder_start"] + "_id"], cfg["eos_id"]
     outputs = [[] for _ in sources]
     order = sorted((i for i in range(len(sources)) if sources[i]), key=lambda i: len(sources[i]))
     batches = [order[k:k + a.batch] for k in range(0, len(order), a.batch)]
@@ -164,7 +167,7 @@ def greedy_pytorch(a, ref, model, sources, limits, progress=True):
         longest = int(limit.max())
         with torch.no_grad():
             memory = ref.encode(model, src, src_lengths)
-            tgt = torch.full((B, 1), bos, dtype=torch.int64)
+            tgt = torch.full((B, 1), first_token, dtype=torch.int64)
             finished = torch.zeros(B, dtype=torch.bool)
             produced = torch.zeros(B, dtype=torch.int64)
             steps = 0
@@ -230,7 +233,7 @@ def explain_difference(ref, model64, source, prefix, tok_a, tok_b):
         src = torch.tensor([source], dtype=torch.int64)
         sl = torch.tensor([len(source)], dtype=torch.int64)
         memory = ref.encode(model64, src, sl)
-        tgt = torch.tensor([[cfg["bos_id"]] + list(prefix)], dtype=torch.int64)
+        tgt = torch.tensor([[cfg[cfg["decoder_start"] + "_id"]] + list(prefix)], dtype=torch.int64)
         logits = ref.decode(model64, tgt, torch.tensor([tgt.shape[1]], dtype=torch.int64), memory, sl)
         lp = torch.log_softmax(logits[0, -1], dim=-1)
     top2 = torch.topk(lp, 2)
@@ -244,6 +247,8 @@ def main():
     binary = repo_path(a.bin)
     model_dir = repo_path(a.model)
     src_path = repo_path(a.src)
+    if not os.path.exists(src_path) and src_path.startswith(os.path.join(REPO, "build", "data", "multi30k")):
+        subprocess.run(["bash", os.path.join(REPO, "scripts", "multi30k-data.sh")], check=True, stdout=subprocess.DEVNULL)
     if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
         sys.exit("error: our binary %s is missing or not executable; build it first or pass --bin" % binary)
     for f in ("config.json", "model.safetensors", "spm.model"):
@@ -274,7 +279,10 @@ def main():
     cfg = model64["config"]
     if sp.get_piece_size() > min(cfg["src_vocab_size"], cfg["tgt_vocab_size"]):
         sys.exit("error: spm.model has %d pieces, more than the model's vocabulary" % sp.get_piece_size())
-    sources = [sp.encode(line) for line in lines]
+    def wrapped(ids):  # as translate wraps a non-empty line
+        return ([cfg["bos_id"]] if cfg["source_bos"] and ids else []) + ids + (
+            [cfg["eos_id"]] if cfg["source_eos"] and ids else [])
+    sources = [wrapped(sp.encode(line)) for line in lines]
     too_long = [i + 1 for i, s in enumerate(sources) if len(s) > cfg["max_length"]]
     if too_long:
         sys.exit("error: lines %s are longer than max_length %d" % (too_long[:10], cfg["max_length"]))

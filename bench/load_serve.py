@@ -100,7 +100,7 @@ def main():
     p.add_argument("--clients", type=int, default=64)
     p.add_argument("--requests", type=int, default=20, help="requests per client")
     p.add_argument("--workers", type=int, default=2, help="the server's model replicas")
-    p.add_argument("--sentences", default=os.path.join(REPO, "..", "shared", "data", "multi30k", "val.de"),
+    p.add_argument("--sentences", default=os.path.join(REPO, "tests", "fixtures", "multi30k", "val.de"),
                    help="file whose first lines are the sentences to translate")
     p.add_argument("--passes", type=int, default=5, help="runs of the whole load; the first warms up, the rest are timed")
     p.add_argument("--memory-margin", type=float, default=0.10, help="allowed growth of resident memory after the first pass")

@@ -58,7 +58,9 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--spm", required=True, help="the SentencePiece model examples/multi30k.sh made")
-    p.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data", "multi30k"))
+    p.add_argument("--data", default=os.path.join(REPO, "build", "data", "multi30k"),
+                   help="train, val and test_2016_flickr in .de and .en; the default is unpacked from "
+                        "data/multi30k/ by scripts/multi30k-data.sh when missing")
     p.add_argument("--out", required=True)
     p.add_argument("--minutes", type=float, default=30)
     p.add_argument("--max-tokens", type=int, default=4096)
@@ -169,6 +171,8 @@ def main():
         log.write(text + "\n")
         log.flush()
 
+    if not os.path.exists(a.data) and a.data == os.path.join(REPO, "build", "data", "multi30k"):
+        subprocess.run(["bash", os.path.join(REPO, "scripts", "multi30k-data.sh")], check=True, stdout=subprocess.DEVNULL)
     sp = spm.SentencePieceProcessor(model_file=a.spm)
     train, valid = read_pairs(sp, a.data, "train"), read_pairs(sp, a.data, "val")
     batches = cut_batches(train, a.max_tokens, rng)
@@ -227,8 +231,10 @@ def main():
                 break
     say(f"stopped at step {step} after {(time.perf_counter() - start) / 60:.1f} min; best validation loss {best:.4f}")
 
+    # This recipe feeds the source bare (as our trainer does), not wrapped in
+    # BOS … EOS as the tutorial does, which is the converter's default.
     config, params = convert(best_state, heads=4, unk_id=UNK, pad_id=PAD, bos_id=BOS, eos_id=EOS,
-                             max_length=MAX_LENGTH, dropout=a.dropout)
+                             max_length=MAX_LENGTH, dropout=a.dropout, source_bos=False, source_eos=False)
     model_dir = os.path.join(a.out, "model")
     os.makedirs(model_dir, exist_ok=True)
     write_safetensors(os.path.join(model_dir, "model.safetensors"), params)

@@ -4,15 +4,21 @@
 # budget on this machine's CPU, then test_2016_flickr translated (greedy and
 # beam 4) and scored with sacreBLEU-compatible BLEU.
 #
-#   bash examples/multi30k.sh [MINUTES] [OUT]      (defaults: 30, runs/multi30k-30min)
+#   bash examples/multi30k.sh [MINUTES] [OUT] [DATA]
+#       defaults: 30, runs/multi30k-${MINUTES}min, and the repository's own copy
+#       of Multi30k (data/multi30k/, unpacked into build/data/multi30k)
 #
-# Needs the build (scripts/build.sh) and ../shared/data/multi30k beside the
-# repository.
+# DATA (or the environment's MULTI30K) is a folder with train, val and
+# test_2016_flickr in .de and .en. Needs the build (scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${1:-30}
 out=${2:-runs/multi30k-${minutes}min}
-data=${MULTI30K:-../shared/data/multi30k}
+data=${3:-${MULTI30K:-}}
+[[ -n "$data" ]] || data=$(bash scripts/multi30k-data.sh)
+for f in train.de train.en val.de val.en test_2016_flickr.de test_2016_flickr.en; do
+  [[ -f "$data/$f" ]] || { echo "multi30k.sh: $data/$f not found" >&2; exit 1; }
+done
 bin=build/transformer
 mkdir -p "$out"
 

@@ -6,7 +6,7 @@ set -euo pipefail
 # libdnnl-dev: oneDNN, the matrix backend. libopenblas-openmp-dev: the
 # optional OpenBLAS backend (-DTRANSFORMER_GEMM=openblas), kept installed so
 # that both builds can be compared on one machine (docs/RESULTS.md).
-packages=(g++ cmake make pkg-config libdnnl-dev libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev
+packages=(g++ cmake make pkg-config xz-utils libdnnl-dev libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev
           libsentencepiece-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
           libopenmpi-dev openmpi-bin)  # Open MPI: data-parallel training (docs/DISTRIBUTED.md)
 if [[ "${1:-}" == "--test" ]]; then

@@ -13,9 +13,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/safetensors.h"
 #include "model/model_io.h"
 #include "serve/server.h"
 #include "text/vocabulary.h"
@@ -30,6 +32,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::HasSubstr;
 using testing::StartsWith;
+using nlohmann::json;
 
 using Result = test_support::CommandResult;
 using test_support::run_cli;
@@ -143,6 +146,96 @@ TEST_F(BadInput, ResumingFromWhatIsNotThisRunsCheckpointIsNamed) {
   EXPECT_THAT(error, HasSubstr("truncated"));
 }
 
+// A copy of the checkpoint `from` at `to`, with metadata `key` set to `value`.
+void rewrite_metadata(const std::string& from, const std::string& to, const std::string& key, const std::string& value) {
+  const auto file = safetensors::File::read(from);
+  safetensors::Writer writer;
+  for (const auto& t : file.tensors()) writer.add(t.name, file.load_f32(t.name));
+  for (const auto& [k, v] : file.metadata()) writer.set_metadata(k, v);
+  writer.set_metadata(key, value);
+  writer.write(to);
+}
+
+TEST_F(BadInput, CheckpointMetadataNamesTheFileAndTheField) {
+  const auto mine = load_model(model_);
+  Transformer model(mine->config);
+  Adam adam(model.params, AdamOptions{});
+  TrainingProgress saved;
+  saved.step = 7;
+  saved.dropout_rng = 18446744073709551615u;
+  const std::string good = dir_ + "/good.safetensors", bad = dir_ + "/bad.safetensors";
+  save_checkpoint(good, model, adam, saved);
+  const std::string record = json::parse(safetensors::File::read(good).metadata().at("progress")).dump();
+
+  // The error of loading the checkpoint whose "progress" is `progress`.
+  auto progress_error = [&](const std::string& progress) {
+    rewrite_metadata(good, bad, "progress", progress);
+    TrainingProgress p;
+    return error_of([&] { load_checkpoint(bad, model, adam, &p); });
+  };
+  // `record` with `field` set to the JSON `value` (or removed, for "").
+  auto with = [&](const std::string& field, const std::string& value) {
+    json j = json::parse(record);
+    if (value.empty()) j.erase(field);
+    else j[field] = json::parse(value);
+    return j.dump();
+  };
+  const std::string progress = bad + ": metadata 'progress'";
+  EXPECT_THAT(progress_error("{\"step\": "), StartsWith(progress + ": not valid JSON ("));
+  EXPECT_EQ(progress_error("[7]"), progress + ": expected a JSON object, got [7]");
+  EXPECT_EQ(progress_error(with("step", "")), progress + ": field 'step' is missing");
+  EXPECT_EQ(progress_error(with("step", "\"7\"")), progress + ": field 'step': expected an integer of at least 0, got \"7\"");
+  EXPECT_EQ(progress_error(with("epoch", "-1")), progress + ": field 'epoch': expected an integer of at least 0, got -1");
+  EXPECT_EQ(progress_error(with("best_valid_loss", "null")),
+            progress + ": field 'best_valid_loss': expected a number, got null");
+  EXPECT_EQ(progress_error(with("dropout_rng", "12")),
+            progress + ": field 'dropout_rng': expected a string of decimal digits (an unsigned 64-bit integer), got 12");
+  EXPECT_EQ(progress_error(with("dropout_rng", "\"18446744073709551616\"")),
+            progress + ": field 'dropout_rng': expected a string of decimal digits (an unsigned 64-bit integer), got "
+                       "\"18446744073709551616\"");
+  EXPECT_EQ(progress_error(with("ranks", "0")), progress + ": field 'ranks': expected an integer of at least 1, got 0");
+  EXPECT_EQ(progress_error(with("ranks", "2")), progress + ": field 'dropout_rng_ranks' is missing");
+  json two = json::parse(with("ranks", "2"));
+  two["dropout_rng_ranks"] = {"1", "2", "3"};
+  EXPECT_EQ(progress_error(two.dump()), progress + ": field 'dropout_rng_ranks': expected an array of 2 streams (one "
+                                                   "per rank, as 'ranks' says), got [\"1\",\"2\",\"3\"]");
+  two["dropout_rng_ranks"] = {"1", 2};
+  EXPECT_EQ(progress_error(two.dump()), progress + ": field 'dropout_rng_ranks[1]': expected a string of decimal "
+                                                   "digits (an unsigned 64-bit integer), got 2");
+
+  // The stored configuration: the same reader as config.json's, with the file named.
+  json config = mine->config.to_json();
+  config["heads"] = "4";
+  rewrite_metadata(good, bad, "config", config.dump());
+  EXPECT_EQ(error_of([&] { checkpoint_config(bad); }),
+            bad + ": metadata 'config': field 'heads': expected an integer, got \"4\"");
+  // A number beyond double was a bare out_of_range once.
+  rewrite_metadata(good, bad, "config", "{\"dropout\": 1e400}");
+  EXPECT_THAT(error_of([&] { checkpoint_config(bad); }), StartsWith(bad + ": metadata 'config': not valid JSON ("));
+  TrainingProgress p;
+  EXPECT_THAT(error_of([&] { load_checkpoint(bad, model, adam, &p); }),
+              StartsWith(bad + ": metadata 'config': not valid JSON ("));
+
+  // And the good one still loads, every field as saved.
+  TrainingProgress loaded;
+  load_checkpoint(good, model, adam, &loaded);
+  EXPECT_EQ(loaded.step, 7);
+  EXPECT_EQ(loaded.dropout_rng, 18446744073709551615u);
+}
+
+TEST_F(BadInput, ConfigFileFieldsAreNamedWithThePath) {
+  const std::string path = dir_ + "/config.json";
+  std::ofstream(path) << "{\"preset\": \"tiny\", \"heads\": 4.0}";
+  EXPECT_EQ(error_of([&] { ModelConfig::load(path); }), path + ": field 'heads': expected an integer, got 4.0");
+  std::ofstream(path) << "{\"preset\": \"tiny\", \"dropout\": 1e400}";
+  EXPECT_THAT(error_of([&] { ModelConfig::load(path); }), StartsWith(path + ": not valid JSON ("));
+  // Through the command line, as one error line.
+  std::ofstream(path) << "{\"preset\": \"tiny\", \"norm\": \"middle\"}";
+  const Result r = run_cli("summary --config " + path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output, "error: " + path + ": field 'norm': expected one of \"post\", \"pre\", got \"middle\"\n");
+}
+
 TEST_F(BadInput, ACorpusWithNothingUsableIsNamed) {
   std::ofstream(dir_ + "/empty.src") << "\n  \n\n";
   std::ofstream(dir_ + "/empty.tgt") << "a\nb\nc\n";
@@ -154,6 +247,81 @@ TEST_F(BadInput, ACorpusWithNothingUsableIsNamed) {
   o.out = dir_ + "/nothing";
   EXPECT_THAT(error_of([&] { train(o); }), HasSubstr(o.train_source + ": no usable sentence pairs"));
   EXPECT_FALSE(fs::exists(o.out + "/checkpoint.safetensors"));
+}
+
+// Output that cannot be written: every command checks its writes and exits
+// non-zero naming what failed, rather than 0 with a truncated file. /dev/full
+// fails every write with ENOSPC, like a full disk. Files go through a link to
+// it in the test's directory: a regression that replaced the path instead of
+// writing it would replace the link, never the machine's /dev/full.
+
+TEST_F(BadInput, AStdoutThatCannotBeWrittenIsAnError) {
+  std::ofstream(dir_ + "/three.txt") << "red cat\nthe dog runs\nblue\n";
+  const std::string bin = TRANSFORMER_BIN;
+  const std::string translate = bin + " translate --model " + model_ + " " + dir_ + "/three.txt";
+  // The same commands succeed where stdout takes what they write.
+  for (const std::string& command : {bin + " summary --preset tiny", translate, translate + " --n-best 2 --beam 2",
+                                     bin + " translate --help"}) {
+    SCOPED_TRACE(command);
+    EXPECT_EQ(test_support::run_command(command + " >/dev/null 2>&1").exit_code, 0);
+    // stderr to the pipe, stdout to the full device.
+    Result r = test_support::run_command(command + " 2>&1 >/dev/full");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.output, "error: stdout: cannot write: No space left on device\n");
+    r = test_support::run_command(command + " 2>&1 >&-");  // closed
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.output, "error: stdout: cannot write: Bad file descriptor\n");
+  }
+  // More than stdout's buffer holds: the first failed write happens while
+  // the command runs, and is still reported once at the end.
+  std::string many;
+  for (int i = 0; i < 300; ++i) many += "red cat the dog runs\n";
+  std::ofstream(dir_ + "/many.txt") << many;
+  const Result r = test_support::run_command(bin + " translate --beam 1 --model " + model_ + " " + dir_ +
+                                             "/many.txt 2>&1 >/dev/full");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output, "error: stdout: cannot write: No space left on device\n");
+  // A command that fails on its own keeps its own error and exit code.
+  const Result failed = test_support::run_command(bin + " translate --model " + dir_ + "/absent 2>&1 >/dev/full");
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_THAT(failed.output, StartsWith("error: " + dir_ + "/absent: not a model directory"));
+}
+
+TEST_F(BadInput, OutputFilesOnAFullDeviceAreNamed) {
+  const std::string full = dir_ + "/full";
+  fs::remove(full);
+  fs::create_symlink("/dev/full", full);
+  Result r = run_cli("explain --model " + model_ + " \"red cat\" --html " + full);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output, "error: " + full + ": cannot write: No space left on device\n");
+  r = run_cli("explain --model " + model_ + " \"red cat\" -o " + full);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output, "error: " + full + ": cannot write: No space left on device\n");
+
+  const std::string vocab_dir = dir_ + "/vocab-full";
+  fs::create_directories(vocab_dir);
+  fs::create_symlink("/dev/full", vocab_dir + "/spm.model");
+  r = run_cli("vocab --input " + dir_ + "/text.txt --vocab-size 24 --out " + vocab_dir + "/spm.model");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("error: " + vocab_dir + "/spm.model: cannot write: No space left on device\n"));
+
+  // The links are written through, never replaced.
+  EXPECT_TRUE(fs::is_symlink(full));
+  EXPECT_EQ(fs::read_symlink(full), "/dev/full");
+  EXPECT_TRUE(fs::is_character_file("/dev/full"));
+}
+
+TEST_F(BadInput, AMetricsLineThatCannotBeWrittenStopsTheRun) {
+  TrainOptions o;
+  o.model = load_model(model_)->config;
+  o.vocabulary = model_ + "/spm.model";
+  o.train_source = o.train_target = dir_ + "/text.txt";
+  o.out = dir_ + "/metrics-full";
+  o.max_steps = 3;
+  o.log_every = 1;
+  fs::create_directories(o.out);
+  fs::create_symlink("/dev/full", o.out + "/metrics.jsonl");
+  EXPECT_EQ(error_of([&] { train(o); }), o.out + "/metrics.jsonl: cannot write: No space left on device");
 }
 
 // HTTP that httplib cannot parse, or whose declared size is over the limit,

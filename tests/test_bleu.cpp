@@ -1,5 +1,5 @@
 // BLEU, chrF and chrF++ against sacreBLEU 2.6.0's own numbers
-// (/work/shared/testvectors/bleu.json: corpus scores with their components,
+// (tests/fixtures/sacrebleu/bleu.json, see its README: corpus scores with their components,
 // the first 20 sentence BLEU scores of each case), plus the 13a tokenizer on
 // tricky strings and the edge cases (empty hypotheses, empty corpus).
 #include <gmock/gmock.h>
@@ -26,7 +26,7 @@ using namespace transformer::text;
 
 constexpr double kTol = 1e-4;  // the vectors are rounded to 6 decimals
 
-const std::string kVectorsPath = std::string(TRANSFORMER_FIXTURES_DIR) + "/../../../shared/testvectors/bleu.json";
+const std::string kVectorsPath = std::string(TRANSFORMER_FIXTURES_DIR) + "/sacrebleu/bleu.json";
 
 // The vectors, loaded once; null (and a test failure) when the file is missing.
 const json* vectors() {

@@ -59,17 +59,82 @@ TEST(Config, PresetThenOverridesAndRoundTrip) {
   EXPECT_EQ(back.to_json(), c.to_json());
 }
 
+// A config.json written before the wrapping fields existed (every model our
+// trainer made) reads as it did: pieces alone into the encoder, BOS first
+// into the decoder.
+TEST(Config, WithoutWrappingFieldsTheSourceIsBareAndTheDecoderStartsWithBos) {
+  const ModelConfig c = ModelConfig::from_json(json{{"preset", "tiny"}}, "x");
+  EXPECT_FALSE(c.source_bos);
+  EXPECT_FALSE(c.source_eos);
+  EXPECT_EQ(c.decoder_start, DecoderStart::Bos);
+  EXPECT_EQ(c.decoder_start_id(), 2);
+  EXPECT_EQ(c.source_wrap_tokens(), 0);
+  EXPECT_EQ(c.wrap_source({7, 8, 9}), (std::vector<int32_t>{7, 8, 9}));
+  EXPECT_EQ(c.to_json()["source_bos"], false);
+  EXPECT_EQ(c.to_json()["source_eos"], false);
+  EXPECT_EQ(c.to_json()["decoder_start"], "bos");
+}
+
+TEST(Config, WrappingFieldsRoundTripAndWrap) {
+  // PyTorch's tutorial numbering (UNK 0, PAD 1, BOS 2, EOS 3) and wrapping.
+  const json tutorial{{"preset", "tiny"}, {"unk_id", 0}, {"pad_id", 1}, {"source_bos", true}, {"source_eos", true}};
+  const ModelConfig c = ModelConfig::from_json(tutorial, "x");
+  EXPECT_TRUE(c.source_bos);
+  EXPECT_TRUE(c.source_eos);
+  EXPECT_EQ(c.source_wrap_tokens(), 2);
+  EXPECT_EQ(c.wrap_source({7, 8}), (std::vector<int32_t>{2, 7, 8, 3}));
+  EXPECT_EQ(c.wrap_source({}), (std::vector<int32_t>{2, 3}));
+  EXPECT_EQ(ModelConfig::from_json(c.to_json(), "x").to_json(), c.to_json());
+
+  json fairseq = tutorial;  // EOS only after the source, and the decoder starts with EOS
+  fairseq["source_bos"] = false;
+  fairseq["decoder_start"] = "eos";
+  fairseq["eos_id"] = 5;
+  const ModelConfig f = ModelConfig::from_json(fairseq, "x");
+  EXPECT_EQ(f.wrap_source({7, 8}), (std::vector<int32_t>{7, 8, 5}));
+  EXPECT_EQ(f.decoder_start, DecoderStart::Eos);
+  EXPECT_EQ(f.decoder_start_id(), 5);
+  const ModelConfig back = ModelConfig::from_json(f.to_json(), "x");
+  EXPECT_EQ(back.to_json(), f.to_json());
+  EXPECT_EQ(back.decoder_start_id(), 5);
+  EXPECT_FALSE(back.source_bos);
+  EXPECT_TRUE(back.source_eos);
+}
+
+TEST(Config, BadWrappingFieldsAreNamed) {
+  EXPECT_THAT(error_for(json{{"source_bos", 1}}), HasSubstr("my/config.json: field 'source_bos': expected true or false, got 1"));
+  EXPECT_THAT(error_for(json{{"source_eos", "yes"}}), HasSubstr("field 'source_eos': expected true or false, got \"yes\""));
+  EXPECT_THAT(error_for(json{{"decoder_start", "pad"}}),
+              HasSubstr("field 'decoder_start': expected one of \"bos\", \"eos\", got \"pad\""));
+  EXPECT_THAT(error_for(json{{"decoder_start", 2}}), HasSubstr("field 'decoder_start': expected one of"));
+  EXPECT_THAT(error_for(json{{"max_length", 2}, {"source_bos", true}, {"source_eos", true}}),
+              HasSubstr("field 'max_length' = 2 leaves no room for a source piece beside the BOS and EOS"));
+  EXPECT_THAT(error_for(json{{"max_length", 1}, {"source_eos", true}}),
+              HasSubstr("field 'max_length' = 1 leaves no room for a source piece beside the EOS"));
+  EXPECT_EQ(error_for(json{{"max_length", 3}, {"source_bos", true}, {"source_eos", true}}), "(no error)");
+}
+
 TEST(Config, UnknownFieldIsNamed) {
   EXPECT_THAT(error_for(json{{"d_modle", 512}}), HasSubstr("my/config.json: unknown field 'd_modle'"));
 }
 
 TEST(Config, WrongTypesAreNamed) {
-  EXPECT_THAT(error_for(json{{"heads", "8"}}), HasSubstr("field 'heads' must be an integer"));
-  EXPECT_THAT(error_for(json{{"heads", 8.5}}), HasSubstr("field 'heads' must be an integer"));
-  EXPECT_THAT(error_for(json{{"final_norm", 1}}), HasSubstr("field 'final_norm' must be true or false"));
-  EXPECT_THAT(error_for(json{{"norm", "middle"}}), HasSubstr("field 'norm' must be one of \"post\", \"pre\""));
+  EXPECT_THAT(error_for(json{{"heads", "8"}}), HasSubstr("my/config.json: field 'heads': expected an integer, got \"8\""));
+  EXPECT_THAT(error_for(json{{"heads", 8.5}}), HasSubstr("field 'heads': expected an integer, got 8.5"));
+  // Above int64's range: refused, not wrapped to a negative number.
+  EXPECT_THAT(error_for(json::parse(R"({"d_model": 18446744073709551615})")),
+              HasSubstr("field 'd_model': expected an integer, got 18446744073709551615"));
+  EXPECT_THAT(error_for(json{{"dropout", "0.1"}}), HasSubstr("field 'dropout': expected a number, got \"0.1\""));
+  EXPECT_THAT(error_for(json{{"dropout", 1e39}}),
+              HasSubstr("field 'dropout': expected a number within the range of a float, got 1e+39"));
+  EXPECT_THAT(error_for(json{{"final_norm", 1}}), HasSubstr("field 'final_norm': expected true or false, got 1"));
+  EXPECT_THAT(error_for(json{{"norm", "middle"}}),
+              HasSubstr("field 'norm': expected one of \"post\", \"pre\", got \"middle\""));
+  EXPECT_THAT(error_for(json{{"preset", 3}}), HasSubstr("my/config.json: field 'preset': expected a string, got 3"));
   EXPECT_THAT(error_for(json{{"preset", "huge"}}), HasSubstr("field 'preset': unknown preset 'huge'"));
   EXPECT_THAT(error_for(json::array()), HasSubstr("my/config.json: a config must be a JSON object"));
+  // A long value is quoted cut short.
+  EXPECT_THAT(error_for(json{{"heads", std::string(500, 'x')}}), HasSubstr("\"" + std::string(79, 'x') + "…"));
 }
 
 TEST(Config, ContradictionsAreNamed) {

@@ -296,7 +296,7 @@ TEST(Batcher, LayoutOfPaddingBosEosAndLabels) {
   BatcherOptions options;
   options.shuffle = false;
   options.pad_id = 0;
-  options.bos_id = 2;
+  options.start_id = 2;
   options.eos_id = 3;
   Batcher batcher({{{10, 11, 12}, {20, 21}}, {{13}, {}}, {{14, 15}, {22, 23, 24}}}, options);
   const std::vector<int64_t> indices = {0, 1, 2};

@@ -302,13 +302,13 @@ TEST_F(Explain, TranslationAndStepsAreTheTranslatorsAndTheScorers) {
     t.max_length_a = o.max_length_a;
     t.max_length_b = o.max_length_b;
     Translator translator(*m, *vocab_, t);
-    const std::vector<int32_t> source = translator.encode(kSentence, "test");
+    const std::vector<int32_t> source = translator.encode_source(kSentence, "test");
     const Translation translated = translator.translate({source})[0];
     EXPECT_EQ(r["source"]["ids"].get<std::vector<int32_t>>(), source);
     const auto output = r["output"]["ids"].get<std::vector<int32_t>>();
     EXPECT_EQ(output, translated[0].tokens) << "beam " << beam;
     EXPECT_EQ(r["output"]["text"], translated[0].text);
-    std::vector<int32_t> target{static_cast<int32_t>(m->config.bos_id)};
+    std::vector<int32_t> target{m->config.decoder_start_id()};
     target.insert(target.end(), output.begin(), output.end());
     EXPECT_EQ(r["target"]["ids"].get<std::vector<int32_t>>(), target);
 
@@ -347,7 +347,7 @@ TEST_F(Explain, BeamTraceLeadsToTheBeamSearchResult) {
   t.max_length_a = o.max_length_a;
   t.max_length_b = o.max_length_b;
   Translator translator(*m, *vocab_, t);
-  const Translation n_best = translator.translate({translator.encode(kSentence, "test")})[0];
+  const Translation n_best = translator.translate({translator.encode_source(kSentence, "test")})[0];
 
   const json& beam = r["beam"];
   EXPECT_EQ(beam["size"], 3);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ios>
 #include <limits>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "kernels/fast_exp.h"
 #include "kernels/gemm.h"
 #include "kernels/layer_norm.h"
+#include "kernels/loss.h"
 #include "kernels/positional_encoding.h"
 #include "kernels/softmax.h"
 
@@ -294,6 +296,51 @@ TEST(Kernels, SumOfSquaresIsTheSameForAnyThreadCount) {
   set_num_threads(threads);
   EXPECT_EQ(one, three);
   EXPECT_NEAR(one, exact, 1e-9 * exact);
+}
+
+// The loss of a step is logged, and the validation loss picks the best model:
+// neither may depend on how many threads summed it or on which finished first.
+// Three threads are where an OpenMP reduction clause shows its order (two
+// partial sums add the same either way round).
+TEST(Kernels, CrossEntropyIsTheSameForAnyThreadCount) {
+  const int64_t rows = 1001, V = 97;  // rows × V ≥ 2^16: the threaded path
+  const auto logits = random_vector(rows * V, 11, 4.0f);
+  std::vector<int32_t> targets(static_cast<size_t>(rows));
+  Rng rng(12);
+  for (auto& t : targets) t = static_cast<int32_t>(rng.next_u64() % V);
+  for (int64_t r = 0; r < rows; r += 7) targets[static_cast<size_t>(r)] = 0;  // padding, ignored
+  const float smoothing = 0.1f;
+
+  // Plain double arithmetic, for the value itself.
+  double expected = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int32_t y = targets[static_cast<size_t>(r)];
+    if (y == 0) continue;
+    const float* z = logits.data() + r * V;
+    double max = z[0], sum = 0, mean = 0;
+    for (int64_t v = 1; v < V; ++v) max = std::max<double>(max, z[v]);
+    for (int64_t v = 0; v < V; ++v) sum += std::exp(z[v] - max), mean += z[v] / static_cast<double>(V);
+    expected += max + std::log(sum) - (1.0 - smoothing) * z[y] - smoothing * mean;
+  }
+
+  const int threads = num_threads();
+  std::vector<double> with_gradient, without;
+  std::vector<std::vector<float>> gradients;
+  for (int n : {1, 2, 3, 4}) {
+    set_num_threads(n);
+    std::vector<float> dlogits(logits.size());
+    with_gradient.push_back(
+        cross_entropy_forward_backward(dlogits.data(), logits.data(), targets.data(), rows, V, smoothing, 0, 0.5f));
+    without.push_back(cross_entropy_forward(logits.data(), targets.data(), rows, V, smoothing, 0));
+    gradients.push_back(std::move(dlogits));
+  }
+  set_num_threads(threads);
+  EXPECT_NEAR(with_gradient[0], expected, 1e-5 * expected);
+  for (size_t k = 0; k < with_gradient.size(); ++k) {
+    EXPECT_EQ(with_gradient[k], with_gradient[0]) << k + 1 << " threads: " << std::hexfloat << with_gradient[k];
+    EXPECT_EQ(without[k], with_gradient[0]) << k + 1 << " threads: " << std::hexfloat << without[k];
+    EXPECT_EQ(gradients[k], gradients[0]) << k + 1 << " threads";
+  }
 }
 
 }  // namespace

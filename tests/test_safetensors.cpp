@@ -3,10 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -252,7 +254,7 @@ TEST(Safetensors, DuplicateNames) {
 
 TEST(Safetensors, BadMetadata) {
   EXPECT_THAT(parse_error(file_with_header(R"({"__metadata__":{"a":1}})", 0)),
-              HasSubstr("w.safetensors: '__metadata__' field 'a' is not a string"));
+              HasSubstr("w.safetensors: '__metadata__': field 'a': expected a string, got 1"));
   EXPECT_THAT(parse_error(file_with_header(R"({"__metadata__":["a"]})", 0)),
               HasSubstr("w.safetensors: '__metadata__' is not an object"));
 }
@@ -344,6 +346,69 @@ TEST_F(AtomicFile, FailedWriteLeavesThePreviousFileIntact) {
   EXPECT_THAT(error, HasSubstr(path + ": cannot write: File too large"));
   EXPECT_EQ(read_file(path), "keep me");
   EXPECT_EQ(entries(), 1u) << "no temporary left";
+}
+
+TEST_F(AtomicFile, WritesThroughALinkToTheFileItPointsTo) {
+  // Replacing the link itself would leave the file it names as it was:
+  // `--html /dev/stdout > page.html` would lose the page.
+  fs::create_directory(dir_ + "/real");
+  write_file_atomic(dir_ + "/real/f", "old");
+  fs::create_symlink("real/f", dir_ + "/relative");
+  fs::create_symlink(dir_ + "/relative", dir_ + "/chain");  // a link to a link
+  write_file_atomic(dir_ + "/chain", "new");
+  EXPECT_EQ(read_file(dir_ + "/real/f"), "new");
+  EXPECT_TRUE(fs::is_symlink(dir_ + "/chain"));
+  EXPECT_TRUE(fs::is_symlink(dir_ + "/relative"));
+  // A dangling link: the file it names is created.
+  fs::create_symlink("real/g", dir_ + "/dangling");
+  write_file_atomic(dir_ + "/dangling", "made");
+  EXPECT_EQ(read_file(dir_ + "/real/g"), "made");
+  EXPECT_TRUE(fs::is_symlink(dir_ + "/dangling"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_ + "/real"), fs::directory_iterator()), 2) << "no temporary left";
+}
+
+TEST_F(AtomicFile, DevicesAndFifosAreWrittenInPlaceAndChecked) {
+  // Through links in the test's directory: a regression that replaced the
+  // path would replace a link, never the machine's devices.
+  fs::create_symlink("/dev/full", dir_ + "/full");
+  fs::create_symlink("/dev/null", dir_ + "/null");
+  EXPECT_EQ(error_of([&] { write_file_atomic(dir_ + "/full", "x"); }),
+            dir_ + "/full: cannot write: No space left on device");
+  write_file_atomic(dir_ + "/null", "x");
+  EXPECT_EQ(fs::read_symlink(dir_ + "/full"), "/dev/full");
+  EXPECT_EQ(fs::read_symlink(dir_ + "/null"), "/dev/null");
+  EXPECT_TRUE(fs::is_character_file("/dev/full"));
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+
+  // A FIFO (a pipe, as /dev/stdout may be): the reader gets the bytes.
+  const std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::string received;
+  std::thread reader([&] { received = read_file(fifo); });
+  write_file_atomic(fifo, "through the pipe");
+  reader.join();
+  EXPECT_EQ(received, "through the pipe");
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_EQ(entries(), 3u) << "no temporary left";
+}
+
+TEST(AppendFile, AppendsAndNamesAFailedWrite) {
+  char tmpl[] = "/tmp/transformer-append-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  {
+    AppendFile log(dir + "/log");
+    log.append("one\n");
+    log.append("two\n");
+  }
+  AppendFile(dir + "/log").append("three\n");
+  EXPECT_EQ(read_file(dir + "/log"), "one\ntwo\nthree\n");
+  fs::create_symlink("/dev/full", dir + "/full");
+  AppendFile full(dir + "/full");
+  EXPECT_EQ(error_of([&] { full.append("x\n"); }), dir + "/full: cannot write: No space left on device");
+  EXPECT_THAT(error_of([&] { AppendFile(dir + "/no/such/dir/log"); }),
+              HasSubstr(dir + "/no/such/dir/log: cannot open for writing: No such file or directory"));
+  fs::remove_all(dir);
 }
 
 TEST(ReadFile, MissingAndDirectory) {

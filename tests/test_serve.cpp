@@ -23,6 +23,8 @@
 #include "decode/alignment.h"
 #include "decode/translator.h"
 #include "model/model_io.h"
+#include "serve/api_error.h"
+#include "serve/error_answers.h"
 #include "serve/server.h"
 #include "text/vocabulary.h"
 #include "support/word_corpora.h"
@@ -100,7 +102,7 @@ class Serve : public testing::Test {
     const text::Vocabulary vocab(model_ + "/spm.model");
     Translator translator(*model, vocab, options);
     std::vector<std::vector<int32_t>> sources;
-    for (const auto& line : lines) sources.push_back(translator.encode(line, "test"));
+    for (const auto& line : lines) sources.push_back(translator.encode_source(line, "test"));
     return translator.translate(sources);
   }
 
@@ -281,6 +283,78 @@ TEST_F(Serve, TooMuchIsA413) {
   expect_error(post({{"text", std::string(9000, 'a')}}), 413, "larger than the limit of 8192 bytes");
 }
 
+// `curl -d @request.json` declares application/x-www-form-urlencoded, for
+// which httplib has its own limit of 8 KB: the body is read as JSON whatever
+// its declared type, and --max-body is the only limit.
+TEST_F(Serve, ReadsJsonWhateverTheContentType) {
+  serve::ServerOptions o;
+  o.model_dir = model_;
+  o.port = 0;
+  o.max_body_bytes = 16384;
+  serve::Server server(o);
+  const int port = server.start();
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(120);
+  // 12 KB: a small request, pretty-printed as people write request.json.
+  const std::string request = json{{"text", {"red cat", "the big dog runs"}}}.dump(4) + std::string(12000, ' ');
+  const std::vector<Translation> want = expected({"red cat", "the big dog runs"});
+  for (const std::string type : {"application/x-www-form-urlencoded", "text/plain", "application/octet-stream",
+                                 "application/json; charset=utf-8", ""}) {
+    SCOPED_TRACE("Content-Type: " + type);
+    const auto r = client.Post("/v1/translate", request, type);
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json got = json::parse(r->body)["translations"];
+    ASSERT_EQ(got.size(), 2u);
+    expect_same(got[0], want[0]);
+    expect_same(got[1], want[1]);
+  }
+  // Chunked, with no length declared: read the same way.
+  const auto chunked = [&](const std::string& body) {
+    return client.Post(
+        "/v1/translate",
+        [&](size_t, httplib::DataSink& sink) {
+          for (size_t at = 0; at < body.size(); at += 1000)
+            sink.write(body.data() + at, std::min<size_t>(1000, body.size() - at));
+          sink.done();
+          return true;
+        },
+        "application/x-www-form-urlencoded");
+  };
+  auto r = chunked(request);
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200) << r->body;
+
+  // Over the limit, the 413 names the limit that was applied, whatever the type.
+  const std::string large = request + std::string(8000, ' ');
+  for (const std::string type : {"application/x-www-form-urlencoded", "application/json"}) {
+    SCOPED_TRACE("Content-Type: " + type);
+    r = client.Post("/v1/translate", large, type);
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    expect_error({r->status, r->get_header_value("Content-Type"), r->body}, 413,
+                 "request body larger than the limit of 16384 bytes");
+  }
+  // Chunked, where no Content-Length tells the size beforehand (last: the
+  // server stops reading it part way).
+  r = chunked(large);
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  expect_error({r->status, r->get_header_value("Content-Type"), r->body}, 413,
+               "request body larger than the limit of 16384 bytes");
+}
+
+// A multipart form (curl -F) cannot be JSON: 415 naming the type expected,
+// and the connection stays usable.
+TEST_F(Serve, MultipartFormsAreA415NamingTheTypeExpected) {
+  httplib::Client client("127.0.0.1", port_);
+  const auto r = client.Post("/v1/translate", httplib::MultipartFormDataItems{{"text", "red cat", "", ""}});
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  expect_error({r->status, r->get_header_value("Content-Type"), r->body}, 415,
+               "the body must be JSON (Content-Type: application/json), not multipart/form-data; boundary=");
+  const auto next = client.Post("/v1/translate", R"({"text": "red cat"})", "application/json");
+  ASSERT_TRUE(next) << httplib::to_string(next.error());
+  EXPECT_EQ(next->status, 200) << next->body;
+}
+
 TEST_F(Serve, WrongPathsAndMethods) {
   expect_error(send("GET", "/v2/translate"), 404, "no such endpoint: GET /v2/translate");
   expect_error(send("POST", "/nowhere", "{}"), 404, "no such endpoint");
@@ -394,6 +468,37 @@ TEST_F(Serve, BadOptionsAndABusyPortAreErrors) {
   o.workers = 1;
   o.model_dir = dir_ + "/no-such-model";
   EXPECT_THROW(serve::Server{o}, Error);
+}
+
+// A failure inside the server: the client learns only that it happened, the
+// server's log gets the message, with the request it belongs to.
+TEST(ServeErrors, InternalErrorsAreLoggedNotSent) {
+  std::FILE* log = std::tmpfile();
+  ASSERT_NE(log, nullptr);
+  httplib::Request request;
+  request.method = "POST";
+  request.path = "/v1/translate";
+  httplib::Response response;
+  serve::run_guarded(request, response, [] { throw std::runtime_error("cannot open /srv/secret/model: EIO"); }, log);
+  EXPECT_EQ(response.status, 500);
+  EXPECT_EQ(response.body, "{\"error\":\"internal error (the server's log says more)\"}");
+  EXPECT_THAT(response.body, testing::Not(HasSubstr("secret")));
+  httplib::Response unknown;
+  serve::run_guarded(request, unknown, [] { throw 42; }, log);
+  EXPECT_EQ(unknown.status, 500);
+  // A client's mistake is answered, not logged.
+  httplib::Response mistake;
+  serve::run_guarded(request, mistake, [] { throw serve::ApiError(400, "field 'beam': must be an integer"); }, log);
+  EXPECT_EQ(mistake.status, 400);
+  EXPECT_EQ(mistake.body, "{\"error\":\"field 'beam': must be an integer\"}");
+
+  std::rewind(log);
+  std::string logged;
+  for (int c; (c = std::fgetc(log)) != EOF;) logged += static_cast<char>(c);
+  std::fclose(log);
+  EXPECT_EQ(logged,
+            "POST /v1/translate: 500 internal error: cannot open /srv/secret/model: EIO\n"
+            "POST /v1/translate: 500 internal error: an exception that is not a std::exception\n");
 }
 
 }  // namespace

@@ -22,22 +22,44 @@ read from a state_dict and are options.
 
 Usage:
 
-    python3 tools/convert_pytorch.py --state-dict model.pt --heads 8 --out DIR
+    python3 tools/convert_pytorch.py --state-dict model.pt --heads 8 --out DIR \
+        --spm spm.model
         [--activation relu|gelu] [--norm-first]
         [--unk-id 0] [--pad-id 1] [--bos-id 2] [--eos-id 3]
+        [--no-source-bos] [--no-source-eos] [--decoder-start bos|eos]
         [--max-length N] [--layer-norm-eps 1e-5] [--dropout 0.1]
 
 The special ids default to the tutorial's (UNK 0, PAD 1, BOS 2, EOS 3).
+
+What wraps a sentence is part of what the model learnt: the tutorial's
+collate_fn puts every source between BOS and EOS, and its decoder starts
+with BOS. So the config says source_bos and source_eos true and
+decoder_start "bos" unless --no-source-bos, --no-source-eos or
+--decoder-start say otherwise; every command (translate, score, serve,
+explain, bench decode) then reads the source as the model was trained to.
+`transformer forward` takes ids as they are given.
+
+translate, score, serve and explain turn text into ids with DIR/spm.model,
+the SentencePiece model the training used: --spm copies it there, after
+checking that it has no more pieces than the embeddings have rows and
+that its special ids are the ones above (the tutorial's torchtext
+vocabulary is not a SentencePiece model: a model trained on it can be
+converted and run with `transformer forward`, not on text). Without --spm
+the directory has config.json and model.safetensors only.
+
 max_length defaults to the length of the pos_embedding buffer, capped at
 5000. The converter checks that the pos_embedding buffer is the interleaved
 encoding our engine computes, that every expected key is present with the
 expected shape and that no key is left over; any problem is an error that
-names the key (exit status 1).
+names the key (exit status 1). The file must hold a state_dict: it is read
+with weights_only=True, so that converting never runs code from it, and a
+whole module saved with torch.save(model) is refused with what to do.
 """
 
 import argparse
 import math
 import os
+import pickle
 import sys
 
 import torch
@@ -84,9 +106,11 @@ def check_positional_encoding(buf, D, rows):
 
 
 def convert(state, heads, activation="relu", norm_first=False, unk_id=0, pad_id=1, bos_id=2, eos_id=3,
-            max_length=None, layer_norm_eps=1e-5, dropout=0.1):
+            max_length=None, layer_norm_eps=1e-5, dropout=0.1, source_bos=True, source_eos=True,
+            decoder_start="bos"):
     """state: the tutorial model's state_dict. Returns (config dict,
-    {our parameter name: float32 tensor})."""
+    {our parameter name: float32 tensor}). The wrapping defaults to the
+    tutorial's: BOS source EOS, and BOS first into the decoder."""
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ConversionError("the file does not hold a state_dict (a mapping of names to tensors); "
                               "save it with torch.save(model.state_dict(), path)")
@@ -201,6 +225,11 @@ def convert(state, heads, activation="relu", norm_first=False, unk_id=0, pad_id=
         raise ConversionError("layer_norm_eps must be > 0")
     if not 0 <= dropout < 1:
         raise ConversionError("dropout must be in [0, 1)")
+    if decoder_start not in ("bos", "eos"):
+        raise ConversionError("decoder_start must be bos or eos, got %r" % decoder_start)
+    if max_length <= int(source_bos) + int(source_eos):
+        raise ConversionError("max_length %d leaves no room for a source piece beside the BOS/EOS around it"
+                              % max_length)
 
     config = {
         "src_vocab_size": int(Vs),
@@ -222,6 +251,9 @@ def convert(state, heads, activation="relu", norm_first=False, unk_id=0, pad_id=
         "unk_id": unk_id,
         "bos_id": bos_id,
         "eos_id": eos_id,
+        "source_bos": bool(source_bos),
+        "source_eos": bool(source_eos),
+        "decoder_start": decoder_start,
     }
     return config, out
 
@@ -232,48 +264,130 @@ def load_state_dict(path):
             state = torch.load(path, map_location="cpu", weights_only=True)
         except TypeError:  # torch without weights_only
             state = torch.load(path, map_location="cpu")
+    except pickle.UnpicklingError as e:
+        # weights_only refuses any class but tensors and containers; torch's
+        # own message then suggests weights_only=False, which would run code
+        # from the file. Say what the file must hold instead.
+        message = str(e)
+        if not message.startswith("Weights only load failed"):
+            raise ConversionError("cannot load it: %s" % message)
+        found = message.split("WeightsUnpickler error:", 1)[-1].strip() if "WeightsUnpickler error:" in message else ""
+        raise ConversionError(
+            "it holds more than tensors%s: a whole model saved with torch.save(model)? The converter reads "
+            "only a state_dict (it never runs code from the file): save the weights with "
+            "torch.save(model.state_dict(), PATH) and convert that file" % (" (%s)" % found if found else ""))
     except Exception as e:  # noqa: BLE001 - reported to the user
-        raise ConversionError("cannot load %s: %s" % (path, e))
+        raise ConversionError("cannot load it: %s" % e)
     if hasattr(state, "state_dict") and not isinstance(state, dict):
-        raise ConversionError("%s holds a whole model; save model.state_dict() instead" % path)
+        raise ConversionError("it holds a whole model; save model.state_dict() instead")
     return dict(state) if isinstance(state, dict) else state
+
+
+def check_vocabulary(spm_path, config):
+    """The bytes of the SentencePiece model at spm_path, after checking it
+    against config: no more pieces than either embedding has rows, and the
+    same four special ids (the C++ side checks the same at load)."""
+    try:
+        import sentencepiece  # only needed with --spm
+    except ImportError:
+        raise ConversionError("--spm needs the sentencepiece module (Debian: python3-sentencepiece)")
+    try:
+        with open(spm_path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ConversionError("--spm %s: cannot read: %s" % (spm_path, e.strerror or e))
+    sp = sentencepiece.SentencePieceProcessor()
+    try:
+        sp.LoadFromSerializedProto(data)
+    except Exception as e:  # noqa: BLE001 - reported to the user
+        raise ConversionError("--spm %s: not a SentencePiece model (%s)" % (spm_path, e))
+    pieces = sp.get_piece_size()
+    vocab = min(config["src_vocab_size"], config["tgt_vocab_size"])
+    if pieces > vocab:
+        raise ConversionError("--spm %s has %d pieces, more than the model's vocabulary (src_vocab_size %d, "
+                              "tgt_vocab_size %d)" % (spm_path, pieces, config["src_vocab_size"],
+                                                      config["tgt_vocab_size"]))
+    for kind, spm_id in (("pad", sp.pad_id()), ("unk", sp.unk_id()), ("bos", sp.bos_id()), ("eos", sp.eos_id())):
+        ours = config[kind + "_id"]
+        if ours == spm_id:
+            continue
+        if spm_id < 0:
+            raise ConversionError("%s_id %d (--%s-id), but --spm %s has no %s piece: our engine needs all four "
+                                  "special pieces (pad, unk, bos, eos) in the vocabulary"
+                                  % (kind, ours, kind, spm_path, kind))
+        raise ConversionError("%s_id %d (--%s-id), but --spm %s has %s id %d (%r): convert with the ids of the "
+                              "vocabulary the model was trained on (--%s-id %d if it is this one)"
+                              % (kind, ours, kind, spm_path, kind, spm_id, sp.id_to_piece(spm_id), kind, spm_id))
+    return data
+
+
+def write_bytes_atomic(path, data):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(
-        description="Convert a PyTorch translation-tutorial Seq2SeqTransformer state_dict to a model directory.",
+        description="Convert a PyTorch translation-tutorial Seq2SeqTransformer state_dict to a model directory "
+                    "(config.json, model.safetensors, and spm.model with --spm).",
+        epilog="translate, score, serve and explain need DIR/spm.model, the SentencePiece model the training "
+               "used: give it as --spm. The special ids and the wrapping default to the tutorial's.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--state-dict", required=True, help="the .pt file saved with torch.save(model.state_dict(), path)")
     p.add_argument("--out", required=True, help="the model directory to write (created if missing)")
     p.add_argument("--heads", type=int, required=True, help="nhead of the nn.Transformer")
-    p.add_argument("--activation", choices=("relu", "gelu"), default="relu")
+    p.add_argument("--spm", help="the SentencePiece model the training used, copied to OUT/spm.model after its "
+                                 "size and special ids are checked (needed by translate, score, serve, explain)")
+    p.add_argument("--activation", choices=("relu", "gelu"), default="relu", help="activation of the nn.Transformer")
     p.add_argument("--norm-first", action="store_true", help="the nn.Transformer was built with norm_first=True")
-    p.add_argument("--unk-id", type=int, default=0)
-    p.add_argument("--pad-id", type=int, default=1)
-    p.add_argument("--bos-id", type=int, default=2)
-    p.add_argument("--eos-id", type=int, default=3)
+    p.add_argument("--unk-id", type=int, default=0, help="the id of UNK in the training's vocabulary (the tutorial's)")
+    p.add_argument("--pad-id", type=int, default=1, help="the id of PAD in the training's vocabulary (the tutorial's)")
+    p.add_argument("--bos-id", type=int, default=2, help="the id of BOS in the training's vocabulary (the tutorial's)")
+    p.add_argument("--eos-id", type=int, default=3, help="the id of EOS in the training's vocabulary (the tutorial's)")
+    p.add_argument("--source-bos", action=argparse.BooleanOptionalAction, default=True,
+                   help="the training put BOS before every source (the tutorial does)")
+    p.add_argument("--source-eos", action=argparse.BooleanOptionalAction, default=True,
+                   help="the training put EOS after every source (the tutorial does)")
+    p.add_argument("--decoder-start", choices=("bos", "eos"), default="bos",
+                   help="the decoder's first input token in training (the tutorial's: BOS)")
     p.add_argument("--max-length", type=int, default=None,
                    help="default: pos_embedding length, capped at %d" % MAX_LENGTH_CAP)
-    p.add_argument("--layer-norm-eps", type=float, default=1e-5)
-    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--layer-norm-eps", type=float, default=1e-5, help="eps of the nn.Transformer's LayerNorms")
+    p.add_argument("--dropout", type=float, default=0.1, help="config.json's dropout (used only in training)")
     args = p.parse_args(argv)
     try:
         state = load_state_dict(args.state_dict)
         config, params = convert(state, args.heads, args.activation, args.norm_first, args.unk_id, args.pad_id,
-                                 args.bos_id, args.eos_id, args.max_length, args.layer_norm_eps, args.dropout)
+                                 args.bos_id, args.eos_id, args.max_length, args.layer_norm_eps, args.dropout,
+                                 args.source_bos, args.source_eos, args.decoder_start)
+        vocabulary = check_vocabulary(args.spm, config) if args.spm else None
         os.makedirs(args.out, exist_ok=True)
         write_safetensors(os.path.join(args.out, "model.safetensors"),
                           {name: t.detach().to(torch.float32) for name, t in params.items()})
         write_json(os.path.join(args.out, "config.json"), config)
+        if vocabulary is not None:
+            write_bytes_atomic(os.path.join(args.out, "spm.model"), vocabulary)
     except ConversionError as e:
         print("convert_pytorch: %s: %s" % (args.state_dict, e), file=sys.stderr)
         return 1
     except OSError as e:
         print("convert_pytorch: %s" % e, file=sys.stderr)
         return 1
-    print("wrote %s (%d tensors; d_model %d, heads %d, %d+%d layers, vocab %d/%d)" % (
-        args.out, len(params), config["d_model"], config["heads"], config["encoder_layers"],
-        config["decoder_layers"], config["src_vocab_size"], config["tgt_vocab_size"]))
+    wrapping = " ".join(w for w, on in (("BOS", config["source_bos"]), ("source", True), ("EOS", config["source_eos"]))
+                        if on)
+    print("wrote %s (%d tensors; d_model %d, heads %d, %d+%d layers, vocab %d/%d; reads %s, decoder starts with %s)"
+          % (args.out, len(params), config["d_model"], config["heads"], config["encoder_layers"],
+             config["decoder_layers"], config["src_vocab_size"], config["tgt_vocab_size"], wrapping,
+             config["decoder_start"].upper()))
+    if vocabulary is None:
+        print("no --spm: translate, score, serve and explain need the training's SentencePiece model as %s"
+              % os.path.join(args.out, "spm.model"))
     return 0
 
 

@@ -165,11 +165,13 @@ void bench_decode(const ModelSource& source, const BenchOptions& o, int64_t beam
   auto model = source.build();
   model->params.pack_linear_weights();
   const ModelConfig& c = model->config;
-  if (o.tgt_len + 1 > c.max_length) throw Error("--tgt-len: the output and BOS do not fit the model's max_length");
+  if (o.tgt_len + 1 > c.max_length) throw Error("--tgt-len: the output and its start token do not fit the model's max_length");
+  const int64_t pieces = o.src_len - c.source_wrap_tokens();  // the source as translate wraps it, src_len in all
+  if (pieces < 1) throw Error("--src-len: no room for a source piece beside the BOS/EOS the model's config adds");
   const Batch batch = random_batch(c, o, source.seed);
   std::vector<std::vector<int32_t>> sources(o.batch);
   for (int64_t b = 0; b < o.batch; ++b)
-    sources[b].assign(batch.src_ids.begin() + b * o.src_len, batch.src_ids.begin() + (b + 1) * o.src_len);
+    sources[b] = c.wrap_source({batch.src_ids.begin() + b * o.src_len, batch.src_ids.begin() + b * o.src_len + pieces});
   const std::vector<int64_t> limits(o.batch, o.tgt_len);
   // The fixed-length benchmark (CTranslate2 reports the same): EOS may not
   // end a sentence before the limit, so every output has tgt_len tokens.
@@ -178,8 +180,7 @@ void bench_decode(const ModelSource& source, const BenchOptions& o, int64_t beam
   options.min_length = o.tgt_len;
   auto decode = [&] {
     TransformerScorer scorer(*model, sources, beam, o.tgt_len + 1);
-    const auto found = beam_search(scorer, o.batch, limits, static_cast<int32_t>(c.bos_id),
-                                   static_cast<int32_t>(c.eos_id), options);
+    const auto found = beam_search(scorer, o.batch, limits, c.decoder_start_id(), static_cast<int32_t>(c.eos_id), options);
     if (static_cast<int64_t>(found[0][0].tokens.size()) != o.tgt_len) throw Error("bench decode: output length is not fixed");
   };
   decode();  // warm-up: sizes every buffer

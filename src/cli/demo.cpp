@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "decode/translator.h"
+#include "decode/vocabulary_check.h"
 #include "explain/html.h"
 #include "explain/record.h"
 #include "model/model_io.h"
@@ -109,10 +110,10 @@ void add_demo_command(CLI::App& app) {
 
     say("== 4. translating (beam 4)\n");
     auto model = load_model(model_dir.string());
-    const text::Vocabulary vocab((model_dir / "spm.model").string());
+    const text::Vocabulary vocab = load_model_vocabulary(model_dir.string(), model->config);
     Translator translator(*model, vocab, TranslatorOptions{});
     std::vector<std::vector<int32_t>> sources;
-    for (const char* line : kExamples) sources.push_back(translator.encode(line, "example"));
+    for (const char* line : kExamples) sources.push_back(translator.encode_source(line, "example"));
     const auto results = translator.translate(sources);
     for (size_t i = 0; i < results.size(); ++i)
       say("   %-48s → %s\n", kExamples[i], results[i].empty() ? "" : results[i][0].text.c_str());

@@ -9,6 +9,7 @@
 #include "cli/web_dir.h"
 #include "core/error.h"
 #include "core/file_io.h"
+#include "decode/vocabulary_check.h"
 #include "explain/html.h"
 #include "explain/record.h"
 #include "model/model_io.h"
@@ -47,7 +48,7 @@ void add_explain_command(CLI::App& app) {
     std::string sentence;
     for (const auto& word : o->words) sentence += (sentence.empty() ? "" : " ") + word;
     auto model = load_model(o->model_dir, compute_type(o->compute_type));
-    const text::Vocabulary vocab(o->model_dir + "/spm.model");
+    const text::Vocabulary vocab = load_model_vocabulary(o->model_dir, model->config);
     const nlohmann::json record = explain::explain(*model, vocab, sentence, o->explain);
 
     if (!o->html_out.empty())

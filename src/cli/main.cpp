@@ -1,9 +1,28 @@
 // transformer: train, run and look inside an encoder-decoder Transformer.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/threads.h"
+
+namespace {
+
+// stdout is buffered: a full disk or a closed pipe shows only when a buffer
+// is written, often after the command has returned. So it is checked here,
+// once for every command, and a failed write turns exit code 0 into 1:
+// `translate > hyp.txt` on a full disk must not exit 0 with half a file.
+// (Files a command writes are checked where they are written.)
+int check_stdout(int exit_code) {
+  errno = 0;
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return exit_code;
+  // errno is that of the last write that failed, if it was this flush.
+  std::fprintf(stderr, "error: stdout: cannot write: %s\n", errno ? std::strerror(errno) : "an earlier write failed");
+  return exit_code == 0 ? 1 : exit_code;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   transformer::bound_openmp_spinning(argv);
@@ -29,13 +48,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  } catch (const transformer::Error& e) {
+    return check_stdout(app.exit(e));  // --help prints to stdout
+  } catch (const std::exception& e) {  // transformer::Error and any other
     std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return check_stdout(1);
   }
-  return 0;
+  return check_stdout(0);
 }

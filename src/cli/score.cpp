@@ -2,7 +2,8 @@
 // (forced decoding, decode/score.h), like marian-scorer: one line per
 // sentence pair with Σ log p of the target's tokens and EOS; optionally
 // normalized by that token count, optionally followed by every token's
-// log-probability.
+// log-probability. Several --model options score as an ensemble: each token's
+// probability is the mean of the models' (cli/ensemble_models.h).
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -10,20 +11,19 @@
 
 #include "cli/commands.h"
 #include "cli/compute_type.h"
+#include "cli/ensemble_models.h"
 #include "cli/lines.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "decode/score.h"
 #include "decode/translator.h"
-#include "model/model_io.h"
-#include "text/vocabulary.h"
 
 namespace transformer::cli {
 
 void add_score_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("score", "log-probability of given translations: SOURCE TARGET files, or source<TAB>target lines on stdin");
   struct Options {
-    std::string model_dir;
+    std::vector<std::string> model_dirs;
     std::vector<std::string> files;
     int64_t batch = 64;
     bool normalize = false;
@@ -31,7 +31,7 @@ void add_score_command(CLI::App& app) {
     std::string compute_type;
   };
   auto o = std::make_shared<Options>();
-  cmd->add_option("--model", o->model_dir, "model directory (config.json, model.safetensors, spm.model)")->required();
+  add_models_option(*cmd, o->model_dirs);
   cmd->add_option("files", o->files, "SOURCE TARGET (default: tab-separated pairs on stdin)")->expected(0, 2);
   cmd->add_option("--batch", o->batch, "sentence pairs per batch")->check(CLI::Range(1, 4096))->capture_default_str();
   cmd->add_flag("--normalize", o->normalize, "divide each score by its token count (target tokens + EOS)");
@@ -39,9 +39,8 @@ void add_score_command(CLI::App& app) {
   add_compute_type_option(*cmd, o->compute_type);
   cmd->callback([o] {
     if (o->files.size() == 1) throw CLI::ValidationError("files", "give both SOURCE and TARGET, or neither (stdin)");
-    auto model = load_model(o->model_dir, compute_type(o->compute_type));
-    const text::Vocabulary vocab(o->model_dir + "/spm.model");
-    Translator checker(*model, vocab, TranslatorOptions{});
+    const EnsembleModels ensemble = load_ensemble(o->model_dirs, compute_type(o->compute_type));
+    Translator checker(ensemble.models, ensemble.vocabulary, TranslatorOptions{});
 
     std::vector<std::string> source_lines, target_lines, source_where, target_where;
     if (o->files.empty()) {
@@ -70,12 +69,9 @@ void add_score_command(CLI::App& app) {
     const size_t n = source_lines.size();
     std::vector<std::vector<int32_t>> sources(n), targets(n);
     for (size_t i = 0; i < n; ++i) {
-      sources[i] = checker.encode(source_lines[i], source_where[i]);
+      sources[i] = checker.encode_source(source_lines[i], source_where[i]);
       if (sources[i].empty()) throw Error(source_where[i] + ": empty source sentence");
-      targets[i] = checker.encode(target_lines[i], target_where[i]);
-      if (static_cast<int64_t>(targets[i].size()) + 1 > model->config.max_length)
-        throw Error(target_where[i] + ": " + std::to_string(targets[i].size()) +
-                    " tokens and EOS do not fit the model's max_length " + std::to_string(model->config.max_length));
+      targets[i] = checker.encode_target(target_lines[i], target_where[i]);
     }
 
     // Sorted by length so each batch pads little; printed in input order.
@@ -92,7 +88,7 @@ void add_score_command(CLI::App& app) {
         s.push_back(sources[order[k]]);
         t.push_back(targets[order[k]]);
       }
-      auto batch_scores = score_pairs(*model, s, t);
+      auto batch_scores = score_pairs(ensemble.models, s, t);
       for (size_t k = start; k < end; ++k) scores[order[k]] = std::move(batch_scores[k - start]);
     }
     for (const PairScore& score : scores) {

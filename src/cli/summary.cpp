@@ -46,13 +46,13 @@ Batch sample_batch(const ModelConfig& c, int64_t B, int64_t S, int64_t T, uint64
   batch.size = B;
   batch.src_len = S;
   batch.tgt_len = T;
-  auto fill = [&](std::vector<int32_t>& ids, std::vector<int32_t>& lengths, int64_t L, int64_t vocab, bool bos) {
+  auto fill = [&](std::vector<int32_t>& ids, std::vector<int32_t>& lengths, int64_t L, int64_t vocab, bool start) {
     for (int64_t b = 0; b < B; ++b) {
       const int64_t len = std::max<int64_t>(1, L - b * L / (2 * B));  // each row a bit shorter than the last
       lengths.push_back(static_cast<int32_t>(len));
       for (int64_t t = 0; t < L; ++t) {
         int64_t id = c.pad_id;
-        if (t == 0 && bos) id = c.bos_id;
+        if (t == 0 && start) id = c.decoder_start_id();  // the decoder reads its start token first
         else if (t < len) id = 4 + static_cast<int64_t>(rng.next_u64() % static_cast<uint64_t>(std::max<int64_t>(1, vocab - 4)));
         ids.push_back(static_cast<int32_t>(std::min(id, vocab - 1)));
       }

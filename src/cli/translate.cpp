@@ -1,7 +1,8 @@
 // transformer translate: a line filter, stdin (or files) → stdout, like
 // marian-decoder: greedy (--beam 1), beam search with n-best lists, or
 // sampling (decode/translator.h); output in input order, optionally with
-// per-token scores and word alignments.
+// per-token scores and word alignments. Several --model options translate as
+// an ensemble (cli/ensemble_models.h).
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -9,13 +10,12 @@
 
 #include "cli/commands.h"
 #include "cli/compute_type.h"
+#include "cli/ensemble_models.h"
 #include "cli/lines.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "decode/alignment.h"
 #include "decode/translator.h"
-#include "model/model_io.h"
-#include "text/vocabulary.h"
 
 namespace transformer::cli {
 
@@ -32,7 +32,7 @@ std::string format_score(double value) {
 void add_translate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("translate", "translate sentences, one a line, from stdin or files to stdout");
   struct Options {
-    std::string model_dir;
+    std::vector<std::string> model_dirs;
     std::vector<std::string> inputs;
     TranslatorOptions translator;
     bool alignment = false;
@@ -41,7 +41,7 @@ void add_translate_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   TranslatorOptions& t = o->translator;
-  cmd->add_option("--model", o->model_dir, "model directory (config.json, model.safetensors, spm.model)")->required();
+  add_models_option(*cmd, o->model_dirs);
   cmd->add_option("inputs", o->inputs, "files to translate (default: stdin)");
   cmd->add_option("--batch", t.max_sentences, "most sentences per batch")->check(CLI::Range(1, 4096))->capture_default_str();
   cmd->add_option("--max-tokens", t.max_tokens, "most tokens per batch: beam rows x sentences x longest source")
@@ -61,25 +61,32 @@ void add_translate_command(CLI::App& app) {
   cmd->add_option("--top-k", t.sample.top_k, "sample among the k most probable words (0: all)")->capture_default_str();
   cmd->add_option("--top-p", t.sample.top_p, "sample among the most probable words of mass p")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   cmd->add_option("--seed", t.sample.seed, "sampling seed")->capture_default_str();
-  cmd->add_flag("--scores", t.token_scores, "append ||| and each output token's log-probability (then EOS's)");
-  cmd->add_flag("--alignment", o->alignment, "append ||| and word alignments i-j from encoder-decoder attention");
-  cmd->add_option("--alignment-layer", o->alignment_layer, "decoder layer for --alignment (0-based; -1: the last)")
+  cmd->add_flag("--scores", t.token_scores,
+                "append ||| and each output token's log-probability (then EOS's); an ensemble's: the log of the "
+                "models' mean probability");
+  cmd->add_flag("--alignment", o->alignment,
+                "append ||| and word alignments i-j from encoder-decoder attention (an ensemble's: the mean of its "
+                "models' attention)");
+  cmd->add_option("--alignment-layer", o->alignment_layer,
+                  "decoder layer for --alignment (0-based; negative counts from the last: -1 is the last, in an "
+                  "ensemble each model's own)")
       ->capture_default_str();
   add_compute_type_option(*cmd, o->compute_type);
   cmd->add_flag("--truncate", t.truncate, "cut sentences longer than the model's max_length (with a warning) instead of failing");
   cmd->callback([o, n_best] {
-    auto model = load_model(o->model_dir, compute_type(o->compute_type));
-    const text::Vocabulary vocab(o->model_dir + "/spm.model");
+    const EnsembleModels ensemble = load_ensemble(o->model_dirs, compute_type(o->compute_type));
     TranslatorOptions options = o->translator;
-    if (o->alignment)
-      options.alignment_layer = o->alignment_layer < 0 ? model->config.decoder_layers + o->alignment_layer : o->alignment_layer;
+    if (o->alignment) {
+      options.alignment_from_last = o->alignment_layer < 0;
+      options.alignment_layer = options.alignment_from_last ? -o->alignment_layer - 1 : o->alignment_layer;
+    }
     if (options.beam.n_best > options.beam.beam_size) throw CLI::ValidationError("--n-best", "cannot exceed --beam");
-    Translator translator(*model, vocab, options);
+    Translator translator(ensemble.models, ensemble.vocabulary, options);
 
     std::vector<std::vector<int32_t>> sources;
     auto add_lines = [&](const std::string& text, const std::string& name) {
       const auto lines = split_lines(text);
-      for (size_t i = 0; i < lines.size(); ++i) sources.push_back(translator.encode(lines[i], name + ":" + std::to_string(i + 1)));
+      for (size_t i = 0; i < lines.size(); ++i) sources.push_back(translator.encode_source(lines[i], name + ":" + std::to_string(i + 1)));
     };
     if (o->inputs.empty())
       add_lines(std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()), "stdin");
@@ -95,7 +102,10 @@ void add_translate_command(CLI::App& app) {
         std::string line = n_best_output ? std::to_string(i) + " ||| " + h.text + " ||| " + format_score(h.score) : h.text;
         if (options.token_scores) {
           std::string scores;
-          for (float lp : h.token_log_probs) scores += (scores.empty() ? "" : " ") + format_score(lp);
+          for (float lp : h.token_log_probs) {
+            if (!scores.empty()) scores += ' ';
+            scores += format_score(lp);
+          }
           line += " ||| " + scores;
         }
         if (options.alignment_layer >= 0) line += " ||| " + format_alignment(h.alignment);

@@ -64,6 +64,30 @@ void sync_parent_directory(const std::string& path) {
   ::close(fd);
 }
 
+// What PATH names once symbolic links are followed, so that writing through
+// a link replaces the file it points to rather than the link. A dangling
+// link gives the path its target would have.
+std::string link_target(const std::string& path) {
+  namespace fs = std::filesystem;
+  fs::path p(path);
+  std::error_code ec;
+  // 40: the kernel's own limit on links in a row (ELOOP).
+  for (int hops = 0; hops < 40 && fs::is_symlink(p, ec); ++hops) {
+    const fs::path to = fs::read_symlink(p, ec);
+    if (ec) break;
+    p = to.is_absolute() ? to : p.parent_path() / to;
+  }
+  return p.string();
+}
+
+// A device or a FIFO: written where it is; no fsync (most refuse it).
+void write_in_place(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) throw Error(path + ": cannot write: " + reason());
+  if (!write_all(fd, bytes)) close_and_throw(fd, path, "cannot write");
+  if (::close(fd) != 0) throw Error(path + ": cannot write: " + reason());
+}
+
 }  // namespace
 
 std::string read_file(const std::string& path) {
@@ -90,22 +114,39 @@ std::string read_file(const std::string& path) {
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
-  // Same directory as PATH, so the rename stays on one file system and is
-  // atomic; the pid keeps concurrent processes off each other's temporary.
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+    write_in_place(path, bytes);
+    return;
+  }
+  // Same directory as the file, so the rename stays on one file system and
+  // is atomic; the pid keeps concurrent processes off each other's temporary.
+  const std::string target = link_target(path);
+  const std::string tmp = target + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw Error(path + ": cannot write: " + reason());
   // fsync before rename: otherwise a crash can leave PATH renamed but empty.
   if (!write_all(fd, bytes) || ::fsync(fd) != 0) discard_and_throw(fd, tmp, path, "cannot write");
   // close() can report a deferred write error (NFS), so it is checked too.
   if (::close(fd) != 0) discard_and_throw(-1, tmp, path, "cannot write");
-  if (::rename(tmp.c_str(), path.c_str()) != 0) discard_and_throw(-1, tmp, path, "cannot replace");
-  sync_parent_directory(path);
+  if (::rename(tmp.c_str(), target.c_str()) != 0) discard_and_throw(-1, tmp, path, "cannot replace");
+  sync_parent_directory(target);
+}
+
+AppendFile::AppendFile(std::string path) : path_(std::move(path)) {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw Error(path_ + ": cannot open for writing: " + reason());
+}
+
+AppendFile::~AppendFile() { ::close(fd_); }
+
+void AppendFile::append(const std::string& bytes) {
+  if (!write_all(fd_, bytes)) throw Error(path_ + ": cannot write: " + reason());
 }
 
 void remove_stale_temporaries(const std::string& path) {
   namespace fs = std::filesystem;
-  const fs::path target(path);
+  const fs::path target(link_target(path));  // where write_file_atomic puts them
   const fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
   const std::string prefix = target.filename().string() + ".tmp.";
   std::error_code ec;

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_fields.h"
 
 namespace transformer::safetensors {
 
@@ -142,8 +143,7 @@ std::map<std::string, std::string> parse_metadata(const std::string& source, con
   if (!metadata.is_object()) throw Error(source + ": '" + kMetadataKey + "' is not an object");
   std::map<std::string, std::string> out;
   for (const auto& [key, value] : metadata.items()) {
-    if (!value.is_string()) throw Error(source + ": '" + kMetadataKey + "' field '" + key + "' is not a string");
-    out[key] = value.get<std::string>();
+    out[key] = json_string(value, source + ": '" + kMetadataKey + "'", key);
   }
   return out;
 }

@@ -16,6 +16,12 @@ void set_num_threads(int n) {
     if (const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE"); local && std::atoi(local) > 1)
       n = std::max(1, n / std::atoi(local));
   }
+  // Exactly n threads in every parallel region, whatever OMP_DYNAMIC says.
+  // With dynamic adjustment, libgomp gives a region fewer threads when the
+  // load average is high: OpenBLAS then spins for ever, waiting for a thread
+  // of its region that never came (a 2-thread run beside a busy loop hung in
+  // sgemm); and a product split over fewer threads rounds differently.
+  omp_set_dynamic(0);
   omp_set_num_threads(n);
 }
 

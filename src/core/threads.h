@@ -6,7 +6,8 @@
 namespace transformer {
 
 // n <= 0 means all hardware threads (divided among the processes of an MPI
-// job on this machine).
+// job on this machine). Also turns off OpenMP's dynamic adjustment of the
+// thread count (OMP_DYNAMIC), so every region runs on exactly n threads.
 void set_num_threads(int n);
 int num_threads();
 

@@ -47,13 +47,13 @@ std::vector<Candidate> best_candidates(const float* log_probs, const std::vector
 }  // namespace
 
 std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sentences,
-                                                 const std::vector<int64_t>& max_lengths, int32_t bos_id,
+                                                 const std::vector<int64_t>& max_lengths, int32_t start_id,
                                                  int32_t eos_id, const BeamOptions& options,
                                                  std::vector<BeamTrace>* trace) {
   const int64_t K = options.beam_size, V = scorer.vocab_size(), rows = sentences * K;
   std::vector<std::vector<int32_t>> tokens(rows);  // each slot's hypothesis so far
   std::vector<double> log_prob(rows, 0.0);
-  std::vector<int32_t> feed(rows, bos_id);
+  std::vector<int32_t> feed(rows, start_id);
   std::vector<std::vector<Hypothesis>> finished(sentences);
   std::vector<bool> done(sentences, false);
   const int64_t longest = max_lengths.empty() ? 0 : *std::max_element(max_lengths.begin(), max_lengths.end());

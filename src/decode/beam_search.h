@@ -32,7 +32,7 @@ struct BeamOptions {
 };
 
 struct Hypothesis {
-  std::vector<int32_t> tokens;  // without BOS and EOS
+  std::vector<int32_t> tokens;  // without the start token and EOS
   double log_prob = 0;          // Σ log p of the tokens and of the final EOS (if it ended)
   double score = 0;             // log_prob / length penalty: what the ranking uses
 };
@@ -40,9 +40,9 @@ struct Hypothesis {
 // What the search kept after one step, for `transformer explain`: the live
 // hypotheses in slot order, then those that ended at this step.
 struct TracedHypothesis {
-  std::vector<int32_t> tokens;  // without BOS and EOS
+  std::vector<int32_t> tokens;  // without the start token and EOS
   double log_prob = 0;
-  int32_t parent = -1;  // index in the previous step's list of the hypothesis it extends; -1 at step 0 (BOS)
+  int32_t parent = -1;  // index in the previous step's list of the hypothesis it extends; -1 at step 0 (the start token)
   bool finished = false;  // ended here: with EOS, or at the length limit
   double score = 0;       // finished only: log_prob / length penalty
 };
@@ -50,12 +50,13 @@ using BeamStepTrace = std::vector<TracedHypothesis>;
 using BeamTrace = std::vector<BeamStepTrace>;  // one entry per decoding step
 
 // Searches for `sentences` sentences at once; max_lengths[b] bounds the
-// output of sentence b (EOS excluded). Returns, per sentence, up to n_best
+// output of sentence b (EOS excluded); every hypothesis starts from start_id
+// (the model's decoder_start token). Returns, per sentence, up to n_best
 // distinct hypotheses sorted by score. With `trace` (resized to `sentences`),
 // also records each sentence's steps; without it nothing is recorded, and
 // the results are the same either way.
 std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sentences,
-                                                 const std::vector<int64_t>& max_lengths, int32_t bos_id,
+                                                 const std::vector<int64_t>& max_lengths, int32_t start_id,
                                                  int32_t eos_id, const BeamOptions& options,
                                                  std::vector<BeamTrace>* trace = nullptr);
 

@@ -33,7 +33,7 @@ std::vector<std::vector<int32_t>> greedy_decode(Transformer& model, const std::v
 
   // Every row feeds one token per step; a finished row keeps feeding EOS and
   // its predictions are ignored, so the batch stays rectangular.
-  std::vector<int32_t> previous(B, static_cast<int32_t>(c.bos_id));
+  std::vector<int32_t> previous(B, c.decoder_start_id());
   std::vector<bool> done(B, false);
   for (int64_t step = 0; step < longest; ++step) {
     const Tensor& logits = model.decode_step(state, previous.data());

@@ -1,6 +1,7 @@
 // Greedy decoding, the article's "keep the most probable word at each step":
-// the decoder starts from BOS and appends its most likely next word until EOS
-// or the length limit.
+// the decoder starts from the model's decoder_start token (BOS unless the
+// config says otherwise) and appends its most likely next word until EOS or
+// the length limit.
 //
 // Each step decodes one position per sentence through the KV cache
 // (model/kv_cache.h).
@@ -21,8 +22,9 @@ struct GreedyOptions {
   int64_t max_length_b = 10;
 };
 
-// Translates a batch of tokenized sources (ids without BOS/EOS, each
-// non-empty); returns each output's ids without BOS and EOS.
+// Translates a batch of sources (ids as the encoder reads them, wrapped as
+// ModelConfig::wrap_source says; each non-empty); returns each output's ids
+// without the start token and EOS.
 std::vector<std::vector<int32_t>> greedy_decode(Transformer& model, const std::vector<std::vector<int32_t>>& sources,
                                                 const GreedyOptions& options = {});
 

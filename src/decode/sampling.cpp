@@ -41,11 +41,11 @@ int32_t draw(const float* log_probs, int64_t V, const SamplingOptions& o, Rng& r
 }  // namespace
 
 std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std::vector<int64_t>& max_lengths,
-                               int32_t bos_id, int32_t eos_id, const SamplingOptions& options,
+                               int32_t start_id, int32_t eos_id, const SamplingOptions& options,
                                const std::vector<int64_t>& sentence_ids) {
   const int64_t V = scorer.vocab_size();
   std::vector<Hypothesis> out(sentences);
-  std::vector<int32_t> feed(sentences, bos_id), order;
+  std::vector<int32_t> feed(sentences, start_id), order;
   std::vector<double> weights;
   std::vector<bool> done(sentences, false);
   // Sentence b draws from its own stream: what it samples does not depend on

@@ -19,13 +19,14 @@ struct SamplingOptions {
 };
 
 // One sampled output per row of the scorer (one row per sentence);
-// max_lengths[b] bounds sentence b's output (EOS excluded). Sentence b draws
+// max_lengths[b] bounds sentence b's output (EOS excluded); each starts
+// from start_id (the model's decoder_start token). Sentence b draws
 // from a stream seeded by (seed, sentence_ids[b]) (by default its index b), so
 // a caller that batches sentences differently passes their fixed ids and gets
 // the same draws. log_prob is under the model's own distribution (before
 // temperature and cut-offs).
 std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std::vector<int64_t>& max_lengths,
-                               int32_t bos_id, int32_t eos_id, const SamplingOptions& options,
+                               int32_t start_id, int32_t eos_id, const SamplingOptions& options,
                                const std::vector<int64_t>& sentence_ids = {});
 
 }  // namespace transformer

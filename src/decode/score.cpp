@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "kernels/log_mean_exp.h"
 #include "kernels/softmax.h"
 
 namespace transformer {
@@ -23,7 +24,7 @@ std::vector<PairScore> score_pairs(Transformer& model, const std::vector<std::ve
   batch.tgt_ids.assign(batch.size * batch.tgt_len, pad);
   for (size_t b = 0; b < sources.size(); ++b) {
     std::copy(sources[b].begin(), sources[b].end(), batch.src_ids.begin() + b * batch.src_len);
-    batch.tgt_ids[b * batch.tgt_len] = static_cast<int32_t>(c.bos_id);
+    batch.tgt_ids[b * batch.tgt_len] = c.decoder_start_id();
     std::copy(targets[b].begin(), targets[b].end(), batch.tgt_ids.begin() + b * batch.tgt_len + 1);
     batch.src_lengths.push_back(static_cast<int32_t>(sources[b].size()));
     batch.tgt_lengths.push_back(static_cast<int32_t>(targets[b].size() + 1));
@@ -53,6 +54,37 @@ std::vector<PairScore> score_pairs(Transformer& model, const std::vector<std::ve
         for (int64_t t = 0; t < rows; ++t)
           for (int64_t s = 0; s < cols; ++s) mean[t * cols + s] += weights[((b * H + h) * T + t) * S + s] / H;
     }
+  }
+  return scores;
+}
+
+std::vector<PairScore> score_pairs(const std::vector<Transformer*>& models,
+                                   const std::vector<std::vector<int32_t>>& sources,
+                                   const std::vector<std::vector<int32_t>>& targets,
+                                   const std::vector<int64_t>& attention_layers) {
+  assert(!models.empty());
+  assert(attention_layers.empty() || attention_layers.size() == models.size());
+  // One model: its own scores, which the mean of one distribution is.
+  if (models.size() == 1) return score_pairs(*models[0], sources, targets, attention_layers.empty() ? -1 : attention_layers[0]);
+  // Each model's scores, then mixed pair by pair: a token's probability under
+  // the ensemble needs only each model's probability of that token.
+  std::vector<std::vector<PairScore>> by_model;
+  for (size_t i = 0; i < models.size(); ++i)
+    by_model.push_back(score_pairs(*models[i], sources, targets, attention_layers.empty() ? -1 : attention_layers[i]));
+  const auto n = static_cast<int64_t>(models.size());
+  std::vector<PairScore> scores(sources.size());
+  for (size_t b = 0; b < sources.size(); ++b) {
+    PairScore& mixed = scores[b];
+    std::vector<const float*> token_log_probs;
+    for (const auto& model_scores : by_model) token_log_probs.push_back(model_scores[b].token_log_probs.data());
+    mixed.token_log_probs.resize(by_model[0][b].token_log_probs.size());
+    kernels::log_mean_exp(mixed.token_log_probs.data(), token_log_probs.data(), n,
+                          static_cast<int64_t>(mixed.token_log_probs.size()));
+    for (float lp : mixed.token_log_probs) mixed.log_prob += lp;
+    if (attention_layers.empty()) continue;
+    mixed.attention.assign(by_model[0][b].attention.size(), 0.0f);
+    for (const auto& model_scores : by_model)
+      for (size_t k = 0; k < mixed.attention.size(); ++k) mixed.attention[k] += model_scores[b].attention[k] / n;
   }
   return scores;
 }

@@ -10,7 +10,7 @@ namespace transformer {
 
 class TransformerScorer : public StepScorer {
  public:
-  // sources: ids without BOS/EOS, each non-empty; beam_size rows per sentence.
+  // sources: ids as the encoder reads them, each non-empty; beam_size rows per sentence.
   TransformerScorer(Transformer& model, const std::vector<std::vector<int32_t>>& sources, int64_t beam_size,
                     int64_t max_steps);
 

@@ -1,49 +1,94 @@
 #include "decode/translator.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
+#include <memory>
 #include <numeric>
 
 #include "core/error.h"
 #include "decode/alignment.h"
+#include "decode/ensemble_scorer.h"
 #include "decode/score.h"
 #include "decode/transformer_scorer.h"
+#include "decode/vocabulary_check.h"
 #include "text/utf8.h"
 
 namespace transformer {
 
 Translator::Translator(Transformer& model, const text::Vocabulary& vocabulary, TranslatorOptions options)
-    : model_(model), vocabulary_(vocabulary), options_(std::move(options)) {
-  const ModelConfig& c = model.config;
+    : Translator(std::vector<Transformer*>{&model}, vocabulary, std::move(options)) {}
+
+Translator::Translator(std::vector<Transformer*> models, const text::Vocabulary& vocabulary, TranslatorOptions options)
+    : models_(std::move(models)), vocabulary_(vocabulary), options_(std::move(options)) {
+  assert(!models_.empty());
   if (options_.max_sentences < 1) throw Error("max_sentences must be at least 1");
   if (options_.max_tokens < 1) throw Error("max_tokens must be at least 1");
   if (options_.beam.beam_size < 1) throw Error("beam size must be at least 1");
   if (options_.beam.n_best < 1 || options_.beam.n_best > options_.beam.beam_size)
     throw Error("n-best " + std::to_string(options_.beam.n_best) + " must be between 1 and the beam size " +
                 std::to_string(options_.beam.beam_size));
-  if (options_.alignment_layer >= c.decoder_layers)
-    throw Error("alignment layer " + std::to_string(options_.alignment_layer) + " does not exist: the model has " +
-                std::to_string(c.decoder_layers) + " decoder layers (0 … " + std::to_string(c.decoder_layers - 1) + ")");
-  if (vocabulary.size() > c.src_vocab_size || vocabulary.size() > c.tgt_vocab_size)
-    throw Error(vocabulary.path() + ": " + std::to_string(vocabulary.size()) +
-                " pieces, more than the model's vocabulary sizes (source " + std::to_string(c.src_vocab_size) +
-                ", target " + std::to_string(c.tgt_vocab_size) + ")");
+  for (size_t i = 0; i < models_.size(); ++i) {
+    const ModelConfig& c = models_[i]->config;
+    const std::string which = models_.size() == 1 ? "the model" : "model " + std::to_string(i + 1) + " of the ensemble";
+    if (options_.alignment_layer >= 0) {
+      const int64_t L = c.decoder_layers, k = options_.alignment_layer;
+      const int64_t layer = options_.alignment_from_last ? L - 1 - k : k;
+      if (layer < 0 || layer >= L)
+        throw Error("alignment layer " + std::to_string(options_.alignment_from_last ? -k - 1 : k) +
+                    " does not exist: " + which + " has " + std::to_string(L) + " decoder layers (" +
+                    (options_.alignment_from_last ? "-" + std::to_string(L) + " … -1 counting from the last"
+                                                  : "0 … " + std::to_string(L - 1)) + ")");
+      alignment_layers_.push_back(layer);
+    }
+    check_vocabulary(c, which + "'s config", vocabulary);
+  }
 }
 
-std::vector<int32_t> Translator::encode(const std::string& line, const std::string& where) const {
+int64_t Translator::max_length() const {
+  int64_t shortest = models_.front()->config.max_length;
+  for (const Transformer* m : models_) shortest = std::min(shortest, m->config.max_length);
+  return shortest;
+}
+
+namespace {
+
+std::vector<int32_t> checked_pieces(const text::Vocabulary& vocabulary, const std::string& line, const std::string& where) {
   if (const size_t bad = text::invalid_utf8_offset(line); bad != std::string::npos)
     throw Error(where + ": invalid UTF-8 at byte " + std::to_string(bad + 1));
-  std::vector<int32_t> ids = vocabulary_.encode(line);
-  const int64_t limit = model_.config.max_length;
-  if (static_cast<int64_t>(ids.size()) > limit) {
+  return vocabulary.encode(line);
+}
+
+}  // namespace
+
+std::string Translator::max_length_name() const {
+  return (models_.size() == 1 ? "the model's max_length " : "the ensemble's max_length (its models' smallest) ") +
+         std::to_string(max_length());
+}
+
+std::vector<int32_t> Translator::encode_source(const std::string& line, const std::string& where) const {
+  const ModelConfig& c = config();
+  std::vector<int32_t> pieces = checked_pieces(vocabulary_, line, where);
+  if (pieces.empty()) return pieces;
+  const int64_t limit = max_length() - c.source_wrap_tokens();  // validate() keeps it ≥ 1
+  if (static_cast<int64_t>(pieces.size()) > limit) {
+    // With a BOS/EOS around the source, fewer pieces fit: say so.
+    const std::string room = c.source_wrap_tokens() == 0 ? "" : " less the BOS/EOS around the source";
     if (!options_.truncate)
-      throw Error(where + ": " + std::to_string(ids.size()) + " tokens, more than the model's max_length " +
-                  std::to_string(limit) + " (truncating is an option)");
-    std::fprintf(stderr, "warning: %s: truncated from %zu to %lld tokens\n", where.c_str(), ids.size(),
+      throw Error(where + ": " + std::to_string(pieces.size()) + " tokens, more than " + max_length_name() + room +
+                  " (truncating is an option)");
+    std::fprintf(stderr, "warning: %s: truncated from %zu to %lld tokens\n", where.c_str(), pieces.size(),
                  static_cast<long long>(limit));
-    ids.resize(limit);
+    pieces.resize(limit);
   }
-  return ids;
+  return c.wrap_source(pieces);
+}
+
+std::vector<int32_t> Translator::encode_target(const std::string& line, const std::string& where) const {
+  std::vector<int32_t> pieces = checked_pieces(vocabulary_, line, where);
+  if (static_cast<int64_t>(pieces.size()) + 1 > max_length())
+    throw Error(where + ": " + std::to_string(pieces.size()) + " tokens and EOS do not fit " + max_length_name());
+  return pieces;
 }
 
 std::vector<Translation> Translator::translate(const std::vector<std::vector<int32_t>>& sources) {
@@ -66,7 +111,7 @@ std::vector<Translation> Translator::translate(const std::vector<std::vector<int
       members.push_back(order[next]);
     }
     translate_batch(sources, members, results);
-    if (options_.token_scores || options_.alignment_layer >= 0) annotate(sources, members, results);
+    if (options_.token_scores || !alignment_layers_.empty()) annotate(sources, members, results);
     start = next;
   }
   return results;
@@ -74,25 +119,32 @@ std::vector<Translation> Translator::translate(const std::vector<std::vector<int
 
 void Translator::translate_batch(const std::vector<std::vector<int32_t>>& sources, const std::vector<size_t>& members,
                                  std::vector<Translation>& results) {
-  const ModelConfig& c = model_.config;
+  const ModelConfig& c = config();
   std::vector<std::vector<int32_t>> batch;
   std::vector<int64_t> limits, ids;
   for (size_t m : members) {
     batch.push_back(sources[m]);
     limits.push_back(std::min<int64_t>(
-        c.max_length - 1, static_cast<int64_t>(options_.max_length_a * sources[m].size()) + options_.max_length_b));
+        max_length() - 1, static_cast<int64_t>(options_.max_length_a * sources[m].size()) + options_.max_length_b));
     ids.push_back(static_cast<int64_t>(m));
   }
   const int64_t longest = *std::max_element(limits.begin(), limits.end());
   const int64_t rows = options_.sampling ? 1 : options_.beam.beam_size;
-  TransformerScorer scorer(model_, batch, rows, longest + 1);
-  const auto bos = static_cast<int32_t>(c.bos_id), eos = static_cast<int32_t>(c.eos_id);
+  std::vector<std::unique_ptr<StepScorer>> model_scorers;
+  for (Transformer* model : models_)
+    model_scorers.push_back(std::make_unique<TransformerScorer>(*model, batch, rows, longest + 1));
+  // One model searches alone: the ensemble's mean of one distribution is that distribution.
+  std::unique_ptr<StepScorer> ensemble;
+  if (models_.size() > 1)
+    ensemble = std::make_unique<EnsembleScorer>(std::move(model_scorers), static_cast<int64_t>(batch.size()) * rows);
+  StepScorer& scorer = ensemble ? *ensemble : *model_scorers.front();
+  const int32_t start = c.decoder_start_id(), eos = static_cast<int32_t>(c.eos_id);
   std::vector<std::vector<Hypothesis>> found;
   if (options_.sampling) {
-    for (auto& h : sample(scorer, static_cast<int64_t>(members.size()), limits, bos, eos, options_.sample, ids))
+    for (auto& h : sample(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.sample, ids))
       found.push_back({std::move(h)});
   } else {
-    found = beam_search(scorer, static_cast<int64_t>(members.size()), limits, bos, eos, options_.beam);
+    found = beam_search(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.beam);
   }
   for (size_t k = 0; k < members.size(); ++k) {
     Translation& out = results[members[k]];
@@ -119,17 +171,24 @@ void Translator::annotate(const std::vector<std::vector<int32_t>>& sources, cons
       pair_targets.push_back(h.tokens);
       hypotheses.push_back(&h);
     }
-  const auto scored = score_pairs(model_, pair_sources, pair_targets, options_.alignment_layer);
+  const ModelConfig& c = config();
+  const auto scored = score_pairs(models_, pair_sources, pair_targets, alignment_layers_);
   for (size_t k = 0; k < hypotheses.size(); ++k) {
     TranslatedHypothesis& h = *hypotheses[k];
     if (options_.token_scores) h.token_log_probs = scored[k].token_log_probs;
-    if (options_.alignment_layer < 0 || h.tokens.empty()) continue;
+    if (alignment_layers_.empty() || h.tokens.empty()) continue;
+    // Words are the sentence's pieces: a BOS or EOS around the source is
+    // none, so its columns take no part in the alignment.
     const auto& src = pair_sources[k];
+    const int64_t S = static_cast<int64_t>(src.size()), first = c.source_bos ? 1 : 0;
+    const int64_t n = S - c.source_wrap_tokens(), T = static_cast<int64_t>(h.tokens.size());
+    std::vector<float> sentence_columns(T * n);
+    for (int64_t t = 0; t < T; ++t)
+      std::copy_n(scored[k].attention.data() + t * S + first, n, sentence_columns.data() + t * n);
     std::vector<std::string> source_pieces, target_pieces;
-    for (int32_t id : src) source_pieces.push_back(vocabulary_.id_to_piece(id));
+    for (int64_t i = first; i < first + n; ++i) source_pieces.push_back(vocabulary_.id_to_piece(src[i]));
     for (int32_t id : h.tokens) target_pieces.push_back(vocabulary_.id_to_piece(id));
-    const auto links = hard_alignment(scored[k].attention.data(), static_cast<int64_t>(h.tokens.size()),
-                                      static_cast<int64_t>(src.size()));
+    const auto links = hard_alignment(sentence_columns.data(), T, n);
     h.alignment = word_alignment(links, word_of_piece(source_pieces), word_of_piece(target_pieces));
   }
 }

@@ -5,6 +5,11 @@
 // with per-token log-probabilities and word alignments by one forced
 // decoding pass over each output.
 //
+// An ensemble of models translates the same way: they search together
+// (decode/ensemble_scorer.h) and annotate together (score_pairs over all of
+// them), so every score is the ensemble's and every alignment the mean of the
+// models' attention.
+//
 // A sentence gets the same translation alone and inside any batch: every
 // sentence's computation touches only its own rows, and sampling seeds a
 // stream per sentence id, not per batch position.
@@ -33,6 +38,9 @@ struct TranslatorOptions {
   SamplingOptions sample;
   bool token_scores = false;   // fill token_log_probs
   int64_t alignment_layer = -1;  // ≥ 0: fill alignment from this decoder layer
+  // Count alignment_layer back from the last decoder layer (0: the last) of
+  // each model, so that models of different depths each give their own last.
+  bool alignment_from_last = false;
 };
 
 struct TranslatedHypothesis {
@@ -50,13 +58,27 @@ using Translation = std::vector<TranslatedHypothesis>;
 class Translator {
  public:
   Translator(Transformer& model, const text::Vocabulary& vocabulary, TranslatorOptions options);
+  // An ensemble: one or more models, combinable (check_ensemble), whose
+  // shared vocabulary is `vocabulary`. Options that name a decoder layer must
+  // hold for each model.
+  Translator(std::vector<Transformer*> models, const text::Vocabulary& vocabulary, TranslatorOptions options);
 
-  // A line's pieces. Invalid UTF-8 and a line longer than the model's
-  // max_length (unless truncating) are an Error starting with `where`
-  // ("file:line" or "sentence 3"); a truncation warns on stderr.
-  std::vector<int32_t> encode(const std::string& line, const std::string& where) const;
+  // What the encoder reads for a line: its pieces, wrapped as the model's
+  // config says (source_bos, source_eos). Every command that translates text
+  // gets its source ids here. An empty line stays empty (nothing to
+  // translate). Invalid UTF-8 and a line longer than the model's max_length
+  // (an ensemble's smallest; unless truncating: the pieces are cut, the
+  // wrapping kept) are an Error starting with `where` ("file:line" or
+  // "sentence 3"); a truncation warns on stderr.
+  std::vector<int32_t> encode_source(const std::string& line, const std::string& where) const;
 
-  // Translations of encoded lines, in their order.
+  // A given translation's pieces, as forced decoding reads them (score_pairs
+  // adds the decoder's start token and EOS). Invalid UTF-8, and pieces that
+  // do not fit max_length beside the start token, are an Error starting with
+  // `where`.
+  std::vector<int32_t> encode_target(const std::string& line, const std::string& where) const;
+
+  // Translations of encode_source's lines, in their order.
   std::vector<Translation> translate(const std::vector<std::vector<int32_t>>& sources);
 
   const TranslatorOptions& options() const { return options_; }
@@ -67,9 +89,14 @@ class Translator {
   void annotate(const std::vector<std::vector<int32_t>>& sources, const std::vector<size_t>& members,
                 std::vector<Translation>& results);
 
-  Transformer& model_;
+  const ModelConfig& config() const { return models_.front()->config; }  // what the models share
+  int64_t max_length() const;  // the longest sequence every model reads
+  std::string max_length_name() const;  // that limit, for messages
+
+  std::vector<Transformer*> models_;
   const text::Vocabulary& vocabulary_;
   TranslatorOptions options_;
+  std::vector<int64_t> alignment_layers_;  // per model; empty: no alignment
 };
 
 }  // namespace transformer

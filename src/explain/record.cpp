@@ -121,25 +121,26 @@ json explain(Transformer& model, const text::Vocabulary& vocabulary, const std::
   TranslatorOptions checks;
   checks.beam = options.beam;
   const Translator translator(model, vocabulary, checks);
-  const std::vector<int32_t> source = translator.encode(sentence, "sentence");
+  const std::vector<int32_t> source = translator.encode_source(sentence, "sentence");
   if (source.empty()) throw Error("sentence: empty: there is nothing to translate and explain");
 
   // (1) Translate, as Translator does for a batch of one, keeping the trace.
   const int64_t limit = std::min<int64_t>(
       c.max_length - 1, static_cast<int64_t>(options.max_length_a * source.size()) + options.max_length_b);
   if (limit < 1) throw Error("the model's max_length " + std::to_string(c.max_length) + " leaves no room for an output");
-  const auto bos = static_cast<int32_t>(c.bos_id), eos = static_cast<int32_t>(c.eos_id);
+  const int32_t start = c.decoder_start_id(), eos = static_cast<int32_t>(c.eos_id);
   model.set_training(false);
   std::vector<BeamTrace> trace;
   std::vector<Hypothesis> found;
   {
     TransformerScorer scorer(model, {source}, options.beam.beam_size, limit + 1);
-    found = beam_search(scorer, 1, {limit}, bos, eos, options.beam, &trace)[0];
+    found = beam_search(scorer, 1, {limit}, start, eos, options.beam, &trace)[0];
   }
   const std::vector<int32_t>& output = found.front().tokens;  // at the length limit every hypothesis ends
 
-  // (2) One teacher-forced forward pass over the source and BOS + output.
-  std::vector<int32_t> target{bos};
+  // (2) One teacher-forced forward pass over the source and the decoder's
+  // start token + output.
+  std::vector<int32_t> target{start};
   target.insert(target.end(), output.begin(), output.end());
   Batch batch;
   batch.size = 1;

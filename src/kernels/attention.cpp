@@ -14,8 +14,8 @@ void attention_forward(float* Z, float* weights, const float* Q, int64_t ldq, co
   const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
   const int64_t ldz = H * Dh;
   const int64_t kv_rows = kv_capacity > 0 ? kv_capacity : Tk;
-  // One (batch row, head) pair per task; inside a parallel region OpenBLAS
-  // runs single-threaded, so the two levels of threads do not fight.
+  // One (batch row, head) pair per task; inside a parallel region the
+  // matrix backend runs single-threaded, so the two levels of threads do not fight.
 #pragma omp parallel for collapse(2) schedule(static) if (B * H > 1)
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t h = 0; h < H; ++h) {

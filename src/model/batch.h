@@ -15,7 +15,7 @@ struct Batch {
   int64_t tgt_len = 0;               // T: longest decoder input in the batch
   std::vector<int32_t> src_ids;      // [B, S]
   std::vector<int32_t> src_lengths;  // [B], each in [1, S]
-  std::vector<int32_t> tgt_ids;      // [B, T]: decoder input (BOS, y1, y2, …)
+  std::vector<int32_t> tgt_ids;      // [B, T]: decoder input (its start token, usually BOS, then y1, y2, …)
   std::vector<int32_t> tgt_lengths;  // [B], each in [1, T]
   std::vector<int32_t> tgt_labels;   // [B, T]: training targets (y1, y2, …, EOS); empty when not training
 

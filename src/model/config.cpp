@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_fields.h"
 
 namespace transformer {
 
@@ -57,22 +58,19 @@ std::string where(const std::string& source, const std::string& field) {
 }
 
 int64_t get_int(const json& v, const std::string& source, const std::string& field) {
-  if (!v.is_number_integer()) throw Error(where(source, field) + " must be an integer, got " + v.dump());
-  return v.get<int64_t>();
+  return json_integer(v, source, field);
 }
 
 // A number that fits a float: 1e39 would become infinity, which to_json
 // writes as null, so the saved config could not be read back.
 float get_float(const json& v, const std::string& source, const std::string& field) {
-  if (!v.is_number()) throw Error(where(source, field) + " must be a number, got " + v.dump());
-  if (!(std::fabs(v.get<double>()) <= std::numeric_limits<float>::max()))
-    throw Error(where(source, field) + " is outside the range of a float, got " + v.dump());
+  if (!(std::fabs(json_number(v, source, field)) <= std::numeric_limits<float>::max()))
+    bad_json_field(source, field, "a number within the range of a float", v);
   return v.get<float>();
 }
 
 bool get_bool(const json& v, const std::string& source, const std::string& field) {
-  if (!v.is_boolean()) throw Error(where(source, field) + " must be true or false, got " + v.dump());
-  return v.get<bool>();
+  return json_bool(v, source, field);
 }
 
 // A string field that must be one of `names`; returns its index.
@@ -84,7 +82,7 @@ Enum get_choice(const json& v, const std::string& source, const std::string& fie
     if (v.is_string() && v.get<std::string>() == name) return value;
     known += (known.empty() ? "\"" : ", \"") + name + "\"";
   }
-  throw Error(where(source, field) + " must be one of " + known + ", got " + v.dump());
+  bad_json_field(source, field, "one of " + known, v);
 }
 
 const std::vector<std::pair<std::string, NormPosition>> kNorms = {{"post", NormPosition::Post},
@@ -95,6 +93,8 @@ const std::vector<std::pair<std::string, kernels::PositionalForm>> kPositional =
     {"interleaved", kernels::PositionalForm::Interleaved}, {"concatenated", kernels::PositionalForm::Concatenated}};
 const std::vector<std::pair<std::string, TieEmbeddings>> kTies = {
     {"all", TieEmbeddings::All}, {"target_output", TieEmbeddings::TargetOutput}, {"none", TieEmbeddings::None}};
+const std::vector<std::pair<std::string, DecoderStart>> kDecoderStarts = {{"bos", DecoderStart::Bos},
+                                                                           {"eos", DecoderStart::Eos}};
 const std::vector<std::pair<std::string, kernels::PackedType>> kWeightTypes = {
     {"float32", kernels::PackedType::Float32},
     {"bfloat16", kernels::PackedType::BFloat16},
@@ -113,10 +113,9 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& source) {
   if (!j.is_object()) throw Error(source + ": a config must be a JSON object, got " + j.dump());
   ModelConfig c;
   if (j.contains("preset")) {
-    const json& p = j.at("preset");
-    if (!p.is_string()) throw Error(where(source, "preset") + " must be a string, got " + p.dump());
+    const std::string name = json_string(j.at("preset"), source, "preset");
     try {
-      c = preset(p.get<std::string>());
+      c = preset(name);
     } catch (const Error& e) {
       throw Error(where(source, "preset") + ": " + e.what());
     }
@@ -142,6 +141,9 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& source) {
     else if (key == "unk_id") c.unk_id = get_int(v, source, key);
     else if (key == "bos_id") c.bos_id = get_int(v, source, key);
     else if (key == "eos_id") c.eos_id = get_int(v, source, key);
+    else if (key == "source_bos") c.source_bos = get_bool(v, source, key);
+    else if (key == "source_eos") c.source_eos = get_bool(v, source, key);
+    else if (key == "decoder_start") c.decoder_start = get_choice(v, source, key, kDecoderStarts);
     else if (key == "weight_type") c.weight_type = get_choice(v, source, key, kWeightTypes);
     else throw Error(source + ": unknown field '" + key + "' (docs/FORMATS.md lists the fields)");
   }
@@ -150,41 +152,45 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& source) {
 }
 
 ModelConfig ModelConfig::load(const std::string& path) {
-  const std::string text = read_file(path);
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    // parse_error, and out_of_range for a number beyond double ("1e400").
-    throw Error(path + ": not valid JSON (" + e.what() + ")");
-  }
-  return from_json(j, path);
+  return from_json(parse_json(read_file(path), path), path);
 }
 
 json ModelConfig::to_json() const {
   json j{{"src_vocab_size", src_vocab_size},
-              {"tgt_vocab_size", tgt_vocab_size},
-              {"d_model", d_model},
-              {"heads", heads},
-              {"d_ff", d_ff},
-              {"encoder_layers", encoder_layers},
-              {"decoder_layers", decoder_layers},
-              {"norm", choice_name(norm, kNorms)},
-              {"final_norm", final_norm},
-              {"activation", choice_name(activation, kActivations)},
-              {"positional_encoding", choice_name(positional_encoding, kPositional)},
-              {"tie_embeddings", choice_name(tie_embeddings, kTies)},
-              {"max_length", max_length},
-              {"layer_norm_eps", layer_norm_eps},
-              {"dropout", dropout},
-              {"pad_id", pad_id},
-              {"unk_id", unk_id},
-              {"bos_id", bos_id},
-              {"eos_id", eos_id}};
+         {"tgt_vocab_size", tgt_vocab_size},
+         {"d_model", d_model},
+         {"heads", heads},
+         {"d_ff", d_ff},
+         {"encoder_layers", encoder_layers},
+         {"decoder_layers", decoder_layers},
+         {"norm", choice_name(norm, kNorms)},
+         {"final_norm", final_norm},
+         {"activation", choice_name(activation, kActivations)},
+         {"positional_encoding", choice_name(positional_encoding, kPositional)},
+         {"tie_embeddings", choice_name(tie_embeddings, kTies)},
+         {"max_length", max_length},
+         {"layer_norm_eps", layer_norm_eps},
+         {"dropout", dropout},
+         {"pad_id", pad_id},
+         {"unk_id", unk_id},
+         {"bos_id", bos_id},
+         {"eos_id", eos_id},
+         {"source_bos", source_bos},
+         {"source_eos", source_eos},
+         {"decoder_start", choice_name(decoder_start, kDecoderStarts)}};
   // Only when not float32: a float32 model's config.json stays as it was
   // before quantized models existed, readable by the PyTorch tools.
   if (weight_type != kernels::PackedType::Float32) j["weight_type"] = choice_name(weight_type, kWeightTypes);
   return j;
+}
+
+std::vector<int32_t> ModelConfig::wrap_source(const std::vector<int32_t>& pieces) const {
+  std::vector<int32_t> ids;
+  ids.reserve(pieces.size() + static_cast<size_t>(source_wrap_tokens()));
+  if (source_bos) ids.push_back(static_cast<int32_t>(bos_id));
+  ids.insert(ids.end(), pieces.begin(), pieces.end());
+  if (source_eos) ids.push_back(static_cast<int32_t>(eos_id));
+  return ids;
 }
 
 void ModelConfig::validate(const std::string& source) const {
@@ -201,6 +207,11 @@ void ModelConfig::validate(const std::string& source) const {
   at_least(encoder_layers, 1, "encoder_layers");
   at_least(decoder_layers, 1, "decoder_layers");
   at_least(max_length, 1, "max_length");
+  if (max_length <= source_wrap_tokens())
+    throw Error(where(source, "max_length") + " = " + std::to_string(max_length) +
+                " leaves no room for a source piece beside the " +
+                (source_bos && source_eos ? "BOS and EOS" : source_bos ? "BOS" : "EOS") +
+                " that source_bos/source_eos add");
   if (d_model % 2 != 0)
     throw Error(where(source, "d_model") + " must be even (the positional encoding pairs sines with cosines), got " +
                 std::to_string(d_model));

@@ -16,6 +16,7 @@ namespace transformer {
 enum class NormPosition { Post, Pre };
 enum class Activation { Relu, Gelu };
 enum class TieEmbeddings { All, TargetOutput, None };
+enum class DecoderStart { Bos, Eos };
 
 struct ModelConfig {
   int64_t src_vocab_size = 37000;  // Vs: rows of the source embedding
@@ -39,12 +40,25 @@ struct ModelConfig {
   int64_t unk_id = 1;
   int64_t bos_id = 2;
   int64_t eos_id = 3;
+  // What the model reads around a sentence's pieces: a model must read in
+  // translation what it read in training. Our trainer gives the encoder the
+  // pieces alone and starts the decoder with BOS; PyTorch's translation
+  // tutorial wraps every source in BOS … EOS; fairseq starts the decoder
+  // with EOS. The target side always ends with EOS (the last label).
+  bool source_bos = false;                         // a BOS before the source's pieces
+  bool source_eos = false;                         // an EOS after them
+  DecoderStart decoder_start = DecoderStart::Bos;  // the decoder's first input token
   // How model.safetensors stores the weight matrices: float32, or bfloat16 /
   // int8 as `transformer quantize` writes them (docs/FORMATS.md). Not part
   // of the architecture: a quantized model is for inference only.
   kernels::PackedType weight_type = kernels::PackedType::Float32;
 
   int64_t head_size() const { return d_model / heads; }  // Dh
+  int32_t decoder_start_id() const { return static_cast<int32_t>(decoder_start == DecoderStart::Bos ? bos_id : eos_id); }
+  int64_t source_wrap_tokens() const { return int64_t{source_bos} + int64_t{source_eos}; }  // 0, 1 or 2
+  // What the encoder reads for a sentence of these pieces: the one place
+  // where source_bos and source_eos are applied.
+  std::vector<int32_t> wrap_source(const std::vector<int32_t>& pieces) const;
 
   // tiny, small, base (the paper's), big; throws Error for another name.
   static ModelConfig preset(const std::string& name);

@@ -11,9 +11,12 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "decode/vocabulary_check.h"
 #include "explain/record.h"
 #include "serve/api_error.h"
+#include "serve/error_answers.h"
 #include "serve/explain_api.h"
+#include "serve/request_body.h"
 #include "serve/translate_api.h"
 
 namespace transformer::serve {
@@ -26,13 +29,8 @@ namespace {
 template <typename Json>
 void send_json(httplib::Response& response, int status, const Json& body) {
   response.status = status;
-  // Replace, not throw, on invalid UTF-8: an error message may quote a
-  // client's bytes (a path), and the answer must still go out.
+  // Replace, not throw, on invalid UTF-8: the answer must go out.
   response.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
-}
-
-void send_error(httplib::Response& response, int status, const std::string& message) {
-  send_json(response, status, json{{"error", message}});
 }
 
 // What a status means, for the errors httplib answers itself (before any
@@ -42,35 +40,19 @@ std::string status_message(const httplib::Request& request, int status, size_t m
     case 400: return "bad request";
     case 404: return "no such endpoint: " + request.method + " " + request.path;
     case 405: return "method " + request.method + " not allowed on " + request.path;
-    case 413: return "request body larger than the limit of " + std::to_string(max_body_bytes) + " bytes";
+    case 413: return body_too_large_message(max_body_bytes);
     case 414: return "request URI too long";
     default: return "HTTP status " + std::to_string(status);
   }
-}
-
-using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
-
-// A handler that answers every exception with a JSON error: ApiError with its
-// status, any other Error or exception as 500.
-Handler guarded(Handler handler) {
-  return [handler = std::move(handler)](const httplib::Request& request, httplib::Response& response) {
-    try {
-      handler(request, response);
-    } catch (const ApiError& e) {
-      send_error(response, e.status, e.what());
-    } catch (const std::exception& e) {
-      send_error(response, 500, std::string("internal error: ") + e.what());
-    } catch (...) {
-      send_error(response, 500, "internal error");
-    }
-  };
 }
 
 }  // namespace
 
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
-      vocabulary_(options_.model_dir + "/spm.model"),
+      // Checked against the config before the replicas load: a wrong
+      // spm.model fails at once, naming both files.
+      vocabulary_(load_model_vocabulary(options_.model_dir, ModelConfig::load(options_.model_dir + "/config.json"))),
       replicas_(options_.model_dir, options_.workers, options_.compute_type),
       http_(std::make_unique<httplib::Server>()) {
   const auto& o = options_;
@@ -105,25 +87,51 @@ void Server::add_routes() {
 
   // Each path answers its own methods; the others get 405 rather than
   // httplib's 404, so a client can tell a wrong method from a wrong path.
-  const auto route = [&](const std::string& path, const std::string& allowed, Handler handler) {
-    const Handler not_allowed = [allowed](const httplib::Request& request, httplib::Response& response) {
-      response.set_header("Allow", allowed);
-      send_error(response, 405, "method " + request.method + " not allowed on " + request.path + " (use " + allowed + ")");
+  // The methods that carry a body read it through read_body (not httplib,
+  // whose 8 KB limit for form-urlencoded bodies would apply), also where
+  // the answer is an error, so that the connection stays in step.
+  using BodyHandler = std::function<void(const httplib::Request&, const std::string&, httplib::Response&)>;
+  const size_t max_body = options_.max_body_bytes;
+  const auto with_body = [max_body](BodyHandler handler) -> httplib::Server::HandlerWithContentReader {
+    return [handler = std::move(handler), max_body](const httplib::Request& request, httplib::Response& response,
+                                                     const httplib::ContentReader& reader) {
+      run_guarded(request, response, [&] { handler(request, read_body(request, response, reader, max_body), response); },
+                  stderr);
     };
-    const Handler handle = guarded(std::move(handler));
-    const auto pick = [&](const std::string& method) { return allowed == method ? handle : not_allowed; };
-    http.Get(path, allowed == "GET" ? handle : not_allowed);  // GET also answers HEAD
+  };
+  const auto route = [&](const std::string& path, const std::string& allowed, BodyHandler handler) {
+    const BodyHandler not_allowed = [allowed](const httplib::Request& request, const std::string&,
+                                              httplib::Response& response) {
+      response.set_header("Allow", allowed);
+      throw ApiError(405, "method " + request.method + " not allowed on " + request.path + " (use " + allowed + ")");
+    };
+    const auto pick = [&](const std::string& method) { return with_body(allowed == method ? handler : not_allowed); };
+    // GET (which also answers HEAD) and OPTIONS carry no body.
+    const BodyHandler bodiless = allowed == "GET" ? handler : not_allowed;
+    http.Get(path, [bodiless](const httplib::Request& request, httplib::Response& response) {
+      run_guarded(request, response, [&] { bodiless(request, "", response); }, stderr);
+    });
+    http.Options(path, [not_allowed](const httplib::Request& request, httplib::Response& response) {
+      run_guarded(request, response, [&] { not_allowed(request, "", response); }, stderr);
+    });
     http.Post(path, pick("POST"));
     http.Put(path, pick("PUT"));
     http.Patch(path, pick("PATCH"));
     http.Delete(path, pick("DELETE"));
-    http.Options(path, pick("OPTIONS"));
   };
   using namespace std::placeholders;
-  route("/healthz", "GET", std::bind(&Server::handle_health, this, _1, _2));
-  route("/v1/translate", "POST", std::bind(&Server::handle_translate, this, _1, _2));
-  route("/v1/explain", "POST", std::bind(&Server::handle_explain, this, _1, _2));
-  route("/", "GET", std::bind(&Server::handle_index, this, _1, _2));
+  route("/healthz", "GET", std::bind(&Server::handle_health, this, _3));
+  route("/v1/translate", "POST", std::bind(&Server::handle_translate, this, _2, _3));
+  route("/v1/explain", "POST", std::bind(&Server::handle_explain, this, _2, _3));
+  route("/", "GET", std::bind(&Server::handle_index, this, _3));
+  // Any other path: its body is read too, then 404.
+  const BodyHandler no_such_endpoint = [](const httplib::Request& request, const std::string&, httplib::Response&) {
+    throw ApiError(404, "no such endpoint: " + request.method + " " + request.path);
+  };
+  http.Post(".*", with_body(no_such_endpoint));
+  http.Put(".*", with_body(no_such_endpoint));
+  http.Patch(".*", with_body(no_such_endpoint));
+  http.Delete(".*", with_body(no_such_endpoint));
   // The explorer's files, at / (index.html refers to explorer.js and
   // explorer.css beside it) and at /web/. httplib answers a GET from a mount
   // point before any route when the file exists, falls through to the
@@ -137,13 +145,12 @@ void Server::add_routes() {
   // httplib calls this for every status from 400 on, also for the ones it
   // answers itself (unknown path, body over the limit, unparsable request):
   // those have no body yet and get a JSON one; a handler's own error stays.
-  const size_t max_body = options_.max_body_bytes;
   http.set_error_handler([max_body](const httplib::Request& request, httplib::Response& response) {
     if (response.body.empty()) send_error(response, response.status, status_message(request, response.status, max_body));
   });
-  // Handlers catch everything themselves (guarded); this is the last line.
-  http.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
-    send_error(response, 500, "internal error");
+  // Handlers catch everything themselves (run_guarded); this is the last line.
+  http.set_exception_handler([](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
+    answer_exception(request, response, error, stderr);
   });
   if (options_.log)
     http.set_logger([](const httplib::Request& request, const httplib::Response& response) {
@@ -209,16 +216,16 @@ bool Server::running() const {
   return listener_.joinable() && !finished_;
 }
 
-void Server::handle_health(const httplib::Request&, httplib::Response& response) {
+void Server::handle_health(httplib::Response& response) {
   send_json(response, 200,
             json{{"status", "ok"},
                  {"model", options_.model_dir},
                  {"compute_type", kernels::packed_type_name(replicas_.compute_type())}});
 }
 
-void Server::handle_translate(const httplib::Request& request, httplib::Response& response) {
+void Server::handle_translate(const std::string& body, httplib::Response& response) {
   const TranslateLimits limits{options_.max_sentences, options_.max_beam, replicas_.first().config.decoder_layers};
-  const TranslateRequest parsed = parse_translate_request(request.body, options_.translator, limits);
+  const TranslateRequest parsed = parse_translate_request(body, options_.translator, limits);
 
   // Encoding reads only the model's configuration, so it needs no replica:
   // a bad sentence is answered without waiting for one.
@@ -228,7 +235,7 @@ void Server::handle_translate(const httplib::Request& request, httplib::Response
     for (size_t i = 0; i < parsed.sentences.size(); ++i) {
       const std::string field = "field '" + sentence_field(parsed, i) + "'";
       try {
-        sources.push_back(encoder.encode(parsed.sentences[i], field));
+        sources.push_back(encoder.encode_source(parsed.sentences[i], field));
       } catch (const Error& e) {
         throw ApiError(400, e.what());
       }
@@ -243,17 +250,17 @@ void Server::handle_translate(const httplib::Request& request, httplib::Response
   send_json(response, 200, translations_json(results, parsed.options, vocabulary_));
 }
 
-void Server::handle_explain(const httplib::Request& request, httplib::Response& response) {
+void Server::handle_explain(const std::string& body, httplib::Response& response) {
   explain::ExplainOptions defaults;
   defaults.beam = options_.translator.beam;
   defaults.max_length_a = options_.translator.max_length_a;
   defaults.max_length_b = options_.translator.max_length_b;
-  const ExplainRequest parsed = parse_explain_request(request.body, defaults, options_.max_beam);
+  const ExplainRequest parsed = parse_explain_request(body, defaults, options_.max_beam);
   // The sentence is checked here, without a replica, so that its errors
   // name the field; explain() would refuse it too, less precisely.
   try {
     const Translator encoder(replicas_.first(), vocabulary_, TranslatorOptions{});
-    encoder.encode(parsed.sentence, "field 'text'");
+    encoder.encode_source(parsed.sentence, "field 'text'");
   } catch (const Error& e) {
     throw ApiError(400, e.what());
   }
@@ -261,7 +268,7 @@ void Server::handle_explain(const httplib::Request& request, httplib::Response& 
   send_json(response, 200, explain::explain(replica.model(), vocabulary_, parsed.sentence, parsed.options));
 }
 
-void Server::handle_index(const httplib::Request&, httplib::Response& response) {
+void Server::handle_index(httplib::Response& response) {
   const std::string index = options_.web_dir + "/index.html";
   if (options_.web_dir.empty() || !std::filesystem::is_regular_file(index))
     throw ApiError(404, options_.web_dir.empty()

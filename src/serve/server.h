@@ -80,10 +80,10 @@ class Server {
 
  private:
   void add_routes();
-  void handle_health(const httplib::Request& request, httplib::Response& response);
-  void handle_translate(const httplib::Request& request, httplib::Response& response);
-  void handle_explain(const httplib::Request& request, httplib::Response& response);
-  void handle_index(const httplib::Request& request, httplib::Response& response);
+  void handle_health(httplib::Response& response);
+  void handle_translate(const std::string& body, httplib::Response& response);
+  void handle_explain(const std::string& body, httplib::Response& response);
+  void handle_index(httplib::Response& response);
 
   ServerOptions options_;
   text::Vocabulary vocabulary_;

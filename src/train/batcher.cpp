@@ -153,9 +153,9 @@ void Batcher::make_batch(std::span<const int64_t> indices, Batch* batch) const {
     const int64_t n = length(e.tgt);
     std::copy(e.src.begin(), e.src.end(), batch->src_ids.begin() + b * S);
     batch->src_lengths[b] = static_cast<int32_t>(e.src.size());
-    int32_t* input = batch->tgt_ids.data() + b * T;      // BOS y1 … yn
+    int32_t* input = batch->tgt_ids.data() + b * T;      // start y1 … yn
     int32_t* labels = batch->tgt_labels.data() + b * T;  // y1 … yn EOS
-    input[0] = options_.bos_id;
+    input[0] = options_.start_id;
     std::copy(e.tgt.begin(), e.tgt.end(), input + 1);
     std::copy(e.tgt.begin(), e.tgt.end(), labels);
     labels[n] = options_.eos_id;

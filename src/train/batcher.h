@@ -17,7 +17,9 @@
 
 namespace transformer {
 
-// One tokenized sentence pair, without BOS or EOS (the batcher adds them).
+// One tokenized sentence pair: the source as the encoder reads it (wrapped
+// as ModelConfig::wrap_source says), the target's pieces alone (the batcher
+// adds the decoder's start token and EOS).
 struct Example {
   std::vector<int32_t> src;
   std::vector<int32_t> tgt;
@@ -31,7 +33,7 @@ struct BatcherOptions {
   uint64_t seed = 1;          // the shuffles: ties in length, and the batch order of each epoch
   bool shuffle = true;        // false: batches in length order every epoch (validation, scoring)
   int32_t pad_id = 0;         // the special ids, as in ModelConfig
-  int32_t bos_id = 2;
+  int32_t start_id = 2;       // the decoder's first input: ModelConfig::decoder_start_id() (BOS by default)
   int32_t eos_id = 3;
 };
 
@@ -59,7 +61,7 @@ class Batcher {
   void skip();
 
   // The batch of examples()[indices[0]], examples()[indices[1]], … in that
-  // order: src_ids [B, S] and tgt_ids = BOS y1 … yn, tgt_labels = y1 … yn EOS
+  // order: src_ids [B, S] and tgt_ids = start y1 … yn, tgt_labels = y1 … yn EOS
   // (both [B, T], T = longest target + 1), padded on the right with pad_id.
   Batch make_batch(std::span<const int64_t> indices) const;
   void make_batch(std::span<const int64_t> indices, Batch* batch) const;

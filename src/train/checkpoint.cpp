@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_fields.h"
 #include "core/safetensors.h"
 
 namespace transformer {
@@ -40,26 +41,54 @@ void save_checkpoint(const std::string& path, const Transformer& model, const Ad
 
 namespace {
 
+// Where a metadata entry's errors point: "PATH: metadata 'KEY'".
+std::string metadata_where(const safetensors::File& file, const std::string& key) {
+  return file.source() + ": metadata '" + key + "'";
+}
+
 json metadata_json(const safetensors::File& file, const std::string& key) {
   const auto it = file.metadata().find(key);
   if (it == file.metadata().end()) throw Error(file.source() + ": not a training checkpoint (no '" + key + "' metadata)");
-  try {
-    return json::parse(it->second);
-  } catch (const json::parse_error& e) {
-    throw Error(file.source() + ": metadata '" + key + "' is not valid JSON");
-  }
+  return parse_json(it->second, metadata_where(file, key));
+}
+
+ModelConfig stored_config(const safetensors::File& file) {
+  return ModelConfig::from_json(metadata_json(file, "config"), metadata_where(file, "config"));
+}
+
+// The progress record as save_checkpoint writes it; every field is checked,
+// and a bad one is named with the file.
+void read_progress(const safetensors::File& file, Adam& adam, TrainingProgress* progress) {
+  const JsonObject p(metadata_json(file, "progress"), metadata_where(file, "progress"));
+  progress->step = p.integer("step", 0);
+  adam.set_steps(p.integer("adam_steps", 0));
+  progress->epoch = p.integer("epoch", 0);
+  progress->next_batch = p.integer("next_batch", 0);
+  progress->dropout_rng = p.u64_string("dropout_rng");
+  progress->best_valid_loss = p.number("best_valid_loss");
+  progress->validations_without_improvement = p.integer("validations_without_improvement", 0);
+  progress->elapsed_seconds = p.number("elapsed_seconds");
+  // A run of one process writes neither "ranks" nor the streams of others.
+  progress->ranks = p.has("ranks") ? p.integer("ranks", 1) : 1;
+  progress->dropout_rng_ranks.clear();
+  if (progress->ranks == 1) return;
+  const json& streams = p.at("dropout_rng_ranks");
+  if (!streams.is_array() || static_cast<int64_t>(streams.size()) != progress->ranks)
+    bad_json_field(p.source(), "dropout_rng_ranks",
+                   "an array of " + std::to_string(progress->ranks) + " streams (one per rank, as 'ranks' says)", streams);
+  for (size_t i = 0; i < streams.size(); ++i)
+    progress->dropout_rng_ranks.push_back(
+        json_u64_string(streams[i], p.source(), "dropout_rng_ranks[" + std::to_string(i) + "]"));
 }
 
 }  // namespace
 
-ModelConfig checkpoint_config(const std::string& path) {
-  const auto file = safetensors::File::read(path);
-  return ModelConfig::from_json(metadata_json(file, "config"), path + " (config)");
-}
+ModelConfig checkpoint_config(const std::string& path) { return stored_config(safetensors::File::read(path)); }
 
 void load_checkpoint(const std::string& path, Transformer& model, Adam& adam, TrainingProgress* progress) {
   const auto file = safetensors::File::read(path);
-  const ModelConfig stored = ModelConfig::from_json(metadata_json(file, "config"), path + " (config)");
+  const ModelConfig stored = stored_config(file);
+  // Both records come from to_json, so they hold the same fields.
   const json mine = model.config.to_json(), theirs = stored.to_json();
   for (const auto& [field, value] : mine.items())
     if (theirs.at(field) != value)
@@ -73,25 +102,7 @@ void load_checkpoint(const std::string& path, Transformer& model, Adam& adam, Tr
     adam.first_moments()[i] = file.load_f32("adam.m." + params[i]->name, shape);
     adam.second_moments()[i] = file.load_f32("adam.v." + params[i]->name, shape);
   }
-  const json p = metadata_json(file, "progress");
-  try {
-    progress->step = p.at("step").get<int64_t>();
-    adam.set_steps(p.at("adam_steps").get<int64_t>());
-    progress->epoch = p.at("epoch").get<int64_t>();
-    progress->next_batch = p.at("next_batch").get<int64_t>();
-    progress->dropout_rng = std::stoull(p.at("dropout_rng").get<std::string>());
-    progress->best_valid_loss = p.at("best_valid_loss").get<double>();
-    progress->validations_without_improvement = p.at("validations_without_improvement").get<int64_t>();
-    progress->elapsed_seconds = p.at("elapsed_seconds").get<double>();
-    progress->ranks = p.value("ranks", int64_t{1});
-    progress->dropout_rng_ranks.clear();
-    if (progress->ranks > 1)
-      for (const auto& s : p.at("dropout_rng_ranks")) progress->dropout_rng_ranks.push_back(std::stoull(s.get<std::string>()));
-    if (progress->ranks < 1 || (progress->ranks > 1 && static_cast<int64_t>(progress->dropout_rng_ranks.size()) != progress->ranks))
-      throw Error("'ranks' and 'dropout_rng_ranks' disagree");
-  } catch (const std::exception& e) {
-    throw Error(path + ": metadata 'progress' is incomplete (" + e.what() + ")");
-  }
+  read_progress(file, adam, progress);
 }
 
 }  // namespace transformer

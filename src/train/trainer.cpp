@@ -8,7 +8,6 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -44,10 +43,13 @@ struct Data {
   std::vector<std::string> valid_references;
 };
 
-std::vector<Example> encode_corpus(const std::vector<SentencePair>& pairs, const text::Vocabulary& vocab) {
+// The source wrapped as the model will read it in translation (a config
+// given with --config may ask for BOS/EOS around it).
+std::vector<Example> encode_corpus(const std::vector<SentencePair>& pairs, const text::Vocabulary& vocab,
+                                   const ModelConfig& c) {
   std::vector<Example> examples;
   examples.reserve(pairs.size());
-  for (const auto& p : pairs) examples.push_back(Example{vocab.encode(p.source), vocab.encode(p.target)});
+  for (const auto& p : pairs) examples.push_back(Example{c.wrap_source(vocab.encode(p.source)), vocab.encode(p.target)});
   return examples;
 }
 
@@ -71,13 +73,13 @@ std::vector<SentencePair> read_corpus(const std::string& source, const std::stri
   return pairs;
 }
 
-Data prepare_data(const TrainOptions& o, const text::Vocabulary& vocab, bool report_counts) {
+Data prepare_data(const TrainOptions& o, const text::Vocabulary& vocab, const ModelConfig& c, bool report_counts) {
   Data data;
   data.train =
-      encode_corpus(read_corpus(o.train_source, o.train_target, o.strict_corpus, "training", report_counts), vocab);
+      encode_corpus(read_corpus(o.train_source, o.train_target, o.strict_corpus, "training", report_counts), vocab, c);
   if (!o.valid_source.empty()) {
     const auto pairs = read_corpus(o.valid_source, o.valid_target, o.strict_corpus, "validation", report_counts);
-    data.valid = encode_corpus(pairs, vocab);
+    data.valid = encode_corpus(pairs, vocab, c);
     for (const auto& p : pairs) data.valid_references.push_back(p.target);
   }
   return data;
@@ -105,23 +107,22 @@ BatcherOptions batcher_options(const TrainOptions& o, const ModelConfig& c, bool
   b.max_length = c.max_length;
   b.seed = o.seed;
   b.shuffle = shuffle;
-  b.bos_id = static_cast<int32_t>(c.bos_id);
+  b.start_id = c.decoder_start_id();
   b.eos_id = static_cast<int32_t>(c.eos_id);
   b.pad_id = static_cast<int32_t>(c.pad_id);
   return b;
 }
 
-// One JSON object a line, appended and flushed as it happens, so a killed
-// run keeps its curve.
+// One JSON object a line, appended as it happens, so a killed run keeps its
+// curve; a line that cannot be written (a full disk) stops the run with an
+// error naming the file rather than losing the curve unnoticed.
 class MetricsLog {
  public:
-  explicit MetricsLog(const std::string& path) : out_(path, std::ios::app) {
-    if (!out_) throw Error(path + ": cannot open for writing");
-  }
-  void write(const json& record) { out_ << record.dump() << '\n' << std::flush; }
+  explicit MetricsLog(const std::string& path) : out_(path) {}
+  void write(const json& record) { out_.append(record.dump() + "\n"); }
 
  private:
-  std::ofstream out_;
+  AppendFile out_;
 };
 
 struct ValidationResult {
@@ -155,7 +156,10 @@ ValidationResult validate(Transformer& model, const Data& data, const TrainOptio
     for (size_t i = start; i < std::min(n, start + chunk); ++i) {
       auto src = data.valid[i].src;
       if (src.empty()) src.push_back(static_cast<int32_t>(model.config.unk_id));
-      if (static_cast<int64_t>(src.size()) > model.config.max_length) src.resize(model.config.max_length);
+      if (const int64_t over = static_cast<int64_t>(src.size()) - model.config.max_length; over > 0) {
+        const int64_t eos = model.config.source_eos ? 1 : 0;  // a wrapping EOS stays last
+        src.erase(src.end() - eos - over, src.end() - eos);
+      }
       sources.push_back(std::move(src));
     }
     const auto outputs = greedy_decode(model, sources);
@@ -245,7 +249,7 @@ int train(const TrainOptions& o, Communicator& comm) {
   const text::Vocabulary vocab(o.vocabulary);
   const ModelConfig config = config_for(o, vocab);
 
-  const Data data = prepare_data(o, vocab, root);
+  const Data data = prepare_data(o, vocab, config, root);
   Transformer model(config);
   model.params.initialize(o.seed);
   model.params.zero_grad();

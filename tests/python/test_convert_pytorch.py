@@ -11,7 +11,21 @@ converts its state_dict and checks:
       --output out.safetensors` gives the same logits at the valid target
       positions (padded rows are meaningless per docs/FORMATS.md);
   (c) the converter rejects a state_dict with a missing key, an unexpected
-      key and a wrong pos_embedding (non-zero exit, message names the key).
+      key and a wrong pos_embedding (non-zero exit, message names the key),
+      and a whole module saved with torch.save(model) (message says to save
+      model.state_dict());
+  (d) a tutorial model trained here for a few hundred steps on a generated
+      corpus, with a SentencePiece vocabulary of the tutorial's ids (UNK 0,
+      PAD 1, BOS 2, EOS 3), converted with --spm, --source-bos and
+      --source-eos: `PATH translate --beam 1` prints exactly what the
+      tutorial's greedy decoding gives on the same wrapped sources, `PATH
+      score` gives its log-probabilities, and converted without the wrapping
+      the same weights translate differently (so the wrapping is what the
+      comparison checks);
+  (e) ids that differ between config.json and spm.model are an error naming
+      both: from the converter (--spm) and from `translate` (an spm.model
+      made by `transformer vocab`, PAD 0, UNK 1, beside the tutorial's ids),
+      and a missing spm.model says to pass --spm.
 
     /usr/bin/python3 tests/python/test_convert_pytorch.py [--bin build/transformer]
 
@@ -21,7 +35,6 @@ exits non-zero on any failure.
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -34,74 +47,12 @@ from torch import nn
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONVERTER = os.path.join(ROOT, "tools", "convert_pytorch.py")
 sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_model as ref  # noqa: E402
+import tutorial_model as tm  # noqa: E402
+from tutorial_model import BOS_IDX, EOS_IDX, PAD_IDX, UNK_IDX, Seq2SeqTransformer, create_mask  # noqa: E402
 
-# the tutorial's special symbols
-UNK_IDX, PAD_IDX, BOS_IDX, EOS_IDX = 0, 1, 2, 3
 TOL = 1e-4
-
-
-# ------------------------------------------------- the tutorial's model
-
-class PositionalEncoding(nn.Module):
-    def __init__(self, emb_size, dropout, maxlen=5000):
-        super().__init__()
-        den = torch.exp(-torch.arange(0, emb_size, 2) * math.log(10000) / emb_size)
-        pos = torch.arange(0, maxlen).reshape(maxlen, 1)
-        pos_embedding = torch.zeros((maxlen, emb_size))
-        pos_embedding[:, 0::2] = torch.sin(pos * den)
-        pos_embedding[:, 1::2] = torch.cos(pos * den)
-        pos_embedding = pos_embedding.unsqueeze(-2)
-        self.dropout = nn.Dropout(dropout)
-        self.register_buffer("pos_embedding", pos_embedding)
-
-    def forward(self, token_embedding):
-        return self.dropout(token_embedding + self.pos_embedding[:token_embedding.size(0), :])
-
-
-class TokenEmbedding(nn.Module):
-    def __init__(self, vocab_size, emb_size):
-        super().__init__()
-        self.embedding = nn.Embedding(vocab_size, emb_size)
-        self.emb_size = emb_size
-
-    def forward(self, tokens):
-        return self.embedding(tokens.long()) * math.sqrt(self.emb_size)
-
-
-class Seq2SeqTransformer(nn.Module):
-    def __init__(self, num_encoder_layers, num_decoder_layers, emb_size, nhead, src_vocab_size,
-                 tgt_vocab_size, dim_feedforward=512, dropout=0.1, **transformer_kwargs):
-        super().__init__()
-        self.transformer = nn.Transformer(d_model=emb_size, nhead=nhead, num_encoder_layers=num_encoder_layers,
-                                          num_decoder_layers=num_decoder_layers,
-                                          dim_feedforward=dim_feedforward, dropout=dropout,
-                                          **transformer_kwargs)
-        self.generator = nn.Linear(emb_size, tgt_vocab_size)
-        self.src_tok_emb = TokenEmbedding(src_vocab_size, emb_size)
-        self.tgt_tok_emb = TokenEmbedding(tgt_vocab_size, emb_size)
-        self.positional_encoding = PositionalEncoding(emb_size, dropout=dropout)
-
-    def forward(self, src, trg, src_mask, tgt_mask, src_padding_mask, tgt_padding_mask, memory_key_padding_mask):
-        src_emb = self.positional_encoding(self.src_tok_emb(src))
-        tgt_emb = self.positional_encoding(self.tgt_tok_emb(trg))
-        outs = self.transformer(src_emb, tgt_emb, src_mask, tgt_mask, None,
-                                src_padding_mask, tgt_padding_mask, memory_key_padding_mask)
-        return self.generator(outs)
-
-
-def generate_square_subsequent_mask(sz):
-    mask = (torch.triu(torch.ones((sz, sz))) == 1).transpose(0, 1)
-    return mask.float().masked_fill(mask == 0, float("-inf")).masked_fill(mask == 1, float(0.0))
-
-
-def create_mask(src, tgt):
-    src_seq_len, tgt_seq_len = src.shape[0], tgt.shape[0]
-    tgt_mask = generate_square_subsequent_mask(tgt_seq_len)
-    src_mask = torch.zeros((src_seq_len, src_seq_len)).type(torch.bool)
-    src_padding_mask = (src == PAD_IDX).transpose(0, 1)
-    tgt_padding_mask = (tgt == PAD_IDX).transpose(0, 1)
-    return src_mask, tgt_mask, src_padding_mask, tgt_padding_mask
 
 
 # ------------------------------------------------- fixtures
@@ -177,6 +128,172 @@ class Results:
             print("FAIL %s: %s" % (name, msg))
 
 
+
+# ------------------------------------------------- a trained tutorial model
+
+# A toy language pair: each source word has one target word, in the same
+# order. Learnt well enough in a few hundred steps that greedy decoding is
+# decisive, which a comparison of two implementations needs.
+SOURCE_WORDS = "rot gruen blau katze hund vogel laeuft sitzt springt der ein gross".split()
+TARGET_WORDS = "red green blue cat dog bird runs sits jumps the a big".split()
+TRAIN_PAIRS, TEST_PAIRS = 700, 30
+VOCAB_SIZE = 48
+TRAINED = dict(num_encoder_layers=2, num_decoder_layers=2, emb_size=32, nhead=4, dim_feedforward=64)
+# translate's default output limit: 1.5 * source tokens (BOS and EOS included) + 10
+MAX_LENGTH_A, MAX_LENGTH_B = 1.5, 10
+
+
+def make_corpus(seed):
+    g = torch.Generator().manual_seed(seed)
+    pairs = []
+    for _ in range(TRAIN_PAIRS + TEST_PAIRS):
+        n = int(torch.randint(2, 7, (1,), generator=g))
+        words = torch.randint(len(SOURCE_WORDS), (n,), generator=g).tolist()
+        pairs.append((" ".join(SOURCE_WORDS[w] for w in words), " ".join(TARGET_WORDS[w] for w in words)))
+    return pairs
+
+
+def write_lines(path, lines):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("".join(line + "\n" for line in lines))
+
+
+def run(cmd):
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def check_trained_tutorial(results, tmp, binary):
+    import sentencepiece as spm
+
+    pairs = make_corpus(seed=5)
+    src_path, tgt_path = os.path.join(tmp, "corpus.src"), os.path.join(tmp, "corpus.tgt")
+    write_lines(src_path, [s for s, _ in pairs])
+    write_lines(tgt_path, [t for _, t in pairs])
+    spm_prefix = os.path.join(tmp, "tutorial_spm")
+    spm.SentencePieceTrainer.train(input=src_path + "," + tgt_path, model_prefix=spm_prefix, vocab_size=VOCAB_SIZE,
+                                   unk_id=UNK_IDX, pad_id=PAD_IDX, bos_id=BOS_IDX, eos_id=EOS_IDX, num_threads=1,
+                                   character_coverage=1.0, minloglevel=2)
+    spm_path = spm_prefix + ".model"
+    sp = spm.SentencePieceProcessor(model_file=spm_path)
+    ids = [(sp.encode(s), sp.encode(t)) for s, t in pairs]
+    train_ids, test_ids = ids[:TRAIN_PAIRS], ids[TRAIN_PAIRS:]
+    test_sources = [s for s, _ in pairs[TRAIN_PAIRS:]]
+
+    torch.manual_seed(3)
+    V = sp.get_piece_size()
+    model = Seq2SeqTransformer(src_vocab_size=V, tgt_vocab_size=V, **TRAINED)
+    for p in model.parameters():  # the tutorial's init
+        if p.dim() > 1:
+            nn.init.xavier_uniform_(p)
+    loss = tm.train(model, train_ids, steps=200, batch_size=32, lr=5e-3, seed=1)
+    state_path = os.path.join(tmp, "trained.pt")
+    torch.save(model.state_dict(), state_path)
+    heads = ["--heads", str(TRAINED["nhead"])]
+
+    # what PyTorch says, the tutorial's way
+    expected = []
+    for s, _ in test_ids:
+        limit = int(MAX_LENGTH_A * (len(s) + 2)) + MAX_LENGTH_B
+        expected.append(sp.decode(tm.greedy_decode(model, s, limit)))
+    learnt = sum(e == t for e, (_, t) in zip(expected, pairs[TRAIN_PAIRS:]))
+    sources_path = os.path.join(tmp, "test.src")
+    write_lines(sources_path, test_sources)
+
+    wrapped_dir = os.path.join(tmp, "trained_wrapped")
+
+    def convert_with_spm():
+        r = run([sys.executable, CONVERTER, "--state-dict", state_path, "--out", wrapped_dir, "--spm", spm_path,
+                 "--source-bos", "--source-eos"] + heads)
+        assert r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr.strip())
+        with open(os.path.join(wrapped_dir, "spm.model"), "rb") as got, open(spm_path, "rb") as want:
+            assert got.read() == want.read(), "spm.model is not a copy of --spm"
+        with open(os.path.join(wrapped_dir, "config.json")) as f:
+            cfg = json.load(f)
+        for k, v in dict(source_bos=True, source_eos=True, decoder_start="bos").items():
+            assert cfg.get(k) == v, "config %s = %r, expected %r" % (k, cfg.get(k), v)
+        return "training loss %.3f; PyTorch's greedy output is the corpus's translation for %d/%d test sentences" % (
+            loss, learnt, TEST_PAIRS)
+
+    results.check("trained: convert --spm --source-bos --source-eos", convert_with_spm)
+    if not os.path.exists(os.path.join(wrapped_dir, "spm.model")):
+        return
+
+    def translate(model_dir):
+        r = run([binary, "--threads", "1", "translate", "--model", model_dir, "--beam", "1", sources_path])
+        assert r.returncode == 0, "translate exit %d: %s" % (r.returncode, r.stderr.strip())
+        return r.stdout.split("\n")[:-1]
+
+    def translate_matches_pytorch():
+        got = translate(wrapped_dir)
+        assert len(got) == TEST_PAIRS, "%d lines out, %d in" % (len(got), TEST_PAIRS)
+        differ = [(i, g, e) for i, (g, e) in enumerate(zip(got, expected)) if g != e]
+        assert not differ, "%d/%d lines differ from PyTorch, first: line %d %r, PyTorch %r" % (
+            len(differ), TEST_PAIRS, differ[0][0] + 1, differ[0][1], differ[0][2])
+        return "%d/%d lines identical" % (TEST_PAIRS, TEST_PAIRS)
+
+    results.check("trained: translate --beam 1 == PyTorch greedy", translate_matches_pytorch)
+
+    def score_matches_pytorch():
+        targets_path = os.path.join(tmp, "test.tgt")
+        write_lines(targets_path, [t for _, t in pairs[TRAIN_PAIRS:]])
+        r = run([binary, "--threads", "1", "score", "--model", wrapped_dir, sources_path, targets_path])
+        assert r.returncode == 0, "score exit %d: %s" % (r.returncode, r.stderr.strip())
+        got = [float(x) for x in r.stdout.split()]
+        want = [tm.log_prob(model, s, t) for s, t in test_ids]
+        assert len(got) == len(want), "%d scores for %d pairs" % (len(got), len(want))
+        d = max(abs(g - w) for g, w in zip(got, want))
+        assert d <= TOL, "max |diff| %.3g > %g" % (d, TOL)
+        return "max |diff| %.2e" % d
+
+    results.check("trained: score == PyTorch log-probabilities", score_matches_pytorch)
+
+    def unwrapped_differs():
+        bare_dir = os.path.join(tmp, "trained_bare")
+        r = run([sys.executable, CONVERTER, "--state-dict", state_path, "--out", bare_dir, "--spm", spm_path,
+                 "--no-source-bos", "--no-source-eos"] + heads)
+        assert r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr.strip())
+        differ = sum(g != e for g, e in zip(translate(bare_dir), expected))
+        assert differ > 0, "the bare source translates as the wrapped one: the parity check proves nothing"
+        return "%d/%d lines change without the wrapping" % (differ, TEST_PAIRS)
+
+    results.check("trained: converted without the wrapping, translate differs", unwrapped_differs)
+
+    def converter_refuses_other_ids():
+        out_dir = os.path.join(tmp, "trained_our_ids")
+        r = run([sys.executable, CONVERTER, "--state-dict", state_path, "--out", out_dir, "--spm", spm_path,
+                 "--pad-id", "0", "--unk-id", "1"] + heads)
+        assert r.returncode != 0, "converter accepted it (exit 0)"
+        want = "pad_id 0 (--pad-id), but --spm %s has pad id 1 ('<pad>')" % spm_path
+        assert want in r.stderr, "message does not say %r: %s" % (want, r.stderr.strip())
+        assert not os.path.exists(os.path.join(out_dir, "config.json")), "wrote a model anyway"
+        return r.stderr.strip().splitlines()[-1]
+
+    results.check("trained: converter refuses --spm whose ids differ", converter_refuses_other_ids)
+
+    def translate_refuses_other_ids():
+        # converted without --spm, then given what `transformer vocab` makes
+        model_dir = os.path.join(tmp, "trained_vocab_ids")
+        r = run([sys.executable, CONVERTER, "--state-dict", state_path, "--out", model_dir] + heads)
+        assert r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr.strip())
+        assert "spm.model" in r.stdout, "no word of spm.model without --spm: %s" % r.stdout.strip()
+        r = run([binary, "translate", "--model", model_dir, sources_path])
+        assert r.returncode != 0 and "--spm" in r.stderr, "without spm.model: exit %d, %s" % (
+            r.returncode, r.stderr.strip())
+        r = run([binary, "--threads", "1", "vocab", "--input", src_path, tgt_path, "--vocab-size", str(VOCAB_SIZE),
+                 "--out", os.path.join(model_dir, "spm.model")])
+        assert r.returncode == 0, "vocab exit %d: %s" % (r.returncode, r.stderr.strip())
+        for command in (["translate", "--model", model_dir, sources_path],
+                        ["score", "--model", model_dir, sources_path, sources_path]):
+            r = run([binary] + command)
+            want = ("%s/config.json: field 'pad_id' = 1, but %s/spm.model has pad id 0 ('<pad>')"
+                    % (model_dir, model_dir))
+            assert r.returncode != 0, "%s accepted it (exit 0)" % command[0]
+            assert want in r.stderr, "%s: message does not say %r: %s" % (command[0], want, r.stderr.strip())
+        return r.stderr.strip().splitlines()[-1]
+
+    results.check("trained: translate and score refuse spm.model ids that differ", translate_refuses_other_ids)
+
+
 def main():
     parser = argparse.ArgumentParser(description="test tools/convert_pytorch.py")
     parser.add_argument("--bin", help="the C++ transformer program; enables the engine parity check")
@@ -211,7 +328,8 @@ def main():
                             decoder_layers=kwargs["num_decoder_layers"], d_ff=kwargs["dim_feedforward"],
                             src_vocab_size=kwargs["src_vocab_size"], tgt_vocab_size=kwargs["tgt_vocab_size"],
                             final_norm=True, tie_embeddings="none", max_length=5000, pad_id=PAD_IDX,
-                            unk_id=UNK_IDX, bos_id=BOS_IDX, eos_id=EOS_IDX,
+                            unk_id=UNK_IDX, bos_id=BOS_IDX, eos_id=EOS_IDX, source_bos=True, source_eos=True,
+                            decoder_start="bos",
                             norm="pre" if kwargs.get("norm_first") else "post",
                             activation=kwargs.get("activation", "relu"), positional_encoding="interleaved")
                 for k, v in want.items():
@@ -291,6 +409,21 @@ def main():
             pe[:, 0, :half], pe[:, 0, half:] = pe[:, 0, 0::2].clone(), pe[:, 0, 1::2].clone()
             s["positional_encoding.pos_embedding"] = pe
         rejects("wrong pos_embedding", wrong_pe, "positional_encoding.pos_embedding")
+
+        def rejects_whole_module():
+            path = os.path.join(tmp, "whole_module.pt")
+            torch.save(build_model(kwargs, seed=7), path)  # the module, not its state_dict
+            r = run_converter(path, os.path.join(tmp, "whole_module_model"), options)
+            assert r.returncode != 0, "converter accepted it (exit 0)"
+            for want in ("torch.save(model.state_dict(), PATH)", "tutorial_model.Seq2SeqTransformer"):
+                assert want in r.stderr, "message does not say %r: %s" % (want, r.stderr.strip())
+            assert "weights_only" not in r.stderr, "torch's advice to load unsafely leaks through: %s" % (
+                r.stderr.strip())
+            return r.stderr.strip().splitlines()[-1]
+        results.check("rejects a whole module (torch.save(model))", rejects_whole_module)
+
+        if args.bin:
+            check_trained_tutorial(results, tmp, args.bin)
 
     print("%d passed, %d failed" % (results.passed, results.failed))
     return 1 if results.failed else 0

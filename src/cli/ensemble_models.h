@@ -1,0 +1,35 @@
+// The models of `translate` and `score`: one --model, or several that
+// translate and score as an ensemble (decode/ensemble_scorer.h). Each
+// directory is loaded and its spm.model checked against its config; several
+// must be combinable (decode/ensemble_check.h), and the first one's spm.model
+// then segments the text.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "kernels/packed_weight.h"
+#include "model/transformer.h"
+#include "text/vocabulary.h"
+
+namespace transformer::cli {
+
+// A required, repeatable --model DIR: each occurrence takes one directory,
+// so the files after it stay the command's inputs.
+CLI::Option* add_models_option(CLI::App& command, std::vector<std::string>& dirs);
+
+struct EnsembleModels {
+  std::vector<std::unique_ptr<Transformer>> loaded;
+  std::vector<Transformer*> models;  // the same, in --model order
+  text::Vocabulary vocabulary;       // the first model's
+};
+
+// Every model packed in `compute` (unset: each in the type it is stored in).
+EnsembleModels load_ensemble(const std::vector<std::string>& dirs,
+                             std::optional<kernels::PackedType> compute = std::nullopt);
+
+}  // namespace transformer::cli
