@@ -70,7 +70,11 @@ class TranslateCli : public testing::Test {
     o.schedule.kind = LearningRateSchedule::Kind::InverseSqrt;
     o.schedule.peak = 8e-3;
     o.schedule.warmup = 200;
-    o.max_steps = 1500;
+    // 2,000 steps: after 1,500 the model got the 6-word test sentence right
+    // on some kernels and not on others (oneDNN's rounding on 2 threads
+    // dropped its last word; a busy machine once did the same to OpenBLAS).
+    // After 2,000 it is sure of it (−0.48 in all, the runner-up −3.7).
+    o.max_steps = 2000;
     o.valid_every = o.log_every = o.max_steps;
     ASSERT_EQ(train(o), 0);
     model_ = o.out;
@@ -136,6 +140,7 @@ TEST_F(TranslateCli, NBestListsWithTokenScoresThatScoreAgrees) {
   ASSERT_EQ(lines.size(), 3u * 5 + 1);  // the empty line has one empty entry
   std::string sources, targets, token_scores;
   const auto inputs = lines_of(read_file(dir_ + "/input.txt"));
+  const text::Vocabulary vocabulary(dir_ + "/spm.model");
   double previous = 0;
   for (size_t k = 0; k < lines.size(); ++k) {
     const auto fields = split(lines[k], " ||| ");
@@ -143,10 +148,16 @@ TEST_F(TranslateCli, NBestListsWithTokenScoresThatScoreAgrees) {
     const size_t i = std::stoul(fields[0]);
     if (inputs[i].empty()) continue;
     const double score = std::stod(fields[2]);
-    if (k > 0 && split(lines[k - 1], " ||| ")[0] == fields[0]) {
-      EXPECT_LE(score, previous) << "n-best sorted";
-    }
+    const bool best = k == 0 || split(lines[k - 1], " ||| ")[0] != fields[0];
+    if (!best) EXPECT_LE(score, previous) << "n-best sorted";
     previous = score;
+    // score reads text, so it can only force the pieces that the text
+    // encodes back to: a low-ranked hypothesis may hold a piece that writes
+    // nothing (a lone word boundary), and its text then has a piece fewer.
+    if (vocabulary.encode(fields[1]).size() + 1 != numbers(fields[3]).size()) {
+      EXPECT_FALSE(best) << "the best translation's text gives back its pieces: " << lines[k];
+      continue;
+    }
     sources += inputs[i] + "\n";
     targets += fields[1] + "\n";
     token_scores += fields[3] + "\n";
