@@ -303,8 +303,6 @@ TEST_F(TranslateCli, ComputeTypeAndQuantizeMistakesAreNamed) {
   r = run("quantize --model " + model_ + " --out " + dir_ + "/q-float --type float32");
   EXPECT_NE(r.exit_code, 0);
   // A CPU without the instructions (the test hook of kernels/cpu_features.h).
-  r = run("translate --compute-type bfloat16 --model " + model_ + " " + dir_ + "/input.txt",
-          "/dev/null");  // stdin unused
   const Result hidden = [&] {
     const std::string err = dir_ + "/stderr.txt";
     const auto out = test_support::run_command("TRANSFORMER_HIDE_CPU_FEATURES=avx512_bf16 " + std::string(TRANSFORMER_BIN) +
