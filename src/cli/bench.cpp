@@ -92,9 +92,12 @@ void print_peak(const Peak& peak, double flops, double seconds) {
   std::printf("  fp32 peak (2048³)     %10.1f GFLOP/s -> %.0f%% of peak\n", peak.best(), 100.0 * achieved / peak.best());
   std::printf("  backend               %s: sgemm %.1f, packed weights %.1f GFLOP/s\n", kernels::gemm_backend().c_str(),
               peak.sgemm, peak.packed);
-  if (peak.type != kernels::PackedType::Float32)
-    std::printf("  %-8s peak (2048³)  %10.1f %s -> %.0f%% of it\n", kernels::packed_type_name(peak.type), peak.typed,
-                peak.type == kernels::PackedType::Int8 ? "GOP/s  " : "GFLOP/s", 100.0 * achieved / peak.typed);
+  if (peak.type != kernels::PackedType::Float32) {
+    // Padded as the lines above: "bfloat16 peak (2048³)" is as wide as they are.
+    const std::string label = std::string(kernels::packed_type_name(peak.type)) + " peak (2048³)";
+    std::printf("  %s%*s%10.1f %s -> %.0f%% of it\n", label.c_str(), std::max(1, 23 - static_cast<int>(label.size())), "",
+                peak.typed, peak.type == kernels::PackedType::Int8 ? "GOP/s" : "GFLOP/s", 100.0 * achieved / peak.typed);
+  }
 }
 
 struct BenchOptions {
