@@ -170,8 +170,8 @@ Bindings& thread_bindings(const Key& key, const Matmul& mm) {
 
 // Each thread's working memory, grown as needed: the primitives' scratch,
 // and for bf16 and int8 the converted activations, their scales and zero
-// points, and the int32 product.
-enum Use { kScratchpad, kSource, kScales, kZeroPoints, kProduct, kUses };
+// points.
+enum Use { kScratchpad, kSource, kScales, kZeroPoints, kUses };
 
 void* thread_buffer(Use use, size_t bytes) {
   struct Buffer {
@@ -303,8 +303,7 @@ void linear_forward(float* y, const float* x, const PackedWeight& W, const float
     x_scales = static_cast<float*>(thread_buffer(kScales, rows * sizeof(float)));
     zero_points = static_cast<int32_t*>(thread_buffer(kZeroPoints, rows * sizeof(int32_t)));
     quantize_uint8_rows(x, rows, w.in, q, x_scales, zero_points);
-    src = q;
-    dst = thread_buffer(kProduct, rows * w.out * sizeof(int32_t));
+    src = q;  // and the int32 product goes where y's floats will be (dequantize_int8_product)
   }
 
   // The C interface: the C++ one gathers the arguments in a std::unordered_map on every call.
@@ -325,9 +324,7 @@ void linear_forward(float* y, const float* x, const PackedWeight& W, const float
   if (status != dnnl_success) throw Error("oneDNN: matmul failed (status " + std::to_string(static_cast<int>(status)) + ")");
   stream.wait();
 
-  if (int8)
-    dequantize_int8_product(y, static_cast<const int32_t*>(dst), rows, w.out, x_scales, zero_points, w.scales.data(),
-                            w.sums.data(), b);
+  if (int8) dequantize_int8_product(y, rows, w.out, x_scales, zero_points, w.scales.data(), w.sums.data(), b);
 }
 
 }  // namespace transformer::kernels

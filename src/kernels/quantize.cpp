@@ -161,8 +161,8 @@ void quantize_uint8_rows(const float* x, int64_t rows, int64_t cols, uint8_t* q,
   }
 }
 
-void dequantize_int8_product(float* y, const int32_t* acc, int64_t rows, int64_t out, const float* x_scales,
-                             const int32_t* zero_points, const float* w_scales, const int32_t* w_sums, const float* b) {
+void dequantize_int8_product(float* y, int64_t rows, int64_t out, const float* x_scales, const int32_t* zero_points,
+                             const float* w_scales, const int32_t* w_sums, const float* b) {
   // Blocks of columns as well as rows, so one long row (a decoding step's
   // vocabulary) is shared by the threads too.
   constexpr int64_t kBlock = 2048;
@@ -170,18 +170,27 @@ void dequantize_int8_product(float* y, const int32_t* acc, int64_t rows, int64_t
 #pragma omp parallel for collapse(2) schedule(static) if (rows * out >= (1 << 15) && !omp_in_parallel())
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t block = 0; block < blocks; ++block) {
-      const int64_t begin = block * kBlock, end = std::min(out, begin + kBlock);
-      const int32_t* a = acc + r * out;
       float* yr = y + r * out;
       const float sx = x_scales[r];
       const int32_t zp = zero_points[r];
-      if (b != nullptr) {
+      for (int64_t begin = block * kBlock, end = std::min(out, begin + kBlock); begin < end; begin += 64) {
+        // The int32 sums leave y's bytes through a copy (reading floats'
+        // storage as int32 directly would break C++'s aliasing rules); the
+        // compiler keeps it in registers.
+        const int64_t n = std::min<int64_t>(64, end - begin);
+        int32_t acc[64];
+        std::memcpy(acc, yr + begin, static_cast<size_t>(n) * sizeof(int32_t));
+        const int32_t* sums = w_sums + begin;
+        const float* scales = w_scales + begin;
+        float* dst = yr + begin;
+        if (b != nullptr) {
+          const float* bias = b + begin;
 #pragma omp simd
-        for (int64_t j = begin; j < end; ++j)
-          yr[j] = static_cast<float>(a[j] - zp * w_sums[j]) * (sx * w_scales[j]) + b[j];
-      } else {
+          for (int64_t j = 0; j < n; ++j) dst[j] = static_cast<float>(acc[j] - zp * sums[j]) * (sx * scales[j]) + bias[j];
+        } else {
 #pragma omp simd
-        for (int64_t j = begin; j < end; ++j) yr[j] = static_cast<float>(a[j] - zp * w_sums[j]) * (sx * w_scales[j]);
+          for (int64_t j = 0; j < n; ++j) dst[j] = static_cast<float>(acc[j] - zp * sums[j]) * (sx * scales[j]);
+        }
       }
     }
 }

@@ -46,13 +46,15 @@ float int8_weight_scale(float max_abs);
 // scale, so whatever is computed from it is NaN, as in fp32.
 void quantize_uint8_rows(const float* x, int64_t rows, int64_t cols, uint8_t* q, float* scales, int32_t* zero_points);
 
-// The end of an int8 product, back in fp32: from acc = q_x · q_Wᵀ [rows, out]
-// (int32, exact), with x's scales and zero points per row and W's scales and
-// row sums Σ_k q_W[j, k] per output,
+// The end of an int8 product, back in fp32, in place: y [rows, out] holds on
+// entry the bytes of acc = q_x · q_Wᵀ (int32, exact; the product writes its
+// int32 sums where the floats will go, which saves a second buffer and a
+// pass over memory) and on return, with x's scales and zero points per row
+// and W's scales and row sums Σ_k q_W[j, k] per output,
 //   y[i, j] = (acc[i, j] − zero_point[i] · sum[j]) · (x_scale[i] · w_scale[j]) + b[j]
 // (b may be null). The zero-point correction is exact in int32.
-void dequantize_int8_product(float* y, const int32_t* acc, int64_t rows, int64_t out, const float* x_scales,
-                             const int32_t* zero_points, const float* w_scales, const int32_t* w_sums, const float* b);
+void dequantize_int8_product(float* y, int64_t rows, int64_t out, const float* x_scales, const int32_t* zero_points,
+                             const float* w_scales, const int32_t* w_sums, const float* b);
 
 inline float from_bfloat16(uint16_t bits) {
   const uint32_t u = static_cast<uint32_t>(bits) << 16;
