@@ -16,8 +16,8 @@
 // AVX512_BF16 and VNNI). What oneDNN 2.6 does not do fast, we do around it:
 // it runs its VNNI brgemm only without run-time output scales (with them it
 // falls back to a kernel 1.5–2× slower), and a per-row scale of the
-// activations as a post-op falls to its reference kernel (10,000× slower,
-// measured); so the product comes out in int32 and quantize.h's epilogue
+// activations as a post-op falls to its reference kernel (thousands of
+// times slower, measured: docs/RESULTS.md); so the product comes out in int32 and quantize.h's epilogue
 // applies both scales, the zero points and the bias in one pass. u8
 // activations and s8 weights are VNNI's own pairing; s8 activations run at
 // the same speed or a little slower (oneDNN shifts them to u8), so the
