@@ -264,8 +264,10 @@ TEST_F(TranslateCli, QuantizedModelsTranslateAsTheOriginalRoundedAtLoad) {
     EXPECT_THAT(q.out, HasSubstr(type + " weights, model.safetensors"));
     const std::string input = " " + dir_ + "/input.txt";
     const Result at_load = run("translate --beam 3 --scores --model " + model_ + " --compute-type " + type + input);
-    if (at_load.exit_code != 0 && at_load.err.find("instruction set") != std::string::npos) {
-      std::printf("[ SKIPPED  ] %s: %s", type.c_str(), at_load.err.c_str());  // a CPU without it: tested elsewhere
+    if (at_load.exit_code != 0 && (at_load.err.find("instruction set") != std::string::npos ||
+                                   at_load.err.find("need the oneDNN backend") != std::string::npos)) {
+      // A CPU or a build without these products: their error is tested elsewhere.
+      std::printf("[ SKIPPED  ] %s: %s", type.c_str(), at_load.err.c_str());
       continue;
     }
     ASSERT_EQ(at_load.exit_code, 0) << at_load.err;
@@ -311,7 +313,8 @@ TEST_F(TranslateCli, ComputeTypeAndQuantizeMistakesAreNamed) {
     return Result{out.exit_code, out.output, read_file(err)};
   }();
   EXPECT_EQ(hidden.exit_code, 1);
-  EXPECT_THAT(hidden.err, HasSubstr("error: bfloat16 products need the AVX512_BF16 instruction set, which this CPU does not have"));
+  if (hidden.err.find("need the oneDNN backend") == std::string::npos)  // an OpenBLAS build says that instead
+    EXPECT_THAT(hidden.err, HasSubstr("error: bfloat16 products need the AVX512_BF16 instruction set, which this CPU does not have"));
 }
 
 }  // namespace
