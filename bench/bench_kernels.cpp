@@ -39,11 +39,19 @@ void BM_Linear(benchmark::State& state) {
   state.counters["GFLOP/s"] =
       benchmark::Counter(2.0 * rows * in * out, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
-// The same with W packed once (kernels/packed_weight.h), as inference runs it.
-void BM_LinearPacked(benchmark::State& state) {
+// The same with W packed once (kernels/packed_weight.h), as inference runs
+// it, in each compute type: bf16 and int8 include converting (quantizing)
+// the activations and, for int8, the fp32 epilogue. int8 counts GOP/s.
+void BM_LinearPacked(benchmark::State& state, PackedType type) {
   const int64_t rows = state.range(0), in = state.range(1), out = state.range(2);
   const auto x = random_vector(rows * in, 1), W = random_vector(out * in, 2), b = random_vector(out, 3);
-  const PackedWeight packed(W.data(), out, in);
+  try {
+    check_packed_type(type);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  const PackedWeight packed(W.data(), out, in, type);
   std::vector<float> y(rows * out);
   for (auto _ : state) {
     linear_forward(y.data(), x.data(), packed, b.data(), rows);
@@ -67,7 +75,9 @@ void linear_shapes(benchmark::internal::Benchmark* b) {
       b->Args({rows, in, out});
 }
 BENCHMARK(BM_Linear)->Apply(linear_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_LinearPacked)->Apply(linear_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_LinearPacked, f32, PackedType::Float32)->Apply(linear_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_LinearPacked, bf16, PackedType::BFloat16)->Apply(linear_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_LinearPacked, int8, PackedType::Int8)->Apply(linear_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // Scaled dot-product attention, all heads. Arguments: B, H, T, Dh.
 void BM_Attention(benchmark::State& state) {

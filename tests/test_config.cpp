@@ -114,6 +114,19 @@ TEST(Config, BadWrappingFieldsAreNamed) {
   EXPECT_EQ(error_for(json{{"max_length", 3}, {"source_bos", true}, {"source_eos", true}}), "(no error)");
 }
 
+// weight_type (docs/FORMATS.md, quantized models): read, checked, and
+// written only when not float32, so a float32 model's config.json is as it
+// was before quantized models existed.
+TEST(Config, WeightTypeIsCheckedAndWrittenOnlyWhenNotFloat32) {
+  EXPECT_THAT(error_for(json{{"weight_type", "int4"}}),
+              HasSubstr("my/config.json: field 'weight_type': expected one of \"float32\", \"bfloat16\", \"int8\", got \"int4\""));
+  const ModelConfig int8 = ModelConfig::from_json(json{{"preset", "tiny"}, {"weight_type", "int8"}}, "c.json");
+  EXPECT_EQ(int8.weight_type, kernels::PackedType::Int8);
+  EXPECT_EQ(int8.to_json().at("weight_type"), "int8");
+  EXPECT_EQ(ModelConfig::from_json(int8.to_json(), "again").weight_type, kernels::PackedType::Int8);
+  EXPECT_FALSE(ModelConfig::preset("tiny").to_json().contains("weight_type"));
+}
+
 TEST(Config, UnknownFieldIsNamed) {
   EXPECT_THAT(error_for(json{{"d_modle", 512}}), HasSubstr("my/config.json: unknown field 'd_modle'"));
 }

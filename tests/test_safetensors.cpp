@@ -281,6 +281,31 @@ TEST(Safetensors, WrongDtypeOrShapeOnLoad) {
               HasSubstr("m.safetensors: tensor 'f' has shape [2], expected [3]"));
 }
 
+// Quantized weights (docs/FORMATS.md): I8 and BF16 written and read back
+// byte for byte, and each checked for its dtype and shape when loaded.
+TEST(Safetensors, I8AndBf16RoundTripAndAreChecked) {
+  Writer w;
+  w.add_i8("q", {2, 3}, {-127, -1, 0, 1, 2, 127});
+  w.add_bf16("b", {2}, {0x3F80, 0xC000});
+  w.add("f", Tensor({2}, {1, 2}));
+  const File f = File::parse(w.serialize(), "m.safetensors");
+  EXPECT_EQ(f.info("q").dtype, "I8");
+  EXPECT_EQ(f.info("b").dtype, "BF16");
+  EXPECT_EQ(f.load_i8("q", {2, 3}), (std::vector<int8_t>{-127, -1, 0, 1, 2, 127}));
+  EXPECT_EQ(f.load_bf16("b", {2}), (std::vector<uint16_t>{0x3F80, 0xC000}));
+  EXPECT_THAT(error_of([&] { f.load_i8("b", {2}); }), HasSubstr("m.safetensors: tensor 'b' has dtype BF16, expected I8"));
+  EXPECT_THAT(error_of([&] { f.load_bf16("f", {2}); }), HasSubstr("m.safetensors: tensor 'f' has dtype F32, expected BF16"));
+  EXPECT_THAT(error_of([&] { f.load_i8("q", {3, 2}); }),
+              HasSubstr("m.safetensors: tensor 'q' has shape [2, 3], expected [3, 2]"));
+  EXPECT_THAT(error_of([&] { f.load_f32("q"); }), HasSubstr("m.safetensors: tensor 'q' has dtype I8, expected F32"));
+  // The header's byte span must fit the dtype: 2 bytes per BF16, 1 per I8.
+  EXPECT_THAT(entry_error(R"("dtype":"BF16","shape":[3],"data_offsets":[0,4])"),
+              HasSubstr("'data_offsets' span 4 bytes, but BF16 of shape [3] needs 6"));
+  EXPECT_THAT(entry_error(R"("dtype":"I8","shape":[2,2],"data_offsets":[0,5])"),
+              HasSubstr("'data_offsets' span 5 bytes, but I8 of shape [2, 2] needs 4"));
+  EXPECT_THAT(error_of([&] { w.add_i8("q", {2, 2}, {1, 2, 3}); }), HasSubstr("tensor 'q' of shape [2, 2] cannot hold 3 values"));
+}
+
 TEST(Safetensors, WriterRejectsWhatCannotBeWritten) {
   Writer w;
   EXPECT_THAT(error_of([&] { w.add("__metadata__", Tensor({1}, {1})); }), HasSubstr("'__metadata__' cannot name"));

@@ -124,6 +124,39 @@ TEST_F(Serve, HealthzSaysReady) {
   EXPECT_EQ(r.parsed(), (json{{"status", "ready"}}));
 }
 
+// serve --compute-type: every replica multiplies in that type, answers as
+// a Translator on the model loaded in it does, and /metrics says which.
+TEST_F(Serve, ComputesInTheTypeAskedForAndSaysSo) {
+  for (const auto type : {kernels::PackedType::Int8, kernels::PackedType::BFloat16}) {
+    try {
+      kernels::check_packed_type(type);
+    } catch (const Error& e) {
+      std::printf("[ SKIPPED  ] %s\n", e.what());
+      continue;
+    }
+    SCOPED_TRACE(kernels::packed_type_name(type));
+    serve::ServerOptions o;
+    o.model_dir = model_;
+    o.port = 0;
+    o.compute_type = type;
+    serve::Server server(o);
+    const int port = server.start();
+    server.load();
+    EXPECT_NE(send("GET", "/metrics", "", port).body.find("transformer_compute_type{type=\"" +
+                                                        std::string(kernels::packed_type_name(type)) + "\"} 1"),
+              std::string::npos);
+    auto model = load_model(model_, type);
+    const text::Vocabulary vocab(model_ + "/spm.model");
+    Translator translator(*model, vocab, TranslatorOptions{});
+    const auto want = translator.translate({translator.encode_source("the big dog runs", "test")});
+    const Reply r = send("POST", "/v1/translate", json{{"text", "the big dog runs"}}.dump(), port);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json got = r.parsed()["translations"][0];
+    EXPECT_EQ(got["text"], want[0].front().text);
+    EXPECT_NEAR(got["score"].get<double>(), want[0].front().score, 1e-6);
+  }
+}
+
 TEST_F(Serve, TranslatesOneSentenceLikeTheTranslator) {
   const Reply r = post({{"text", "the big dog runs"}});
   ASSERT_EQ(r.status, 200) << r.body;

@@ -253,5 +253,72 @@ TEST_F(TranslateCli, ScoreReadsTabSeparatedPairsAndPrefersTheRightTranslation) {
   EXPECT_GT(std::stod(lines[0]), std::stod(lines[1]));  // the reversal is the likelier translation
 }
 
+// --compute-type and transformer quantize (docs/FORMATS.md): a model
+// quantized on disk translates, scores and explains exactly as its float32
+// original rounded at load, and the reversal survives the rounding.
+TEST_F(TranslateCli, QuantizedModelsTranslateAsTheOriginalRoundedAtLoad) {
+  const Result f32 = run("translate --model " + model_ + " " + dir_ + "/input.txt");
+  ASSERT_EQ(f32.exit_code, 0) << f32.err;
+  for (const std::string type : {"int8", "bfloat16"}) {
+    const std::string quantized = dir_ + "/model-" + type;
+    Result q = run("quantize --model " + model_ + " --out " + quantized + " --type " + type);
+    if (q.exit_code != 0) FAIL() << q.err;
+    EXPECT_THAT(q.out, HasSubstr(type + " weights, model.safetensors"));
+    const std::string input = " " + dir_ + "/input.txt";
+    const Result at_load = run("translate --beam 3 --scores --model " + model_ + " --compute-type " + type + input);
+    if (at_load.exit_code != 0 && (at_load.err.find("instruction set") != std::string::npos ||
+                                   at_load.err.find("need the oneDNN backend") != std::string::npos)) {
+      // A CPU or a build without these products: their error is tested elsewhere.
+      std::printf("[ SKIPPED  ] %s: %s", type.c_str(), at_load.err.c_str());
+      continue;
+    }
+    ASSERT_EQ(at_load.exit_code, 0) << at_load.err;
+    const Result stored = run("translate --beam 3 --scores --model " + quantized + input);
+    ASSERT_EQ(stored.exit_code, 0) << stored.err;
+    EXPECT_EQ(stored.out, at_load.out) << type;
+    const Result greedy = run("translate --model " + quantized + input);
+    EXPECT_EQ(greedy.out, f32.out) << type << ": the reversal survives the rounding";
+
+    const std::string pairs = file("pairs-" + type + ".tsv", "red cat big\tbig cat red\n");
+    const Result score_at_load = run("score --per-token --compute-type " + type + " --model " + model_, pairs);
+    const Result score_stored = run("score --per-token --model " + quantized, pairs);
+    ASSERT_EQ(score_stored.exit_code, 0) << score_stored.err;
+    EXPECT_EQ(score_stored.out, score_at_load.out);
+    const Result explained = run("explain --model " + quantized + " red cat big");
+    EXPECT_EQ(explained.exit_code, 0) << explained.err;
+    const Result float32 = run("translate --compute-type float32 --model " + quantized + input);
+    EXPECT_EQ(float32.exit_code, 0) << "a quantized model computes in float32 when asked: " << float32.err;
+
+    // Training from it is refused, naming why.
+    q = run("train --config " + quantized + "/config.json --vocab " + dir_ + "/spm.model --train-source " + dir_ +
+            "/train.src --train-target " + dir_ + "/train.tgt --out " + dir_ + "/retrain-" + type + " --max-steps 1");
+    EXPECT_EQ(q.exit_code, 1);
+    EXPECT_THAT(q.err, HasSubstr("weight_type " + type + ": that is a model quantized for inference"));
+  }
+}
+
+TEST_F(TranslateCli, ComputeTypeAndQuantizeMistakesAreNamed) {
+  Result r = run("translate --compute-type int4 --model " + model_ + " " + dir_ + "/input.txt");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("--compute-type"));
+  r = run("quantize --model " + model_ + " --out " + model_ + " --type int8");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("--out: must differ from --model"));
+  r = run("quantize --model " + model_ + " --out " + dir_ + "/q-float --type float32");
+  EXPECT_NE(r.exit_code, 0);
+  // A CPU without the instructions (the test hook of kernels/cpu_features.h).
+  const Result hidden = [&] {
+    const std::string err = dir_ + "/stderr.txt";
+    const auto out = test_support::run_command("TRANSFORMER_HIDE_CPU_FEATURES=avx512_bf16 " + std::string(TRANSFORMER_BIN) +
+                                               " translate --compute-type bfloat16 --model " + model_ + " " + dir_ +
+                                               "/input.txt 2>" + err);
+    return Result{out.exit_code, out.output, read_file(err)};
+  }();
+  EXPECT_EQ(hidden.exit_code, 1);
+  if (hidden.err.find("need the oneDNN backend") == std::string::npos) {  // an OpenBLAS build says that instead
+    EXPECT_THAT(hidden.err, HasSubstr("error: bfloat16 products need the AVX512_BF16 instruction set, which this CPU does not have"));
+  }
+}
+
 }  // namespace
 }  // namespace transformer

@@ -7,9 +7,11 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/compute_type.h"
 #include "cli/model_source.h"
 #include "core/random.h"
 #include "core/threads.h"
@@ -43,12 +45,18 @@ double median(std::vector<double> v) {
 // two paths the model's products take — gemm() as training and attention
 // multiply, and a packed weight as inference's linear layers do. The peak is
 // the faster of the two: the best this backend does on this machine now.
+// With a narrower compute type (bench decode --compute-type), that type's
+// peak too: the same product on a weight packed in it, the activations'
+// conversion (and for int8 their quantization and the dequantization)
+// included, as the model's linear layers run it.
 struct Peak {
   double sgemm = 0, packed = 0;
+  kernels::PackedType type = kernels::PackedType::Float32;
+  double typed = 0;  // the peak in `type`, when it is not Float32
   double best() const { return std::max(sgemm, packed); }
 };
 
-Peak measure_peak() {
+Peak measure_peak(kernels::PackedType type = kernels::PackedType::Float32) {
   const int64_t n = 2048;
   std::vector<float> a(n * n), b(n * n), c(n * n);
   Rng rng(7);
@@ -69,6 +77,11 @@ Peak measure_peak() {
   });
   const kernels::PackedWeight W(b.data(), n, n);
   peak.packed = gflops([&] { kernels::linear_forward(c.data(), a.data(), W, nullptr, n); });
+  if (type != kernels::PackedType::Float32) {
+    const kernels::PackedWeight narrow(b.data(), n, n, type);
+    peak.type = type;
+    peak.typed = gflops([&] { kernels::linear_forward(c.data(), a.data(), narrow, nullptr, n); });
+  }
   return peak;
 }
 
@@ -79,6 +92,12 @@ void print_peak(const Peak& peak, double flops, double seconds) {
   std::printf("  fp32 peak (2048³)     %10.1f GFLOP/s -> %.0f%% of peak\n", peak.best(), 100.0 * achieved / peak.best());
   std::printf("  backend               %s: sgemm %.1f, packed weights %.1f GFLOP/s\n", kernels::gemm_backend().c_str(),
               peak.sgemm, peak.packed);
+  if (peak.type != kernels::PackedType::Float32) {
+    // Padded as the lines above: "bfloat16 peak (2048³)" is as wide as they are.
+    const std::string label = std::string(kernels::packed_type_name(peak.type)) + " peak (2048³)";
+    std::printf("  %s%*s%10.1f %s -> %.0f%% of it\n", label.c_str(), std::max(1, 23 - static_cast<int>(label.size())), "",
+                peak.typed, peak.type == kernels::PackedType::Int8 ? "GOP/s" : "GFLOP/s", 100.0 * achieved / peak.typed);
+  }
 }
 
 struct BenchOptions {
@@ -161,9 +180,15 @@ double peak_resident_mib() {
 
 // Translation as `translate` runs it (encoder once, KV cache, beam search or
 // greedy for beam 1), every output forced to tgt_len tokens.
-void bench_decode(const ModelSource& source, const BenchOptions& o, int64_t beam) {
-  auto model = source.build();
-  model->params.pack_linear_weights();
+// The linear layers multiply in `compute` (default: the type a --model is
+// stored in, float32 for a new model).
+void bench_decode(const ModelSource& source, const BenchOptions& o, int64_t beam,
+                  std::optional<kernels::PackedType> compute) {
+  // A --model is packed as it loads, in `compute`: packing it twice would
+  // count a float32 copy in the peak memory of an int8 run.
+  auto model = source.build(compute);
+  if (source.model_dir.empty()) model->params.pack_linear_weights(compute.value_or(kernels::PackedType::Float32));
+  const kernels::PackedType type = compute.value_or(model->config.weight_type);
   const ModelConfig& c = model->config;
   if (o.tgt_len + 1 > c.max_length) throw Error("--tgt-len: the output and its start token do not fit the model's max_length");
   const int64_t pieces = o.src_len - c.source_wrap_tokens();  // the source as translate wraps it, src_len in all
@@ -193,10 +218,10 @@ void bench_decode(const ModelSource& source, const BenchOptions& o, int64_t beam
   const double t = median(times);
   // The peak afterwards: its 64 MiB of matrices must not count in decoding's memory.
   const double resident = peak_resident_mib();
-  const Peak peak = measure_peak();
-  std::printf("decode: %s, batch %lld, beam %lld, source %lld tokens, output forced to %lld tokens, %d threads, median of %lld runs\n",
-              source.describe().c_str(), (long long)o.batch, (long long)beam, (long long)o.src_len, (long long)o.tgt_len,
-              num_threads(), (long long)o.iters);
+  const Peak peak = measure_peak(type);
+  std::printf("decode: %s, %s products, batch %lld, beam %lld, source %lld tokens, output forced to %lld tokens, %d threads, median of %lld runs\n",
+              source.describe().c_str(), kernels::packed_type_name(type), (long long)o.batch, (long long)beam,
+              (long long)o.src_len, (long long)o.tgt_len, num_threads(), (long long)o.iters);
   std::printf("  time per batch        %10.2f ms\n", t * 1e3);
   std::printf("  sentences             %10.1f sentences/s\n", static_cast<double>(o.batch) / t);
   std::printf("  target tokens         %10.0f tokens/s\n", static_cast<double>(o.batch * o.tgt_len) / t);
@@ -229,13 +254,15 @@ void add_bench_command(CLI::App& app) {
   auto source = std::make_shared<ModelSource>();
   auto o = std::make_shared<BenchOptions>();
   auto beam = std::make_shared<int64_t>(1);
+  auto compute = std::make_shared<std::string>();
   source->add_options(*decode, "small");
+  add_compute_type_option(*decode, *compute);
   decode->add_option("--batch", o->batch, "sentences per batch")->check(CLI::Range(1, 4096))->capture_default_str();
   decode->add_option("--beam", *beam, "beam size (1: greedy)")->check(CLI::Range(1, 256))->capture_default_str();
   decode->add_option("--src-len", o->src_len, "source tokens per sentence")->check(CLI::Range(1, 100000))->capture_default_str();
   decode->add_option("--tgt-len", o->tgt_len, "output tokens per sentence (EOS is never chosen)")->check(CLI::Range(1, 100000))->capture_default_str();
   decode->add_option("--iters", o->iters, "timed runs (the median is reported)")->check(CLI::Range(1, 100000))->capture_default_str();
-  decode->callback([source, o, beam] { bench_decode(*source, *o, *beam); });
+  decode->callback([source, o, beam, compute] { bench_decode(*source, *o, *beam, compute_type(*compute)); });
   add_bench_allreduce_command(*bench);
 }
 

@@ -18,5 +18,6 @@ void add_score_command(CLI::App& app);
 void add_explain_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
 
 }  // namespace transformer::cli

@@ -15,11 +15,11 @@ CLI::Option* add_models_option(CLI::App& command, std::vector<std::string>& dirs
       ->allow_extra_args(false);
 }
 
-EnsembleModels load_ensemble(const std::vector<std::string>& dirs) {
+EnsembleModels load_ensemble(const std::vector<std::string>& dirs, std::optional<kernels::PackedType> compute) {
   EnsembleModels e;
   std::vector<text::Vocabulary> vocabularies;
   for (const std::string& dir : dirs) {
-    e.loaded.push_back(load_model(dir));
+    e.loaded.push_back(load_model(dir, compute));
     e.models.push_back(e.loaded.back().get());
     vocabularies.push_back(load_model_vocabulary(dir, e.loaded.back()->config));
   }

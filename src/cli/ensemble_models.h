@@ -6,11 +6,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "kernels/packed_weight.h"
 #include "model/transformer.h"
 #include "text/vocabulary.h"
 
@@ -26,6 +28,8 @@ struct EnsembleModels {
   text::Vocabulary vocabulary;       // the first model's
 };
 
-EnsembleModels load_ensemble(const std::vector<std::string>& dirs);
+// Every model packed in `compute` (unset: each in the type it is stored in).
+EnsembleModels load_ensemble(const std::vector<std::string>& dirs,
+                             std::optional<kernels::PackedType> compute = std::nullopt);
 
 }  // namespace transformer::cli

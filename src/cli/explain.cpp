@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/compute_type.h"
 #include "cli/web_dir.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -24,6 +25,7 @@ void add_explain_command(CLI::App& app) {
     std::vector<std::string> words;
     explain::ExplainOptions explain;
     std::string json_out, html_out, web_dir;
+    std::string compute_type;
   };
   auto o = std::make_shared<Options>();
   explain::ExplainOptions& e = o->explain;
@@ -37,6 +39,7 @@ void add_explain_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-length-a", e.max_length_a, "output length limit: a · source length + b")->capture_default_str();
   cmd->add_option("--max-length-b", e.max_length_b, "output length limit: a · source length + b")->capture_default_str();
+  add_compute_type_option(*cmd, o->compute_type);
   cmd->add_option("-o,--output", o->json_out, "write the JSON record here (default: stdout, unless --html)");
   cmd->add_option("--html", o->html_out, "write the explorer page with the record inside: one file that works offline");
   cmd->add_option("--web", o->web_dir, "the explorer page's folder, with index.html (default: ./web or the source tree's web/)");
@@ -44,7 +47,7 @@ void add_explain_command(CLI::App& app) {
     if (o->explain.beam.n_best > o->explain.beam.beam_size) throw CLI::ValidationError("--n-best", "cannot exceed --beam");
     std::string sentence;
     for (const auto& word : o->words) sentence += (sentence.empty() ? "" : " ") + word;
-    auto model = load_model(o->model_dir);
+    auto model = load_model(o->model_dir, compute_type(o->compute_type));
     const text::Vocabulary vocab = load_model_vocabulary(o->model_dir, model->config);
     const nlohmann::json record = explain::explain(*model, vocab, sentence, o->explain);
 

@@ -17,8 +17,8 @@ void ModelSource::add_options(CLI::App& command, const std::string& default_pres
   command.add_option("--seed", seed, "initialisation seed for a new model")->capture_default_str();
 }
 
-std::unique_ptr<Transformer> ModelSource::build() const {
-  if (!model_dir.empty()) return load_model(model_dir);
+std::unique_ptr<Transformer> ModelSource::build(std::optional<kernels::PackedType> compute) const {
+  if (!model_dir.empty()) return load_model(model_dir, compute);
   const ModelConfig config_values = config.empty() ? ModelConfig::preset(preset) : ModelConfig::load(config);
   auto model = std::make_unique<Transformer>(config_values);
   model->params.initialize(seed);

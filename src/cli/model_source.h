@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -19,7 +20,9 @@ struct ModelSource {
   uint64_t seed = 1;      // --seed: initialisation seed for a new model
 
   void add_options(CLI::App& command, const std::string& default_preset);
-  std::unique_ptr<Transformer> build() const;
+  // A --model is loaded packed in `compute` (default: the type it is stored
+  // in); a new model is not packed.
+  std::unique_ptr<Transformer> build(std::optional<kernels::PackedType> compute = std::nullopt) const;
   std::string describe() const;  // for headings: the directory, file or preset name
 };
 

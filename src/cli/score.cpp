@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "cli/commands.h"
+#include "cli/compute_type.h"
 #include "cli/ensemble_models.h"
 #include "cli/lines.h"
 #include "core/error.h"
@@ -27,6 +28,7 @@ void add_score_command(CLI::App& app) {
     int64_t batch = 64;
     bool normalize = false;
     bool per_token = false;
+    std::string compute_type;
   };
   auto o = std::make_shared<Options>();
   add_models_option(*cmd, o->model_dirs);
@@ -34,9 +36,10 @@ void add_score_command(CLI::App& app) {
   cmd->add_option("--batch", o->batch, "sentence pairs per batch")->check(CLI::Range(1, 4096))->capture_default_str();
   cmd->add_flag("--normalize", o->normalize, "divide each score by its token count (target tokens + EOS)");
   cmd->add_flag("--per-token", o->per_token, "append ||| and each target token's log-probability (then EOS's)");
+  add_compute_type_option(*cmd, o->compute_type);
   cmd->callback([o] {
     if (o->files.size() == 1) throw CLI::ValidationError("files", "give both SOURCE and TARGET, or neither (stdin)");
-    const EnsembleModels ensemble = load_ensemble(o->model_dirs);
+    const EnsembleModels ensemble = load_ensemble(o->model_dirs, compute_type(o->compute_type));
     Translator checker(ensemble.models, ensemble.vocabulary, TranslatorOptions{});
 
     std::vector<std::string> source_lines, target_lines, source_where, target_where;

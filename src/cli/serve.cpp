@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/compute_type.h"
 #include "cli/web_dir.h"
 #include "serve/auth.h"
 #include "serve/server.h"
@@ -60,6 +61,7 @@ void add_serve_command(CLI::App& app) {
   auto log_format = std::make_shared<std::string>("text");
   auto grace = std::make_shared<double>(25);
   auto timeout = std::make_shared<double>(60);
+  auto compute = std::make_shared<std::string>();
   TranslatorOptions& t = o->translator;
   cmd->add_option("--model", o->model_dir, "model directory (config.json, model.safetensors, spm.model)")->required();
   cmd->add_option("--host", o->host, "address to listen on (0.0.0.0: every interface)")->capture_default_str();
@@ -110,8 +112,9 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--log-format", *log_format, "the access log on stderr, a line per request: text or json (JSON lines)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+  add_compute_type_option(*cmd, *compute);
   cmd->add_flag("--quiet", *quiet, "no access log");
-  cmd->callback([cmd, o, web, quiet, log_format, grace, timeout] {
+  cmd->callback([cmd, o, web, quiet, log_format, grace, timeout, compute] {
     wait_passively();
     if (o->translator.beam.n_best > o->translator.beam.beam_size) throw CLI::ValidationError("--n-best", "cannot exceed --beam");
     // glibc gives each new thread that allocates an arena of its own (up to
@@ -140,6 +143,7 @@ void add_serve_command(CLI::App& app) {
     options.web_dir = web->empty() ? find_web_dir() : *web;
     options.request_timeout_ms = static_cast<int64_t>(std::ceil(*timeout * 1000));
     options.log_format = *quiet ? serve::LogFormat::off : serve::parse_log_format(*log_format);
+    options.compute_type = compute_type(*compute);
     serve::Server server(options);
     if (options.api_key_file.empty() && !serve::is_loopback_host(options.host))
       std::fprintf(stderr,
@@ -150,7 +154,8 @@ void add_serve_command(CLI::App& app) {
     // model loads; "serving … on" is printed once it is ready.
     const int port = server.start();
     server.load();
-    std::printf("serving %s on http://%s:%d\n", options.model_dir.c_str(), options.host.c_str(), port);
+    std::printf("serving %s (%s products) on http://%s:%d\n", options.model_dir.c_str(),
+                kernels::packed_type_name(server.compute_type()), options.host.c_str(), port);
     if (options.web_dir.empty()) std::printf("no explorer page: no web directory found (--web DIR)\n");
     std::fflush(stdout);
     // Wake up once a second as well, in case the server stopped by itself.

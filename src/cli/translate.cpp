@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "cli/commands.h"
+#include "cli/compute_type.h"
 #include "cli/ensemble_models.h"
 #include "cli/lines.h"
 #include "core/error.h"
@@ -36,6 +37,7 @@ void add_translate_command(CLI::App& app) {
     TranslatorOptions translator;
     bool alignment = false;
     int64_t alignment_layer = -1;
+    std::string compute_type;
   };
   auto o = std::make_shared<Options>();
   TranslatorOptions& t = o->translator;
@@ -69,9 +71,10 @@ void add_translate_command(CLI::App& app) {
                   "decoder layer for --alignment (0-based; negative counts from the last: -1 is the last, in an "
                   "ensemble each model's own)")
       ->capture_default_str();
+  add_compute_type_option(*cmd, o->compute_type);
   cmd->add_flag("--truncate", t.truncate, "cut sentences longer than the model's max_length (with a warning) instead of failing");
   cmd->callback([o, n_best] {
-    const EnsembleModels ensemble = load_ensemble(o->model_dirs);
+    const EnsembleModels ensemble = load_ensemble(o->model_dirs, compute_type(o->compute_type));
     TranslatorOptions options = o->translator;
     if (o->alignment) {
       options.alignment_from_last = o->alignment_layer < 0;

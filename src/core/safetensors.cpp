@@ -253,6 +253,29 @@ std::vector<int64_t> File::load_ints(const std::string& name, Shape* shape) cons
   return values;
 }
 
+const TensorInfo& File::checked(const std::string& name, const char* dtype, const Shape& expected) const {
+  const TensorInfo& t = info(name);
+  if (t.dtype != dtype) throw Error(tensor_where(source_, name) + " has dtype " + t.dtype + ", expected " + dtype);
+  if (t.shape != expected)
+    throw Error(tensor_where(source_, name) + " has shape " + shape_string(t.shape) + ", expected " +
+                shape_string(expected));
+  return t;
+}
+
+std::vector<uint16_t> File::load_bf16(const std::string& name, const Shape& expected) const {
+  const TensorInfo& t = checked(name, "BF16", expected);
+  std::vector<uint16_t> values(static_cast<size_t>(shape_numel(t.shape)));
+  copy_bytes(values.data(), bytes_.data() + data_start_ + t.begin, t.end - t.begin);  // parse_entry checked the size
+  return values;
+}
+
+std::vector<int8_t> File::load_i8(const std::string& name, const Shape& expected) const {
+  const TensorInfo& t = checked(name, "I8", expected);
+  std::vector<int8_t> values(static_cast<size_t>(shape_numel(t.shape)));
+  copy_bytes(values.data(), bytes_.data() + data_start_ + t.begin, t.end - t.begin);
+  return values;
+}
+
 namespace {
 
 std::string raw_bytes(const void* data, size_t n) {
@@ -280,6 +303,23 @@ void Writer::add_ints(const std::string& name, const Shape& shape, const std::ve
     throw Error("safetensors: tensor '" + name + "' of shape " + shape_string(shape) + " cannot hold " +
                 std::to_string(values.size()) + " values");
   entries_[name] = Entry{"I64", shape, raw_bytes(values.data(), values.size() * sizeof(int64_t))};
+}
+
+void Writer::add_raw(const std::string& name, const char* dtype, const Shape& shape, const void* data, size_t count,
+                     size_t element_size) {
+  check_tensor_name(name);
+  if (static_cast<int64_t>(count) != shape_numel(shape))
+    throw Error("safetensors: tensor '" + name + "' of shape " + shape_string(shape) + " cannot hold " +
+                std::to_string(count) + " values");
+  entries_[name] = Entry{dtype, shape, raw_bytes(data, count * element_size)};
+}
+
+void Writer::add_bf16(const std::string& name, const Shape& shape, const std::vector<uint16_t>& values) {
+  add_raw(name, "BF16", shape, values.data(), values.size(), sizeof(uint16_t));
+}
+
+void Writer::add_i8(const std::string& name, const Shape& shape, const std::vector<int8_t>& values) {
+  add_raw(name, "I8", shape, values.data(), values.size(), sizeof(int8_t));
 }
 
 void Writer::set_metadata(const std::string& key, const std::string& value) { metadata_[key] = value; }

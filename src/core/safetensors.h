@@ -40,10 +40,16 @@ class File {
   Tensor load_f32(const std::string& name, const Shape& expected) const;
   // An I64 or I32 tensor as int64 values; writes its shape.
   std::vector<int64_t> load_ints(const std::string& name, Shape* shape) const;
+  // The values of a BF16 tensor (bits as stored) or an I8 tensor, which must
+  // have the shape `expected` (quantized weights, docs/FORMATS.md).
+  std::vector<uint16_t> load_bf16(const std::string& name, const Shape& expected) const;
+  std::vector<int8_t> load_i8(const std::string& name, const Shape& expected) const;
 
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
  private:
+  // The tensor `name`, checked to be of `dtype` and shape `expected`.
+  const TensorInfo& checked(const std::string& name, const char* dtype, const Shape& expected) const;
   std::string source_;
   std::string bytes_;
   size_t data_start_ = 0;
@@ -57,6 +63,8 @@ class Writer {
  public:
   void add(const std::string& name, const Tensor& tensor);  // F32
   void add_ints(const std::string& name, const Shape& shape, const std::vector<int64_t>& values);  // I64
+  void add_bf16(const std::string& name, const Shape& shape, const std::vector<uint16_t>& values);  // BF16 bits
+  void add_i8(const std::string& name, const Shape& shape, const std::vector<int8_t>& values);      // I8
   void set_metadata(const std::string& key, const std::string& value);
 
   // Deterministic bytes: tensors in name order, header padded with spaces so
@@ -65,6 +73,8 @@ class Writer {
   void write(const std::string& path) const;  // atomically
 
  private:
+  void add_raw(const std::string& name, const char* dtype, const Shape& shape, const void* data, size_t count,
+               size_t element_size);
   struct Entry {
     std::string dtype;
     Shape shape;

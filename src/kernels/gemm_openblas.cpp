@@ -1,13 +1,15 @@
 // The OpenBLAS backend (-DTRANSFORMER_GEMM=openblas), for machines without
 // oneDNN: gemm() on cblas_sgemm from OpenBLAS's OpenMP build. OpenBLAS has
 // no packed-weight product we can use, so a PackedWeight here is a plain
-// copy of W and its linear_forward is the unpacked one.
+// copy of W and its linear_forward is the unpacked one; and no bf16 or int8
+// products (check_packed_type says so).
 #include <cblas.h>
 #include <omp.h>
 
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "kernels/gemm.h"
 #include "kernels/packed_weight.h"
 
@@ -37,8 +39,16 @@ struct PackedWeight::Impl {
   std::vector<float> W;
 };
 
-PackedWeight::PackedWeight(const float* W, int64_t out, int64_t in, PackedType type)
-    : impl_(std::make_shared<const Impl>(Impl{out, in, type, std::vector<float>(W, W + out * in)})) {}
+void check_packed_type(PackedType type) {
+  if (type != PackedType::Float32)
+    throw Error(std::string(packed_type_name(type)) + " products need the oneDNN backend; this build multiplies with " +
+                gemm_backend() + " (configure with -DTRANSFORMER_GEMM=onednn), or use float32");
+}
+
+PackedWeight::PackedWeight(const float* W, int64_t out, int64_t in, PackedType type) {
+  check_packed_type(type);
+  impl_ = std::make_shared<const Impl>(Impl{out, in, type, std::vector<float>(W, W + out * in)});
+}
 
 int64_t PackedWeight::out() const { return impl_->out; }
 int64_t PackedWeight::in() const { return impl_->in; }

@@ -10,17 +10,34 @@
 // from 1 to thousands), so W is packed once and every row count's primitive
 // reads the same copy. A primitive takes ~0.2 ms to create (its kernels are
 // generated then); a decoding run meets a handful of row counts.
+//
+// bf16 and int8 (packed_weight.h): the same primitive per row count, on
+// bf16 · bf16 → fp32 and u8 · s8 → int32 (oneDNN's brgemm kernels for
+// AVX512_BF16 and VNNI). What oneDNN 2.6 does not do fast, we do around it:
+// it runs its VNNI brgemm only without run-time output scales (with them it
+// falls back to a kernel 1.5–2× slower), and a per-row scale of the
+// activations as a post-op falls to its reference kernel (thousands of
+// times slower, measured: docs/RESULTS.md); so the product comes out in int32 and quantize.h's epilogue
+// applies both scales, the zero points and the bias in one pass. u8
+// activations and s8 weights are VNNI's own pairing; s8 activations run at
+// the same speed or a little slower (oneDNN shifts them to u8), so the
+// activations are asymmetric u8, which gives a ReLU's output all 256 steps.
 #include <dnnl.hpp>
 #include <omp.h>
 
 #include <cassert>
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "core/error.h"
+#include "kernels/cpu_features.h"
+#include "kernels/gemm.h"
 #include "kernels/packed_weight.h"
+#include "kernels/quantize.h"
 
 namespace transformer::kernels {
 
@@ -29,13 +46,35 @@ struct PackedWeight::Impl {
   PackedType type = PackedType::Float32;
   dnnl::memory::desc layout;  // oneDNN's layout for W as the {in, out} matrix it multiplies by
   dnnl::memory packed;        // W in that layout (allocated by oneDNN, 64-byte aligned)
+  // Int8: each output's scale, and the sum of its quantized weights (for the
+  // activations' zero points: Σ_k (q_k − z) w_k = Σ_k q_k w_k − z Σ_k w_k).
+  std::vector<float> scales;
+  std::vector<int32_t> sums;
 };
 
 namespace {
 
 using dnnl::memory;
 using Tag = memory::format_tag;
-constexpr memory::data_type kF32 = memory::data_type::f32;
+using Dt = memory::data_type;
+constexpr Dt kF32 = Dt::f32;
+
+// What each type multiplies: the activations' type, the weights', the output's.
+struct Types {
+  Dt src, weights, dst;
+};
+Types types_of(PackedType type) {
+  switch (type) {
+    case PackedType::BFloat16: return {Dt::bf16, Dt::bf16, kF32};
+    case PackedType::Int8: return {Dt::u8, Dt::s8, Dt::s32};
+    case PackedType::Float32: break;
+  }
+  return {kF32, kF32, kF32};
+}
+
+// The most inputs an int8 product may sum: |Σ_k (q_k − z) w_k| ≤ 255 · 127 · in
+// must fit in int32, as must each of its two terms.
+constexpr int64_t kMaxInt8Inputs = ((int64_t{1} << 31) - 1) / (255 * 127);
 
 // The process's CPU engine. Never destroyed: threads' streams refer to it,
 // and a static's destruction could come before theirs.
@@ -78,7 +117,8 @@ struct Matmul {
 };
 
 Matmul create_matmul(const Key& key, const memory::desc& layout) {
-  const memory::desc src({key.rows, key.in}, kF32, Tag::ab), dst({key.rows, key.out}, kF32, Tag::ab);
+  const Types t = types_of(key.type);
+  const memory::desc src({key.rows, key.in}, t.src, Tag::ab), dst({key.rows, key.out}, t.dst, Tag::ab);
   const memory::desc bias = key.bias ? memory::desc({1, key.out}, kF32, Tag::ab) : memory::desc();
   // The caller's scratch memory instead of the library's, which in Debian's
   // build is shared by all primitives and unsafe for two threads at once.
@@ -128,14 +168,19 @@ Bindings& thread_bindings(const Key& key, const Matmul& mm) {
   return bindings.emplace(key, Bindings{none(mm.src), none(mm.bias), none(mm.dst), none(mm.scratchpad)}).first->second;
 }
 
-// Each thread's scratch memory for the primitives it runs, grown as needed.
-void* thread_scratchpad(size_t bytes) {
+// Each thread's working memory, grown as needed: the primitives' scratch,
+// and for bf16 and int8 the converted activations, their scales and zero
+// points.
+enum Use { kScratchpad, kSource, kScales, kZeroPoints, kUses };
+
+void* thread_buffer(Use use, size_t bytes) {
   struct Buffer {
     void* data = nullptr;
     size_t size = 0;
     ~Buffer() { std::free(data); }
   };
-  thread_local Buffer buffer;
+  thread_local Buffer buffers[kUses];
+  Buffer& buffer = buffers[use];
   if (bytes > buffer.size) {
     std::free(buffer.data);
     buffer.size = (bytes + 63) / 64 * 64;
@@ -145,27 +190,81 @@ void* thread_scratchpad(size_t bytes) {
   return buffer.data;
 }
 
+// W [out, in] row-major is the {in, out} matrix with strides {1, in}: format
+// `ba`. Reordered from that into the layout oneDNN's matmul chooses for it
+// (format `any`).
+void pack(PackedWeight::Impl& impl, const void* W, Dt type) {
+  const Types t = types_of(impl.type);
+  const memory::desc src({kLayoutRows, impl.in}, t.src, Tag::ab), dst({kLayoutRows, impl.out}, t.dst, Tag::ab);
+  const memory::desc any({impl.in, impl.out}, t.weights, Tag::any);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any, dst), cpu());
+  impl.layout = pd.weights_desc();
+  impl.packed = memory(impl.layout, cpu());
+  memory plain(memory::desc({impl.in, impl.out}, type, Tag::ba), cpu(), const_cast<void*>(W));
+  dnnl::reorder(plain, impl.packed).execute(thread_stream(), plain, impl.packed);
+  thread_stream().wait();
+}
+
 }  // namespace
 
+void check_packed_type(PackedType type) {
+  if (type == PackedType::Float32) return;
+  const CpuFeatures cpu = cpu_features();
+  const std::string name = packed_type_name(type);
+  const bool has = type == PackedType::BFloat16 ? cpu.avx512_bf16 : cpu.avx512_vnni || cpu.avx_vnni;
+  if (!has)
+    throw Error(name + " products need the " +
+                (type == PackedType::BFloat16 ? "AVX512_BF16 instruction set" : "AVX512_VNNI or AVX_VNNI instruction set") +
+                ", which this CPU does not have (it has: " + cpu_features_string() + "); use float32");
+  // The CPU has it; oneDNN must use it too (DNNL_MAX_CPU_ISA can forbid it),
+  // else it would emulate bf16 slowly or run int8 without VNNI.
+  const unsigned isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  auto includes = [&](dnnl_cpu_isa_t level) { return (isa & static_cast<unsigned>(level)) == static_cast<unsigned>(level); };
+  const bool runs = type == PackedType::BFloat16 ? includes(dnnl_cpu_isa_avx512_core_bf16)
+                                                 : includes(dnnl_cpu_isa_avx512_core_vnni) || includes(dnnl_cpu_isa_avx2_vnni);
+  if (!runs)
+    throw Error(name + " products: the CPU has the instructions but oneDNN is limited to " + gemm_backend() +
+                " (DNNL_MAX_CPU_ISA?); use float32");
+}
+
 PackedWeight::PackedWeight(const float* W, int64_t out, int64_t in, PackedType type) {
-  assert(out > 0 && in > 0 && type == PackedType::Float32);
+  assert(out > 0 && in > 0);
+  check_packed_type(type);
   auto impl = std::make_shared<Impl>();
   impl->out = out;
   impl->in = in;
   impl->type = type;
+  const std::string what = std::to_string(out) + " × " + std::to_string(in) + " weight";
   try {
-    // The layout oneDNN's matmul wants for this W: format `any` lets it choose.
-    const memory::desc src({kLayoutRows, in}, kF32, Tag::ab), dst({kLayoutRows, out}, kF32, Tag::ab);
-    const memory::desc any({in, out}, kF32, Tag::any);
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any, dst), cpu());
-    impl->layout = pd.weights_desc();
-    impl->packed = memory(impl->layout, cpu());
-    // W [out, in] row-major is the {in, out} matrix with strides {1, in}: format `ba`.
-    memory plain(memory::desc({in, out}, kF32, Tag::ba), cpu(), const_cast<float*>(W));
-    dnnl::reorder(plain, impl->packed).execute(thread_stream(), plain, impl->packed);
-    thread_stream().wait();
+    switch (type) {
+      case PackedType::Float32:
+        pack(*impl, W, kF32);
+        break;
+      case PackedType::BFloat16: {
+        std::vector<uint16_t> bf16(static_cast<size_t>(out * in));
+        to_bfloat16(W, bf16.data(), out * in);
+        pack(*impl, bf16.data(), Dt::bf16);
+        break;
+      }
+      case PackedType::Int8: {
+        if (in > kMaxInt8Inputs)
+          throw Error("cannot pack a " + what + " in int8: more than " + std::to_string(kMaxInt8Inputs) +
+                      " inputs would overflow its int32 sums");
+        std::vector<int8_t> q(static_cast<size_t>(out * in));
+        impl->scales.resize(out);
+        quantize_int8_rows(W, out, in, q.data(), impl->scales.data());
+        impl->sums.assign(out, 0);
+        for (int64_t j = 0; j < out; ++j) {
+          if (std::isnan(impl->scales[j]))
+            throw Error("cannot pack a " + what + " in int8: row " + std::to_string(j) + " holds a NaN or an infinity");
+          for (int64_t k = 0; k < in; ++k) impl->sums[j] += q[j * in + k];
+        }
+        pack(*impl, q.data(), Dt::s8);
+        break;
+      }
+    }
   } catch (const dnnl::error& e) {
-    throw Error("oneDNN: cannot pack a " + std::to_string(out) + " × " + std::to_string(in) + " weight: " + e.what());
+    throw Error("oneDNN: cannot pack a " + what + " in " + packed_type_name(type) + ": " + e.what());
   }
   impl_ = std::move(impl);
 }
@@ -173,7 +272,10 @@ PackedWeight::PackedWeight(const float* W, int64_t out, int64_t in, PackedType t
 int64_t PackedWeight::out() const { return impl_->out; }
 int64_t PackedWeight::in() const { return impl_->in; }
 PackedType PackedWeight::type() const { return impl_->type; }
-int64_t PackedWeight::bytes() const { return static_cast<int64_t>(impl_->layout.get_size()); }
+int64_t PackedWeight::bytes() const {
+  return static_cast<int64_t>(impl_->layout.get_size() + impl_->scales.size() * sizeof(float) +
+                              impl_->sums.size() * sizeof(int32_t));
+}
 
 void linear_forward(float* y, const float* x, const PackedWeight& W, const float* b, int64_t rows) {
   if (rows == 0) return;
@@ -181,9 +283,29 @@ void linear_forward(float* y, const float* x, const PackedWeight& W, const float
   // should run on N.
   assert(!omp_in_parallel());
   const PackedWeight::Impl& w = W.impl();
-  const Key key{rows, w.out, w.in, b != nullptr, omp_get_max_threads(), w.type};
+  const bool int8 = w.type == PackedType::Int8;
+  // int8 adds the bias itself, after the scales (quantize.h).
+  const Key key{rows, w.out, w.in, b != nullptr && !int8, omp_get_max_threads(), w.type};
   const auto mm = cached_matmul(key, w.layout);
   Bindings& bind = thread_bindings(key, *mm);
+
+  // The product's source and destination in the types it multiplies.
+  const void* src = x;
+  void* dst = y;
+  float* x_scales = nullptr;
+  int32_t* zero_points = nullptr;
+  if (w.type == PackedType::BFloat16) {
+    auto* converted = static_cast<uint16_t*>(thread_buffer(kSource, rows * w.in * sizeof(uint16_t)));
+    to_bfloat16(x, converted, rows * w.in);
+    src = converted;
+  } else if (int8) {
+    auto* q = static_cast<uint8_t*>(thread_buffer(kSource, rows * w.in));
+    x_scales = static_cast<float*>(thread_buffer(kScales, rows * sizeof(float)));
+    zero_points = static_cast<int32_t*>(thread_buffer(kZeroPoints, rows * sizeof(int32_t)));
+    quantize_uint8_rows(x, rows, w.in, q, x_scales, zero_points);
+    src = q;  // and the int32 product goes where y's floats will be (dequantize_int8_product)
+  }
+
   // The C interface: the C++ one gathers the arguments in a std::unordered_map on every call.
   dnnl_exec_arg_t args[5];
   int n = 0;
@@ -191,16 +313,18 @@ void linear_forward(float* y, const float* x, const PackedWeight& W, const float
     m.set_data_handle(const_cast<void*>(data));
     args[n++] = {which, m.get()};
   };
-  arg(DNNL_ARG_SRC, bind.src, x);
+  arg(DNNL_ARG_SRC, bind.src, src);
   args[n++] = {DNNL_ARG_WEIGHTS, w.packed.get()};
-  arg(DNNL_ARG_DST, bind.dst, y);
-  if (b != nullptr) arg(DNNL_ARG_BIAS, bind.bias, b);
+  arg(DNNL_ARG_DST, bind.dst, dst);
+  if (key.bias) arg(DNNL_ARG_BIAS, bind.bias, b);
   const size_t scratch = mm->scratchpad.get_size();
-  if (scratch > 0) arg(DNNL_ARG_SCRATCHPAD, bind.scratchpad, thread_scratchpad(scratch));
+  if (scratch > 0) arg(DNNL_ARG_SCRATCHPAD, bind.scratchpad, thread_buffer(kScratchpad, scratch));
   dnnl::stream& stream = thread_stream();
   const dnnl_status_t status = dnnl_primitive_execute(mm->primitive.get(), stream.get(), n, args);
   if (status != dnnl_success) throw Error("oneDNN: matmul failed (status " + std::to_string(static_cast<int>(status)) + ")");
   stream.wait();
+
+  if (int8) dequantize_int8_product(y, rows, w.out, x_scales, zero_points, w.scales.data(), w.sums.data(), b);
 }
 
 }  // namespace transformer::kernels

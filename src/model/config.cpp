@@ -95,6 +95,10 @@ const std::vector<std::pair<std::string, TieEmbeddings>> kTies = {
     {"all", TieEmbeddings::All}, {"target_output", TieEmbeddings::TargetOutput}, {"none", TieEmbeddings::None}};
 const std::vector<std::pair<std::string, DecoderStart>> kDecoderStarts = {{"bos", DecoderStart::Bos},
                                                                            {"eos", DecoderStart::Eos}};
+const std::vector<std::pair<std::string, kernels::PackedType>> kWeightTypes = {
+    {"float32", kernels::PackedType::Float32},
+    {"bfloat16", kernels::PackedType::BFloat16},
+    {"int8", kernels::PackedType::Int8}};
 
 template <typename Enum>
 std::string choice_name(Enum value, const std::vector<std::pair<std::string, Enum>>& choices) {
@@ -140,6 +144,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& source) {
     else if (key == "source_bos") c.source_bos = get_bool(v, source, key);
     else if (key == "source_eos") c.source_eos = get_bool(v, source, key);
     else if (key == "decoder_start") c.decoder_start = get_choice(v, source, key, kDecoderStarts);
+    else if (key == "weight_type") c.weight_type = get_choice(v, source, key, kWeightTypes);
     else throw Error(source + ": unknown field '" + key + "' (docs/FORMATS.md lists the fields)");
   }
   c.validate(source);
@@ -151,28 +156,32 @@ ModelConfig ModelConfig::load(const std::string& path) {
 }
 
 json ModelConfig::to_json() const {
-  return json{{"src_vocab_size", src_vocab_size},
-              {"tgt_vocab_size", tgt_vocab_size},
-              {"d_model", d_model},
-              {"heads", heads},
-              {"d_ff", d_ff},
-              {"encoder_layers", encoder_layers},
-              {"decoder_layers", decoder_layers},
-              {"norm", choice_name(norm, kNorms)},
-              {"final_norm", final_norm},
-              {"activation", choice_name(activation, kActivations)},
-              {"positional_encoding", choice_name(positional_encoding, kPositional)},
-              {"tie_embeddings", choice_name(tie_embeddings, kTies)},
-              {"max_length", max_length},
-              {"layer_norm_eps", layer_norm_eps},
-              {"dropout", dropout},
-              {"pad_id", pad_id},
-              {"unk_id", unk_id},
-              {"bos_id", bos_id},
-              {"eos_id", eos_id},
-              {"source_bos", source_bos},
-              {"source_eos", source_eos},
-              {"decoder_start", choice_name(decoder_start, kDecoderStarts)}};
+  json j{{"src_vocab_size", src_vocab_size},
+         {"tgt_vocab_size", tgt_vocab_size},
+         {"d_model", d_model},
+         {"heads", heads},
+         {"d_ff", d_ff},
+         {"encoder_layers", encoder_layers},
+         {"decoder_layers", decoder_layers},
+         {"norm", choice_name(norm, kNorms)},
+         {"final_norm", final_norm},
+         {"activation", choice_name(activation, kActivations)},
+         {"positional_encoding", choice_name(positional_encoding, kPositional)},
+         {"tie_embeddings", choice_name(tie_embeddings, kTies)},
+         {"max_length", max_length},
+         {"layer_norm_eps", layer_norm_eps},
+         {"dropout", dropout},
+         {"pad_id", pad_id},
+         {"unk_id", unk_id},
+         {"bos_id", bos_id},
+         {"eos_id", eos_id},
+         {"source_bos", source_bos},
+         {"source_eos", source_eos},
+         {"decoder_start", choice_name(decoder_start, kDecoderStarts)}};
+  // Only when not float32: a float32 model's config.json stays as it was
+  // before quantized models existed, readable by the PyTorch tools.
+  if (weight_type != kernels::PackedType::Float32) j["weight_type"] = choice_name(weight_type, kWeightTypes);
+  return j;
 }
 
 std::vector<int32_t> ModelConfig::wrap_source(const std::vector<int32_t>& pieces) const {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "kernels/packed_weight.h"
 #include "kernels/positional_encoding.h"
 
 namespace transformer {
@@ -47,6 +48,10 @@ struct ModelConfig {
   bool source_bos = false;                         // a BOS before the source's pieces
   bool source_eos = false;                         // an EOS after them
   DecoderStart decoder_start = DecoderStart::Bos;  // the decoder's first input token
+  // How model.safetensors stores the weight matrices: float32, or bfloat16 /
+  // int8 as `transformer quantize` writes them (docs/FORMATS.md). Not part
+  // of the architecture: a quantized model is for inference only.
+  kernels::PackedType weight_type = kernels::PackedType::Float32;
 
   int64_t head_size() const { return d_model / heads; }  // Dh
   int32_t decoder_start_id() const { return static_cast<int32_t>(decoder_start == DecoderStart::Bos ? bos_id : eos_id); }

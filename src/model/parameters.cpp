@@ -2,8 +2,11 @@
 
 #include <cassert>
 #include <cmath>
+#include <vector>
 
+#include "core/error.h"
 #include "core/random.h"
+#include "kernels/quantize.h"
 
 namespace transformer {
 
@@ -32,10 +35,35 @@ void Parameters::zero_grad() {
   }
 }
 
-void Parameters::pack_linear_weights() {
+void Parameters::pack_linear_weights(kernels::PackedType type) {
   drop_packed();  // old copies go first, so two never exist at once
+  kernels::check_packed_type(type);  // before rounding anything
+  round_matrices(type);
   for (auto& p : params_)
-    if (p->multiplied) p->packed = kernels::PackedWeight(p->value.data(), p->value.dim(0), p->value.dim(1));
+    if (p->multiplied) p->packed = kernels::PackedWeight(p->value.data(), p->value.dim(0), p->value.dim(1), type);
+}
+
+void Parameters::round_matrices(kernels::PackedType type) {
+  if (type == kernels::PackedType::Float32) return;
+  drop_packed();
+  for (auto& p : params_) {
+    Tensor& t = p->value;
+    if (t.rank() != 2) continue;
+    if (type == kernels::PackedType::BFloat16) {
+      kernels::round_to_bfloat16(t.data(), t.numel());
+      continue;
+    }
+    const int64_t rows = t.dim(0), cols = t.dim(1);
+    std::vector<int8_t> q(static_cast<size_t>(rows * cols));
+    std::vector<float> scales(static_cast<size_t>(rows));
+    kernels::quantize_int8_rows(t.data(), rows, cols, q.data(), scales.data());
+    for (int64_t r = 0; r < rows; ++r)
+      if (std::isnan(scales[r]))
+        throw Error("parameter '" + p->name + "': row " + std::to_string(r) +
+                    " holds a NaN or an infinity, which int8 cannot hold");
+    kernels::dequantize_int8_rows(q.data(), scales.data(), rows, cols, t.data());
+  }
+  rounded_to_ = type;
 }
 
 void Parameters::drop_packed() {
@@ -44,6 +72,7 @@ void Parameters::drop_packed() {
 
 void Parameters::initialize(uint64_t seed) {
   drop_packed();
+  rounded_to_ = kernels::PackedType::Float32;
   for (auto& p : params_) {
     Tensor& t = p->value;
     switch (p->init) {

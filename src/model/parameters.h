@@ -51,18 +51,34 @@ class Parameters {
   // Sets every gradient to zero (allocating it the first time).
   void zero_grad();
 
-  // Packs every multiplied weight for inference (kernels/packed_weight.h):
-  // load_model() does it, and so does whoever runs inference on weights it
-  // has just changed (training's validation). The packed copies are a
-  // snapshot; everything here that changes the values (initialize, loading,
-  // the optimizer, training mode) drops them first, so a stale copy is
-  // never used. Code that writes into a value directly must call
+  // Packs every multiplied weight for inference (kernels/packed_weight.h),
+  // in `type`: load_model() does it, and so does whoever runs inference on
+  // weights it has just changed (training's validation). The packed copies
+  // are a snapshot; everything here that changes the values (initialize,
+  // loading, the optimizer, training mode) drops them first, so a stale copy
+  // is never used. Code that writes into a value directly must call
   // drop_packed() itself.
-  void pack_linear_weights();
+  //
+  // For bfloat16 and int8 it first rounds every matrix (rank 2: the linear
+  // layers' weights and the embeddings) to what that type holds
+  // (round_matrices), so an embedding looked up reads the same numbers its
+  // tied output layer multiplies by, and a model stored in that type (which
+  // holds exactly such numbers) comes out the same as its float32 original
+  // rounded at load. An Error names a matrix that cannot be rounded.
+  void pack_linear_weights(kernels::PackedType type = kernels::PackedType::Float32);
   void drop_packed();
+
+  // Rounds every matrix to `type` (kernels/quantize.h; Float32: nothing). Doing
+  // it twice changes nothing. The values then are no longer the trained ones:
+  // rounded_to() says so, and training refuses them.
+  void round_matrices(kernels::PackedType type);
+  kernels::PackedType rounded_to() const { return rounded_to_; }
+  // For a loader that sets values already rounded (a quantized model file).
+  void set_rounded_to(kernels::PackedType type) { rounded_to_ = type; }
 
  private:
   std::vector<std::unique_ptr<Parameter>> params_;
+  kernels::PackedType rounded_to_ = kernels::PackedType::Float32;
 };
 
 }  // namespace transformer

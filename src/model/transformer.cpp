@@ -1,5 +1,7 @@
 #include "model/transformer.h"
 
+#include "core/error.h"
+
 namespace transformer {
 
 namespace {
@@ -52,6 +54,12 @@ const Tensor& Transformer::decode_step(DecoderState& state, const int32_t* ids) 
 }
 
 void Transformer::set_training(bool training) {
+  // Weights rounded to bf16 or int8 are not the trained ones: training on
+  // would quietly continue from a degraded copy.
+  if (training && params.rounded_to() != kernels::PackedType::Float32)
+    throw Error(std::string("this model's weights are rounded to ") + kernels::packed_type_name(params.rounded_to()) +
+                " (a quantized model, or one loaded with --compute-type " + kernels::packed_type_name(params.rounded_to()) +
+                "), for inference only: training needs the float32 weights");
   // Training changes the weights every step: packed copies would go stale.
   if (training) params.drop_packed();
   dropout.training = training;

@@ -27,7 +27,8 @@ class Transformer {
   // (the default) switches it off. Switching leaves the dropout stream where
   // it is, so a validation in the middle of training changes no later mask.
   // Training mode also drops the packed weights (Parameters::pack_linear_weights);
-  // evaluation mode does not pack them again by itself.
+  // evaluation mode does not pack them again by itself. Training mode is an
+  // Error for weights rounded to bf16 or int8 (Parameters::rounded_to).
   void set_training(bool training);
   // Training mode, with the dropout stream restarted from `seed`.
   void set_training(bool training, uint64_t seed);

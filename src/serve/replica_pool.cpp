@@ -5,12 +5,13 @@
 
 namespace transformer::serve {
 
-ReplicaPool::ReplicaPool(const std::string& dir, int count) {
+ReplicaPool::ReplicaPool(const std::string& dir, int count, std::optional<kernels::PackedType> compute) {
   if (count < 1) throw Error("workers must be at least 1, not " + std::to_string(count));
   for (int i = 0; i < count; ++i) {
-    models_.push_back(load_model(dir));
+    models_.push_back(load_model(dir, compute));
     free_.push_back(static_cast<size_t>(i));
   }
+  compute_type_ = compute.value_or(models_.front()->config.weight_type);
 }
 
 ReplicaPool::Lease ReplicaPool::borrow() {

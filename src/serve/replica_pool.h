@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,9 @@ namespace transformer::serve {
 
 class ReplicaPool {
  public:
-  // `count` copies of the model in `dir` (load_model), each loaded from disk.
-  ReplicaPool(const std::string& dir, int count);
+  // `count` copies of the model in `dir` (load_model), each loaded from disk
+  // and packed in `compute` (unset: the type the model is stored in).
+  ReplicaPool(const std::string& dir, int count, std::optional<kernels::PackedType> compute = std::nullopt);
 
   class Lease {
    public:
@@ -44,6 +46,7 @@ class ReplicaPool {
   size_t size() const { return models_.size(); }
   // Replicas lent out now.
   size_t busy() const;
+  kernels::PackedType compute_type() const { return compute_type_; }
   // The first replica without borrowing it, for what reads only its
   // configuration (const): Translator::encode is safe beside a translation
   // running on the same replica.
@@ -53,6 +56,7 @@ class ReplicaPool {
   void release(size_t index);
 
   std::vector<std::unique_ptr<Transformer>> models_;
+  kernels::PackedType compute_type_ = kernels::PackedType::Float32;
   std::vector<size_t> free_;  // indices of the replicas nobody holds
   mutable std::mutex mutex_;
   std::condition_variable available_;

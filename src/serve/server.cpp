@@ -90,7 +90,7 @@ struct Server::Loaded {
       // Checked against the config before the replicas load: a wrong
       // spm.model fails at once, naming both files.
       : vocabulary(load_model_vocabulary(o.model_dir, ModelConfig::load(o.model_dir + "/config.json"))),
-        replicas(o.model_dir, o.workers) {
+        replicas(o.model_dir, o.workers, o.compute_type) {
     // Checks the default options and that the vocabulary fits the model
     // now, not at the first request.
     Translator check(replicas.first(), vocabulary, o.translator);
@@ -138,6 +138,9 @@ Server::Server(ServerOptions options)
                            [this] { return ready_ ? static_cast<double>(model_->replicas.size()) : 0.0; });
   registry_.gauge_function("transformer_replicas_busy", "Model replicas translating or explaining now.",
                            [this] { return ready_ ? static_cast<double>(model_->replicas.busy()) : 0.0; });
+  compute_type_info_ = &registry_.gauge("transformer_compute_type",
+                                        "1 for the type the model replicas multiply in (float32, bfloat16, int8).",
+                                        {"type"});
   add_routes();
 }
 
@@ -146,8 +149,11 @@ Server::~Server() { stop(); }
 void Server::load() {
   if (model_) throw Error("the model is already loaded");
   model_ = std::make_unique<Loaded>(options_, metrics_);
+  compute_type_info_->set({kernels::packed_type_name(model_->replicas.compute_type())}, 1);
   ready_ = true;
 }
+
+kernels::PackedType Server::compute_type() const { return loaded().replicas.compute_type(); }
 
 Server::Loaded& Server::loaded() const {
   if (stopping_) throw ApiError(503, "the server is shutting down", 1);

@@ -27,10 +27,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "decode/translator.h"
+#include "kernels/packed_weight.h"
 #include "serve/replica_pool.h"
 #include "serve/access_log.h"
 #include "serve/auth.h"
@@ -48,6 +50,8 @@ namespace transformer::serve {
 
 struct ServerOptions {
   std::string model_dir;           // config.json, model.safetensors and spm.model
+  // float32, bfloat16 or int8 (--compute-type); unset: the type the model is stored in
+  std::optional<kernels::PackedType> compute_type;
   std::string host = "127.0.0.1";  // address to listen on ("0.0.0.0": every interface)
   int port = 8080;                 // 0: any free port; start() returns the one bound
   int workers = 1;                 // W: model replicas, i.e. batches (or explanations) running at once
@@ -77,6 +81,9 @@ class Server {
   // Checks the options and reads the key file; every problem is an Error
   // naming the option or the file.
   explicit Server(ServerOptions options);
+  // The type the replicas multiply in (ServerOptions::compute_type resolved
+  // against the model file); after load().
+  kernels::PackedType compute_type() const;
   ~Server();  // stop()
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -123,6 +130,7 @@ class Server {
   ApiKeys keys_;
   MetricsRegistry registry_;
   ServerMetrics metrics_;
+  Gauge* compute_type_info_;       // transformer_compute_type{type=…} 1 once loaded
   AccessLog access_log_;
   std::unique_ptr<Loaded> model_;  // set by load()
   std::atomic<bool> ready_ = false; // model_ is set (stored after it, read before it)

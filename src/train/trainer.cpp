@@ -88,6 +88,10 @@ Data prepare_data(const TrainOptions& o, const text::Vocabulary& vocab, const Mo
 // The architecture with the vocabulary's sizes and special ids.
 ModelConfig config_for(const TrainOptions& o, const text::Vocabulary& vocab) {
   ModelConfig c = o.model;
+  if (c.weight_type != kernels::PackedType::Float32)
+    throw Error(std::string("the model configuration says weight_type ") + kernels::packed_type_name(c.weight_type) +
+                ": that is a model quantized for inference (transformer quantize); training needs float32 weights, so "
+                "train from the configuration of the float32 model it was made from");
   c.src_vocab_size = c.tgt_vocab_size = vocab.size();
   c.pad_id = vocab.pad_id();
   c.unk_id = vocab.unk_id();
