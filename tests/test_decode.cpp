@@ -127,6 +127,101 @@ TEST(BeamSearch, MinimumLengthHoldsEosBack) {
   EXPECT_EQ(h[0][0].tokens[0], kA);
 }
 
+// Log-probabilities that are a hash of the prefix, rounded to a few values
+// so that ties are common (the search must break them the same way however
+// it gathers candidates).
+class HashScorer : public StepScorer {
+ public:
+  HashScorer(int64_t rows, int64_t V) : V_(V), prefixes_(rows), log_probs_(rows * V) {}
+  int64_t vocab_size() const override { return V_; }
+  const float* step(const int32_t* ids) override {
+    for (size_t r = 0; r < prefixes_.size(); ++r) {
+      if (ids[r] != kBos) prefixes_[r].push_back(ids[r]);
+      uint64_t h = 1469598103934665603ull;
+      for (int32_t t : prefixes_[r]) h = (h ^ static_cast<uint64_t>(t)) * 1099511628211ull;
+      Rng rng(h);
+      for (int64_t v = 0; v < V_; ++v) log_probs_[r * V_ + v] = -0.25f * std::floor(rng.uniform(0.0f, 24.0f));
+    }
+    return log_probs_.data();
+  }
+  void reorder(const std::vector<int32_t>& rows) override {
+    auto old = prefixes_;
+    for (size_t r = 0; r < rows.size(); ++r) prefixes_[r] = old[rows[r]];
+  }
+  // The log-probability of `v` after `prefix`, as step() gives it.
+  float log_prob(const std::vector<int32_t>& prefix, int32_t v) const {
+    HashScorer one(1, V_);
+    std::vector<int32_t> feed{kBos};
+    const float* p = one.step(feed.data());
+    for (int32_t t : prefix) p = one.step(&t);
+    return p[v];
+  }
+
+ private:
+  int64_t V_;
+  std::vector<std::vector<int32_t>> prefixes_;
+  std::vector<float> log_probs_;
+};
+
+// The search as defined, by brute force: every extension of every live
+// hypothesis ranked by one full sort (log-prob, then token, then slot).
+std::vector<Hypothesis> reference_beam(const HashScorer& scorer, int64_t K, int64_t V, int64_t max_length) {
+  struct Live { std::vector<int32_t> tokens; double log_prob; };
+  std::vector<Live> live{{{}, 0.0}};
+  std::vector<Hypothesis> finished;
+  for (int64_t step = 0; step < max_length && !live.empty(); ++step) {
+    struct Ext { double log_prob; int32_t token; size_t from; };
+    std::vector<Ext> all;
+    for (size_t k = 0; k < live.size(); ++k)
+      for (int32_t v = 0; v < V; ++v) all.push_back({live[k].log_prob + scorer.log_prob(live[k].tokens, v), v, k});
+    std::sort(all.begin(), all.end(), [](const Ext& x, const Ext& y) {
+      return x.log_prob != y.log_prob ? x.log_prob > y.log_prob : x.token != y.token ? x.token < y.token : x.from < y.from;
+    });
+    all.resize(std::min<size_t>(all.size(), 2 * K));
+    std::vector<Live> next;
+    for (size_t rank = 0; rank < all.size(); ++rank) {
+      const Ext& e = all[rank];
+      if (e.token == kEos || step + 1 == max_length) {
+        if (rank >= static_cast<size_t>(K)) continue;
+        Hypothesis h{live[e.from].tokens, e.log_prob, 0.0};
+        if (e.token != kEos) h.tokens.push_back(e.token);
+        h.score = h.log_prob;
+        finished.push_back(h);
+        if (static_cast<int64_t>(finished.size()) >= K) break;
+        continue;
+      }
+      if (static_cast<int64_t>(next.size()) == K) continue;
+      next.push_back(live[e.from]);
+      next.back().tokens.push_back(e.token);
+      next.back().log_prob = e.log_prob;
+    }
+    if (static_cast<int64_t>(finished.size()) >= K) break;
+    live = std::move(next);
+  }
+  std::stable_sort(finished.begin(), finished.end(), [](const Hypothesis& x, const Hypothesis& y) { return x.score > y.score; });
+  return finished;
+}
+
+TEST(BeamSearch, KeepsWhatAFullSortOfEveryExtensionKeeps) {
+  for (const int64_t K : {1, 2, 3, 5}) {
+    for (const int64_t V : {6, 40}) {
+      SCOPED_TRACE("beam " + std::to_string(K) + ", vocabulary " + std::to_string(V));
+      BeamOptions options;
+      options.beam_size = K;
+      options.n_best = K;
+      options.length_penalty = 0.0f;
+      HashScorer scorer(K, V);
+      const auto got = beam_search(scorer, 1, {6}, kBos, kEos, options);
+      const auto want = reference_beam(scorer, K, V, 6);
+      ASSERT_EQ(got[0].size(), want.size());
+      for (size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ(got[0][i].tokens, want[i].tokens) << "hypothesis " << i;
+        EXPECT_EQ(got[0][i].log_prob, want[i].log_prob) << "hypothesis " << i;
+      }
+    }
+  }
+}
+
 TEST(BeamSearch, LengthPenaltyIsGnmts) {
   EXPECT_DOUBLE_EQ(length_penalty(7, 0.0f), 1.0);
   EXPECT_NEAR(length_penalty(7, 0.6f), std::pow(2.0, 0.6), 1e-7);  // (5 + 7) / 6 = 2

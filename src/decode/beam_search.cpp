@@ -21,26 +21,57 @@ struct Candidate {
   int32_t token;
 };
 
+// The search's order: more probable first; on a tie the smaller token, then
+// the lower slot, so that the result never depends on how candidates were
+// gathered.
+bool better(const Candidate& x, const Candidate& y) {
+  if (x.log_prob != y.log_prob) return x.log_prob > y.log_prob;
+  if (x.token != y.token) return x.token < y.token;
+  return x.from < y.from;
+}
+
+// Appends the `keep` best extensions of one slot (row: its V log-probs) to
+// `out`, best first. One pass over the row: a word enters the short list
+// only if it beats the list's worst, which after the first few words almost
+// none does, so the cost is about V comparisons, not a sort of V words.
+void best_of_row(const float* row, double base, int32_t slot, int64_t V, int32_t banned, size_t keep,
+                 std::vector<Candidate>& out) {
+  const size_t first = out.size();
+  for (int64_t v = 0; v < V; ++v) {
+    if (v == banned) continue;
+    const Candidate c{base + row[v], slot, static_cast<int32_t>(v)};
+    const size_t size = out.size() - first;
+    if (size == keep && !better(c, out.back())) continue;
+    if (size < keep) out.push_back(c);
+    // Insertion into the sorted short list (keep is 2·beam: a few entries).
+    size_t i = out.size() - 1;
+    while (i > first && better(c, out[i - 1])) {
+      out[i] = out[i - 1];
+      --i;
+    }
+    out[i] = c;
+  }
+}
+
 // The 2·K best extensions of sentence b's live hypotheses: enough that K of
 // them survive even if K end with EOS. `banned` (−1: none) is never proposed.
+// The best 2·K of all slots are among the best 2·K of each slot, so each
+// slot contributes its own short list and only those K·2K are ranked.
 std::vector<Candidate> best_candidates(const float* log_probs, const std::vector<double>& beam_log_prob, int64_t b,
                                        int64_t K, int64_t V, bool first_step, int32_t banned) {
-  std::vector<Candidate> all;
   // At the first step every slot holds the same BOS: extend only slot 0.
   const int64_t slots = first_step ? 1 : K;
-  all.reserve(slots * V);
+  const size_t keep = static_cast<size_t>(2 * K);
+  std::vector<Candidate> all;
+  all.reserve(static_cast<size_t>(slots) * keep);
   for (int64_t k = 0; k < slots; ++k) {
     const double base = beam_log_prob[b * K + k];
     if (base == kDead) continue;
-    const float* row = log_probs + (b * K + k) * V;
-    for (int64_t v = 0; v < V; ++v)
-      if (v != banned) all.push_back({base + row[v], static_cast<int32_t>(k), static_cast<int32_t>(v)});
+    best_of_row(log_probs + (b * K + k) * V, base, static_cast<int32_t>(k), V, banned, keep, all);
   }
-  const size_t keep = std::min(all.size(), static_cast<size_t>(2 * K));
-  std::partial_sort(all.begin(), all.begin() + keep, all.end(), [](const Candidate& x, const Candidate& y) {
-    return x.log_prob > y.log_prob || (x.log_prob == y.log_prob && x.token < y.token);
-  });
-  all.resize(keep);
+  const size_t best = std::min(all.size(), keep);
+  std::partial_sort(all.begin(), all.begin() + best, all.end(), better);
+  all.resize(best);
   return all;
 }
 
