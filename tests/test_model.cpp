@@ -100,6 +100,35 @@ TEST_P(Parity, IncrementalDecodingMatchesTheFullForward) {
   EXPECT_LE(worst, 1e-4);
 }
 
+TEST_P(Parity, BeamSlotsSharingTheirSentencesEncoderOutputDecodeAsItAlone) {
+  // With copies (beam slots) every row reads its sentence's encoder keys
+  // and values, held once: row b·copies + c must give sentence b's logits
+  // exactly, as a state without copies does.
+  const fs::path dir = kParity / GetParam();
+  auto model = load_model(dir.string());
+  const Batch batch = read_batch(safetensors::File::read((dir / "batch.safetensors").string()), model->config);
+  const int64_t B = batch.size, T = batch.tgt_len, V = model->config.tgt_vocab_size, copies = 3;
+  DecoderState alone, shared;
+  model->start_decoding(alone, batch, T);
+  std::vector<std::vector<float>> want;
+  for (int64_t t = 0; t < T; ++t) {
+    std::vector<int32_t> ids(B);
+    for (int64_t b = 0; b < B; ++b) ids[b] = batch.tgt_ids[b * T + t];
+    const Tensor& step = model->decode_step(alone, ids.data());
+    want.emplace_back(step.data(), step.data() + B * V);
+  }
+  model->start_decoding(shared, batch, T, copies);
+  ASSERT_EQ(shared.layers[0].cross_k.dim(0), B) << "one copy of the encoder's keys per sentence";
+  for (int64_t t = 0; t < T; ++t) {
+    std::vector<int32_t> ids(B * copies);
+    for (int64_t r = 0; r < B * copies; ++r) ids[r] = batch.tgt_ids[(r / copies) * T + t];
+    const Tensor& step = model->decode_step(shared, ids.data());
+    for (int64_t r = 0; r < B * copies; ++r)
+      for (int64_t v = 0; v < V; ++v)
+        ASSERT_EQ(step[r * V + v], want[t][(r / copies) * V + v]) << "step " << t << ", row " << r << ", token " << v;
+  }
+}
+
 // One training step against PyTorch's autograd (float64, the same weights,
 // batch and labels, ε = 0.1): the loss, and every parameter's gradient within
 // a relative error of 1e-3 (a tied matrix: the sum over all its uses).

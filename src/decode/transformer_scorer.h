@@ -1,5 +1,5 @@
 // The Transformer as the model side of beam search: every sentence is
-// encoded once and its encoder keys and values copied to each beam slot;
+// encoded once, and its beam slots share its encoder keys and values;
 // each step runs one decoder position per hypothesis through the KV cache.
 #pragma once
 

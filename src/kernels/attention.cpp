@@ -33,6 +33,39 @@ void attention_forward(float* Z, float* weights, const float* Q, int64_t ldq, co
   }
 }
 
+void attention_step_forward(float* Z, float* weights, const float* Q, int64_t ldq, const float* K, int64_t ldk,
+                            const float* V, int64_t ldv, const int32_t* key_lengths, int64_t R, int64_t H,
+                            int64_t Tk, int64_t Dh, int64_t kv_capacity, int64_t kv_group) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
+  const int64_t ldz = H * Dh;
+#pragma omp parallel for collapse(2) schedule(static) if (R * H > 1)
+  for (int64_t r = 0; r < R; ++r) {
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t keys = std::clamp<int64_t>(key_lengths[r], 1, Tk);
+      const float* q = Q + r * ldq + h * Dh;
+      const float* k = K + (r / kv_group) * kv_capacity * ldk + h * Dh;
+      const float* v = V + (r / kv_group) * kv_capacity * ldv + h * Dh;
+      float* p = weights + (r * H + h) * Tk;
+      float* z = Z + r * ldz + h * Dh;
+      for (int64_t j = 0; j < keys; ++j) {  // scores = q · kⱼ / √Dh
+        const float* kj = k + j * ldk;
+        float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (int64_t d = 0; d < Dh; ++d) dot += q[d] * kj[d];
+        p[j] = scale * dot;
+      }
+      masked_softmax_forward(p, p, 1, Tk, keys, /*causal=*/false, 0);
+      std::fill(z, z + Dh, 0.0f);
+      for (int64_t j = 0; j < keys; ++j) {  // z = Σⱼ weightⱼ · vⱼ
+        const float* vj = v + j * ldv;
+        const float w = p[j];
+#pragma omp simd
+        for (int64_t d = 0; d < Dh; ++d) z[d] += w * vj[d];
+      }
+    }
+  }
+}
+
 void attention_backward(float* dQ, float* dK, float* dV, float* scratch, const float* dZ, const float* Q, int64_t ldq,
                         const float* K, int64_t ldk, const float* V, int64_t ldv, const float* weights,
                         const int32_t* key_lengths, int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t Dh) {

@@ -26,6 +26,20 @@ void attention_forward(float* Z, float* weights, const float* Q, int64_t ldq, co
                        const float* V, int64_t ldv, const int32_t* key_lengths, bool causal, int64_t query_offset,
                        int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t Dh, int64_t kv_capacity = 0);
 
+// The same for one query per row, as a decoding step has: Tq = 1, and no
+// mask beyond key_lengths (the cache holds only positions already decoded).
+// Row r reads the keys and values of K/V row r / kv_group, so the beam
+// slots of one sentence share its encoder keys and values (kv_group = beam
+// size) instead of each holding a copy; kv_group 1 gives every row its own.
+// Small loops instead of two matrix products per row and head: with one
+// query a product is a dot product, and the library call around it costs
+// more than the arithmetic.
+// Z: [R, H·Dh]   weights: [R, H, 1, Tk]   Q: [R, ·] with row stride ldq
+// K, V: [R / kv_group, kv_capacity, ·] with row strides ldk, ldv
+void attention_step_forward(float* Z, float* weights, const float* Q, int64_t ldq, const float* K, int64_t ldk,
+                            const float* V, int64_t ldv, const int32_t* key_lengths, int64_t R, int64_t H,
+                            int64_t Tk, int64_t Dh, int64_t kv_capacity, int64_t kv_group);
+
 // Backward of attention_forward, per head, with s the scaled scores:
 //   dweights = dZ_h · V_hᵀ,   dV_h = weightsᵀ · dZ_h,
 //   ds = softmax_backward(weights, dweights),

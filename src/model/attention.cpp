@@ -40,8 +40,8 @@ void MultiHeadAttention::forward_step_self(Tensor& out, const Tensor& x, Tensor&
   weights.resize({B, heads_, 1, position + 1});
   z.resize({B, 1, D});
   // One query that may see every cached position: no causal mask needed.
-  kernels::attention_forward(z.data(), weights.data(), q.data(), D, cache_k.data(), D, cache_v.data(), D, key_lengths,
-                             /*causal=*/false, position, B, heads_, 1, position + 1, D / heads_, capacity);
+  kernels::attention_step_forward(z.data(), weights.data(), q.data(), D, cache_k.data(), D, cache_v.data(), D,
+                                  key_lengths, B, heads_, position + 1, D / heads_, capacity, /*kv_group=*/1);
   out_proj.forward(out, z);
 }
 
@@ -56,8 +56,9 @@ void MultiHeadAttention::forward_step_cross(Tensor& out, const Tensor& x, const 
   q_proj.forward(q, x);
   weights.resize({B, heads_, 1, S});
   z.resize({B, 1, D});
-  kernels::attention_forward(z.data(), weights.data(), q.data(), D, cache_k.data(), D, cache_v.data(), D, src_lengths,
-                             /*causal=*/false, 0, B, heads_, 1, S, D / heads_);
+  // The caches hold one copy per sentence; the B rows are its beam slots.
+  kernels::attention_step_forward(z.data(), weights.data(), q.data(), D, cache_k.data(), D, cache_v.data(), D,
+                                  src_lengths, B, heads_, S, D / heads_, S, /*kv_group=*/B / cache_k.dim(0));
   out_proj.forward(out, z);
 }
 

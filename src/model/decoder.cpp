@@ -70,26 +70,19 @@ const Tensor& Decoder::forward(const int32_t* ids, const int32_t* lengths, int64
 
 void Decoder::start(DecoderState& state, const Tensor& memory, const int32_t* src_lengths, int64_t capacity,
                     int64_t copies) {
-  const int64_t B = memory.dim(0), S = memory.dim(1), D = memory.dim(2);
+  const int64_t B = memory.dim(0), D = memory.dim(2);
   state.batch = B * copies;
   state.capacity = capacity;
   state.length = 0;
   state.src_lengths.clear();
   for (int64_t b = 0; b < B; ++b) state.src_lengths.insert(state.src_lengths.end(), copies, src_lengths[b]);
-  std::vector<int32_t> copy_of(state.batch);  // row r of the state reads sentence r / copies
-  for (int64_t r = 0; r < state.batch; ++r) copy_of[r] = static_cast<int32_t>(r / copies);
   state.layers.resize(layers.size());
   for (size_t i = 0; i < layers.size(); ++i) {
     LayerCache& cache = state.layers[i];
     cache.self_k.resize({state.batch, capacity, D});
     cache.self_v.resize({state.batch, capacity, D});
+    // Once per sentence: its beam slots read the same keys and values.
     layers[i]->cross_attn.project_memory(cache.cross_k, cache.cross_v, memory);
-    if (copies == 1) continue;
-    for (Tensor* projected : {&cache.cross_k, &cache.cross_v}) {
-      projection_copies.resize({state.batch, S, D});
-      kernels::gather_rows(projection_copies.data(), projected->data(), copy_of.data(), state.batch, S * D, S * D);
-      std::swap(*projected, projection_copies);
-    }
   }
 }
 

@@ -72,7 +72,6 @@ class Decoder {
   Tensor output;    // [B, T, D]
   Tensor dtop;
   Tensor dembedded;
-  Tensor projection_copies;  // start(): the memory's keys or values, one copy per row
 
  private:
   const Tensor* memory_ = nullptr;  // forward's encoder output

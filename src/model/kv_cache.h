@@ -14,7 +14,8 @@ namespace transformer {
 
 struct LayerCache {
   Tensor self_k, self_v;    // [B, capacity, D]: keys and values of positions 0 … length−1
-  Tensor cross_k, cross_v;  // [B, S, D]: the encoder output's keys and values
+  Tensor cross_k, cross_v;  // [sentences, S, D]: the encoder output's keys and values, one copy per sentence
+                            // for all of its B / sentences beam slots
 };
 
 struct DecoderState {
