@@ -278,7 +278,11 @@ TEST(PackedWeights, OnlyMultipliedWeightsArePackedAndChangesDropThem) {
   batch.validate(model.config, "test");
   const Tensor unpacked = model.forward(batch);
   model.params.pack_linear_weights();
-  for (const auto& p : model.params.all()) EXPECT_EQ(p->packed.empty(), !p->multiplied) << p->name;
+  // Alone, or (the attention's projections that read one input) in a fused group.
+  for (const auto& p : model.params.all()) EXPECT_EQ(p->packed.empty(), !p->multiplied || p->fused) << p->name;
+  EXPECT_TRUE(model.params.find("encoder.layers.0.self_attn.k_proj.weight")->fused);
+  EXPECT_TRUE(model.params.find("decoder.layers.0.cross_attn.v_proj.weight")->fused);
+  EXPECT_FALSE(model.params.find("decoder.layers.0.cross_attn.q_proj.weight")->fused);
   EXPECT_FALSE(model.params.find("generator.weight")->packed.empty());
   EXPECT_TRUE(model.params.find("encoder.embed.weight")->packed.empty());
   EXPECT_TRUE(model.params.find("decoder.embed.weight")->packed.empty());

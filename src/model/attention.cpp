@@ -1,15 +1,21 @@
 #include "model/attention.h"
 
+#include <cassert>
+
 #include "kernels/attention.h"
 #include "kernels/elementwise.h"
 
 namespace transformer {
 
-MultiHeadAttention::MultiHeadAttention(Parameters& params, const std::string& name, int64_t D, int64_t H)
+MultiHeadAttention::MultiHeadAttention(Parameters& params, const std::string& name, int64_t D, int64_t H,
+                                       AttentionKind kind)
     : q_proj(params, name + ".q_proj", D, D),
       k_proj(params, name + ".k_proj", D, D),
       v_proj(params, name + ".v_proj", D, D),
       out_proj(params, name + ".out_proj", D, D),
+      same_input_proj(params, kind == AttentionKind::Self ? std::vector<Linear*>{&q_proj, &k_proj, &v_proj}
+                                                          : std::vector<Linear*>{&k_proj, &v_proj}),
+      kind_(kind),
       heads_(H) {}
 
 void MultiHeadAttention::forward(Tensor& out, const Tensor& x_q, const Tensor& x_kv, const int32_t* key_lengths,
@@ -17,9 +23,13 @@ void MultiHeadAttention::forward(Tensor& out, const Tensor& x_q, const Tensor& x
   const int64_t B = x_q.dim(0), Tq = x_q.dim(1), Tk = x_kv.dim(1), D = x_q.dim(2);
   key_lengths_ = key_lengths;
   // Step 1: project the inputs into queries, keys and values.
-  q_proj.forward(q, x_q);
-  k_proj.forward(k, x_kv);
-  v_proj.forward(v, x_kv);
+  if (kind_ == AttentionKind::Self) {
+    assert(&x_q == &x_kv);
+    same_input_proj.forward({&q, &k, &v}, x_q);
+  } else {
+    q_proj.forward(q, x_q);
+    same_input_proj.forward({&k, &v}, x_kv);
+  }
   // Steps 2–6 for every head: scores, ÷√Dh, softmax, weighted values, sum.
   weights.resize({B, heads_, Tq, Tk});
   z.resize({B, Tq, D});
@@ -32,9 +42,8 @@ void MultiHeadAttention::forward(Tensor& out, const Tensor& x_q, const Tensor& x
 void MultiHeadAttention::forward_step_self(Tensor& out, const Tensor& x, Tensor& cache_k, Tensor& cache_v,
                                            int64_t position, const int32_t* key_lengths) {
   const int64_t B = x.dim(0), D = x.dim(2), capacity = cache_k.dim(1);
-  q_proj.forward(q, x);
-  k_proj.forward(k, x);
-  v_proj.forward(v, x);
+  assert(kind_ == AttentionKind::Self);
+  same_input_proj.forward({&q, &k, &v}, x);
   kernels::write_rows(cache_k.data(), k.data(), B, D, capacity, position);
   kernels::write_rows(cache_v.data(), v.data(), B, D, capacity, position);
   weights.resize({B, heads_, 1, position + 1});
@@ -46,8 +55,8 @@ void MultiHeadAttention::forward_step_self(Tensor& out, const Tensor& x, Tensor&
 }
 
 void MultiHeadAttention::project_memory(Tensor& cache_k, Tensor& cache_v, const Tensor& memory) {
-  k_proj.forward(cache_k, memory);
-  v_proj.forward(cache_v, memory);
+  assert(kind_ == AttentionKind::EncoderDecoder);
+  same_input_proj.forward({&cache_k, &cache_v}, memory);
 }
 
 void MultiHeadAttention::forward_step_cross(Tensor& out, const Tensor& x, const Tensor& cache_k, const Tensor& cache_v,

@@ -11,14 +11,19 @@
 
 #include <string>
 
+#include "model/fused_linear.h"
 #include "model/kv_cache.h"
 #include "model/linear.h"
 
 namespace transformer {
 
+// Self-attention reads queries, keys and values from one input; encoder-
+// decoder attention reads its keys and values from the encoder's output.
+enum class AttentionKind { Self, EncoderDecoder };
+
 class MultiHeadAttention {
  public:
-  MultiHeadAttention(Parameters& params, const std::string& name, int64_t D, int64_t H);
+  MultiHeadAttention(Parameters& params, const std::string& name, int64_t D, int64_t H, AttentionKind kind);
 
   // out: [B, Tq, D] ← x_q: [B, Tq, D] attending over x_kv: [B, Tk, D].
   // key_lengths: [B] valid keys per row; causal: hide keys after the query.
@@ -43,6 +48,9 @@ class MultiHeadAttention {
   int64_t heads() const { return heads_; }
 
   Linear q_proj, k_proj, v_proj, out_proj;  // W^Q, W^K, W^V, W^O with biases
+  // The projections that read the same input, as one product at inference:
+  // W^Q, W^K, W^V for self-attention; W^K, W^V for encoder-decoder attention.
+  FusedLinear same_input_proj;
 
   // Activations, kept for the backward pass and for explain:
   Tensor q, k, v;   // [B, Tq|Tk, D]: queries, keys, values, all heads side by side
@@ -53,6 +61,7 @@ class MultiHeadAttention {
   Tensor dweights;        // [B, H, Tq, Tk]: backward's scratch
 
  private:
+  AttentionKind kind_;
   int64_t heads_;
   const int32_t* key_lengths_ = nullptr;
 };

@@ -6,9 +6,9 @@ namespace transformer {
 
 DecoderLayer::DecoderLayer(Parameters& params, const std::string& name, const ModelConfig& config,
                            DropoutState& dropout)
-    : self_attn(params, name + ".self_attn", config.d_model, config.heads),
+    : self_attn(params, name + ".self_attn", config.d_model, config.heads, AttentionKind::Self),
       self_attn_block(params, name + ".self_attn_norm", config.d_model, config.layer_norm_eps, config.norm, dropout),
-      cross_attn(params, name + ".cross_attn", config.d_model, config.heads),
+      cross_attn(params, name + ".cross_attn", config.d_model, config.heads, AttentionKind::EncoderDecoder),
       cross_attn_block(params, name + ".cross_attn_norm", config.d_model, config.layer_norm_eps, config.norm, dropout),
       ffn(params, name + ".ffn", config.d_model, config.d_ff, config.activation, dropout),
       ffn_block(params, name + ".ffn_norm", config.d_model, config.layer_norm_eps, config.norm, dropout) {}

@@ -29,6 +29,7 @@ class Linear {
   Parameter& bias;
 
  private:
+  friend class FusedLinear;    // multiplies by this weight among others, and sets x_ as forward() would
   const Tensor* x_ = nullptr;  // forward's input, read by backward
 };
 

@@ -1,5 +1,6 @@
 #include "model/parameters.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <vector>
@@ -14,6 +15,17 @@ Parameter& Parameters::add(const std::string& name, Shape shape, Init init) {
   assert(find(name) == nullptr);
   params_.push_back(std::make_unique<Parameter>(Parameter{name, Tensor(std::move(shape)), init, Tensor(), false, {}}));
   return *params_.back();
+}
+
+FusedWeight& Parameters::fuse(std::vector<Parameter*> weights, std::vector<Parameter*> biases) {
+  assert(!weights.empty() && weights.size() == biases.size());
+  for (size_t i = 0; i < weights.size(); ++i) {
+    assert(weights[i]->multiplied && !weights[i]->fused && weights[i]->value.dim(1) == weights[0]->value.dim(1));
+    assert(biases[i]->value.numel() == weights[i]->value.dim(0));
+    weights[i]->fused = true;
+  }
+  fused_.push_back(std::make_unique<FusedWeight>(FusedWeight{std::move(weights), std::move(biases), {}, Tensor()}));
+  return *fused_.back();
 }
 
 Parameter* Parameters::find(const std::string& name) {
@@ -40,7 +52,23 @@ void Parameters::pack_linear_weights(kernels::PackedType type) {
   kernels::check_packed_type(type);  // before rounding anything
   round_matrices(type);
   for (auto& p : params_)
-    if (p->multiplied) p->packed = kernels::PackedWeight(p->value.data(), p->value.dim(0), p->value.dim(1), type);
+    if (p->multiplied && !p->fused)
+      p->packed = kernels::PackedWeight(p->value.data(), p->value.dim(0), p->value.dim(1), type);
+  for (auto& f : fused_) {
+    const int64_t in = f->weights.front()->value.dim(1);
+    int64_t out = 0;
+    for (const Parameter* w : f->weights) out += w->value.dim(0);
+    Tensor stacked({out, in});
+    f->bias.resize({out});
+    int64_t row = 0;
+    for (size_t i = 0; i < f->weights.size(); ++i) {
+      const Tensor& w = f->weights[i]->value;
+      std::copy_n(w.data(), w.numel(), stacked.data() + row * in);
+      std::copy_n(f->biases[i]->value.data(), w.dim(0), f->bias.data() + row);
+      row += w.dim(0);
+    }
+    f->packed = kernels::PackedWeight(stacked.data(), out, in, type);
+  }
 }
 
 void Parameters::round_matrices(kernels::PackedType type) {
@@ -68,6 +96,7 @@ void Parameters::round_matrices(kernels::PackedType type) {
 
 void Parameters::drop_packed() {
   for (auto& p : params_) p->packed = kernels::PackedWeight();
+  for (auto& f : fused_) f->packed = kernels::PackedWeight();
 }
 
 void Parameters::initialize(uint64_t seed) {

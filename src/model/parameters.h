@@ -32,6 +32,19 @@ struct Parameter {
   // made by Parameters::pack_linear_weights(), empty otherwise. Linear uses
   // it when it is there.
   kernels::PackedWeight packed;
+  // Packed only as part of a FusedWeight, with the weights it is multiplied
+  // beside (Parameters::fuse): `packed` then stays empty.
+  bool fused = false;
+};
+
+// The weights of linear layers that read the same input (an attention's
+// W^Q, W^K and W^V) stacked [Σ out, in] into one packed copy, so that
+// inference multiplies the input by all of them in one product instead of
+// one small product each; their biases side by side.
+struct FusedWeight {
+  std::vector<Parameter*> weights, biases;
+  kernels::PackedWeight packed;  // empty unless packed (Parameters::pack_linear_weights)
+  Tensor bias;                   // [Σ out], set with `packed`
 };
 
 class Parameters {
@@ -44,6 +57,11 @@ class Parameters {
   const std::vector<std::unique_ptr<Parameter>>& all() const { return params_; }
   int64_t count() const;  // number of scalars
 
+  // Declares that these linear layers' weights (each [out_i, in], same in)
+  // are multiplied together at inference: from then on they are packed only
+  // as the group. The reference stays valid for the lifetime of this object.
+  FusedWeight& fuse(std::vector<Parameter*> weights, std::vector<Parameter*> biases);
+
   // Every parameter from its own stream of `seed`, so the values of one do not
   // depend on which others exist.
   void initialize(uint64_t seed);
@@ -52,7 +70,7 @@ class Parameters {
   void zero_grad();
 
   // Packs every multiplied weight for inference (kernels/packed_weight.h),
-  // in `type`: load_model() does it, and so does whoever runs inference on
+  // alone or in its fused group, in `type`: load_model() does it, and so does whoever runs inference on
   // weights it has just changed (training's validation). The packed copies
   // are a snapshot; everything here that changes the values (initialize,
   // loading, the optimizer, training mode) drops them first, so a stale copy
@@ -78,6 +96,7 @@ class Parameters {
 
  private:
   std::vector<std::unique_ptr<Parameter>> params_;
+  std::vector<std::unique_ptr<FusedWeight>> fused_;
   kernels::PackedType rounded_to_ = kernels::PackedType::Float32;
 };
 

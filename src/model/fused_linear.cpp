@@ -1,0 +1,51 @@
+#include "model/fused_linear.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "kernels/packed_weight.h"
+
+namespace transformer {
+
+namespace {
+
+FusedWeight& fuse(Parameters& params, const std::vector<Linear*>& parts) {
+  std::vector<Parameter*> weights, biases;
+  for (Linear* part : parts) {
+    weights.push_back(&part->weight);
+    biases.push_back(&part->bias);
+  }
+  return params.fuse(std::move(weights), std::move(biases));
+}
+
+}  // namespace
+
+FusedLinear::FusedLinear(Parameters& params, std::vector<Linear*> parts)
+    : parts_(std::move(parts)), weight_(fuse(params, parts_)) {}
+
+void FusedLinear::forward(const std::vector<Tensor*>& ys, const Tensor& x) {
+  assert(ys.size() == parts_.size());
+  if (weight_.packed.empty()) {  // training, or weights not packed yet
+    for (size_t i = 0; i < parts_.size(); ++i) parts_[i]->forward(*ys[i], x);
+    return;
+  }
+  const int64_t in = parts_.front()->in(), rows = x.numel() / in, width = weight_.packed.out();
+  assert(x.shape().back() == in && weight_.packed.in() == in);
+  stacked_.resize({rows, width});
+  kernels::linear_forward(stacked_.data(), x.data(), weight_.packed, weight_.bias.data(), rows);
+  // Part i's columns of each row, into its own tensor.
+  int64_t column = 0;
+  for (size_t i = 0; i < parts_.size(); ++i) {
+    parts_[i]->x_ = &x;  // backward() works after this forward as after the part's own
+    const int64_t out = parts_[i]->out();
+    Shape shape = x.shape();
+    shape.back() = out;
+    ys[i]->resize(shape);
+    float* y = ys[i]->data();
+    const float* from = stacked_.data() + column;
+    for (int64_t r = 0; r < rows; ++r) std::copy_n(from + r * width, out, y + r * out);
+    column += out;
+  }
+}
+
+}  // namespace transformer
