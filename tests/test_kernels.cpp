@@ -12,6 +12,7 @@
 #include "kernels/adam.h"
 #include "kernels/activations.h"
 #include "kernels/attention.h"
+#include "kernels/elementwise.h"
 #include "kernels/embedding.h"
 #include "kernels/fast_exp.h"
 #include "kernels/gemm.h"
@@ -282,6 +283,24 @@ TEST(Attention, MatchesNaiveComputationWithMasks) {
 
 // The gradient norm decides the clipping factor, which every process of a
 // data-parallel job must compute identically, whatever its thread count.
+TEST(ReorderRows, InPlaceEqualsAGatherIntoACopy) {
+  // Beam reorders: identity, swaps, cycles, several rows from one, and a
+  // source that is itself overwritten; only the first `used` floats move.
+  const int64_t rows = 6, stride = 5, used = 3;
+  const std::vector<std::vector<int32_t>> indices = {
+      {0, 1, 2, 3, 4, 5}, {1, 0, 2, 3, 5, 4}, {1, 2, 0, 3, 4, 5}, {0, 0, 0, 3, 3, 3}, {2, 2, 1, 5, 5, 0}};
+  std::vector<float> scratch;
+  for (const auto& index : indices) {
+    std::vector<float> data(rows * stride);
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(i);
+    std::vector<float> want = data;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < used; ++j) want[r * stride + j] = data[index[r] * stride + j];
+    kernels::reorder_rows(data.data(), index.data(), rows, stride, used, scratch);
+    EXPECT_EQ(data, want) << "index " << ::testing::PrintToString(index);
+  }
+}
+
 TEST(Kernels, SumOfSquaresIsTheSameForAnyThreadCount) {
   Rng rng(5);
   std::vector<float> x(1'000'003);

@@ -36,9 +36,7 @@ void TransformerScorer::reorder(const std::vector<int32_t>& rows) {
   for (auto& layer : state_.layers)
     for (Tensor* cache : {&layer.self_k, &layer.self_v}) {
       const int64_t stride = cache->numel() / state_.batch, used = state_.length * cache->dim(2);
-      scratch_.resize(cache->shape());
-      kernels::gather_rows(scratch_.data(), cache->data(), rows.data(), state_.batch, stride, used);
-      std::swap(*cache, scratch_);
+      kernels::reorder_rows(cache->data(), rows.data(), state_.batch, stride, used, scratch_);
     }
 }
 

@@ -22,7 +22,7 @@ class TransformerScorer : public StepScorer {
   Transformer& model_;
   DecoderState state_;
   Tensor log_probs_;  // [rows, V]
-  Tensor scratch_;    // one layer's cache, while it is being reordered
+  std::vector<float> scratch_;  // cache rows saved while a cache is reordered
 };
 
 }  // namespace transformer
