@@ -183,7 +183,9 @@ std::vector<Hypothesis> reference_beam(const HashScorer& scorer, int64_t K, int6
       const Ext& e = all[rank];
       if (e.token == kEos || step + 1 == max_length) {
         if (rank >= static_cast<size_t>(K)) continue;
-        Hypothesis h{live[e.from].tokens, e.log_prob, 0.0};
+        Hypothesis h;
+        h.tokens = live[e.from].tokens;
+        h.log_prob = e.log_prob;
         if (e.token != kEos) h.tokens.push_back(e.token);
         h.score = h.log_prob;
         finished.push_back(h);
@@ -311,6 +313,49 @@ TEST_F(RealModel, ForcedDecodingScoresWhatBeamSearchFound) {
     const double expected = ended ? scores[i].log_prob : scores[i].log_prob - scores[i].token_log_probs.back();
     EXPECT_NEAR(expected, found[i][0].log_prob, 1e-4) << "sentence " << i;
   }
+}
+
+TEST_F(RealModel, TheSearchKeepsEachTokensLogProbAndAttentionAsForcedDecodingComputesThem) {
+  // --scores and --alignment come from the search's own steps: for every
+  // hypothesis that ended with EOS, its token log-probs sum to its
+  // log-probability, and they and its attention rows are what forced
+  // decoding of that output computes (a step at a time through the cache
+  // against one pass over the whole output: rounding apart).
+  // This untrained model would never choose EOS: raise its logit so that
+  // hypotheses end at all lengths (both sides below use the same model).
+  Parameter* bias = model_->params.find("generator.bias");
+  ASSERT_NE(bias, nullptr);
+  bias->value[model_->config.eos_id] += 2.5f;
+  BeamOptions options;
+  options.beam_size = 3;
+  options.n_best = 3;
+  const int64_t layer = model_->config.decoder_layers - 1, max_length = 20;
+  TransformerScorer scorer(*model_, sources_, options.beam_size, max_length + 1, layer);
+  const auto& c = model_->config;
+  const auto found = beam_search(scorer, static_cast<int64_t>(sources_.size()),
+                                 std::vector<int64_t>(sources_.size(), max_length), static_cast<int32_t>(c.bos_id),
+                                 static_cast<int32_t>(c.eos_id), options, nullptr, BeamKeep{true, true});
+  int checked = 0;
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    const int64_t S = static_cast<int64_t>(sources_[i].size()), width = scorer.attention_width();
+    for (const Hypothesis& h : found[i]) {
+      if (!h.ended_with_eos) continue;
+      ++checked;
+      const auto forced = score_pairs(*model_, {sources_[i]}, {h.tokens}, layer)[0];
+      ASSERT_EQ(h.token_log_probs.size(), h.tokens.size() + 1);
+      double sum = 0;
+      for (size_t t = 0; t < h.token_log_probs.size(); ++t) {
+        sum += h.token_log_probs[t];
+        EXPECT_NEAR(h.token_log_probs[t], forced.token_log_probs[t], 1e-4) << "sentence " << i << ", token " << t;
+      }
+      EXPECT_EQ(sum, h.log_prob) << "the search adds exactly these";
+      ASSERT_EQ(static_cast<int64_t>(h.attention.size()), static_cast<int64_t>(h.tokens.size()) * width);
+      for (size_t t = 0; t < h.tokens.size(); ++t)
+        for (int64_t s = 0; s < S; ++s)
+          EXPECT_NEAR(h.attention[t * width + s], forced.attention[t * S + s], 1e-4) << "token " << t << ", source " << s;
+    }
+  }
+  EXPECT_GT(checked, 3) << "too few hypotheses ended with EOS to test anything";
 }
 
 TEST(Sampling, FollowsTheDistributionAndItsCutOffs) {

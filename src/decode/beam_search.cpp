@@ -5,6 +5,8 @@
 #include <limits>
 #include <numeric>
 
+#include "core/error.h"
+
 namespace transformer {
 
 double length_penalty(int64_t length, float alpha) {
@@ -80,10 +82,12 @@ std::vector<Candidate> best_candidates(const float* log_probs, const std::vector
 std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sentences,
                                                  const std::vector<int64_t>& max_lengths, int32_t start_id,
                                                  int32_t eos_id, const BeamOptions& options,
-                                                 std::vector<BeamTrace>* trace) {
+                                                 std::vector<BeamTrace>* trace, BeamKeep keep) {
   const int64_t K = options.beam_size, V = scorer.vocab_size(), rows = sentences * K;
   std::vector<std::vector<int32_t>> tokens(rows);  // each slot's hypothesis so far
   std::vector<double> log_prob(rows, 0.0);
+  // With `keep`: each slot's token log-probs and attention rows so far.
+  std::vector<std::vector<float>> token_lp(rows), attention(rows);
   std::vector<int32_t> feed(rows, start_id);
   std::vector<std::vector<Hypothesis>> finished(sentences);
   std::vector<bool> done(sentences, false);
@@ -96,6 +100,23 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
     std::iota(reorder.begin(), reorder.end(), 0);
     std::vector<std::vector<int32_t>> next_tokens = tokens;
     std::vector<double> next_log_prob = log_prob;
+    std::vector<std::vector<float>> next_token_lp = token_lp, next_attention = attention;  // empty unless kept
+    const float* step_attention = keep.attention ? scorer.attention() : nullptr;
+    const int64_t W = keep.attention ? scorer.attention_width() : 0;
+    if (keep.attention && step_attention == nullptr) throw Error("beam search: the scorer computes no attention");
+    // What `parent`'s hypothesis extended by `token` carries: its token
+    // log-probs and attention rows (EOS adds its log-prob, but no attention
+    // row: it is no word to align).
+    const auto extend = [&](std::vector<float>& lp, std::vector<float>& att, int64_t parent, int32_t token) {
+      if (keep.token_log_probs) {
+        lp = token_lp[parent];
+        lp.push_back(log_probs[parent * V + token]);
+      }
+      if (keep.attention) {
+        att = attention[parent];
+        if (token != eos_id) att.insert(att.end(), step_attention + parent * W, step_attention + (parent + 1) * W);
+      }
+    };
     bool any_alive = false;
     for (int64_t b = 0; b < sentences; ++b) {
       if (done[b]) continue;
@@ -112,8 +133,12 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
           // Only an ending that ranks within the beam is one the search
           // would have kept (with beam 1: only when EOS is the best word).
           if (!in_beam) continue;
-          Hypothesis h{prefix, c.log_prob, 0.0};
+          Hypothesis h;
+          h.tokens = prefix;
+          h.log_prob = c.log_prob;
           if (c.token != eos_id) h.tokens.push_back(c.token);
+          h.ended_with_eos = c.token == eos_id;
+          extend(h.token_log_probs, h.attention, b * K + c.from, c.token);
           h.score = h.log_prob / length_penalty(static_cast<int64_t>(h.tokens.size()) + 1, options.length_penalty);
           if (trace) ended.push_back({h.tokens, h.log_prob, step == 0 ? -1 : c.from, true, h.score});
           finished[b].push_back(std::move(h));
@@ -127,6 +152,7 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
         next_tokens[slot].push_back(c.token);
         next_log_prob[slot] = c.log_prob;
         feed[slot] = c.token;
+        extend(next_token_lp[slot], next_attention[slot], b * K + c.from, c.token);
       }
       for (int64_t k = filled; k < K; ++k) next_log_prob[b * K + k] = kDead;  // nothing left to extend
       if (trace) {
@@ -149,6 +175,8 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
     if (!any_alive) break;
     tokens = std::move(next_tokens);
     log_prob = std::move(next_log_prob);
+    token_lp = std::move(next_token_lp);
+    attention = std::move(next_attention);
     scorer.reorder(reorder);
   }
 

@@ -22,6 +22,12 @@ class StepScorer {
   virtual const float* step(const int32_t* ids) = 0;
   // From now on row r continues the hypothesis that was row rows[r].
   virtual void reorder(const std::vector<int32_t>& rows) = 0;
+  // The encoder-decoder attention the last step() computed, heads (and an
+  // ensemble's models) averaged: [rows, attention_width()], the row of each
+  // hypothesis over the source positions; nullptr when the scorer was not
+  // asked for it.
+  virtual const float* attention() const { return nullptr; }
+  virtual int64_t attention_width() const { return 0; }
 };
 
 struct BeamOptions {
@@ -35,6 +41,18 @@ struct Hypothesis {
   std::vector<int32_t> tokens;  // without the start token and EOS
   double log_prob = 0;          // Σ log p of the tokens and of the final EOS (if it ended)
   double score = 0;             // log_prob / length penalty: what the ranking uses
+  bool ended_with_eos = false;  // false: cut at the length limit
+  // With BeamKeep: each token's log p, then EOS's when it ended with EOS;
+  // and the scorer's attention row of each token's step, [tokens, width].
+  std::vector<float> token_log_probs;
+  std::vector<float> attention;
+};
+
+// What hypotheses carry besides their tokens, read off the search's own
+// steps (for --scores and --alignment, with no second pass over them).
+struct BeamKeep {
+  bool token_log_probs = false;
+  bool attention = false;  // the scorer must provide attention()
 };
 
 // What the search kept after one step, for `transformer explain`: the live
@@ -58,7 +76,7 @@ using BeamTrace = std::vector<BeamStepTrace>;  // one entry per decoding step
 std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sentences,
                                                  const std::vector<int64_t>& max_lengths, int32_t start_id,
                                                  int32_t eos_id, const BeamOptions& options,
-                                                 std::vector<BeamTrace>* trace = nullptr);
+                                                 std::vector<BeamTrace>* trace = nullptr, BeamKeep keep = {});
 
 // ((5 + length) / 6)^α
 double length_penalty(int64_t length, float alpha);

@@ -29,10 +29,14 @@ class EnsembleScorer : public StepScorer {
   int64_t vocab_size() const override { return members_.front()->vocab_size(); }
   const float* step(const int32_t* ids) override;
   void reorder(const std::vector<int32_t>& rows) override;
+  // The mean of the members' attention, when they compute it.
+  const float* attention() const override { return attention_.empty() ? nullptr : attention_.data(); }
+  int64_t attention_width() const override { return members_.front()->attention_width(); }
 
  private:
   std::vector<std::unique_ptr<StepScorer>> members_;
   std::vector<float> log_probs_;  // [rows, V]
+  std::vector<float> attention_;  // [rows, width]
 };
 
 }  // namespace transformer

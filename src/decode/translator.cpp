@@ -111,7 +111,6 @@ std::vector<Translation> Translator::translate(const std::vector<std::vector<int
       members.push_back(order[next]);
     }
     translate_batch(sources, members, results);
-    if (options_.token_scores || !alignment_layers_.empty()) annotate(sources, members, results);
     start = next;
   }
   return results;
@@ -130,9 +129,13 @@ void Translator::translate_batch(const std::vector<std::vector<int32_t>>& source
   }
   const int64_t longest = *std::max_element(limits.begin(), limits.end());
   const int64_t rows = options_.sampling ? 1 : options_.beam.beam_size;
+  // The search reads each token's log-prob and attention off its own steps.
+  const bool annotating = options_.token_scores || !alignment_layers_.empty();
+  const BeamKeep keep{options_.token_scores && !options_.sampling, !alignment_layers_.empty() && !options_.sampling};
   std::vector<std::unique_ptr<StepScorer>> model_scorers;
-  for (Transformer* model : models_)
-    model_scorers.push_back(std::make_unique<TransformerScorer>(*model, batch, rows, longest + 1));
+  for (size_t i = 0; i < models_.size(); ++i)
+    model_scorers.push_back(std::make_unique<TransformerScorer>(*models_[i], batch, rows, longest + 1,
+                                                                keep.attention ? alignment_layers_[i] : -1));
   // One model searches alone: the ensemble's mean of one distribution is that distribution.
   std::unique_ptr<StepScorer> ensemble;
   if (models_.size() > 1)
@@ -144,53 +147,63 @@ void Translator::translate_batch(const std::vector<std::vector<int32_t>>& source
     for (auto& h : sample(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.sample, ids))
       found.push_back({std::move(h)});
   } else {
-    found = beam_search(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.beam);
+    found = beam_search(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.beam, nullptr, keep);
   }
+  std::vector<HypothesisIndex> unannotated;
   for (size_t k = 0; k < members.size(); ++k) {
-    Translation& out = results[members[k]];
+    const size_t m = members[k];
+    Translation& out = results[m];
     for (auto& h : found[k]) {
       TranslatedHypothesis t;
       t.text = vocabulary_.decode(h.tokens);
       t.tokens = std::move(h.tokens);
       t.log_prob = h.log_prob;
       t.score = h.score;
+      if (annotating && !options_.sampling && h.ended_with_eos) {
+        if (keep.token_log_probs) t.token_log_probs = std::move(h.token_log_probs);
+        if (keep.attention && !t.tokens.empty())
+          t.alignment = align(sources[m], t.tokens, h.attention.data(), scorer.attention_width());
+      } else if (annotating) {
+        unannotated.push_back({m, out.size()});
+      }
       out.push_back(std::move(t));
     }
   }
+  if (!unannotated.empty()) annotate(sources, unannotated, results);
 }
 
-void Translator::annotate(const std::vector<std::vector<int32_t>>& sources, const std::vector<size_t>& members,
+void Translator::annotate(const std::vector<std::vector<int32_t>>& sources, const std::vector<HypothesisIndex>& which,
                           std::vector<Translation>& results) {
-  // One forced-decoding pass over every hypothesis of the batch reads off
-  // its token log-probabilities and its encoder-decoder attention.
   std::vector<std::vector<int32_t>> pair_sources, pair_targets;
-  std::vector<TranslatedHypothesis*> hypotheses;
-  for (size_t m : members)
-    for (auto& h : results[m]) {
-      pair_sources.push_back(sources[m]);
-      pair_targets.push_back(h.tokens);
-      hypotheses.push_back(&h);
-    }
-  const ModelConfig& c = config();
+  for (const HypothesisIndex& i : which) {
+    pair_sources.push_back(sources[i.sentence]);
+    pair_targets.push_back(results[i.sentence][i.rank].tokens);
+  }
   const auto scored = score_pairs(models_, pair_sources, pair_targets, alignment_layers_);
-  for (size_t k = 0; k < hypotheses.size(); ++k) {
-    TranslatedHypothesis& h = *hypotheses[k];
+  for (size_t k = 0; k < which.size(); ++k) {
+    TranslatedHypothesis& h = results[which[k].sentence][which[k].rank];
     if (options_.token_scores) h.token_log_probs = scored[k].token_log_probs;
     if (alignment_layers_.empty() || h.tokens.empty()) continue;
-    // Words are the sentence's pieces: a BOS or EOS around the source is
-    // none, so its columns take no part in the alignment.
-    const auto& src = pair_sources[k];
-    const int64_t S = static_cast<int64_t>(src.size()), first = c.source_bos ? 1 : 0;
-    const int64_t n = S - c.source_wrap_tokens(), T = static_cast<int64_t>(h.tokens.size());
-    std::vector<float> sentence_columns(T * n);
-    for (int64_t t = 0; t < T; ++t)
-      std::copy_n(scored[k].attention.data() + t * S + first, n, sentence_columns.data() + t * n);
-    std::vector<std::string> source_pieces, target_pieces;
-    for (int64_t i = first; i < first + n; ++i) source_pieces.push_back(vocabulary_.id_to_piece(src[i]));
-    for (int32_t id : h.tokens) target_pieces.push_back(vocabulary_.id_to_piece(id));
-    const auto links = hard_alignment(sentence_columns.data(), T, n);
-    h.alignment = word_alignment(links, word_of_piece(source_pieces), word_of_piece(target_pieces));
+    h.alignment = align(pair_sources[k], h.tokens, scored[k].attention.data(),
+                        static_cast<int64_t>(pair_sources[k].size()));
   }
+}
+
+std::vector<std::pair<int32_t, int32_t>> Translator::align(const std::vector<int32_t>& source,
+                                                           const std::vector<int32_t>& tokens, const float* attention,
+                                                           int64_t stride) const {
+  // Words are the sentence's pieces: a BOS or EOS around the source is
+  // none, so its columns take no part in the alignment.
+  const ModelConfig& c = config();
+  const int64_t first = c.source_bos ? 1 : 0;
+  const int64_t n = static_cast<int64_t>(source.size()) - c.source_wrap_tokens(), T = static_cast<int64_t>(tokens.size());
+  std::vector<float> sentence_columns(T * n);
+  for (int64_t t = 0; t < T; ++t) std::copy_n(attention + t * stride + first, n, sentence_columns.data() + t * n);
+  std::vector<std::string> source_pieces, target_pieces;
+  for (int64_t i = first; i < first + n; ++i) source_pieces.push_back(vocabulary_.id_to_piece(source[i]));
+  for (int32_t id : tokens) target_pieces.push_back(vocabulary_.id_to_piece(id));
+  const auto links = hard_alignment(sentence_columns.data(), T, n);
+  return word_alignment(links, word_of_piece(source_pieces), word_of_piece(target_pieces));
 }
 
 }  // namespace transformer

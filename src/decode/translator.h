@@ -2,13 +2,16 @@
 // server share. Lines are checked and encoded into pieces, grouped into
 // batches of similar length (bounded in sentences and in tokens), decoded by
 // beam search, greedy search (beam 1) or sampling, and optionally annotated
-// with per-token log-probabilities and word alignments by one forced
-// decoding pass over each output.
+// with per-token log-probabilities and word alignments. The search reads
+// those off its own steps (each token's log-probability, and the attention
+// row of the step that chose it); only a sampled output, or one cut at the
+// length limit (whose EOS probability no step computed), takes one forced-
+// decoding pass (score_pairs).
 //
 // An ensemble of models translates the same way: they search together
-// (decode/ensemble_scorer.h) and annotate together (score_pairs over all of
-// them), so every score is the ensemble's and every alignment the mean of the
-// models' attention.
+// (decode/ensemble_scorer.h, which also averages their attention) and
+// annotate together (score_pairs over all of them), so every score is the
+// ensemble's and every alignment the mean of the models' attention.
 //
 // A sentence gets the same translation alone and inside any batch: every
 // sentence's computation touches only its own rows, and sampling seeds a
@@ -84,10 +87,21 @@ class Translator {
   const TranslatorOptions& options() const { return options_; }
 
  private:
+  // Which hypothesis of which sentence: results[sentence][rank].
+  struct HypothesisIndex {
+    size_t sentence, rank;
+  };
   void translate_batch(const std::vector<std::vector<int32_t>>& sources, const std::vector<size_t>& members,
                        std::vector<Translation>& results);
-  void annotate(const std::vector<std::vector<int32_t>>& sources, const std::vector<size_t>& members,
+  // Token log-probs and alignments by one forced-decoding pass, for the
+  // hypotheses the search could not annotate itself (sampled ones, and
+  // those cut at the length limit, whose EOS probability it never computed).
+  void annotate(const std::vector<std::vector<int32_t>>& sources, const std::vector<HypothesisIndex>& which,
                 std::vector<Translation>& results);
+  // Word alignment of `tokens` from their attention rows over `source`
+  // (row t at attention + t · stride, source positions from 0).
+  std::vector<std::pair<int32_t, int32_t>> align(const std::vector<int32_t>& source, const std::vector<int32_t>& tokens,
+                                                 const float* attention, int64_t stride) const;
 
   const ModelConfig& config() const { return models_.front()->config; }  // what the models share
   int64_t max_length() const;  // the longest sequence every model reads
