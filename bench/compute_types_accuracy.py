@@ -4,8 +4,11 @@
 identical to float32's, and how far the per-token log-probabilities move.
 
     /usr/bin/python3 bench/compute_types_accuracy.py --model runs/m30k-30/model \\
-        --source ../shared/data/multi30k/test_2016_flickr.de \\
-        --reference ../shared/data/multi30k/test_2016_flickr.en
+        --source build/data/multi30k/test_2016_flickr.de \\
+        --reference build/data/multi30k/test_2016_flickr.en
+
+(bash scripts/multi30k-data.sh unpacks the repository's Multi30k copy into
+build/data/multi30k.)
 
 Log-probabilities are compared on the same tokens: float32's greedy outputs
 scored (forced decoding, `score --per-token`) by each compute type against
