@@ -358,6 +358,34 @@ TEST_F(RealModel, TheSearchKeepsEachTokensLogProbAndAttentionAsForcedDecodingCom
   EXPECT_GT(checked, 3) << "too few hypotheses ended with EOS to test anything";
 }
 
+TEST_F(RealModel, SamplingKeepsEachTokensLogProbAsForcedDecodingComputesIt) {
+  Parameter* bias = model_->params.find("generator.bias");
+  ASSERT_NE(bias, nullptr);
+  bias->value[model_->config.eos_id] += 2.5f;  // so that outputs end (see above)
+  const int64_t layer = 0, max_length = 20;
+  TransformerScorer scorer(*model_, sources_, 1, max_length + 1, layer);
+  SamplingOptions options;
+  options.seed = 3;
+  const auto& c = model_->config;
+  const auto drawn = sample(scorer, static_cast<int64_t>(sources_.size()), std::vector<int64_t>(sources_.size(), max_length),
+                            static_cast<int32_t>(c.bos_id), static_cast<int32_t>(c.eos_id), options, {}, BeamKeep{true, true});
+  int checked = 0;
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    const Hypothesis& h = drawn[i];
+    if (!h.ended_with_eos) continue;
+    ++checked;
+    const auto forced = score_pairs(*model_, {sources_[i]}, {h.tokens}, layer)[0];
+    ASSERT_EQ(h.token_log_probs.size(), h.tokens.size() + 1);
+    for (size_t t = 0; t < h.token_log_probs.size(); ++t)
+      EXPECT_NEAR(h.token_log_probs[t], forced.token_log_probs[t], 1e-4) << "sentence " << i << ", token " << t;
+    const int64_t S = static_cast<int64_t>(sources_[i].size()), width = scorer.attention_width();
+    ASSERT_EQ(static_cast<int64_t>(h.attention.size()), static_cast<int64_t>(h.tokens.size()) * width);
+    for (size_t t = 0; t < h.tokens.size(); ++t)
+      for (int64_t s = 0; s < S; ++s) EXPECT_NEAR(h.attention[t * width + s], forced.attention[t * S + s], 1e-4);
+  }
+  EXPECT_GT(checked, 1) << "too few samples ended with EOS to test anything";
+}
+
 TEST(Sampling, FollowsTheDistributionAndItsCutOffs) {
   // First step of the stub: a 0.55, b 0.45.
   auto first_tokens = [](SamplingOptions o, int n) {

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <string>
 
+#include "core/error.h"
 #include "core/random.h"
 
 namespace transformer {
@@ -42,7 +43,7 @@ int32_t draw(const float* log_probs, int64_t V, const SamplingOptions& o, Rng& r
 
 std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std::vector<int64_t>& max_lengths,
                                int32_t start_id, int32_t eos_id, const SamplingOptions& options,
-                               const std::vector<int64_t>& sentence_ids) {
+                               const std::vector<int64_t>& sentence_ids, BeamKeep keep) {
   const int64_t V = scorer.vocab_size();
   std::vector<Hypothesis> out(sentences);
   std::vector<int32_t> feed(sentences, start_id), order;
@@ -58,18 +59,24 @@ std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std:
   const int64_t longest = max_lengths.empty() ? 0 : *std::max_element(max_lengths.begin(), max_lengths.end());
   for (int64_t step = 0; step < longest; ++step) {
     const float* log_probs = scorer.step(feed.data());
+    const float* attention = keep.attention ? scorer.attention() : nullptr;
+    if (keep.attention && attention == nullptr) throw Error("sampling: the scorer computes no attention");
+    const int64_t W = keep.attention ? scorer.attention_width() : 0;
     bool any_alive = false;
     for (int64_t b = 0; b < sentences; ++b) {
       if (done[b]) continue;
       const float* row = log_probs + b * V;
       const int32_t token = draw(row, V, options, streams[b], order, weights);
       out[b].log_prob += row[token];
+      if (keep.token_log_probs) out[b].token_log_probs.push_back(row[token]);
       feed[b] = token;
       if (token == eos_id) {
+        out[b].ended_with_eos = true;
         done[b] = true;
         continue;
       }
       out[b].tokens.push_back(token);
+      if (keep.attention) out[b].attention.insert(out[b].attention.end(), attention + b * W, attention + (b + 1) * W);
       done[b] = step + 1 >= max_lengths[b];
       any_alive = any_alive || !done[b];
     }

@@ -24,9 +24,10 @@ struct SamplingOptions {
 // from a stream seeded by (seed, sentence_ids[b]) (by default its index b), so
 // a caller that batches sentences differently passes their fixed ids and gets
 // the same draws. log_prob is under the model's own distribution (before
-// temperature and cut-offs).
+// temperature and cut-offs), and so are the token log-probs `keep` asks
+// for, as beam_search keeps them.
 std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std::vector<int64_t>& max_lengths,
                                int32_t start_id, int32_t eos_id, const SamplingOptions& options,
-                               const std::vector<int64_t>& sentence_ids = {});
+                               const std::vector<int64_t>& sentence_ids = {}, BeamKeep keep = {});
 
 }  // namespace transformer

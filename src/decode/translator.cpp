@@ -131,7 +131,7 @@ void Translator::translate_batch(const std::vector<std::vector<int32_t>>& source
   const int64_t rows = options_.sampling ? 1 : options_.beam.beam_size;
   // The search reads each token's log-prob and attention off its own steps.
   const bool annotating = options_.token_scores || !alignment_layers_.empty();
-  const BeamKeep keep{options_.token_scores && !options_.sampling, !alignment_layers_.empty() && !options_.sampling};
+  const BeamKeep keep{options_.token_scores, !alignment_layers_.empty()};
   std::vector<std::unique_ptr<StepScorer>> model_scorers;
   for (size_t i = 0; i < models_.size(); ++i)
     model_scorers.push_back(std::make_unique<TransformerScorer>(*models_[i], batch, rows, longest + 1,
@@ -144,7 +144,7 @@ void Translator::translate_batch(const std::vector<std::vector<int32_t>>& source
   const int32_t start = c.decoder_start_id(), eos = static_cast<int32_t>(c.eos_id);
   std::vector<std::vector<Hypothesis>> found;
   if (options_.sampling) {
-    for (auto& h : sample(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.sample, ids))
+    for (auto& h : sample(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.sample, ids, keep))
       found.push_back({std::move(h)});
   } else {
     found = beam_search(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.beam, nullptr, keep);
@@ -159,7 +159,7 @@ void Translator::translate_batch(const std::vector<std::vector<int32_t>>& source
       t.tokens = std::move(h.tokens);
       t.log_prob = h.log_prob;
       t.score = h.score;
-      if (annotating && !options_.sampling && h.ended_with_eos) {
+      if (annotating && h.ended_with_eos) {
         if (keep.token_log_probs) t.token_log_probs = std::move(h.token_log_probs);
         if (keep.attention && !t.tokens.empty())
           t.alignment = align(sources[m], t.tokens, h.attention.data(), scorer.attention_width());

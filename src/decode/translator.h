@@ -4,9 +4,9 @@
 // beam search, greedy search (beam 1) or sampling, and optionally annotated
 // with per-token log-probabilities and word alignments. The search reads
 // those off its own steps (each token's log-probability, and the attention
-// row of the step that chose it); only a sampled output, or one cut at the
-// length limit (whose EOS probability no step computed), takes one forced-
-// decoding pass (score_pairs).
+// row of the step that chose it); only an output cut at the length limit
+// (whose EOS probability no step computed) takes one forced-decoding pass
+// (score_pairs).
 //
 // An ensemble of models translates the same way: they search together
 // (decode/ensemble_scorer.h, which also averages their attention) and
@@ -94,8 +94,8 @@ class Translator {
   void translate_batch(const std::vector<std::vector<int32_t>>& sources, const std::vector<size_t>& members,
                        std::vector<Translation>& results);
   // Token log-probs and alignments by one forced-decoding pass, for the
-  // hypotheses the search could not annotate itself (sampled ones, and
-  // those cut at the length limit, whose EOS probability it never computed).
+  // hypotheses the search could not annotate itself: those cut at the length
+  // limit, whose EOS probability it never computed.
   void annotate(const std::vector<std::vector<int32_t>>& sources, const std::vector<HypothesisIndex>& which,
                 std::vector<Translation>& results);
   // Word alignment of `tokens` from their attention rows over `source`
