@@ -25,6 +25,7 @@
 #include "decode/transformer_scorer.h"
 #include "decode/translator.h"
 #include "kernels/elementwise.h"
+#include "support/error_of.h"
 #include "support/word_corpora.h"
 #include "text/vocabulary.h"
 
@@ -34,15 +35,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::HasSubstr;
 
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test_support::error_of;
 
 // log((1/n) Σ exp(x_i)) in double precision: the ensemble's rule, the long way.
 double mean_of_probabilities(const std::vector<double>& log_probs) {

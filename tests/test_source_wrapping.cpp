@@ -23,6 +23,7 @@
 #include "kernels/softmax.h"
 #include "model/loss.h"
 #include "model/model_io.h"
+#include "support/error_of.h"
 #include "support/word_corpora.h"
 #include "text/vocabulary.h"
 #include "train/batcher.h"
@@ -35,15 +36,7 @@ namespace fs = std::filesystem;
 using testing::HasSubstr;
 
 // The message of the Error that `f` throws.
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test_support::error_of;
 
 std::vector<std::string> lines_of(const std::string& path) {
   std::vector<std::string> lines;

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -17,8 +18,11 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/safetensors.h"
+#include "model/model_io.h"
 #include "text/vocabulary.h"
+#include "train/average.h"
 #include "train/trainer.h"
+#include "support/error_of.h"
 #include "support/word_corpora.h"
 
 namespace transformer {
@@ -103,6 +107,49 @@ TEST_F(TrainerTest, ResumeContinuesBitIdentically) {
     return j;
   };
   EXPECT_EQ(progress(x), progress(y));
+}
+
+TEST_F(TrainerTest, KeepLastKeepsTheLastSnapshotsAndAverageIsTheirMean) {
+  TrainOptions o = options("snapshots");
+  o.max_steps = 40;
+  o.keep_last = 2;
+  ASSERT_EQ(train(o), 0);
+  std::vector<std::string> kept;
+  for (const auto& entry : fs::directory_iterator(o.out + "/checkpoints")) kept.push_back(entry.path().filename());
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(kept, (std::vector<std::string>{"step-30", "step-40"}));
+  EXPECT_TRUE(fs::exists(snapshot_dir(o.out, 40) + "/spm.model"));
+
+  const auto a = load_model(snapshot_dir(o.out, 30)), b = load_model(snapshot_dir(o.out, 40));
+  const auto mean = average_models({snapshot_dir(o.out, 30), snapshot_dir(o.out, 40)});
+  for (size_t k = 0; k < mean->params.all().size(); ++k) {
+    const Tensor &x = a->params.all()[k]->value, &y = b->params.all()[k]->value, &m = mean->params.all()[k]->value;
+    for (int64_t j = 0; j < m.numel(); ++j)
+      ASSERT_EQ(m[j], static_cast<float>((static_cast<double>(x[j]) + y[j]) / 2)) << mean->params.all()[k]->name;
+  }
+  // A training checkpoint counts by its weights: the last one is the last snapshot.
+  const auto from_checkpoint = average_models({o.out + "/checkpoint.safetensors"});
+  for (size_t k = 0; k < b->params.all().size(); ++k)
+    for (int64_t j = 0; j < b->params.all()[k]->value.numel(); ++j)
+      ASSERT_EQ(from_checkpoint->params.all()[k]->value[j], b->params.all()[k]->value[j]);
+}
+
+TEST_F(TrainerTest, AverageRefusesDifferentModelsAndQuantizedOnes) {
+  TrainOptions o = options("to-average");
+  o.max_steps = 10;
+  ASSERT_EQ(train(o), 0);
+  ModelConfig wider = load_model(o.out)->config;
+  wider.d_ff *= 2;
+  Transformer other(wider);
+  other.params.initialize(3);
+  save_model(other, dir_ + "/wider");
+  EXPECT_THAT(test_support::error_of([&] { average_models({o.out, dir_ + "/wider"}); }),
+              testing::HasSubstr(dir_ + "/wider: config field 'd_ff' is " + std::to_string(wider.d_ff)));
+  save_model(*load_model(o.out), dir_ + "/int8", kernels::PackedType::Int8);
+  EXPECT_THAT(test_support::error_of([&] { average_models({o.out, dir_ + "/int8"}); }),
+              testing::HasSubstr("weights stored in int8; average the float32 models"));
+  EXPECT_THAT(test_support::error_of([&] { average_models({dir_ + "/nowhere"}); }),
+              testing::HasSubstr(dir_ + "/nowhere: no such model directory or checkpoint file"));
 }
 
 TEST_F(TrainerTest, RefusesToOverwriteARunAndNamesMissingFiles) {

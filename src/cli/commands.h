@@ -19,5 +19,6 @@ void add_explain_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
+void add_average_command(CLI::App& app);
 
 }  // namespace transformer::cli

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   transformer::cli::add_vocab_command(app);
   transformer::cli::add_train_command(app);
   transformer::cli::add_quantize_command(app);
+  transformer::cli::add_average_command(app);
   transformer::cli::add_translate_command(app);
   transformer::cli::add_score_command(app);
   transformer::cli::add_explain_command(app);

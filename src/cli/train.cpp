@@ -41,6 +41,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--max-epochs", o.max_epochs, "stop after N epochs (0: no limit)")->capture_default_str();
   cmd->add_option("--max-minutes", o.max_minutes, "stop after this much training time (0: no limit)")->capture_default_str();
   cmd->add_option("--valid-every", o.valid_every, "validate and checkpoint every N steps")->check(CLI::Range(1, 1 << 30))->capture_default_str();
+  cmd->add_option("--keep-last", o.keep_last,
+                  "also keep the model of the last N checkpoints (OUT/checkpoints/step-STEP) for transformer average")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
   cmd->add_option("--log-every", o.log_every, "a metrics line every N steps")->check(CLI::Range(1, 1 << 30))->capture_default_str();
   cmd->add_option("--patience", o.patience, "stop after N validations without improvement (0: never)")->capture_default_str();
   cmd->add_option("--valid-bleu-max", o.valid_bleu_max, "validation sentences translated for BLEU (0: all)")->capture_default_str();

@@ -20,6 +20,7 @@
 #include "model/model_io.h"
 #include "text/bleu.h"
 #include "text/vocabulary.h"
+#include "train/average.h"
 #include "train/batcher.h"
 #include "train/checkpoint.h"
 #include "train/corpus.h"
@@ -244,6 +245,10 @@ int train(const TrainOptions& o, Communicator& comm) {
       remove_stale_temporaries((fs::path(o.out) / name).string());
     if (!o.resume && fs::exists(checkpoint_path))
       throw Error(checkpoint_path + " exists: pass --resume to continue that run, or choose another --out");
+    // Another run's snapshots would be averaged with this one's.
+    if (!o.resume && fs::exists(fs::path(o.out) / "checkpoints"))
+      throw Error((fs::path(o.out) / "checkpoints").string() +
+                  " exists (another run's snapshots): pass --resume to continue that run, or choose another --out");
     if (o.resume && !fs::exists(checkpoint_path)) throw Error(checkpoint_path + ": nothing to resume from");
   }
   const text::Vocabulary vocab(o.vocabulary);
@@ -295,6 +300,7 @@ int train(const TrainOptions& o, Communicator& comm) {
     progress.dropout_rng = progress.dropout_rng_ranks[0];
     if (comm.size() == 1) progress.dropout_rng_ranks.clear();
     if (root) save_checkpoint(checkpoint_path, model, adam, progress);
+    if (root && o.keep_last > 0) save_snapshot(model, o.out, progress.step, o.vocabulary, o.keep_last);
   };
   const auto start = Clock::now();
   const double elapsed_before = progress.elapsed_seconds;

@@ -32,6 +32,8 @@ struct TrainOptions {
   int64_t max_epochs = 0;         // stop after this many passes over the data (0: no limit)
   double max_minutes = 0;         // stop after this much training time (0: no limit)
   int64_t valid_every = 500;      // validate and checkpoint every N steps (and at the end)
+  int64_t keep_last = 0;          // also keep the model of the last N checkpoints, OUT/checkpoints/step-STEP,
+                                  // for `transformer average` (0: none)
   int64_t log_every = 50;         // a metrics line every N steps
   int64_t patience = 0;           // stop after N validations without a better loss (0: never)
   int64_t valid_bleu_max = 0;     // sentences of the validation set translated for BLEU (0: all)
