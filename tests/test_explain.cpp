@@ -16,8 +16,10 @@
 #include "decode/score.h"
 #include "decode/translator.h"
 #include "explain/html.h"
+#include "explain/model_info.h"
 #include "explain/record.h"
 #include "text/vocabulary.h"
+#include "train/examples_file.h"
 #include "support/word_corpora.h"
 
 namespace transformer {
@@ -426,6 +428,59 @@ TEST_F(Explain, HtmlPageCarriesTheRecordIntact) {
     FAIL() << "a missing script is an error";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("missing.js"));
+  }
+}
+
+TEST_F(Explain, HtmlPageCarriesTheModelInfoAfterTheRecord) {
+  auto m = model(NormPosition::Post);
+  const json r = explain::explain(*m, *vocab_, kSentence, options());
+  const std::string web = dir_ + "/web-info";
+  fs::create_directories(web);
+  std::ofstream(web + "/index.html") << "<html><body><script src=\"a.js\"></script></body></html>";
+  std::ofstream(web + "/a.js") << "// reads both\n";
+  const json info = {{"examples", {"a </script> b"}}, {"metrics", json::array({{{"step", 1}, {"loss", 2.5}}})}};
+  const std::string page = explain::explain_html(r, web, info);
+  const std::string open = "<script id=\"model-info\" type=\"application/json\">";
+  const size_t begin = page.find(open);
+  ASSERT_NE(begin, std::string::npos);
+  EXPECT_LT(page.find("explain-record"), begin);
+  EXPECT_LT(begin, page.find("// reads both"));
+  const size_t start = begin + open.size();
+  EXPECT_EQ(json::parse(page.substr(start, page.find("</script>", start) - start)), info);
+  EXPECT_EQ(explain::explain_html(r, web).find(open), std::string::npos) << "no model info, no element";
+}
+
+TEST_F(Explain, ModelInfoReadsTheExamplesAndTheTrainingLog) {
+  const std::string dir = dir_ + "/info";
+  fs::create_directories(dir);
+  EXPECT_EQ(explain::model_info(dir), json({{"examples", json::array()}, {"metrics", json::array()}})) << "no files: empty lists";
+
+  std::ofstream(dir + "/valid.src") << "\n  \nerste Zeile\r\nzweite\ndritte\nvierte\n";
+  write_examples_file(dir + "/valid.src", dir);
+  EXPECT_EQ(read_file(dir + "/examples.txt"), "erste Zeile\nzweite\ndritte\n") << "the first 3 non-blank lines";
+  EXPECT_THROW(write_examples_file(dir + "/no-such-corpus", dir), Error);
+
+  // A last line cut short by a killed run is skipped; a bad line before it is an error.
+  std::ofstream(dir + "/metrics.jsonl") << "{\"step\": 50, \"loss\": 7.5}\n\n{\"step\": 100, \"valid_loss\": 6}\n{\"step\": 15";
+  const json info = explain::model_info(dir);
+  EXPECT_EQ(info["examples"], json({"erste Zeile", "zweite", "dritte"}));
+  ASSERT_EQ(info["metrics"].size(), 2u);
+  EXPECT_EQ(info["metrics"][1]["valid_loss"], 6);
+
+  std::ofstream(dir + "/metrics.jsonl") << "{\"step\": 50}\n[1, 2]\n{\"step\": 100}\n";
+  try {
+    explain::model_info(dir);
+    FAIL() << "a line that is not a training log line is an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("metrics.jsonl:2: not a training log line"));
+  }
+  std::ofstream(dir + "/metrics.jsonl") << "";
+  std::ofstream(dir + "/examples.txt") << "gut\nschlecht \xff\n";
+  try {
+    explain::model_info(dir);
+    FAIL() << "invalid UTF-8 in examples.txt is an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("examples.txt:2: invalid UTF-8 at byte 9"));
   }
 }
 

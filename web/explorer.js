@@ -126,21 +126,22 @@
     drawAddNorm();
     drawOutputs();
     drawBeam();
-    if (Array.isArray(rec.metrics) && rec.metrics.length) drawTraining(rec.metrics, 'from the record');
     document.body.classList.add('has-record');
   }
 
   function drawSummary() {
     const r = state.rec, c = r.config;
     const sum = document.getElementById('summary');
-    sum.replaceChildren(
+    // replaceChildren() would print a null as the text "null": drop them.
+    sum.replaceChildren(...[
       el('p', { class: 'translation' },
         el('span', { class: 'src' }, r.source.text), ' → ', el('strong', { class: 'out' }, r.output ? r.output.text : '')),
       el('p', { class: 'config' },
         'd_model ' + c.d_model + ' · ' + c.heads + ' heads (d_k ' + c.d_model / c.heads + ') · ' + c.encoder_layers + ' encoder + ' + c.decoder_layers +
         ' decoder layers · d_ff ' + c.d_ff + ' · ' + c.norm + '-norm · ' + c.positional_encoding + ' positional encoding · ' +
         r.source.pieces.length + ' source pieces, ' + r.target.pieces.length + ' decoder positions'),
-      r.synthetic ? el('p', { class: 'warning' }, 'This is a synthetic record (random numbers) for developing the page, not a model\'s.') : null);
+      r.synthetic ? el('p', { class: 'warning' }, 'This is a synthetic record (random numbers) for developing the page, not a model\'s.') : null,
+    ].filter((x) => x !== null));
   }
 
   // ---------- 1. the attention head view ----------
@@ -587,13 +588,63 @@
     }
   }
 
+  // ---------- what the page knows of the model besides the record ----------
+
+  // {examples, metrics, model_dir}: inline in the offline page (explain
+  // --html, <script id="model-info">), from GET /v1/model-info when served.
+  // The training curves appear by themselves; served, the sentence box
+  // starts with a sentence of the model's own task.
+  function useModelInfo(info, served) {
+    if (!info || typeof info !== 'object') return;
+    const examples = Array.isArray(info.examples) ? info.examples.filter((x) => typeof x === 'string' && x.trim()) : [];
+    const metrics = Array.isArray(info.metrics) ? info.metrics.filter((o) => o && typeof o === 'object' && typeof o.step === 'number') : [];
+    if (metrics.length) drawTraining(metrics, 'from the model\'s metrics.jsonl');
+    if (served) {
+      const box = document.getElementById('sentence');
+      if (!box.value && examples.length) box.value = examples[0];
+      document.getElementById('examples').replaceChildren(...examples.map((x) => el('option', { value: x })));
+    }
+  }
+
+  // Offline the page explains the one sentence it was written for; other
+  // sentences need the model, which `serve` runs.
+  function showOfflineNote(info) {
+    const note = document.getElementById('offline-note');
+    const dir = info && typeof info.model_dir === 'string' ? info.model_dir : 'MODEL_DIR';
+    note.replaceChildren('This page explains one sentence, "', el('strong', {}, state.rec.source.text),
+      '", and works offline. To explain other sentences, serve the model and open the page it serves: ',
+      el('code', {}, 'transformer serve --model ' + dir), ', then ', el('code', {}, 'http://127.0.0.1:8080/'), '.');
+    note.hidden = false;
+  }
+
+  async function fetchModelInfo() {
+    const status = document.getElementById('metrics-status');
+    try {
+      const res = await fetch('/v1/model-info');
+      const body = await res.json().catch(() => null);
+      if (!res.ok) throw new Error('HTTP ' + res.status + (body && body.error ? ': ' + body.error : ''));
+      useModelInfo(body, true);
+    } catch (err) {
+      status.textContent = 'The server did not say how the model trained (' + err.message + '): open its metrics.jsonl here.';
+    }
+  }
+
+  function inlineJson(id) {
+    const e = document.getElementById(id);
+    return e && e.textContent.trim() ? JSON.parse(e.textContent) : null;   // an empty placeholder counts as none
+  }
+
   function start() {
     window.explorer = { state, record: null, draw };
     setupTraining();
     document.getElementById('views').hidden = false;
     const inline = document.getElementById('explain-record');
-    if (inline && inline.textContent.trim()) {   // an empty placeholder counts as none
-      try { draw(JSON.parse(inline.textContent)); } catch (e) { showError('Cannot draw the explain record in this page: ' + e.message); }
+    if (inline && inline.textContent.trim()) {
+      let info = null;
+      try { info = inlineJson('model-info'); } catch (e) { showError('Cannot read the model information in this page: ' + e.message); }
+      try { draw(JSON.parse(inline.textContent)); } catch (e) { showError('Cannot draw the explain record in this page: ' + e.message); return; }
+      showOfflineNote(info);
+      useModelInfo(info, false);
       return;
     }
     // Served: nothing to draw until a sentence is translated; the training
@@ -602,6 +653,7 @@
     const form = document.getElementById('translate-form');
     form.hidden = false;
     form.addEventListener('submit', translate);
+    fetchModelInfo();
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -13,6 +13,7 @@
 #include "decode/translator.h"
 #include "decode/vocabulary_check.h"
 #include "explain/html.h"
+#include "explain/model_info.h"
 #include "explain/record.h"
 #include "model/model_io.h"
 #include "text/vocabulary.h"
@@ -124,7 +125,9 @@ void add_demo_command(CLI::App& app) {
     e.beam.n_best = 4;
     nlohmann::json record = explain::explain(*model, vocab, kExamples[0], e);
     const std::string page = (out / "explain.html").string();
-    write_file_atomic(page, explain::explain_html(record, web));
+    nlohmann::json info = explain::model_info(model_dir.string());  // the training curves, drawn by the page
+    info["model_dir"] = model_dir.string();
+    write_file_atomic(page, explain::explain_html(record, web, info));
     say("\nOpen %s in a browser (it works offline), or serve the model and explain your own sentences:\n"
                 "   build/transformer serve --model %s    # then http://127.0.0.1:8080/\n",
                 fs::absolute(page).c_str(), model_dir.c_str());

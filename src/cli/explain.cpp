@@ -11,6 +11,7 @@
 #include "core/file_io.h"
 #include "decode/vocabulary_check.h"
 #include "explain/html.h"
+#include "explain/model_info.h"
 #include "explain/record.h"
 #include "model/model_io.h"
 #include "text/vocabulary.h"
@@ -51,8 +52,14 @@ void add_explain_command(CLI::App& app) {
     const text::Vocabulary vocab = load_model_vocabulary(o->model_dir, model->config);
     const nlohmann::json record = explain::explain(*model, vocab, sentence, o->explain);
 
-    if (!o->html_out.empty())
-      write_file_atomic(o->html_out, explain::explain_html(record, o->web_dir.empty() ? (find_web_dir().empty() ? "web" : find_web_dir()) : o->web_dir));
+    if (!o->html_out.empty()) {
+      // The page shows the model's training curves by itself, and how to
+      // serve this model to explain other sentences.
+      nlohmann::json info = explain::model_info(o->model_dir);
+      info["model_dir"] = o->model_dir;
+      const std::string web = o->web_dir.empty() ? (find_web_dir().empty() ? "web" : find_web_dir()) : o->web_dir;
+      write_file_atomic(o->html_out, explain::explain_html(record, web, info));
+    }
     if (!o->json_out.empty()) write_file_atomic(o->json_out, record.dump() + "\n");
     if (o->json_out.empty() && o->html_out.empty()) std::printf("%s\n", record.dump().c_str());
   });

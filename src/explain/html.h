@@ -15,9 +15,14 @@ namespace transformer::explain {
 // the page's first script. A missing page or referenced file is an Error
 // naming it.
 //
+// model_info (explain/model_info.h: the model's examples and training log),
+// when not null, goes right after the record in
+// <script id="model-info" type="application/json">, written the same way.
+//
 // What is not inlined: remote URLs (left as they are), url(...) inside the
 // style sheets, and ES module imports; the explorer page avoids them.
-std::string explain_html(const nlohmann::json& record, const std::string& web_dir);
+std::string explain_html(const nlohmann::json& record, const std::string& web_dir,
+                         const nlohmann::json& model_info = nullptr);
 
 // The record as the text of a <script> element: JSON in which "</" is
 // written "<\/" and "<!--" "\u003c!--" (both the same JSON string), so that

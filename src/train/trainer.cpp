@@ -23,6 +23,7 @@
 #include "train/batcher.h"
 #include "train/checkpoint.h"
 #include "train/corpus.h"
+#include "train/examples_file.h"
 
 namespace transformer {
 
@@ -268,7 +269,11 @@ int train(const TrainOptions& o, Communicator& comm) {
   } else {
     progress.dropout_rng = o.seed;
     progress.ranks = comm.size();
-    if (root) write_file_atomic((fs::path(o.out) / "spm.model").string(), read_file(o.vocabulary));
+    if (root) {
+      write_file_atomic((fs::path(o.out) / "spm.model").string(), read_file(o.vocabulary));
+      // Sentences of the model's own task, for the explorer (docs/FORMATS.md).
+      write_examples_file(o.valid_source.empty() ? o.train_source : o.valid_source, o.out);
+    }
   }
   // Every process starts from rank 0's weights and optimizer state, and
   // draws its own dropout masks.

@@ -2,7 +2,7 @@
 // End-to-end test of the explorer page (web/) in a real browser: Debian's
 // headless chromium, driven by playwright-core.
 //
-//   node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE]
+//   node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE] [--example TEXT]
 //
 // PAGE_OR_URL is the offline page from `transformer explain --html` (the
 // record inlined) or the URL of `transformer serve` (then the sentence is
@@ -29,8 +29,13 @@ const screenshots = option('--screenshots', null);
 const sentence = option('--sentence', 'Ein Mann fährt mit dem Fahrrad über die Straße.');
 const beam = option('--beam', '4');
 let metricsFile = option('--metrics', null);
+// The model's own metrics.jsonl (run.sh passes it when the model directory
+// has one): the page must draw it without being asked.
+const modelHasMetrics = metricsFile !== null;
+// The first line of the model's examples.txt: the served page's sentence box starts with it.
+const example = option('--example', null);
 if (argv.length !== 1 || argv[0].startsWith('--')) {
-  console.error('usage: node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE]');
+  console.error('usage: node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE] [--example TEXT]');
   process.exit(2);
 }
 const target = /^(https?|file):/.test(argv[0]) ? argv[0] : pathToFileURL(resolve(argv[0])).href;
@@ -77,6 +82,16 @@ try {
   if (!inline) {
     console.log('no inline record: translating "' + sentence + '" (beam ' + beam + ') through the form');
     check(await page.isVisible('#translate-form'), 'the served page shows the sentence form');
+    check(!(await page.isVisible('#offline-note')), 'the served page has no offline note');
+    if (example !== null) {
+      await page.waitForFunction(() => document.getElementById('sentence').value !== '', null, { timeout: 10000 }).catch(() => {});
+      check(await page.inputValue('#sentence') === example, 'the served sentence box starts with the model\'s own example', await page.inputValue('#sentence'));
+    }
+    if (modelHasMetrics) {
+      await page.waitForFunction(() => document.querySelectorAll('#training svg.line-chart path.series').length > 0, null, { timeout: 10000 }).catch(() => {});
+      check(await page.$$eval('#training svg.line-chart path.series', (x) => x.length) >= 3 && /metrics\.jsonl/.test(await page.textContent('#metrics-status')),
+        '8. served: the model\'s training curves appear without picking a file', await page.textContent('#metrics-status'));
+    }
     await page.fill('#sentence', sentence);
     await page.fill('#beam', String(beam));
     await page.click('#translate');
@@ -89,6 +104,18 @@ try {
   const rec = await page.evaluate(() => window.explorer.record);
   check(rec.format === 'transformer-explain' && rec.version === 1, 'the record is a transformer-explain version 1 record');
   const count = (sel) => page.$$eval(sel, (xs) => xs.length);
+
+  // What a new user sees first (issue 17, item 0).
+  check(!/\bnull\b/.test(await page.textContent('#summary')), 'the summary prints no stray "null"', await page.textContent('#summary'));
+  if (inline) {
+    check(!(await page.isVisible('#translate-form')), 'offline: no sentence box whose Translate button could not work');
+    const note = await page.isVisible('#offline-note') ? await page.textContent('#offline-note') : '';
+    check(note.includes(rec.source.text) && /transformer serve --model \S/.test(note), 'offline: the note shows the explained sentence and how to serve the model for others', note);
+  }
+  if (modelHasMetrics) {
+    check(await count('#training svg.line-chart path.series') >= 3 && /metrics\.jsonl/.test(await page.textContent('#metrics-status')),
+      '8. training: the model\'s own curves are drawn without picking a file', await page.textContent('#metrics-status'));
+  }
 
   // Every view is drawn.
   check(await count('#head-view svg line.attn') > 0, '1. head view: attention lines drawn');
@@ -211,7 +238,6 @@ try {
   }
 
   // 8. training curves: from the record, and from a file picked by hand.
-  if (Array.isArray(rec.metrics) && rec.metrics.length) check(await count('#training svg.line-chart path.series') >= 3, '8. training: the record\'s metrics are plotted');
   await page.setInputFiles('#metrics-file', metricsFile);
   await page.waitForFunction(() => /from /.test(document.getElementById('metrics-status').textContent), null, { timeout: 5000 }).catch(() => {});
   check(await count('#training svg.line-chart path.series') >= 4, '8. training: loss, validation loss, learning rate and BLEU plotted from a metrics.jsonl', await page.textContent('#metrics-status'));

@@ -9,6 +9,9 @@
 //
 //   node make_synthetic_record.mjs [--json out.json] [--html out.html] [--seed N] [--d-model D] [--heads H] [--layers L]
 //
+// --json also writes out.model-info.json: the examples and training log that
+// `serve` answers at /v1/model-info (mock_serve.mjs serves it).
+//
 // --html writes what `transformer explain --html` writes: web/index.html with
 // explorer.css and explorer.js inlined and the record in
 // <script id="explain-record" type="application/json">.
@@ -193,19 +196,31 @@ const record = {
   decoder,
   steps,
   beam: { size: 3, length_penalty: 0.6, steps: beamSteps, final: finals },
-  metrics,
 };
+// What `explain --html` puts beside the record (<script id="model-info">) and
+// `serve` answers at /v1/model-info; mock_serve.mjs reads it from the JSON.
+const modelInfo = { examples: [record.source.text], metrics, model_dir: 'runs/synthetic/model' };
 
 const json = JSON.stringify(record);
-if (opt('--json')) writeFileSync(opt('--json'), json);
+if (opt('--json')) {
+  writeFileSync(opt('--json'), json);
+  writeFileSync(opt('--json').replace(/(\.json)?$/, '.model-info.json'), JSON.stringify(modelInfo));
+}
 if (opt('--html')) {
   const web = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
   let page = readFileSync(join(web, 'index.html'), 'utf8');
   const css = readFileSync(join(web, 'explorer.css'), 'utf8');
-  const js = readFileSync(join(web, 'explorer.js'), 'utf8');
   const safe = json.replace(/</g, '\\u003c');
   page = page.replace('<link rel="stylesheet" href="explorer.css">', () => `<style>\n${css}</style>`);
-  page = page.replace('<script src="explorer.js"></script>', () => `<script id="explain-record" type="application/json">${safe}</script>\n<script>\n${js.replace(/<\/script/gi, '<\\/script')}</script>`);
+  // Every local script inlined; the record goes before the first.
+  let first = true;
+  page = page.replace(/<script src="([\w-]+\.js)"><\/script>/g, (_, name) => {
+    const js = readFileSync(join(web, name), 'utf8').replace(/<\/script/gi, '<\\/script');
+    const before = first ? `<script id="explain-record" type="application/json">${safe}</script>\n` +
+      `<script id="model-info" type="application/json">${JSON.stringify(modelInfo).replace(/</g, '\\u003c')}</script>\n` : '';
+    first = false;
+    return `${before}<script>\n${js}</script>`;
+  });
   writeFileSync(opt('--html'), page);
 }
 if (!opt('--json') && !opt('--html')) process.stdout.write(json + '\n');
