@@ -126,6 +126,7 @@
     drawAddNorm();
     drawOutputs();
     drawBeam();
+    for (const view of window.explorer.views) view.draw(rec);
     document.body.classList.add('has-record');
   }
 
@@ -230,6 +231,20 @@
       g.classList.toggle('hovered', !!hv && hv.side === g.dataset.side && hv.index === i);
       g.classList.toggle('selected', g.dataset.side === 'q' && i === state.query);
     }
+  }
+
+  // Shows one head of one layer in views 1-3 (the model view's thumbnails
+  // open their head here).
+  function openHead(kind, layer, head) {
+    if (!KINDS[kind]) throw new Error('no attention "' + kind + '"');
+    state.kind = kind;
+    state.layer = Math.max(0, Math.min(layer, layerCount(kind) - 1));
+    state.heads = new Set([head]);
+    state.detailHead = head;
+    state.query = Math.min(state.query, queryPieces(kind).length - 1);
+    state.hover = null;
+    drawHeadView(); drawSelfAttention(); drawMultiHead();
+    section('head-view').scrollIntoView({ block: 'start' });
   }
 
   // ---------- 2. self-attention in detail ----------
@@ -635,7 +650,6 @@
   }
 
   function start() {
-    window.explorer = { state, record: null, draw };
     setupTraining();
     document.getElementById('views').hidden = false;
     const inline = document.getElementById('explain-record');
@@ -655,6 +669,13 @@
     form.addEventListener('submit', translate);
     fetchModelInfo();
   }
+
+  // The page's other scripts (model-view.js, …) add their views here and use
+  // these helpers; explorer.js runs first.
+  window.explorer = {
+    state, record: null, draw, views: [],
+    api: { el, svgEl, esc, fmt, KINDS, attention, queryPieces, keyPieces, layerCount, headColour, openHead, section },
+  };
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
   else start();

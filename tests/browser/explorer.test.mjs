@@ -232,6 +232,32 @@ try {
   check(await stripState() !== an1, '5. add & norm: another sub-layer, other vectors');
   if (screenshots) await page.locator('#add-norm').screenshot({ path: join(screenshots, 'add-norm.png') });
 
+  // 1b. the model view: every layer × head of each attention; a click opens that head in view 1.
+  const H = rec.config.heads, encL = rec.encoder.layers.length, decL = rec.decoder.layers.length;
+  check(await count('#model-view .thumb') === (encL + 2 * decL) * H && await count('#model-view .thumb canvas') === (encL + 2 * decL) * H,
+    '1b. model view: one map per layer × head of the three attentions', await count('#model-view .thumb'));
+  const thumbSel = '#model-view .thumb[data-kind="cross"][data-layer="' + (decL - 1) + '"][data-head="' + (H - 1) + '"]';
+  const thumbCanvas = page.locator(thumbSel + ' canvas');
+  check(await thumbCanvas.evaluate((c) => c.width === window.explorer.record.source.pieces.length && c.height === window.explorer.record.target.pieces.length),
+    '1b. model view: an encoder-decoder map has one pixel per target query × source key');
+  if (screenshots) await page.locator('#model-view').screenshot({ path: join(screenshots, 'model-view.png') });
+  const small = (await thumbCanvas.boundingBox()).width;
+  await page.hover(thumbSel);
+  await page.waitForTimeout(250);   // the CSS transition; nothing is timed
+  const large = (await thumbCanvas.boundingBox()).width;
+  check(large > 2 * small, '1b. model view: hovering a map enlarges it', small + ' → ' + large);
+  await page.click(thumbSel);
+  const opened = await page.evaluate(() => ({
+    kind: document.getElementById('attention-kind').value, layer: document.getElementById('attention-layer').value,
+    pressed: [...document.querySelectorAll('#head-chips .chip')].filter((c) => c.getAttribute('aria-pressed') === 'true').map((c) => c.dataset.head),
+    lineHeads: [...new Set([...document.querySelectorAll('#head-view line.attn')].map((l) => l.dataset.h))],
+    tableHead: document.getElementById('attention-table').dataset.head,
+  }));
+  check(opened.kind === 'cross' && opened.layer === String(decL - 1) && opened.pressed.join() === String(H - 1) &&
+    opened.lineHeads.join() === String(H - 1) && opened.tableHead === String(H - 1),
+    '1b. model view: clicking a map opens that attention, layer and head in the head view', JSON.stringify(opened));
+  await page.mouse.move(0, 0);
+
   if (screenshots) {
     await page.locator('#outputs').screenshot({ path: join(screenshots, 'output-distributions.png') });
     await page.locator('#beam-search').screenshot({ path: join(screenshots, 'beam.png') });
