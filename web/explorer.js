@@ -233,14 +233,15 @@
     }
   }
 
-  // Shows one head of one layer in views 1-3 (the model view's thumbnails
-  // open their head here).
+  // Shows one head (null: every head) of one layer in views 1-3 (the model
+  // view's maps and the page's links open their head here).
   function openHead(kind, layer, head) {
     if (!KINDS[kind]) throw new Error('no attention "' + kind + '"');
     state.kind = kind;
     state.layer = Math.max(0, Math.min(layer, layerCount(kind) - 1));
-    state.heads = new Set([head]);
-    state.detailHead = head;
+    const H = attention(kind, state.layer).heads;
+    state.heads = head === null ? new Set(Array.from({ length: H }, (_, h) => h)) : new Set([head]);
+    state.detailHead = head === null ? 0 : head;
     state.query = Math.min(state.query, queryPieces(kind).length - 1);
     state.hover = null;
     drawHeadView(); drawSelfAttention(); drawMultiHead();
@@ -659,6 +660,7 @@
       try { draw(JSON.parse(inline.textContent)); } catch (e) { showError('Cannot draw the explain record in this page: ' + e.message); return; }
       showOfflineNote(info);
       useModelInfo(info, false);
+      for (const f of window.explorer.onStart) f({ served: false });
       return;
     }
     // Served: nothing to draw until a sentence is translated; the training
@@ -668,13 +670,14 @@
     form.hidden = false;
     form.addEventListener('submit', translate);
     fetchModelInfo();
+    for (const f of window.explorer.onStart) f({ served: true });
   }
 
   // The page's other scripts (model-view.js, …) add their views here and use
   // these helpers; explorer.js runs first.
   window.explorer = {
-    state, record: null, draw, views: [],
-    api: { el, svgEl, esc, fmt, KINDS, attention, queryPieces, keyPieces, layerCount, headColour, openHead, section },
+    state, record: null, draw, views: [], onStart: [],
+    api: { el, svgEl, esc, fmt, KINDS, attention, queryPieces, keyPieces, layerCount, headColour, openHead, section, showError },
   };
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -258,6 +258,67 @@ try {
     '1b. model view: clicking a map opens that attention, layer and head in the head view', JSON.stringify(opened));
   await page.mouse.move(0, 0);
 
+  // Export: every view as an SVG that parses and a PNG with the PNG signature.
+  // Two views through their buttons and real downloads (one pure SVG, one
+  // HTML with canvases); every view through the functions those buttons call
+  // (a download takes chromium about a second each).
+  const parseSvg = (text) => page.evaluate((t) => {
+    const doc = new DOMParser().parseFromString(t, 'image/svg+xml'), root = doc.documentElement;
+    return { error: doc.getElementsByTagName('parsererror').length > 0, root: root.localName, ns: root.namespaceURI,
+      width: Number(root.getAttribute('width')), parts: root.querySelectorAll('*').length };
+  }, text);
+  const svgOk = (p) => !p.error && p.root === 'svg' && p.ns === 'http://www.w3.org/2000/svg' && p.width > 0 && p.parts >= 3;
+  const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  const pngOk = (bytes) => bytes.length > 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b);
+  const downloaded = async (selector) => {
+    const [d] = await Promise.all([page.waitForEvent('download', { timeout: 30000 }), page.click(selector)]);
+    const chunks = [];
+    for await (const c of await d.createReadStream()) chunks.push(c);
+    return { name: d.suggestedFilename(), bytes: Buffer.concat(chunks) };
+  };
+  const exportProblems = [];
+  for (const id of ['model-view']) {
+    const svg = await downloaded('#' + id + ' .export-svg');
+    const parsed = await parseSvg(svg.bytes.toString('utf8'));
+    if (!svgOk(parsed) || !svg.name.endsWith('.svg')) exportProblems.push(id + ' SVG ' + svg.name + ' ' + JSON.stringify(parsed));
+    const png = await downloaded('#' + id + ' .export-png');
+    if (!pngOk(png.bytes) || !png.name.endsWith('.png')) exportProblems.push(id + ' PNG ' + png.name + ' ' + png.bytes.length + ' bytes');
+  }
+  check(exportProblems.length === 0, 'export: the buttons download an SVG that parses and a PNG (the model view: HTML, canvases and SVG)', exportProblems.join('; '));
+  const sectionIds = await page.$$eval('main section', (ss) => ss.map((x) => x.id));
+  for (const id of sectionIds) {
+    const made = await page.evaluate(async (id) => {
+      const svg = window.explorer.api.viewSvg(id).text;
+      const png = new Uint8Array(await (await window.explorer.api.viewPng(id)).blob.arrayBuffer());
+      return { svg, png: [...png.slice(0, 8)], pngSize: png.length };
+    }, id);
+    const parsed = await parseSvg(made.svg);
+    if (!svgOk(parsed)) exportProblems.push(id + ' SVG ' + JSON.stringify(parsed));
+    if (!(made.pngSize > 8 && PNG_SIGNATURE.every((b, i) => made.png[i] === b))) exportProblems.push(id + ' PNG ' + made.pngSize + ' bytes');
+  }
+  check(sectionIds.length >= 9 && exportProblems.length === 0, 'export: every view (' + sectionIds.length + ') makes an SVG that parses and a PNG', exportProblems.join('; '));
+
+  // A link that reopens the same sentence, view, attention, layer and head (cross, last layer, last head: from the model view).
+  await page.click('#multi-head .link-button');
+  const link = page.url();
+  check(/#.*view=multi-head/.test(link) && await page.inputValue('#multi-head input.permalink') === link, 'link: the button puts the link in the address bar and shows it', link);
+  const again = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  again.on('console', (m) => { if (m.type() === 'error') consoleErrors.push('[link page] ' + m.text()); });
+  again.on('pageerror', (e) => consoleErrors.push('[link page] ' + String(e)));
+  await again.goto(link, { waitUntil: 'load' });
+  await again.waitForFunction(() => document.body.classList.contains('has-record') || !document.getElementById('error').hidden, null, { timeout: 120000 }).catch(() => {});
+  const reopened = await again.evaluate(() => ({
+    sentence: window.explorer.record && window.explorer.record.source.text,
+    kind: document.getElementById('attention-kind').value, layer: document.getElementById('attention-layer').value,
+    pressed: [...document.querySelectorAll('#head-chips .chip')].filter((c) => c.getAttribute('aria-pressed') === 'true').map((c) => c.dataset.head),
+    viewTop: Math.round(document.getElementById('multi-head').getBoundingClientRect().top),
+    error: document.getElementById('error').hidden ? '' : document.getElementById('error').textContent,
+  }));
+  check(reopened.sentence === rec.source.text && reopened.kind === 'cross' && reopened.layer === String(decL - 1) &&
+    reopened.pressed.join() === String(H - 1) && Math.abs(reopened.viewTop) <= 2 && !reopened.error,
+    'link: opening it shows the same sentence, view, attention, layer and head' + (inline ? '' : ' (translated again)'), JSON.stringify(reopened));
+  await again.close();
+
   if (screenshots) {
     await page.locator('#outputs').screenshot({ path: join(screenshots, 'output-distributions.png') });
     await page.locator('#beam-search').screenshot({ path: join(screenshots, 'beam.png') });
