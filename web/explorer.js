@@ -12,10 +12,18 @@
   'use strict';
 
   const SVGNS = 'http://www.w3.org/2000/svg';
-  // One colour per head (Tableau 10, then 6 more), as in bertviz.
-  const HEAD_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f',
-    '#bcbd22', '#17becf', '#393b79', '#637939', '#8c6d31', '#843c39', '#7b4173', '#3182bd'];
+  // One colour per head, as in bertviz, from Okabe and Ito's palette for
+  // colour-blind readers: no two of the eight are confused with protanopia,
+  // deuteranopia or tritanopia (tests/browser/colour_vision.mjs checks the
+  // page's own chips). Heads 8 and up reuse them with dashed lines.
+  const HEAD_COLOURS = ['#0072b2', '#e69f00', '#009e73', '#d55e00', '#cc79a7', '#56b4e9', '#f0e442', '#000000'];
   const headColour = (h) => HEAD_COLOURS[h % HEAD_COLOURS.length];
+  const headDash = (h) => (h >= HEAD_COLOURS.length ? '6 3' : null);
+  // Text on a colour: black on the light ones (yellow, orange, sky blue), else white.
+  function inkOn(hex) {
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 ? '#000' : '#fff';
+  }
 
   const state = {
     rec: null,
@@ -163,9 +171,14 @@
       el('span', { class: 'chips', id: 'head-chips' }, ' Heads ',
         Array.from({ length: H }, (_, h) => el('button', {
           class: 'chip', type: 'button', 'data-head': h, 'aria-pressed': String(state.heads.has(h)),
-          style: '--head:' + headColour(h), title: 'click: show/hide head ' + h + '; double-click: only this head',
+          style: '--head:' + headColour(h) + ';--head-ink:' + inkOn(headColour(h)) + (headDash(h) ? ';border-style:dashed' : ''),
+          title: 'click (Enter): show/hide head ' + h + '; double-click (Shift+Enter): only this head',
+          'aria-label': 'head ' + h + ' (Shift+Enter: only this head)',
           onclick: () => { state.heads.has(h) ? state.heads.delete(h) : state.heads.add(h); drawHeadLines(); },
           ondblclick: () => { state.heads = new Set([h]); drawHeadLines(); },
+          onkeydown: (e) => {   // the keyboard's double-click
+            if (e.key === 'Enter' && e.shiftKey) { e.preventDefault(); state.heads = new Set([h]); drawHeadLines(); }
+          },
         }, String(h)))));
     drawHeadLines();
   }
@@ -179,41 +192,79 @@
     const rowH = 22, top = 28, colW = 150, gap = 220;
     const leftX = colW, rightX = colW + gap;
     const height = top + Math.max(qs.length, ks.length) * rowH + 10;
-    const svg = svgEl('svg', { width: 2 * colW + gap, height, class: 'head-view', role: 'img', 'aria-label': 'attention lines' });
+    // A group, not an image: its tokens are buttons a keyboard and a screen reader reach.
+    const svg = svgEl('svg', { width: 2 * colW + gap, height, class: 'head-view', role: 'group',
+      'aria-label': KINDS[state.kind].label + ', layer ' + state.layer + ', heads ' + [...state.heads].sort((x, y2) => x - y2).join(', ') +
+        ': lines from each query on the left to the keys it attends to on the right, stronger for larger weights' });
     const heading = (x, anchor, text) => { const t = svgEl('text', { x, y: 14, 'text-anchor': anchor, class: 'col-head' }); t.textContent = text; svg.append(t); };
     heading(leftX - 6, 'end', state.kind === 'encoder' ? 'source (queries)' : 'target (queries)');
     heading(rightX + 6, 'start', state.kind === 'decoder' ? 'target (keys)' : 'source (keys)');
     const y = (i) => top + i * rowH + rowH / 2;
     // Lines: one per head, query i, key j, with the softmax weight as opacity.
-    const lines = svgEl('g', { class: 'lines' });
+    const lines = svgEl('g', { class: 'lines', 'aria-hidden': 'true' });
     for (const h of [...state.heads].sort((x, y2) => x - y2)) {
       const w = a.weights[h];
       for (let i = 0; i < qs.length; i++) for (let j = 0; j < ks.length; j++) {
         const wij = w[i][j];
         if (!(wij >= 0.01)) continue;
-        lines.append(svgEl('line', {
+        const line = svgEl('line', {
           class: 'attn', x1: leftX + 4, y1: y(i), x2: rightX - 4, y2: y(j), stroke: headColour(h),
           'stroke-width': 2, 'stroke-opacity': wij.toFixed(4), 'data-h': h, 'data-q': i, 'data-k': j, 'data-w': wij,
-        }));
+        });
+        if (headDash(h)) line.setAttribute('stroke-dasharray', headDash(h));
+        lines.append(line);
       }
     }
     svg.append(lines);
+    // The text alternative of a query: the key each shown head attends to most.
+    const strongest = (i) => [...state.heads].sort((x, y2) => x - y2).map((h) => {
+      const row = a.weights[h][i];
+      let best = 0;
+      row.forEach((w, j) => { if (w > row[best]) best = j; });
+      return 'head ' + h + ' attends most to ' + ks[best] + ' (' + fmt(row[best], 2) + ')';
+    }).join('; ');
     const token = (side, i, text) => {
-      const g = svgEl('g', { class: 'token ' + side, 'data-side': side, 'data-index': i, tabindex: 0 });
+      const label = side === 'q'
+        ? 'query ' + text + ', position ' + i + ': ' + strongest(i) + '. Enter: its calculation below.'
+        : 'key ' + text + ', position ' + i + ': show the lines to it';
+      const g = svgEl('g', { class: 'token ' + side, 'data-side': side, 'data-index': i, tabindex: 0, role: 'button', 'aria-label': label });
       const x = side === 'q' ? leftX - 4 : rightX + 4;
       g.append(svgEl('rect', { x: side === 'q' ? 4 : rightX, y: top + i * rowH + 2, width: colW - 4, height: rowH - 4, rx: 3 }));
       const t = svgEl('text', { x, y: y(i) + 4, 'text-anchor': side === 'q' ? 'end' : 'start' });
       t.textContent = text;
       g.append(t);
-      g.addEventListener('mouseenter', () => { state.hover = { side, index: i }; focusLines(); });
-      g.addEventListener('mouseleave', () => { state.hover = null; focusLines(); });
-      if (side === 'q') g.addEventListener('click', () => { state.query = i; drawSelfAttention(); focusLines(); });
+      const show = () => { state.hover = { side, index: i }; focusLines(); };
+      const hide = () => { state.hover = null; focusLines(); };
+      const choose = () => { if (side === 'q') { state.query = i; drawSelfAttention(); focusLines(); } };
+      g.addEventListener('mouseenter', show);
+      g.addEventListener('mouseleave', hide);
+      g.addEventListener('focus', show);    // the keyboard's hover
+      g.addEventListener('blur', hide);
+      g.addEventListener('click', choose);
+      g.addEventListener('keydown', (e) => tokenKey(e, side, i, choose));
       svg.append(g);
     };
     qs.forEach((p, i) => token('q', i, p));
     ks.forEach((p, j) => token('k', j, p));
     figure.replaceChildren(svg);
     focusLines();
+  }
+
+  // Keys on a head-view token: Enter or Space chooses it (a query opens its
+  // calculation), ↑ ↓ move along its column, ← → to the other column.
+  function tokenKey(e, side, i, choose) {
+    const svg = section('head-view').querySelector('svg');
+    const at = (s, k) => svg.querySelector('g.token.' + s + '[data-index="' + k + '"]');
+    let next = null;
+    if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); choose(); return; }
+    if (e.key === 'ArrowDown') next = at(side, i + 1);
+    else if (e.key === 'ArrowUp') next = at(side, i - 1);
+    else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+      const other = side === 'q' ? 'k' : 'q', count = svg.querySelectorAll('g.token.' + other).length;
+      next = at(other, Math.min(i, count - 1));
+    } else return;
+    e.preventDefault();
+    if (next) next.focus();
   }
 
   // Hovering a token keeps only its lines (the article's "it" → "The animal").
@@ -315,6 +366,10 @@
     const holder = document.createElementNS(SVGNS, 'svg');
     holder.setAttribute('width', width); holder.setAttribute('height', height);
     holder.setAttribute('class', 'heatmap ' + (opts.cls || ''));
+    const flat = rows.flat().filter((x) => typeof x === 'number');
+    holder.setAttribute('role', 'img');
+    holder.setAttribute('aria-label', (opts.title || opts.name || 'heat map') + ': ' + nr + ' rows × ' + nc + ' columns, values from ' +
+      fmt(Math.min(...flat), 3) + ' (blue) to ' + fmt(Math.max(...flat), 3) + ' (red)');
     holder.innerHTML = s;
     holder.addEventListener('mousemove', (e) => {
       if (!opts.readout) return;
@@ -376,6 +431,7 @@
     s += '<text x="26" y="9" text-anchor="end">' + fmt(lo, 2) + '</text><text x="' + (34 + steps * 8) + '" y="9">' + fmt(hi, 2) + '</text>';
     const svg = document.createElementNS(SVGNS, 'svg');
     svg.setAttribute('width', 240); svg.setAttribute('height', 12); svg.setAttribute('class', 'legend');
+    svg.setAttribute('role', 'img'); svg.setAttribute('aria-label', 'colour scale: ' + fmt(lo, 2) + ' blue, 0 white, ' + fmt(hi, 2) + ' red');
     svg.innerHTML = s;
     return svg;
   }
@@ -473,6 +529,9 @@
     });
     const svg = document.createElementNS(SVGNS, 'svg');
     svg.setAttribute('width', width); svg.setAttribute('height', height); svg.setAttribute('class', 'beam-tree');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', 'Beam search tree: ' + b.steps.length + ' steps, up to ' + maxRows + ' hypotheses each' +
+      (b.final && b.final[0] ? '; the best final hypothesis: ' + b.final[0].text : ''));
     svg.innerHTML = s;
     figure.append(el('p', { class: 'note' }, 'Beam size ' + b.size + ', length penalty ' + b.length_penalty + '. Thick path: the best final hypothesis; ■ finished (end of sentence).'),
       el('div', { class: 'scroll' }, svg),
@@ -500,9 +559,9 @@
     figure.replaceChildren();
     const series = (key) => rows.filter((r) => typeof r[key] === 'number' && isFinite(r[key])).map((r) => [r.step, r[key]]);
     const charts = [
-      { title: 'Loss', series: [['training loss', series('loss'), '#1f77b4'], ['validation loss', series('valid_loss'), '#d62728']] },
-      { title: 'Learning rate', series: [['lr', series('lr'), '#2ca02c']] },
-      { title: 'Validation BLEU', series: [['valid BLEU', series('valid_bleu'), '#9467bd']] },
+      { title: 'Loss', series: [['training loss', series('loss'), '#0072b2'], ['validation loss', series('valid_loss'), '#d55e00']] },
+      { title: 'Learning rate', series: [['lr', series('lr'), '#009e73']] },
+      { title: 'Validation BLEU', series: [['valid BLEU', series('valid_bleu'), '#cc79a7']] },
     ];
     document.getElementById('metrics-status').textContent = rows.length + ' lines ' + from + '.';
     figure.append(el('div', { class: 'charts' }, charts.map((c) => lineChart(c.title, c.series))));
@@ -541,6 +600,9 @@
     });
     const svg = document.createElementNS(SVGNS, 'svg');
     svg.setAttribute('width', W); svg.setAttribute('height', Hh); svg.setAttribute('class', 'line-chart');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', title + ' against the training step, steps ' + x0 + ' to ' + x1 + ': ' + series.filter((x) => x[1].length)
+      .map(([name, data]) => name + ' from ' + fmt(data[0][1], 3) + ' to ' + fmt(data[data.length - 1][1], 3)).join('; '));
     svg.innerHTML = s;
     box.append(svg, el('figcaption', { class: 'legend' }, series.filter((x) => x[1].length).map(([name, , colour]) =>
       el('span', { style: 'color:' + colour }, '━ ' + name + ' '))));

@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import { smallestDifferences } from './colour_vision.mjs';
 
 const argv = process.argv.slice(2);
 function option(name, dflt) {
@@ -154,6 +155,32 @@ try {
   check(toggled !== before && !toggled.split(';').some((l) => l.startsWith('0,')), '1. head view: toggling head 0 off removes its lines');
   await page.click('#head-chips .chip[data-head="0"]');
   check(await lineState() === before, '1. head view: toggling head 0 back on restores them');
+
+  // Usable by everyone: the keyboard reaches the tokens and the head chips,
+  // and the head colours stay apart with colour-blindness.
+  const active = () => page.evaluate(() => { const a = document.activeElement; return a && a.dataset ? [a.dataset.side || '', a.dataset.index || a.dataset.head || ''].join(':') : ''; });
+  await page.focus('#head-view g.token.q[data-index="0"]');
+  await page.keyboard.press('ArrowDown');
+  check(await active() === 'q:1', 'keyboard: ↓ moves to the next query token', await active());
+  const linesOnFocus = await visibleLines();
+  await page.keyboard.press('Enter');
+  check(await page.$eval('#attention-table', (t) => t.dataset.query) === '1', 'keyboard: Enter on a query token opens its calculation');
+  await page.keyboard.press('ArrowRight');
+  check(await active() === 'k:1', 'keyboard: → moves to the key column', await active());
+  check(linesOnFocus > 0 && linesOnFocus < (await page.$$eval('#head-view line.attn', (ls) => ls.length)), 'keyboard: a focused token keeps only its lines, as hovering does');
+  await page.focus('#head-chips .chip[data-head="0"]');
+  await page.keyboard.press('Shift+Enter');
+  const onlyZero = await page.$$eval('#head-chips .chip[aria-pressed=true]', (cs) => cs.map((c) => c.dataset.head).join());
+  for (let h = 1; h < rec.config.heads; h++) { await page.focus('#head-chips .chip[data-head="' + h + '"]'); await page.keyboard.press('Enter'); }
+  check(onlyZero === '0' && await lineState() === before, 'keyboard: Shift+Enter on a head chip shows only that head, Enter toggles the others back', onlyZero);
+  await page.evaluate(() => document.activeElement.blur());
+  const label = await page.getAttribute('#head-view g.token.q[data-index="0"]', 'aria-label');
+  check(/attends most to/.test(label) && await page.getAttribute('#head-view svg', 'aria-label'), 'text alternative: a query token says which key each head attends to most', label);
+  const chipColours = await page.$$eval('#head-chips .chip', (cs) => cs.slice(0, 8).map((c) => getComputedStyle(c).borderTopColor));
+  const apart = smallestDifferences(chipColours);
+  check(Object.values(apart).every((d) => d >= 10), 'palette: the head colours differ by ΔE ≥ 10 as seen with normal vision, protanopia, deuteranopia and tritanopia',
+    JSON.stringify(Object.fromEntries(Object.entries(apart).map(([k, v]) => [k, Number(v.toFixed(1))]))));
+
   const allVisible = await visibleLines();
   const hoverIndex = Math.min(rec.source.pieces.length - 1, rec.source.pieces.findIndex((p) => /it$/.test(p)) >= 0 ? rec.source.pieces.findIndex((p) => /it$/.test(p)) : 1);
   await page.hover('#head-view g.token.q[data-index="' + hoverIndex + '"]');
@@ -297,6 +324,10 @@ try {
     if (!(made.pngSize > 8 && PNG_SIGNATURE.every((b, i) => made.png[i] === b))) exportProblems.push(id + ' PNG ' + made.pngSize + ' bytes');
   }
   check(sectionIds.length >= 9 && exportProblems.length === 0, 'export: every view (' + sectionIds.length + ') makes an SVG that parses and a PNG', exportProblems.join('; '));
+
+  // Text alternatives: every figure's SVG is labelled, and so is every model-view map.
+  const unlabelled = await page.$$eval('main svg, #model-view .thumb', (xs) => xs.filter((x) => !(x.getAttribute('aria-label') || '').trim()).map((x) => x.closest('section').id + ' ' + x.getAttribute('class')));
+  check(unlabelled.length === 0, 'text alternatives: every figure has an aria-label', unlabelled.slice(0, 5).join('; '));
 
   // A link that reopens the same sentence, view, attention, layer and head (cross, last layer, last head: from the model view).
   await page.click('#multi-head .link-button');
