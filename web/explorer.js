@@ -69,13 +69,13 @@
   const maxAbs = (rows) => rows.reduce((m, r) => r.reduce((mm, x) => Math.max(mm, Math.abs(x || 0)), m), 0) || 1;
 
   // Diverging scale: blue (negative) – white – red (positive), |x| / scale clipped to 1.
-  function diverging(x, scale) {
+  function divergingRgb(x, scale) {
     const t = Math.max(-1, Math.min(1, (x || 0) / scale));
     const [r, g, b] = t < 0 ? [33, 102, 172] : [178, 24, 43];
     const a = Math.abs(t);
-    const mix = (c) => Math.round(255 + (c - 255) * a);
-    return 'rgb(' + mix(r) + ',' + mix(g) + ',' + mix(b) + ')';
+    return [r, g, b].map((c) => Math.round(255 + (c - 255) * a));
   }
+  const diverging = (x, scale) => 'rgb(' + divergingRgb(x, scale).join(',') + ')';
 
   function select(options, value, onchange, attrs) {
     const s = el('select', attrs);
@@ -116,6 +116,11 @@
       if (!(f in rec)) throw new Error('the explain record has no "' + f + '" field');
   }
 
+  // Draws every view of a record. The head view is drawn at once; each other
+  // view in a task of its own, so that a long sentence never holds the page
+  // for all of them together. The promise resolves once all are drawn (then
+  // <body> has the class has-record), to false when a newer record took over.
+  let drawing = 0;
   function draw(rec) {
     checkRecord(rec);
     state.rec = rec;
@@ -126,16 +131,22 @@
     state.peForm = rec.positional_encoding.form || 'interleaved';
     state.an = { stack: 'encoder', layer: 0, sub: 'self_attention', pos: 0 };
     for (const s of document.querySelectorAll('main section')) s.hidden = false;
+    document.body.classList.remove('has-record');
+    const generation = ++drawing;
     drawSummary();
     drawHeadView();
-    drawSelfAttention();
-    drawMultiHead();
-    drawPositional();
-    drawAddNorm();
-    drawOutputs();
-    drawBeam();
-    for (const view of window.explorer.views) view.draw(rec);
-    document.body.classList.add('has-record');
+    const rest = [drawSelfAttention, drawMultiHead, drawPositional, drawAddNorm, drawOutputs, drawBeam,
+      ...window.explorer.views.map((view) => () => view.draw(rec))];
+    return new Promise((resolve, reject) => {
+      const next = () => {
+        if (generation !== drawing) { resolve(false); return; }
+        const view = rest.shift();
+        if (!view) { document.body.classList.add('has-record'); resolve(true); return; }
+        try { view(); } catch (e) { reject(e); return; }
+        setTimeout(next, 0);
+      };
+      setTimeout(next, 0);
+    });
   }
 
   function drawSummary() {
@@ -162,11 +173,11 @@
       el('label', {}, 'Attention ', select(Object.entries(KINDS).map(([k, v]) => [k, v.label]), state.kind, (v) => {
         state.kind = v; state.layer = Math.min(state.layer, layerCount(v) - 1);
         state.query = Math.min(state.query, queryPieces(v).length - 1); state.hover = null;
-        drawHeadView(); drawSelfAttention(); drawMultiHead();
+        drawAttentionViews();
       }, { id: 'attention-kind' })),
       el('label', {}, ' Layer ', select(Array.from({ length: layerCount(state.kind) }, (_, l) => [l, String(l)]), state.layer, (v) => {
         state.layer = Number(v); state.hover = null;
-        drawHeadView(); drawSelfAttention(); drawMultiHead();
+        drawAttentionViews();
       }, { id: 'attention-layer' })),
       el('span', { class: 'chips', id: 'head-chips' }, ' Heads ',
         Array.from({ length: H }, (_, h) => el('button', {
@@ -183,6 +194,7 @@
     drawHeadLines();
   }
 
+  let headLinesTurn = 0;   // a newer drawing of the lines drops the heads still waiting
   function drawHeadLines() {
     const figure = section('head-view').querySelector('.figure');
     for (const chip of section('head-view').querySelectorAll('.chip'))
@@ -201,21 +213,30 @@
     heading(rightX + 6, 'start', state.kind === 'decoder' ? 'target (keys)' : 'source (keys)');
     const y = (i) => top + i * rowH + rowH / 2;
     // Lines: one per head, query i, key j, with the softmax weight as opacity.
-    const lines = svgEl('g', { class: 'lines', 'aria-hidden': 'true' });
-    for (const h of [...state.heads].sort((x, y2) => x - y2)) {
+    // Each head's are one string, drawn in a task of its own: a long
+    // sentence has tens of thousands of lines.
+    const headLines = (h) => {
       const w = a.weights[h];
+      const common = '" stroke="' + headColour(h) + '" stroke-width="2"' + (headDash(h) ? ' stroke-dasharray="' + headDash(h) + '"' : '') + ' data-h="' + h + '"';
+      let html = '';
       for (let i = 0; i < qs.length; i++) for (let j = 0; j < ks.length; j++) {
         const wij = w[i][j];
         if (!(wij >= 0.01)) continue;
-        const line = svgEl('line', {
-          class: 'attn', x1: leftX + 4, y1: y(i), x2: rightX - 4, y2: y(j), stroke: headColour(h),
-          'stroke-width': 2, 'stroke-opacity': wij.toFixed(4), 'data-h': h, 'data-q': i, 'data-k': j, 'data-w': wij,
-        });
-        if (headDash(h)) line.setAttribute('stroke-dasharray', headDash(h));
-        lines.append(line);
+        html += '<line class="attn" x1="' + (leftX + 4) + '" y1="' + y(i) + '" x2="' + (rightX - 4) + '" y2="' + y(j) + common +
+          ' stroke-opacity="' + wij.toFixed(4) + '" data-q="' + i + '" data-k="' + j + '"/>';
       }
-    }
-    svg.append(lines);
+      const g = svgEl('g', { class: 'head-lines', 'data-h': h });
+      g.innerHTML = html;
+      lines.append(g);
+    };
+    const lines = svgEl('g', { class: 'lines', 'aria-hidden': 'true' });
+    const turn = ++headLinesTurn;
+    [...state.heads].sort((x, y2) => x - y2).forEach((h, n) => {
+      if (n === 0) headLines(h);
+      else setTimeout(() => { if (turn === headLinesTurn) headLines(h); }, 0);
+    });
+    // Hovering hides the other lines with one CSS rule, not one change per line.
+    svg.append(svgEl('style', { class: 'focus-rule' }), lines);
     // The text alternative of a query: the key each shown head attends to most.
     const strongest = (i) => [...state.heads].sort((x, y2) => x - y2).map((h) => {
       const row = a.weights[h][i];
@@ -272,16 +293,23 @@
     const svg = section('head-view').querySelector('svg');
     if (!svg) return;
     const hv = state.hover;
-    for (const l of svg.querySelectorAll('line.attn')) {
-      const on = !hv || Number(l.dataset[hv.side]) === hv.index;
-      l.setAttribute('stroke-opacity', on ? Number(l.dataset.w).toFixed(4) : '0');
-      l.classList.toggle('faded', !on);
-    }
+    svg.querySelector('style.focus-rule').textContent = hv ? 'line.attn:not([data-' + hv.side + '="' + hv.index + '"]) { stroke-opacity: 0; }' : '';
     for (const g of svg.querySelectorAll('g.token')) {
       const i = Number(g.dataset.index);
       g.classList.toggle('hovered', !!hv && hv.side === g.dataset.side && hv.index === i);
       g.classList.toggle('selected', g.dataset.side === 'q' && i === state.query);
     }
+  }
+
+  // Views 1-3 after the attention or the layer changed: the head view at
+  // once, the other two each in a task of its own (a long sentence stays
+  // responsive); a newer change supersedes the ones still waiting.
+  let attentionTurn = 0;
+  function drawAttentionViews() {
+    const turn = ++attentionTurn;
+    drawHeadView();
+    setTimeout(() => { if (turn === attentionTurn) drawSelfAttention(); }, 0);
+    setTimeout(() => { if (turn === attentionTurn) drawMultiHead(); }, 0);
   }
 
   // Shows one head (null: every head) of one layer in views 1-3 (the model
@@ -295,7 +323,7 @@
     state.detailHead = head === null ? 0 : head;
     state.query = Math.min(state.query, queryPieces(kind).length - 1);
     state.hover = null;
-    drawHeadView(); drawSelfAttention(); drawMultiHead();
+    drawAttentionViews();
     section('head-view').scrollIntoView({ block: 'start' });
   }
 
@@ -348,28 +376,30 @@
 
   // ---------- heat maps (views 3, 4, 5) ----------
 
-  // A heat map of rows × columns as one SVG built from a string (fast for
-  // tens of thousands of cells); hovering shows the cell's value in `readout`.
+  // A heat map of rows × columns: an SVG with its labels and one <image> of
+  // the cells, one pixel per value scaled up without smoothing, so that a
+  // 250-position × 512-dimension map is one image rather than 128,000
+  // elements. Hovering shows the cell's value in `readout`.
   function heatmap(rows, opts) {
     const nr = rows.length, nc = rows[0] ? rows[0].length : 0;
     const cw = opts.cellW, ch = opts.cellH, lw = opts.labels ? opts.labelW || 90 : 0, tp = opts.title ? 16 : 0;
     const scale = opts.scale || maxAbs(rows);
     let s = '';
     if (opts.title) s += '<text x="' + lw + '" y="11" class="map-title">' + esc(opts.title) + '</text>';
-    for (let i = 0; i < nr; i++) {
-      if (opts.labels) s += '<text x="' + (lw - 4) + '" y="' + (tp + i * ch + ch - 2) + '" text-anchor="end" class="row-label">' + esc(opts.labels[i]) + '</text>';
-      for (let j = 0; j < nc; j++)
-        s += '<rect x="' + (lw + j * cw) + '" y="' + (tp + i * ch) + '" width="' + cw + '" height="' + ch + '" fill="' + diverging(rows[i][j], scale) + '"/>';
-    }
+    if (opts.labels && ch >= 8) for (let i = 0; i < nr; i++)
+      s += '<text x="' + (lw - 4) + '" y="' + (tp + i * ch + ch - 2) + '" text-anchor="end" class="row-label">' + esc(opts.labels[i]) + '</text>';
+    s += '<image class="cells" x="' + lw + '" y="' + tp + '" width="' + nc * cw + '" height="' + nr * ch + '" preserveAspectRatio="none" ' +
+      'style="image-rendering: pixelated" data-rows="' + nr + '" data-cols="' + nc + '" href="' + cellsImage(rows, scale) + '"/>';
     for (const g of opts.groups || []) s += '<line class="group" x1="' + (lw + g * cw) + '" x2="' + (lw + g * cw) + '" y1="' + tp + '" y2="' + (tp + nr * ch) + '"/>';
     const width = lw + nc * cw + 2, height = tp + nr * ch + 2;
     const holder = document.createElementNS(SVGNS, 'svg');
     holder.setAttribute('width', width); holder.setAttribute('height', height);
     holder.setAttribute('class', 'heatmap ' + (opts.cls || ''));
-    const flat = rows.flat().filter((x) => typeof x === 'number');
+    let lo = Infinity, hi = -Infinity;
+    for (const row of rows) for (const x of row) if (typeof x === 'number') { if (x < lo) lo = x; if (x > hi) hi = x; }
     holder.setAttribute('role', 'img');
     holder.setAttribute('aria-label', (opts.title || opts.name || 'heat map') + ': ' + nr + ' rows × ' + nc + ' columns, values from ' +
-      fmt(Math.min(...flat), 3) + ' (blue) to ' + fmt(Math.max(...flat), 3) + ' (red)');
+      fmt(lo, 3) + ' (blue) to ' + fmt(hi, 3) + ' (red)');
     holder.innerHTML = s;
     holder.addEventListener('mousemove', (e) => {
       if (!opts.readout) return;
@@ -379,6 +409,20 @@
         opts.readout.textContent = (opts.name || '') + ' [' + (opts.labels ? opts.labels[i] + ' · ' : '') + (opts.rowName || 'row') + ' ' + i + ', dimension ' + j + '] = ' + fmt(rows[i][j], 6);
     });
     return holder;
+  }
+
+  // The cells as a PNG data URL, one pixel per value, on the diverging scale.
+  function cellsImage(rows, scale) {
+    const nr = rows.length, nc = rows[0] ? rows[0].length : 0;
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.max(1, nc); canvas.height = Math.max(1, nr);
+    const ctx = canvas.getContext('2d'), image = ctx.createImageData(canvas.width, canvas.height);
+    for (let i = 0; i < nr; i++) for (let j = 0; j < nc; j++) {
+      const [r, g, b] = divergingRgb(rows[i][j], scale), at = 4 * (i * nc + j);
+      image.data[at] = r; image.data[at + 1] = g; image.data[at + 2] = b; image.data[at + 3] = 255;
+    }
+    ctx.putImageData(image, 0, 0);
+    return canvas.toDataURL('image/png');
   }
   const cellWidth = (D) => Math.max(2, Math.min(16, Math.floor(900 / D)));
 
@@ -656,7 +700,7 @@
         throw new Error('HTTP ' + res.status + ' ' + res.statusText + ': ' + msg);
       }
       if (!json) throw new Error('the server answered with something that is not JSON: ' + body.slice(0, 200));
-      draw(json);
+      await draw(json);
       status.textContent = 'done.';
     } catch (err) {
       status.textContent = '';
@@ -719,7 +763,8 @@
     if (inline && inline.textContent.trim()) {
       let info = null;
       try { info = inlineJson('model-info'); } catch (e) { showError('Cannot read the model information in this page: ' + e.message); }
-      try { draw(JSON.parse(inline.textContent)); } catch (e) { showError('Cannot draw the explain record in this page: ' + e.message); return; }
+      const failed = (e) => showError('Cannot draw the explain record in this page: ' + e.message);
+      try { draw(JSON.parse(inline.textContent)).catch(failed); } catch (e) { failed(e); return; }
       showOfflineNote(info);
       useModelInfo(info, false);
       for (const f of window.explorer.onStart) f({ served: false });

@@ -22,6 +22,8 @@
     const i = Math.min(Math.floor(t), STOPS.length - 2), f = t - i;
     return STOPS[i].map((c, k) => Math.round(c + (STOPS[i + 1][k] - c) * f));
   }
+  // The scale in 256 steps, looked up per pixel (millions of them for long sentences).
+  const LEVELS = Array.from({ length: 256 }, (_, n) => sequential(n / 255));
 
   // One head's weights [Tq][Tk] as a canvas, one pixel per weight.
   function weightsCanvas(weights) {
@@ -31,7 +33,7 @@
     const ctx = canvas.getContext('2d');
     const image = ctx.createImageData(canvas.width, canvas.height);
     for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
-      const [r, g, b] = sequential(weights[i][j]), at = 4 * (i * cols + j);
+      const [r, g, b] = LEVELS[Math.round(Math.max(0, Math.min(1, weights[i][j] || 0)) * 255)], at = 4 * (i * cols + j);
       image.data[at] = r; image.data[at + 1] = g; image.data[at + 2] = b; image.data[at + 3] = 255;
     }
     ctx.putImageData(image, 0, 0);
@@ -67,11 +69,13 @@
     return table;
   }
 
-  function draw() {
-    const figure = section('model-view').querySelector('.figure');
-    figure.replaceChildren(el('div', { class: 'model-grids' }, Object.keys(KINDS).map(grid)),
-      el('p', { class: 'note' }, 'White: weight 0; dark blue: weight 1. Each map: queries down, keys across.'));
-  }
-
-  X.views.push({ draw });
+  // One attention's grid per task (the page draws each view in its own).
+  X.views.push({
+    draw() {
+      section('model-view').querySelector('.figure').replaceChildren(el('div', { class: 'model-grids' }),
+        el('p', { class: 'note' }, 'White: weight 0; dark blue: weight 1. Each map: queries down, keys across.'));
+    },
+  });
+  for (const kind of Object.keys(KINDS))
+    X.views.push({ draw() { section('model-view').querySelector('.model-grids').append(grid(kind)); } });
 })();

@@ -105,6 +105,9 @@ try {
   const rec = await page.evaluate(() => window.explorer.record);
   check(rec.format === 'transformer-explain' && rec.version === 1, 'the record is a transformer-explain version 1 record');
   const count = (sel) => page.$$eval(sel, (xs) => xs.length);
+  // After a change of attention or layer the page draws views 2 and 3 in
+  // tasks of their own; a task queued now runs after them.
+  const settle = () => page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
 
   // What a new user sees first (issue 17, item 0).
   check(!/\bnull\b/.test(await page.textContent('#summary')), 'the summary prints no stray "null"', await page.textContent('#summary'));
@@ -122,9 +125,15 @@ try {
   check(await count('#head-view svg line.attn') > 0, '1. head view: attention lines drawn');
   check(await count('#head-view svg g.token') === rec.source.pieces.length * 2, '1. head view: source tokens in two columns');
   check(await count('#attention-table tbody tr') === rec.source.pieces.length, '2. self-attention table: one row per key');
-  check(await count('#multi-head svg.heatmap rect') > 0 && await count('#multi-head svg.heatmap') === rec.config.heads + 2, '3. multi-head: H z maps, concat and output');
-  check(await count('#positional svg.heatmap rect') === rec.positional_encoding.interleaved.length * rec.positional_encoding.d_model, '4. positional encoding: positions × dimensions cells');
-  check(await count('#add-norm svg.heatmap') === 4 && await count('#add-norm svg.heatmap rect') > 0, '5. add & norm: four strips');
+  // A heat map's cells are one image, a pixel per value: its data-rows × data-cols, and its pixels decoded.
+  const cells = (sel) => page.$$eval(sel + ' svg.heatmap image.cells', (xs) => xs.map((x) => [Number(x.dataset.rows), Number(x.dataset.cols)]));
+  const mh = await cells('#multi-head'), a0 = rec.encoder.layers[0].self_attention;
+  check(mh.length === rec.config.heads + 2 && mh.every(([r]) => r === rec.source.pieces.length) &&
+    mh.slice(0, -2).every(([, c]) => c === a0.d_k) && mh.slice(-2).every(([, c]) => c === rec.config.d_model), '3. multi-head: H z maps, concat and output', JSON.stringify(mh));
+  const pe = await cells('#positional');
+  check(pe.length === 1 && pe[0][0] === rec.positional_encoding.interleaved.length && pe[0][1] === rec.positional_encoding.d_model, '4. positional encoding: positions × dimensions cells');
+  const an = await cells('#add-norm');
+  check(an.length === 4 && an.every(([r, c]) => r === 1 && c === rec.config.d_model), '5. add & norm: four strips');
   check(await count('#outputs .step') === rec.steps.length, '6. output distributions: one card per decoder position');
   check(await count('#outputs .bar-row.chosen') >= rec.steps.length, '6. output distributions: the chosen word highlighted at every position');
   if (rec.beam && rec.beam.steps && rec.beam.steps.length) {
@@ -138,22 +147,22 @@ try {
   // 1. the head view reacts to its controls.
   const lineState = () => page.$$eval('#head-view svg line.attn', (ls) => ls.map((l) =>
     [l.dataset.h, l.getAttribute('y1'), l.getAttribute('y2'), l.getAttribute('stroke-opacity')].join(',')).join(';'));
-  const visibleLines = () => page.$$eval('#head-view svg line.attn', (ls) => ls.filter((l) => Number(l.getAttribute('stroke-opacity')) > 0).length);
+  const visibleLines = () => page.$$eval('#head-view svg line.attn', (ls) => ls.filter((l) => Number(getComputedStyle(l).strokeOpacity) > 0).length);
   const before = await lineState();
   if (rec.encoder.layers.length > 1) {
-    await page.selectOption('#attention-layer', '1');
+    await page.selectOption('#attention-layer', '1'); await settle();
     check(await lineState() !== before, '1. head view: switching the layer changes the lines');
-    await page.selectOption('#attention-layer', '0');
+    await page.selectOption('#attention-layer', '0'); await settle();
     check(await lineState() === before, '1. head view: switching back restores them');
   } else {
-    await page.selectOption('#attention-kind', 'cross');
+    await page.selectOption('#attention-kind', 'cross'); await settle();
     check(await lineState() !== before, '1. head view: switching the attention changes the lines (one layer only)');
-    await page.selectOption('#attention-kind', 'encoder');
+    await page.selectOption('#attention-kind', 'encoder'); await settle();
   }
-  await page.click('#head-chips .chip[data-head="0"]');
+  await page.click('#head-chips .chip[data-head="0"]'); await settle();
   const toggled = await lineState();
   check(toggled !== before && !toggled.split(';').some((l) => l.startsWith('0,')), '1. head view: toggling head 0 off removes its lines');
-  await page.click('#head-chips .chip[data-head="0"]');
+  await page.click('#head-chips .chip[data-head="0"]'); await settle();
   check(await lineState() === before, '1. head view: toggling head 0 back on restores them');
 
   // Usable by everyone: the keyboard reaches the tokens and the head chips,
@@ -172,6 +181,7 @@ try {
   await page.keyboard.press('Shift+Enter');
   const onlyZero = await page.$$eval('#head-chips .chip[aria-pressed=true]', (cs) => cs.map((c) => c.dataset.head).join());
   for (let h = 1; h < rec.config.heads; h++) { await page.focus('#head-chips .chip[data-head="' + h + '"]'); await page.keyboard.press('Enter'); }
+  await settle();
   check(onlyZero === '0' && await lineState() === before, 'keyboard: Shift+Enter on a head chip shows only that head, Enter toggles the others back', onlyZero);
   await page.evaluate(() => document.activeElement.blur());
   const label = await page.getAttribute('#head-view g.token.q[data-index="0"]', 'aria-label');
@@ -221,17 +231,17 @@ try {
   if (screenshots) await page.locator('#self-attention').screenshot({ path: join(screenshots, 'self-attention.png') });
 
   // The other two attentions: encoder-decoder (T queries × S keys) and the decoder's masked self-attention.
-  await page.selectOption('#attention-kind', 'cross');
+  await page.selectOption('#attention-kind', 'cross'); await settle();
   check(await count('#head-view g.token.q') === rec.target.pieces.length && await count('#head-view g.token.k') === rec.source.pieces.length,
     '1. encoder-decoder attention: target queries, source keys');
   check(await count('#attention-table tbody tr') === rec.source.pieces.length, '2. encoder-decoder attention: one table row per source piece');
-  await page.selectOption('#attention-kind', 'decoder');
+  await page.selectOption('#attention-kind', 'decoder'); await settle();
   await page.click('#query-tokens .token-button[data-index="1"]');
   const masked = await page.$$eval('#attention-table td[data-col=softmax]', (tds) => tds.map((td) => Number(td.dataset.value)));
   check(masked.length === rec.target.pieces.length && masked.slice(2).every((w) => w === 0) && Math.abs(masked[0] + masked[1] - 1) < 1e-4,
     '2. decoder masked self-attention: position 1 attends to positions 0 and 1 only', JSON.stringify(masked.slice(0, 4)));
   check(await count('#multi-head svg.heatmap') === rec.config.heads + 2, '3. multi-head follows the chosen attention');
-  await page.selectOption('#attention-kind', 'encoder');
+  await page.selectOption('#attention-kind', 'encoder'); await settle();
   await page.click('#query-tokens .token-button[data-index="' + query + '"]');
 
   // 3. multi-head: hovering a cell reads out its value.
@@ -240,7 +250,7 @@ try {
   if (screenshots) await page.locator('#multi-head').screenshot({ path: join(screenshots, 'multi-head.png') });
 
   // 4. positional encoding: the toggle switches the heat map.
-  const peFills = () => page.$$eval('#positional svg.heatmap rect', (rs) => rs.slice(0, 4000).map((r) => r.getAttribute('fill')).join(';'));
+  const peFills = () => page.$eval('#positional svg.heatmap image.cells', (x) => x.getAttribute('href'));
   const form = rec.positional_encoding.form;
   const other = form === 'interleaved' ? 'concatenated' : 'interleaved';
   const pe1 = await peFills();
@@ -253,7 +263,7 @@ try {
   check(await peFills() === pe1, '4. positional encoding: toggling back restores it');
 
   // 5. add & norm: choosing another sub-layer redraws; post-norm output has mean 0.
-  const stripState = () => page.$$eval('#add-norm svg.heatmap rect', (rs) => rs.map((r) => r.getAttribute('fill')).join(';'));
+  const stripState = () => page.$$eval('#add-norm svg.heatmap image.cells', (xs) => xs.map((x) => x.getAttribute('href')).join(';'));
   const an1 = await stripState();
   await page.selectOption('#an-sub', 'feed_forward');
   check(await stripState() !== an1, '5. add & norm: another sub-layer, other vectors');
@@ -274,6 +284,7 @@ try {
   const large = (await thumbCanvas.boundingBox()).width;
   check(large > 2 * small, '1b. model view: hovering a map enlarges it', small + ' → ' + large);
   await page.click(thumbSel);
+  await settle();
   const opened = await page.evaluate(() => ({
     kind: document.getElementById('attention-kind').value, layer: document.getElementById('attention-layer').value,
     pressed: [...document.querySelectorAll('#head-chips .chip')].filter((c) => c.getAttribute('aria-pressed') === 'true').map((c) => c.dataset.head),

@@ -7,7 +7,7 @@
 // from a softmax. The real browser test (run.sh) uses a real record from
 // `transformer explain`; this one is for development only.
 //
-//   node make_synthetic_record.mjs [--json out.json] [--html out.html] [--seed N] [--d-model D] [--heads H] [--layers L]
+//   node make_synthetic_record.mjs [--json out.json] [--html out.html] [--seed N] [--d-model D] [--heads H] [--layers L] [--length N]
 //
 // --json also writes out.model-info.json: the examples and training log that
 // `serve` answers at /v1/model-info (mock_serve.mjs serves it).
@@ -135,8 +135,14 @@ function stack(pieces, encOut) {
   return { embeddings, positional: pe, input, layers, output: x };
 }
 
-const source = ['▁The', '▁animal', '▁didn', "'", 't', '▁cross', '▁the', '▁street', '▁because', '▁it', '▁was', '▁too', '▁tired', '.'];
-const output = ['▁Das', '▁Tier', '▁überquerte', '▁die', '▁Straße', '▁nicht', ',', '▁weil', '▁es', '▁zu', '▁müde', '▁war', '.'];
+const SOURCE = ['▁The', '▁animal', '▁didn', "'", 't', '▁cross', '▁the', '▁street', '▁because', '▁it', '▁was', '▁too', '▁tired', '.'];
+const OUTPUT = ['▁Das', '▁Tier', '▁überquerte', '▁die', '▁Straße', '▁nicht', ',', '▁weil', '▁es', '▁zu', '▁müde', '▁war', '.'];
+// --length N: N source pieces and N decoder positions (the sentence repeated), for
+// measuring the page on long sentences.
+const length = opt('--length') ? Number(opt('--length')) : null;
+const repeat = (xs, n) => Array.from({ length: n }, (_, i) => xs[i % xs.length]);
+const source = length ? repeat(SOURCE, length) : SOURCE;
+const output = length ? repeat(OUTPUT, length - 1) : OUTPUT;
 const vocab = [...new Set([...output, '▁Der', '▁Hund', '▁ging', '▁über', '▁sie', '▁er', '▁sehr', '▁Weg', '</s>', '▁Mann', '▁lief'])];
 const target = ['<s>', ...output];
 const S = source.length, T = target.length;
@@ -188,7 +194,7 @@ const record = {
   version: 1,
   synthetic: true,
   config: { activation: 'relu', bos_id: 2, d_ff: F, d_model: D, decoder_layers: L, encoder_layers: L, dropout: 0.1, eos_id: 3, final_norm: false, heads: H, layer_norm_eps: 1e-5, max_length: 256, norm: 'post', pad_id: 0, positional_encoding: 'interleaved', src_vocab_size: 8000, tgt_vocab_size: 8000, tie_embeddings: 'all', unk_id: 1 },
-  source: { text: "The animal didn't cross the street because it was too tired.", pieces: source, ids: ids(source) },
+  source: { text: source.join('').replace(/▁/g, ' ').trim(), pieces: source, ids: ids(source) },
   output: { text: output.join('').replace(/▁/g, ' ').trim(), pieces: output, ids: ids(output) },
   target: { pieces: target, ids: ids(target) },
   positional_encoding: { form: 'interleaved', positions: N, d_model: D, interleaved: positional(N, D, 'interleaved'), concatenated: positional(N, D, 'concatenated') },
