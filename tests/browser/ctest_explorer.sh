@@ -21,3 +21,15 @@ head -100 "$data/val.en" >"$work/val.en"
   --out "$work/model" --max-steps 120 --schedule inverse-sqrt --lr 3e-3 --warmup 40 --max-tokens 2048 \
   --valid-every 40 --log-every 20 >/dev/null
 bash "$here/run.sh" "$bin" "$work/model" --serve --sentence "Ein Mann fährt mit dem Fahrrad." --beam 3
+
+# Long sentences (docs/RESULTS.md): every view drawn, and the times printed.
+# A real record of a 250-piece source (the first validation sentences, 690
+# characters; this model's translation of it is short), then a synthetic
+# record of 250 source and 250 target positions for the long target.
+long="$(node -e 'const fs = require("fs"); process.stdout.write(fs.readFileSync(process.argv[1], "utf8").split("\n").slice(0, 40).join(" ").slice(0, 690))' "$work/val.de")"
+echo "== long sentence: $bin explain --html --beam 4 (${#long} characters)"
+"$bin" explain --html "$work/long.html" --beam 4 --model "$work/model" "$long"
+node "$here/long_sentence.mjs" "$work/long.html"
+echo "== long sentence: a synthetic 250 × 250 record"
+node "$here/make_synthetic_record.mjs" --length 250 --d-model 64 --heads 4 --layers 2 --html "$work/long-synthetic.html"
+node "$here/long_sentence.mjs" "$work/long-synthetic.html"

@@ -47,10 +47,11 @@ try {
   await page.goto(url, { waitUntil: 'load', timeout: 300000 });
   await page.waitForFunction(() => window.firstDrawn !== undefined, null, { timeout: 300000 });
   const rec = await page.evaluate(() => ({ S: window.explorer.record.source.pieces.length, T: window.explorer.record.target.pieces.length,
-    D: window.explorer.record.config.d_model, H: window.explorer.record.config.heads, L: window.explorer.record.encoder.layers.length }));
+    D: window.explorer.record.config.d_model, H: window.explorer.record.config.heads, L: window.explorer.record.encoder.layers.length,
+    decL: window.explorer.record.decoder.layers.length, synthetic: !!window.explorer.record.synthetic }));
   const count = (sel) => page.$$eval(sel, (xs) => xs.length);
   check(await count('#head-view g.token') === rec.S * 2 && await count('#head-view line.attn') > 0, 'head view drawn');
-  check(await count('#model-view .thumb canvas') === 3 * rec.L * rec.H, 'model view drawn');
+  check(await count('#model-view .thumb canvas') === (rec.L + 2 * rec.decL) * rec.H, 'model view drawn');
   check(await count('#attention-table tbody tr') === rec.S, 'self-attention table drawn');
   check(await count('#multi-head .heatmap') === rec.H + 2, 'multi-head maps drawn');
   check(await count('#positional .heatmap') === 1 && await count('#add-norm .heatmap') === 4, 'positional encoding and add & norm drawn');
@@ -70,7 +71,9 @@ try {
   const layer = await timed("() => { const s = document.getElementById('attention-layer'); s.value = '1'; s.dispatchEvent(new Event('change')); }");
   const kind = await timed("() => { const s = document.getElementById('attention-kind'); s.value = 'cross'; s.dispatchEvent(new Event('change')); }");
   const fmt = (x) => Math.round(x.ms) + ' ms (long tasks: ' + (x.long.length ? x.long.join(', ') + ' ms' : 'none') + ')';
-  console.log('record: ' + rec.S + ' source pieces, ' + rec.T + ' decoder positions, d_model ' + rec.D + ', ' + rec.H + ' heads, ' + rec.L + ' layers');
+  const size = await page.evaluate(() => document.getElementById('explain-record').textContent.length);
+  console.log((rec.synthetic ? 'synthetic record' : 'record') + ': ' + rec.S + ' source pieces, ' + rec.T + ' decoder positions, d_model ' + rec.D + ', ' +
+    rec.H + ' heads, ' + rec.L + ' + ' + rec.decL + ' layers, ' + (size / 1e6).toFixed(1) + ' MB of JSON');
   console.log('first drawing (page and record parsed, every view drawn): ' + fmt(load));
   console.log('redraw every view from the parsed record: ' + fmt(redraw));
   console.log('switch layer (views 1-3): ' + fmt(layer));
