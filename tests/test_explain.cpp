@@ -17,6 +17,7 @@
 #include "decode/translator.h"
 #include "explain/html.h"
 #include "explain/model_info.h"
+#include "explain/probe_snapshot.h"
 #include "explain/record.h"
 #include "text/vocabulary.h"
 #include "train/examples_file.h"
@@ -453,7 +454,8 @@ TEST_F(Explain, HtmlPageCarriesTheModelInfoAfterTheRecord) {
 TEST_F(Explain, ModelInfoReadsTheExamplesAndTheTrainingLog) {
   const std::string dir = dir_ + "/info";
   fs::create_directories(dir);
-  EXPECT_EQ(explain::model_info(dir), json({{"examples", json::array()}, {"metrics", json::array()}})) << "no files: empty lists";
+  EXPECT_EQ(explain::model_info(dir), json({{"examples", json::array()}, {"metrics", json::array()}, {"probes", json::array()}}))
+      << "no files: empty lists";
 
   std::ofstream(dir + "/valid.src") << "\n  \nerste Zeile\r\nzweite\ndritte\nvierte\n";
   write_examples_file(dir + "/valid.src", dir);
@@ -475,6 +477,14 @@ TEST_F(Explain, ModelInfoReadsTheExamplesAndTheTrainingLog) {
     EXPECT_THAT(e.what(), HasSubstr("metrics.jsonl:2: not a training log line"));
   }
   std::ofstream(dir + "/metrics.jsonl") << "";
+  std::ofstream(dir + "/probes.jsonl") << "{\"step\": 0, \"probes\": []}\n{\"step\": 10}\n";
+  try {
+    explain::model_info(dir);
+    FAIL() << "a probe line without probes is an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("probes.jsonl: the snapshot of step 10 has no \"probes\" array"));
+  }
+  fs::remove(dir + "/probes.jsonl");
   std::ofstream(dir + "/examples.txt") << "gut\nschlecht \xff\n";
   try {
     explain::model_info(dir);
@@ -482,6 +492,39 @@ TEST_F(Explain, ModelInfoReadsTheExamplesAndTheTrainingLog) {
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("examples.txt:2: invalid UTF-8 at byte 9"));
   }
+}
+
+TEST_F(Explain, ProbeSnapshotKeepsWhatChangesAsTheModelLearns) {
+  auto m = model(NormPosition::Post);
+  const json r = explain::explain(*m, *vocab_, kSentence, options(2));
+  const json snap = explain::probe_snapshot(r);
+  EXPECT_EQ(snap["source"], r["source"]["pieces"]);
+  EXPECT_EQ(snap["target"], r["target"]["pieces"]);
+  EXPECT_EQ(snap["output"], r["output"]["text"]);
+  ASSERT_EQ(snap["steps"].size(), r["steps"].size());
+  EXPECT_LE(snap["steps"][0]["top"].size(), static_cast<size_t>(explain::kSnapshotTopK));
+  EXPECT_EQ(snap["steps"][0]["chosen"]["piece"], r["steps"][0]["chosen"]["piece"]);
+  for (const auto& [kind, stack, field] : {std::tuple{"encoder", "encoder", "self_attention"},
+                                           std::tuple{"decoder", "decoder", "self_attention"},
+                                           std::tuple{"cross", "decoder", "cross_attention"}}) {
+    const json& got = snap["attention"][kind];
+    ASSERT_EQ(got.size(), r[stack]["layers"].size()) << kind;
+    for (size_t l = 0; l < got.size(); ++l) {
+      const json& weights = r[stack]["layers"][l][field]["weights"];
+      ASSERT_EQ(got[l].size(), weights.size());
+      for (size_t h = 0; h < got[l].size(); ++h)
+        for (size_t i = 0; i < got[l][h].size(); ++i) {
+          int sum = 0;
+          for (size_t j = 0; j < got[l][h][i].size(); ++j) {
+            const int w = got[l][h][i][j].get<int>();
+            EXPECT_NEAR(w / 1000.0, weights[h][i][j].get<double>(), 0.0005 + 1e-9) << kind << " " << l << " " << h;
+            sum += w;
+          }
+          EXPECT_NEAR(sum, 1000, static_cast<int>(got[l][h][i].size())) << "a row still sums to 1 in thousandths";
+        }
+    }
+  }
+  EXPECT_LT(snap.dump().size(), r.dump().size() / 4) << "a snapshot is a small part of the record";
 }
 
 TEST_F(Explain, BadInputIsOneClearError) {

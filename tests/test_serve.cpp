@@ -431,13 +431,16 @@ TEST_F(Serve, ExplainsOneSentenceForTheExplorer) {
 // read at each request.
 TEST_F(Serve, TellsTheExplorerTheModelsExamplesAndTrainingLog) {
   json info = send("GET", "/v1/model-info").parsed();
-  EXPECT_EQ(info, json({{"examples", json::array()}, {"metrics", json::array()}})) << "no files: empty lists";
+  EXPECT_EQ(info, json({{"examples", json::array()}, {"metrics", json::array()}, {"probes", json::array()}}))
+      << "no files: empty lists";
   std::ofstream(model_ + "/examples.txt") << "the big dog runs\nred cat\n";
   std::ofstream(model_ + "/metrics.jsonl") << "{\"step\": 10, \"loss\": 3.5}\n";
   const Reply r = send("GET", "/v1/model-info");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.content_type, "application/json");
-  EXPECT_EQ(r.parsed(), json({{"examples", {"the big dog runs", "red cat"}}, {"metrics", {{{"step", 10}, {"loss", 3.5}}}}}));
+  EXPECT_EQ(r.parsed(), json({{"examples", {"the big dog runs", "red cat"}},
+                              {"metrics", {{{"step", 10}, {"loss", 3.5}}}},
+                              {"probes", json::array()}}));
   std::ofstream(model_ + "/metrics.jsonl") << "not json\n";
   expect_error(send("GET", "/v1/model-info"), 500, "metrics.jsonl:1: not a training log line");
   fs::remove(model_ + "/examples.txt");

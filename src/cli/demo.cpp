@@ -106,6 +106,7 @@ void add_demo_command(CLI::App& app) {
       t.valid_every = 200;
       t.log_every = 50;
       t.valid_bleu_max = 100;
+      t.probes = {kExamples[0]};  // the sentence of the page: "watch it learn" shows it being learnt
       if (const int code = train(t); code != 0) throw Error("training stopped with status " + std::to_string(code));
     }
 

@@ -53,7 +53,9 @@ json examples(const fs::path& path) {
   return out;
 }
 
-json metrics(const fs::path& path) {
+// The lines of a JSON-lines log, each an object with a numeric "step"
+// (`what` names such a line in an error).
+json step_lines(const fs::path& path, const std::string& what) {
   json out = json::array();
   if (!fs::exists(path)) return out;
   const Lines file = read_lines(path.string());
@@ -66,8 +68,7 @@ json metrics(const fs::path& path) {
     if (row.is_object() && row.contains("step") && row["step"].is_number()) {
       out.push_back(std::move(row));
     } else if (!partial_last) {
-      throw Error(path.string() + ":" + std::to_string(i + 1) +
-                  ": not a training log line (a JSON object with a numeric \"step\", as `transformer train` writes)");
+      throw Error(path.string() + ":" + std::to_string(i + 1) + ": not " + what);
     }
   }
   return out;
@@ -77,7 +78,14 @@ json metrics(const fs::path& path) {
 
 json model_info(const std::string& model_dir) {
   const fs::path dir(model_dir);
-  return json{{"examples", examples(dir / kExamplesFile)}, {"metrics", metrics(dir / "metrics.jsonl")}};
+  json probes = step_lines(dir / kProbesFile, "a probe snapshot line (a JSON object with a numeric \"step\" and \"probes\")");
+  for (size_t i = 0; i < probes.size(); ++i)
+    if (!probes[i].contains("probes") || !probes[i]["probes"].is_array())
+      throw Error((dir / kProbesFile).string() + ": the snapshot of step " + probes[i]["step"].dump() + " has no \"probes\" array");
+  return json{{"examples", examples(dir / kExamplesFile)},
+              {"metrics", step_lines(dir / "metrics.jsonl",
+                                     "a training log line (a JSON object with a numeric \"step\", as `transformer train` writes)")},
+              {"probes", std::move(probes)}};
 }
 
 }  // namespace transformer::explain

@@ -5,11 +5,16 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace transformer {
 
 constexpr const char* kExamplesFile = "examples.txt";
 constexpr int kMaxExamples = 3;
+
+// The first n non-blank lines of `corpus` ("\r\n" read as a newline); an
+// unreadable corpus is an Error naming it.
+std::vector<std::string> first_lines(const std::string& corpus, int n);
 
 // Writes the first kMaxExamples non-blank lines of `corpus` (the validation
 // source, else the training source) to out_dir/examples.txt, atomically. An

@@ -24,6 +24,7 @@
 #include "train/checkpoint.h"
 #include "train/corpus.h"
 #include "train/examples_file.h"
+#include "train/probe_log.h"
 
 namespace transformer {
 
@@ -275,6 +276,14 @@ int train(const TrainOptions& o, Communicator& comm) {
       write_examples_file(o.valid_source.empty() ? o.train_source : o.valid_source, o.out);
     }
   }
+  // "Watch it learn": the probes, checked by every process, recorded by rank
+  // 0, first from the untrained model (the article's "untrained model
+  // output"), before the dropout stream is seeded, so nothing changes.
+  std::optional<ProbeLog> probes;
+  if (auto sentences = probe_sentences(o, vocab, config); !sentences.empty() && root) {
+    probes.emplace((fs::path(o.out) / kProbesFile).string(), std::move(sentences), o.resume);
+    if (!o.resume) probes->record(0, model, vocab);
+  }
   // Every process starts from rank 0's weights and optimizer state, and
   // draws its own dropout masks.
   broadcast_training_state(model.params, adam, comm);
@@ -409,6 +418,7 @@ int train(const TrainOptions& o, Communicator& comm) {
       double early_stop = 0;
       if (root) {
         const ValidationResult v = validate(model, data, o, vocab);
+        if (probes) probes->record(progress.step, model, vocab);  // evaluation mode, as validation
         model.set_training(true);
         const bool better = progress.best_valid_loss == 0 || v.loss < progress.best_valid_loss;
         if (better) {
