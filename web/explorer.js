@@ -620,7 +620,8 @@
     return ticks;
   }
 
-  function lineChart(title, series) {
+  // opts.marker: a step to mark with a vertical line (the "watch it learn" slider's).
+  function lineChart(title, series, opts = {}) {
     const W = 360, Hh = 220, ml = 56, mr = 12, mt = 24, mb = 34;
     const pts = series.flatMap((s) => s[1]);
     const box = el('figure', { class: 'chart' });
@@ -637,6 +638,8 @@
       s += '<text x="' + X(t) + '" y="' + (Hh - mb + 14) + '" text-anchor="middle">' + t + '</text>';
     s += '<text x="' + ((ml + W - mr) / 2) + '" y="' + (Hh - 4) + '" text-anchor="middle">step</text>';
     s += '<line class="axis" x1="' + ml + '" x2="' + ml + '" y1="' + mt + '" y2="' + (Hh - mb) + '"/><line class="axis" x1="' + ml + '" x2="' + (W - mr) + '" y1="' + (Hh - mb) + '" y2="' + (Hh - mb) + '"/>';
+    if (typeof opts.marker === 'number')
+      s += '<line class="marker" x1="' + X(opts.marker) + '" x2="' + X(opts.marker) + '" y1="' + mt + '" y2="' + (Hh - mb) + '" data-step="' + opts.marker + '"/>';
     series.forEach(([, data, colour]) => {
       if (!data.length) return;
       s += '<path class="series" fill="none" stroke="' + colour + '" stroke-width="1.8" d="' + data.map((p, i) => (i ? 'L' : 'M') + X(p[0]).toFixed(1) + ',' + Y(p[1]).toFixed(1)).join('') + '"/>';
@@ -721,6 +724,7 @@
     const examples = Array.isArray(info.examples) ? info.examples.filter((x) => typeof x === 'string' && x.trim()) : [];
     const metrics = Array.isArray(info.metrics) ? info.metrics.filter((o) => o && typeof o === 'object' && typeof o.step === 'number') : [];
     if (metrics.length) drawTraining(metrics, 'from the model\'s metrics.jsonl');
+    for (const f of window.explorer.onModelInfo) f(info, metrics);
     if (served) {
       const box = document.getElementById('sentence');
       if (!box.value && examples.length) box.value = examples[0];
@@ -772,7 +776,7 @@
     }
     // Served: nothing to draw until a sentence is translated; the training
     // curves work on their own.
-    for (const s of document.querySelectorAll('main section')) s.hidden = s.id !== 'training';
+    for (const s of document.querySelectorAll('main section')) s.hidden = s.id !== 'training' && s.id !== 'learning';
     const form = document.getElementById('translate-form');
     form.hidden = false;
     form.addEventListener('submit', translate);
@@ -783,8 +787,8 @@
   // The page's other scripts (model-view.js, …) add their views here and use
   // these helpers; explorer.js runs first.
   window.explorer = {
-    state, record: null, draw, views: [], onStart: [],
-    api: { el, svgEl, esc, fmt, KINDS, attention, queryPieces, keyPieces, layerCount, headColour, openHead, section, showError },
+    state, record: null, draw, views: [], onStart: [], onModelInfo: [],
+    api: { el, svgEl, esc, fmt, lineChart, KINDS, attention, queryPieces, keyPieces, layerCount, headColour, openHead, section, showError },
   };
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -25,15 +25,16 @@
   // The scale in 256 steps, looked up per pixel (millions of them for long sentences).
   const LEVELS = Array.from({ length: 256 }, (_, n) => sequential(n / 255));
 
-  // One head's weights [Tq][Tk] as a canvas, one pixel per weight.
-  function weightsCanvas(weights) {
+  // One head's weights [Tq][Tk] as a canvas, one pixel per weight; `unit`:
+  // the value that means weight 1 (1000 for a probe snapshot's thousandths).
+  function weightsCanvas(weights, unit = 1) {
     const rows = weights.length, cols = weights[0] ? weights[0].length : 0;
     const canvas = document.createElement('canvas');
     canvas.width = Math.max(1, cols); canvas.height = Math.max(1, rows);
     const ctx = canvas.getContext('2d');
     const image = ctx.createImageData(canvas.width, canvas.height);
     for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
-      const [r, g, b] = LEVELS[Math.round(Math.max(0, Math.min(1, weights[i][j] || 0)) * 255)], at = 4 * (i * cols + j);
+      const [r, g, b] = LEVELS[Math.round(Math.max(0, Math.min(1, (weights[i][j] || 0) / unit)) * 255)], at = 4 * (i * cols + j);
       image.data[at] = r; image.data[at + 1] = g; image.data[at + 2] = b; image.data[at + 3] = 255;
     }
     ctx.putImageData(image, 0, 0);
@@ -70,6 +71,7 @@
   }
 
   // One attention's grid per task (the page draws each view in its own).
+  X.api.weightsCanvas = weightsCanvas;   // "watch it learn" draws its snapshots' maps with it
   X.views.push({
     draw() {
       section('model-view').querySelector('.figure').replaceChildren(el('div', { class: 'model-grids' }),

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The explorer's browser test as ctest runs it: a tiny German→English model
 # trained here in seconds on the first 3,000 Multi30k pairs (it must only be
-# a real model, not a good one), then tests/browser/run.sh on it, offline
-# page and served page.
+# a real model, not a good one; --probes 1 records "watch it learn"), then
+# tests/browser/run.sh on it, offline page and served page.
 #
 #   tests/browser/ctest_explorer.sh TRANSFORMER MULTI30K_DIR
 set -euo pipefail
@@ -19,7 +19,7 @@ head -100 "$data/val.en" >"$work/val.en"
 "$bin" train --preset tiny --vocab "$work/spm.model" --train-source "$work/train.de" --train-target "$work/train.en" \
   --valid-source "$work/val.de" --valid-target "$work/val.en" --valid-bleu-max 50 \
   --out "$work/model" --max-steps 120 --schedule inverse-sqrt --lr 3e-3 --warmup 40 --max-tokens 2048 \
-  --valid-every 40 --log-every 20 >/dev/null
+  --valid-every 40 --log-every 20 --probes 1 >/dev/null
 bash "$here/run.sh" "$bin" "$work/model" --serve --sentence "Ein Mann fährt mit dem Fahrrad." --beam 3
 
 # Long sentences (docs/RESULTS.md): every view drawn, and the times printed.

@@ -2,7 +2,7 @@
 // End-to-end test of the explorer page (web/) in a real browser: Debian's
 // headless chromium, driven by playwright-core.
 //
-//   node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE] [--example TEXT]
+//   node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE] [--example TEXT] [--snapshots N]
 //
 // PAGE_OR_URL is the offline page from `transformer explain --html` (the
 // record inlined) or the URL of `transformer serve` (then the sentence is
@@ -35,8 +35,10 @@ let metricsFile = option('--metrics', null);
 const modelHasMetrics = metricsFile !== null;
 // The first line of the model's examples.txt: the served page's sentence box starts with it.
 const example = option('--example', null);
+// The number of snapshots in the model's probes.jsonl (run.sh counts them): "watch it learn" must show them.
+const snapshots = Number(option('--snapshots', '0'));
 if (argv.length !== 1 || argv[0].startsWith('--')) {
-  console.error('usage: node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE] [--example TEXT]');
+  console.error('usage: node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE] [--example TEXT] [--snapshots N]');
   process.exit(2);
 }
 const target = /^(https?|file):/.test(argv[0]) ? argv[0] : pathToFileURL(resolve(argv[0])).href;
@@ -295,6 +297,35 @@ try {
     opened.lineHeads.join() === String(H - 1) && opened.tableHead === String(H - 1),
     '1b. model view: clicking a map opens that attention, layer and head in the head view', JSON.stringify(opened));
   await page.mouse.move(0, 0);
+
+  // 9. watch it learn: the slider over the probe snapshots moves the translation, the maps, the lines and the loss marker.
+  if (snapshots > 0) {
+    const learnState = () => page.evaluate(() => ({
+      value: document.getElementById('learn-step').value, max: document.getElementById('learn-step').max,
+      output: document.getElementById('learn-output').textContent,
+      maps: [...document.querySelectorAll('#learning .learn-thumb canvas')].map((c) => c.toDataURL()).join(''),
+      lines: [...document.querySelectorAll('#learning svg.learn-lines line')].map((l) => l.getAttribute('stroke-opacity')).join(),
+      marker: (document.querySelector('#learning svg.line-chart line.marker') || { dataset: {} }).dataset.step,
+      cards: document.querySelectorAll('#learning .learn-steps .step').length,
+    }));
+    const last = await learnState();
+    check(Number(last.max) === snapshots - 1 && last.value === last.max && last.maps.length > 0 && last.cards > 0,
+      '9. watch it learn: a slider over the ' + snapshots + ' snapshots, at the last, with maps and output cards', JSON.stringify({ ...last, maps: last.maps.length, lines: last.lines.length }));
+    if (screenshots) await page.locator('#learning').screenshot({ path: join(screenshots, 'watch-it-learn.png') });
+    await page.focus('#learn-step');
+    await page.keyboard.press('Home');   // the keyboard moves it too
+    const first = await learnState();
+    check(first.value === '0' && first.maps !== last.maps && first.lines !== last.lines && first.marker !== last.marker,
+      '9. watch it learn: moving the slider to the first snapshot changes the maps, the lines and the loss marker',
+      JSON.stringify({ first: [first.value, first.marker, first.output], last: [last.value, last.marker, last.output] }));
+    await page.click('#learning .learn-thumb[data-kind="encoder"][data-layer="0"][data-head="1"]');
+    check(await page.getAttribute('#learning .learn-thumb[data-kind="encoder"][data-layer="0"][data-head="1"]', 'aria-pressed') === 'true' &&
+      /Encoder self-attention, layer 0, head 1/.test(await page.textContent('#learning svg.learn-lines')),
+      '9. watch it learn: clicking a map shows its lines');
+    await page.keyboard.press('End');
+  } else {
+    check(await count('#learning .note.empty') === 1, '9. watch it learn: a model without probes says how to record them');
+  }
 
   // Export: every view as an SVG that parses and a PNG with the PNG signature.
   // Two views through their buttons and real downloads (one pure SVG, one

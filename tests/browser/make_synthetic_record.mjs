@@ -203,9 +203,29 @@ const record = {
   steps,
   beam: { size: 3, length_penalty: 0.6, steps: beamSteps, final: finals },
 };
+// Probe snapshots (train --probe, docs/EXPLAIN.md): the record's attention
+// blended from uniform (step 0) to its own weights (the last step), in
+// thousandths, and the translation growing word by word.
+function snapshot(t) {
+  const blend = (a) => a.weights.map((head, h) => head.map((row, i) => {
+    const open = row.map((_, j) => a.scaled[h][i][j] !== null), n = open.filter(Boolean).length;
+    return row.map((w, j) => (open[j] ? Math.round(1000 * (t * w + (1 - t) / n)) : 0));
+  }));
+  return {
+    source, target, output: output.slice(0, Math.round(output.length * t)).join('').replace(/▁/g, ' ').trim(),
+    steps: steps.map((s) => ({ top: s.top.slice(0, 5).map((e) => ({ piece: e.piece, prob: e.prob })), chosen: { piece: s.chosen.piece, prob: s.chosen.prob } })),
+    attention: {
+      encoder: encoder.layers.map((l) => blend(l.self_attention)),
+      decoder: decoder.layers.map((l) => blend(l.self_attention)),
+      cross: decoder.layers.map((l) => blend(l.cross_attention)),
+    },
+  };
+}
+const probes = [0, 400, 800, 1200].map((step) => ({ step, probes: [snapshot(step / 1200)] }));
+
 // What `explain --html` puts beside the record (<script id="model-info">) and
 // `serve` answers at /v1/model-info; mock_serve.mjs reads it from the JSON.
-const modelInfo = { examples: [record.source.text], metrics, model_dir: 'runs/synthetic/model' };
+const modelInfo = { examples: [record.source.text], metrics, probes, model_dir: 'runs/synthetic/model' };
 
 const json = JSON.stringify(record);
 if (opt('--json')) {

@@ -45,12 +45,14 @@ metrics_args=()   # the model's own training log, when it has one, for the train
 [[ -f "$model/metrics.jsonl" ]] && metrics_args=(--metrics "$model/metrics.jsonl")
 example_args=()  # the model's examples.txt (train writes it): the served sentence box starts with its first line
 [[ -s "$model/examples.txt" ]] && example_args=(--example "$(head -1 "$model/examples.txt" | tr -d '\r')")
+snapshot_args=()  # train --probe's snapshots: the "watch it learn" slider shows them
+[[ -s "$model/probes.jsonl" ]] && snapshot_args=(--snapshots "$(grep -c . "$model/probes.jsonl")")
 shot_args=()
 [[ -n "$shots" ]] && shot_args=(--screenshots "$shots")
 
 echo "== offline page: $bin explain --html --beam $beam"
 "$bin" explain --html "$tmp/page.html" --beam "$beam" --model "$model" "$sentence"
-node "$here/explorer.test.mjs" "$tmp/page.html" "${shot_args[@]}" "${metrics_args[@]}"
+node "$here/explorer.test.mjs" "$tmp/page.html" "${shot_args[@]}" "${metrics_args[@]}" "${snapshot_args[@]}"
 
 if [[ $serve -eq 1 ]]; then
   port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
@@ -65,6 +67,6 @@ if [[ $serve -eq 1 ]]; then
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { echo "$0: no /healthz after 60 s" >&2; cat "$tmp/serve.log" >&2; exit 1; }
   # Screenshots come from the offline page; the served run only checks.
   node "$here/explorer.test.mjs" "http://127.0.0.1:$port/" --sentence "$sentence" --beam "$beam" \
-    "${metrics_args[@]}" "${example_args[@]}" 2>&1 | sed 's/^/[serve] /'
+    "${metrics_args[@]}" "${example_args[@]}" "${snapshot_args[@]}" 2>&1 | sed 's/^/[serve] /'
   test "${PIPESTATUS[0]}" -eq 0
 fi
