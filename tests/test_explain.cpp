@@ -440,7 +440,7 @@ TEST_F(Explain, HtmlPageCarriesTheModelInfoAfterTheRecord) {
   std::ofstream(web + "/index.html") << "<html><body><script src=\"a.js\"></script></body></html>";
   std::ofstream(web + "/a.js") << "// reads both\n";
   const json info = {{"examples", {"a </script> b"}}, {"metrics", json::array({{{"step", 1}, {"loss", 2.5}}})}};
-  const std::string page = explain::explain_html(r, web, info);
+  const std::string page = explain::explain_html(r, web, {.model_info = info, .compare = nullptr});
   const std::string open = "<script id=\"model-info\" type=\"application/json\">";
   const size_t begin = page.find(open);
   ASSERT_NE(begin, std::string::npos);

@@ -20,7 +20,11 @@ head -100 "$data/val.en" >"$work/val.en"
   --valid-source "$work/val.de" --valid-target "$work/val.en" --valid-bleu-max 50 \
   --out "$work/model" --max-steps 120 --schedule inverse-sqrt --lr 3e-3 --warmup 40 --max-tokens 2048 \
   --valid-every 40 --log-every 20 --probes 1 >/dev/null
-bash "$here/run.sh" "$bin" "$work/model" --serve --sentence "Ein Mann fährt mit dem Fahrrad." --beam 3
+# The same architecture untrained (seeded weights, the same vocabulary): the
+# offline page sets the trained model beside it (explain --compare).
+"$bin" init --config "$work/model/config.json" --seed 2 --out "$work/untrained" >/dev/null
+cp "$work/model/spm.model" "$work/untrained/"
+bash "$here/run.sh" "$bin" "$work/model" --serve --sentence "Ein Mann fährt mit dem Fahrrad." --beam 3 --compare "$work/untrained"
 
 # Long sentences (docs/RESULTS.md): every view drawn, and the times printed.
 # A real record of a 250-piece source (the first validation sentences, 690

@@ -2,7 +2,7 @@
 // End-to-end test of the explorer page (web/) in a real browser: Debian's
 // headless chromium, driven by playwright-core.
 //
-//   node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE] [--example TEXT] [--snapshots N]
+//   node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE] [--example TEXT] [--snapshots N] [--compare]
 //
 // PAGE_OR_URL is the offline page from `transformer explain --html` (the
 // record inlined) or the URL of `transformer serve` (then the sentence is
@@ -37,8 +37,10 @@ const modelHasMetrics = metricsFile !== null;
 const example = option('--example', null);
 // The number of snapshots in the model's probes.jsonl (run.sh counts them): "watch it learn" must show them.
 const snapshots = Number(option('--snapshots', '0'));
+// The page was written with explain --compare: the side-by-side view must show the second record.
+const compared = argv.includes('--compare') ? (argv.splice(argv.indexOf('--compare'), 1), true) : false;
 if (argv.length !== 1 || argv[0].startsWith('--')) {
-  console.error('usage: node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE] [--example TEXT] [--snapshots N]');
+  console.error('usage: node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE] [--example TEXT] [--snapshots N] [--compare]');
   process.exit(2);
 }
 const target = /^(https?|file):/.test(argv[0]) ? argv[0] : pathToFileURL(resolve(argv[0])).href;
@@ -327,6 +329,44 @@ try {
     check(await count('#learning .note.empty') === 1, '9. watch it learn: a model without probes says how to record them');
   }
 
+  // 10. side by side: both translations, where they part, and B − A for every attention map.
+  if (compared) {
+    const c = await page.evaluate(() => JSON.parse(document.getElementById('compare-record').textContent));
+    const A = rec, B = c.record;
+    const outA = A.output.pieces, outB = B.output.pieces;
+    let differ = 0;
+    while (differ < outA.length && differ < outB.length && outA[differ] === outB[differ]) differ++;
+    const same = differ === outA.length && differ === outB.length;
+    const shown = await page.evaluate(() => ({
+      visible: !document.getElementById('compare').hidden,
+      sides: [...document.querySelectorAll('#compare .compare-side .translation')].map((t) => t.textContent),
+      firstDiff: [...document.querySelectorAll('#compare .first-diff')].map((x) => x.textContent),
+      maps: [...document.querySelectorAll('#compare figure.diff-map')].map((f) => ({ kind: f.dataset.kind, l: Number(f.dataset.layer), h: Number(f.dataset.head), max: Number(f.dataset.max) })),
+    }));
+    const text = (ps) => ps.join('').replace(/▁/g, ' ');
+    check(shown.visible && shown.sides[0] === text(outA) && shown.sides[1] === text(outB), '10. side by side: both translations', JSON.stringify(shown.sides));
+    check(same ? shown.firstDiff.length === 0 : shown.firstDiff.length >= 1 && shown.firstDiff.every((w, i) => w === [outA, outB].filter((o) => o.length > differ)[i][differ].replace(/▁/g, ' ')),
+      '10. side by side: the first word where the translations part is highlighted', JSON.stringify([differ, shown.firstDiff]));
+    // Every map's largest |B − A|, recomputed from the two records over the comparable rows.
+    let prefix = 0;
+    while (prefix < A.target.pieces.length && prefix < B.target.pieces.length && A.target.pieces[prefix] === B.target.pieces[prefix]) prefix++;
+    const kinds = { encoder: ['encoder', 'self_attention'], decoder: ['decoder', 'self_attention'], cross: ['decoder', 'cross_attention'] };
+    const wrong = shown.maps.filter((m) => {
+      const [stack, field] = kinds[m.kind];
+      const wa = A[stack].layers[m.l][field].weights[m.h], wb = B[stack].layers[m.l][field].weights[m.h];
+      const rows = m.kind === 'encoder' ? wa.length : prefix, cols = m.kind === 'decoder' ? prefix : wa[0].length;
+      let max = 0;
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) max = Math.max(max, Math.abs(wb[i][j] - wa[i][j]));
+      return Math.abs(max - m.max) > 1e-9;
+    });
+    const H = A.config.heads, L = A.encoder.layers.length, DL = A.decoder.layers.length;
+    check(shown.maps.length === (L + 2 * DL) * H && wrong.length === 0 && shown.maps.some((m) => m.max > 0),
+      '10. side by side: a B − A map per layer × head, each one\'s largest difference the records\'', JSON.stringify({ maps: shown.maps.length, wrong: wrong.slice(0, 3) }));
+    if (screenshots) await page.locator('#compare').screenshot({ path: join(screenshots, 'side-by-side.png') });
+  } else {
+    check(await page.$eval('#compare', (s) => s.hidden), '10. side by side: hidden without a second record');
+  }
+
   // Export: every view as an SVG that parses and a PNG with the PNG signature.
   // Two views through their buttons and real downloads (one pure SVG, one
   // HTML with canvases); every view through the functions those buttons call
@@ -354,7 +394,7 @@ try {
     if (!pngOk(png.bytes) || !png.name.endsWith('.png')) exportProblems.push(id + ' PNG ' + png.name + ' ' + png.bytes.length + ' bytes');
   }
   check(exportProblems.length === 0, 'export: the buttons download an SVG that parses and a PNG (the model view: HTML, canvases and SVG)', exportProblems.join('; '));
-  const sectionIds = await page.$$eval('main section', (ss) => ss.map((x) => x.id));
+  const sectionIds = await page.$$eval('main section:not([hidden])', (ss) => ss.map((x) => x.id));
   for (const id of sectionIds) {
     const made = await page.evaluate(async (id) => {
       const svg = window.explorer.api.viewSvg(id).text;
