@@ -430,6 +430,12 @@ try {
   check(reopened.sentence === rec.source.text && reopened.kind === 'cross' && reopened.layer === String(decL - 1) &&
     reopened.pressed.join() === String(H - 1) && Math.abs(reopened.viewTop) <= 2 && !reopened.error,
     'link: opening it shows the same sentence, view, attention, layer and head' + (inline ? '' : ' (translated again)'), JSON.stringify(reopened));
+  // A link the model cannot show is one error naming the field.
+  await again.goto('about:blank');   // a new load, not a jump within the page
+  await again.goto(link.replace(/&layer=\d+/, '&layer=99'), { waitUntil: 'load' });
+  await again.waitForFunction(() => !document.getElementById('error').hidden, null, { timeout: 120000 }).catch(() => {});
+  const linkError = await again.textContent('#error');
+  check(/"layer=99" is not one of 0 … \d+/.test(linkError), 'link: a layer the model does not have is an error naming it', linkError);
   await again.close();
 
   if (screenshots) {
