@@ -242,7 +242,7 @@ int train(const TrainOptions& o, Communicator& comm) {
     fs::create_directories(o.out, ec);
     if (ec) throw Error(o.out + ": cannot create the output directory: " + ec.message());
     // A run killed while writing leaves temporaries beside the files.
-    for (const char* name : {"checkpoint.safetensors", "model.safetensors", "config.json", "spm.model"})
+    for (const char* name : {"checkpoint.safetensors", "model.safetensors", "config.json", "spm.model", kExamplesFile, kProbesFile})
       remove_stale_temporaries((fs::path(o.out) / name).string());
     if (!o.resume && fs::exists(checkpoint_path))
       throw Error(checkpoint_path + " exists: pass --resume to continue that run, or choose another --out");
