@@ -11,7 +11,7 @@
 (function () {
   'use strict';
   const X = window.explorer, { el, svgEl, fmt, lineChart, KINDS, section, weightsCanvas, headColour } = X.api;
-  const st = { snaps: [], metrics: [], probe: 0, at: 0, kind: 'cross', layer: 0, head: 0 };
+  const st = { snaps: [], metrics: [], probe: 0, at: 0, kind: 'cross', layer: 0, head: 0, wanted: null };
   const THUMB = 56;
 
   const isSnapshot = (line) => line && typeof line.step === 'number' && Array.isArray(line.probes) &&
@@ -27,7 +27,22 @@
     const p = st.snaps.length ? st.snaps[0].probes[0] : null;
     if (p) { st.kind = 'cross'; st.layer = p.attention.cross.length - 1; st.head = 0; }
     draw(lines.length - st.snaps.length);
+    if (st.wanted !== null) { const step = st.wanted; st.wanted = null; showStep(step); }
   }
+
+  // The training step on screen (null without snapshots), and moving to one
+  // (a link's "step="; kept until the snapshots arrive when served).
+  const currentStep = () => (st.snaps.length ? st.snaps[st.at].step : null);
+  function showStep(step) {
+    if (!st.snaps.length) { st.wanted = step; return; }
+    const at = st.snaps.findIndex((x) => x.step === step);
+    if (at < 0) throw new Error('the link\'s "step=' + step + '" is not a step with a snapshot (' + st.snaps.map((x) => x.step).join(', ') + ')');
+    st.at = at;
+    document.getElementById('learn-step').value = at;
+    drawStep();
+  }
+  X.api.learningStep = currentStep;
+  X.api.showLearningStep = showStep;
 
   function draw(skipped) {
     const s = section('learning'), controls = s.querySelector('.controls'), figure = s.querySelector('.figure');

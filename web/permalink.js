@@ -2,7 +2,9 @@
 // attention, layer and head. Every section's heading gets a "Link" button
 // that puts the link in the address bar and shows it, as a URL fragment:
 //
-//   #s=SENTENCE&beam=N&view=SECTION&kind=encoder|decoder|cross&layer=L&head=H
+//   #s=SENTENCE&beam=N&view=SECTION&kind=encoder|decoder|cross&layer=L&head=H[&step=S]
+//
+// (step: the "watch it learn" slider's training step, in that view's links)
 //
 // Opened on the served page, the sentence is translated again and the view
 // restored; on an offline page (one sentence) the view is restored.
@@ -19,6 +21,7 @@
     p.set('kind', st.kind);
     p.set('layer', String(st.layer));
     if (st.heads.size === 1) p.set('head', String([...st.heads][0]));
+    if (view === 'learning' && X.api.learningStep() !== null) p.set('step', String(X.api.learningStep()));
     return location.href.split('#')[0] + '#' + p.toString();
   }
 
@@ -38,6 +41,11 @@
       const layer = p.has('layer') ? wholeNumber(p, 'layer', 0, layerCount(kind) - 1) : 0;
       const head = p.has('head') ? wholeNumber(p, 'head', 0, attention(kind, layer).heads - 1) : null;
       openHead(kind, layer, head);
+    }
+    if (p.has('step')) {
+      const step = p.get('step');
+      if (!/^\d+$/.test(step)) throw new Error('the link\'s "step=' + step + '" is not a training step');
+      X.api.showLearningStep(Number(step));
     }
     if (view) {
       const s = section(view);

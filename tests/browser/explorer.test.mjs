@@ -324,6 +324,18 @@ try {
     check(await page.getAttribute('#learning .learn-thumb[data-kind="encoder"][data-layer="0"][data-head="1"]', 'aria-pressed') === 'true' &&
       /Encoder self-attention, layer 0, head 1/.test(await page.textContent('#learning svg.learn-lines')),
       '9. watch it learn: clicking a map shows its lines');
+    // Its link reopens the same training step.
+    await page.focus('#learn-step');
+    await page.keyboard.press('Home');
+    await page.click('#learning .link-button');
+    const stepLink = page.url();
+    const other = await browser.newPage();
+    await other.goto(stepLink, { waitUntil: 'load' });
+    await other.waitForFunction(() => document.body.classList.contains('has-record') && document.getElementById('learn-step'), null, { timeout: 120000 }).catch(() => {});
+    await other.waitForFunction(() => document.getElementById('learn-step').value === '0', null, { timeout: 10000 }).catch(() => {});
+    check(/step=0\b/.test(stepLink) && await other.$eval('#learn-step', (x) => x.value) === '0', '9. watch it learn: a link reopens the same training step', stepLink);
+    await other.close();
+    await page.focus('#learn-step');
     await page.keyboard.press('End');
   } else {
     check(await count('#learning .note.empty') === 1, '9. watch it learn: a model without probes says how to record them');
