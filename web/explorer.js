@@ -293,7 +293,7 @@
     const svg = section('head-view').querySelector('svg');
     if (!svg) return;
     const hv = state.hover;
-    svg.querySelector('style.focus-rule').textContent = hv ? 'line.attn:not([data-' + hv.side + '="' + hv.index + '"]) { stroke-opacity: 0; }' : '';
+    svg.querySelector('style.focus-rule').textContent = hv ? '#head-view line.attn:not([data-' + hv.side + '="' + hv.index + '"]) { stroke-opacity: 0; }' : '';
     for (const g of svg.querySelectorAll('g.token')) {
       const i = Number(g.dataset.index);
       g.classList.toggle('hovered', !!hv && hv.side === g.dataset.side && hv.index === i);
