@@ -129,7 +129,7 @@ void add_demo_command(CLI::App& app) {
     nlohmann::json info = explain::model_info(model_dir.string());  // the training curves, drawn by the page
     info["model_dir"] = model_dir.string();
     write_file_atomic(page, explain::explain_html(record, web, {.model_info = info, .compare = nullptr}));
-    say("\nOpen %s in a browser (it works offline), or serve the model and explain your own sentences:\n"
+    say("\nOpen %s in a browser (it works offline; view 9 shows the model learning), or serve the model and explain your own sentences:\n"
                 "   build/transformer serve --model %s    # then http://127.0.0.1:8080/\n",
                 fs::absolute(page).c_str(), model_dir.c_str());
   });
