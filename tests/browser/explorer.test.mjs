@@ -284,7 +284,8 @@ try {
   if (screenshots) await page.locator('#model-view').screenshot({ path: join(screenshots, 'model-view.png') });
   const small = (await thumbCanvas.boundingBox()).width;
   await page.hover(thumbSel);
-  await page.waitForTimeout(250);   // the CSS transition; nothing is timed
+  // The enlargement is a short CSS transition: wait for it to end (however long a busy machine takes).
+  await page.waitForFunction(([sel, w]) => document.querySelector(sel + ' canvas').getBoundingClientRect().width > 2 * w, [thumbSel, small], { timeout: 10000 }).catch(() => {});
   const large = (await thumbCanvas.boundingBox()).width;
   check(large > 2 * small, '1b. model view: hovering a map enlarges it', small + ' → ' + large);
   await page.click(thumbSel);
