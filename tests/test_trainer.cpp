@@ -18,6 +18,7 @@
 #include "core/file_io.h"
 #include "core/safetensors.h"
 #include "text/vocabulary.h"
+#include "train/probe_log.h"
 #include "train/trainer.h"
 #include "support/word_corpora.h"
 
@@ -152,6 +153,30 @@ TEST_F(TrainerTest, ProbesAreRecordedWithoutChangingTraining) {
   bad.probes = {"a b"};
   bad.valid_source = bad.valid_target = "";
   EXPECT_THAT([&] { train(bad); }, testing::ThrowsMessage<Error>(HasSubstr("there is no validation set")));
+}
+
+// probes.jsonl stays within its bound in bytes: the snapshot that would
+// cross it is not written, and nothing after it.
+TEST_F(TrainerTest, ProbeLogStopsAtItsSizeBound) {
+  ModelConfig c = ModelConfig::preset("tiny");
+  const text::Vocabulary vocab(dir_ + "/spm.model");
+  c.src_vocab_size = c.tgt_vocab_size = vocab.size();
+  c.pad_id = vocab.pad_id();
+  c.unk_id = vocab.unk_id();
+  c.bos_id = vocab.bos_id();
+  c.eos_id = vocab.eos_id();
+  Transformer model(c);
+  model.params.initialize(1);
+  const std::string path = dir_ + "/bounded-probes.jsonl";
+  ProbeLog unbounded(path, {"d c b a"}, /*resume=*/false);
+  unbounded.record(0, model, vocab);
+  const auto one = static_cast<int64_t>(fs::file_size(path));
+  ProbeLog log(path, {"d c b a"}, /*resume=*/false, /*max_bytes=*/2 * one + one / 2);
+  for (int64_t step = 0; step < 5; ++step) log.record(step, model, vocab);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(path)), 2 * one) << "two snapshots fit, the third would not";
+  ProbeLog resumed(path, {"d c b a"}, /*resume=*/true, 2 * one + one / 2);
+  resumed.record(9, model, vocab);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(path)), 2 * one) << "a resumed log counts the bytes already there";
 }
 
 TEST_F(TrainerTest, RefusesToOverwriteARunAndNamesMissingFiles) {

@@ -38,30 +38,36 @@ std::vector<std::string> probe_sentences(const TrainOptions& o, const text::Voca
   return sentences;
 }
 
-ProbeLog::ProbeLog(std::string path, std::vector<std::string> sentences, bool resume)
-    : path_(std::move(path)), sentences_(std::move(sentences)) {
+ProbeLog::ProbeLog(std::string path, std::vector<std::string> sentences, bool resume, int64_t max_bytes)
+    : path_(std::move(path)), sentences_(std::move(sentences)), max_bytes_(max_bytes) {
   if (resume) {
     std::ifstream in(path_);
-    for (std::string line; std::getline(in, line);) snapshots_ += !line.empty();
+    for (std::string line; std::getline(in, line);) {
+      snapshots_ += !line.empty();
+      bytes_ += static_cast<int64_t>(line.size()) + 1;
+    }
   } else {
     write_file_atomic(path_, "");  // a new run's snapshots are its own
   }
 }
 
 void ProbeLog::record(int64_t step, Transformer& model, const text::Vocabulary& vocab) {
-  if (snapshots_ >= kMaxProbeSnapshots) {
-    if (snapshots_ == kMaxProbeSnapshots)
-      std::fprintf(stderr, "%s: %d snapshots, the most it keeps; later validations are not recorded\n", path_.c_str(),
-                   kMaxProbeSnapshots);
-    ++snapshots_;
-    return;
-  }
+  if (full_) return;
+  const auto stop = [&](const std::string& why) {
+    std::fprintf(stderr, "%s: %s; later validations are not recorded\n", path_.c_str(), why.c_str());
+    full_ = true;
+  };
+  if (snapshots_ >= kMaxProbeSnapshots) return stop(std::to_string(kMaxProbeSnapshots) + " snapshots, the most it keeps");
   explain::ExplainOptions options;  // greedy, as validation translates
   options.top_k = explain::kSnapshotTopK;
   nlohmann::json probes = nlohmann::json::array();
   for (const auto& sentence : sentences_)
     probes.push_back(explain::probe_snapshot(explain::explain(model, vocab, sentence, options)));
-  AppendFile(path_).append(nlohmann::json{{"step", step}, {"probes", std::move(probes)}}.dump() + "\n");
+  const std::string line = nlohmann::json{{"step", step}, {"probes", std::move(probes)}}.dump() + "\n";
+  if (bytes_ + static_cast<int64_t>(line.size()) > max_bytes_)
+    return stop("the snapshot of step " + std::to_string(step) + " would take it past " + std::to_string(max_bytes_) + " bytes");
+  AppendFile(path_).append(line);
+  bytes_ += static_cast<int64_t>(line.size());
   ++snapshots_;
 }
 

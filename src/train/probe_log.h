@@ -24,6 +24,7 @@ constexpr const char* kProbesFile = "probes.jsonl";
 constexpr int kMaxProbes = 4;            // probe sentences per run
 constexpr int kMaxProbePieces = 64;      // source pieces per probe sentence
 constexpr int kMaxProbeSnapshots = 200;  // lines of probes.jsonl; later validations are not recorded
+constexpr int64_t kMaxProbeBytes = 64 << 20;  // and at most 64 MiB (a big model's snapshots are large)
 
 // The run's probe sentences: options.probes, then the first
 // options.probe_valid sentences of the validation source. An Error naming
@@ -35,19 +36,22 @@ std::vector<std::string> probe_sentences(const TrainOptions& options, const text
 
 class ProbeLog {
  public:
-  // Appends to `path` when resuming (counting the snapshots already there),
-  // else starts it empty.
-  ProbeLog(std::string path, std::vector<std::string> sentences, bool resume);
+  // Appends to `path` when resuming (counting the snapshots and bytes
+  // already there), else starts it empty. max_bytes: the file's bound.
+  ProbeLog(std::string path, std::vector<std::string> sentences, bool resume, int64_t max_bytes = kMaxProbeBytes);
 
   // Explains every probe sentence with `model` (greedy) and appends
   // {"step": step, "probes": [snapshot, ...]}; leaves the model in evaluation
-  // mode. Past kMaxProbeSnapshots lines it records nothing (and says so once).
+  // mode. Past kMaxProbeSnapshots lines, or when the line would take the
+  // file past max_bytes, it records nothing more (and says so once).
   void record(int64_t step, Transformer& model, const text::Vocabulary& vocab);
 
  private:
   std::string path_;
   std::vector<std::string> sentences_;
   int64_t snapshots_ = 0;
+  int64_t bytes_ = 0, max_bytes_;
+  bool full_ = false;
 };
 
 }  // namespace transformer
