@@ -48,6 +48,16 @@ TEST_F(Cli, ForwardWritesLogitsAndAttention) {
   EXPECT_THAT(r.output, HasSubstr("logits [4, 6, 48]"));
 }
 
+// Side by side is a view of the offline page: without --html it is refused
+// before any model is read.
+TEST_F(Cli, CompareNeedsTheHtmlPage) {
+  for (const std::string& option : {"--compare " + path("other"), std::string("--compare-beam 1"), std::string("--compare-compute-type int8")}) {
+    const Result r = run_cli("explain --model " + path("m") + " " + option + " \"ein Satz\"");
+    EXPECT_EQ(r.exit_code, 105) << option;
+    EXPECT_THAT(r.output, HasSubstr("--compare: side by side is a view of the --html page: give --html OUT.html")) << option;
+  }
+}
+
 TEST_F(Cli, MissingModelDirectory) {
   const Result r = run_cli("summary --model " + path("absent"));
   EXPECT_EQ(r.exit_code, 1);

@@ -308,7 +308,7 @@ TEST_F(CrashSafety, FullDiskFailsTheNextCheckpointAndKeepsThePrevious) {
   const std::string checkpoint = out + "/checkpoint.safetensors";
   EXPECT_THAT(read_file(saved + "/log"), HasSubstr("error: " + checkpoint + ": cannot write: No space left on device"));
   EXPECT_EQ(load(saved + "/checkpoint.safetensors"), 1) << "the first checkpoint is intact";
-  EXPECT_EQ(read_file(saved + "/listing"), "checkpoint.safetensors\nmetrics.jsonl\nspm.model\n")
+  EXPECT_EQ(read_file(saved + "/listing"), "checkpoint.safetensors\nexamples.txt\nmetrics.jsonl\nspm.model\n")
       << "and no temporary is left";
 }
 

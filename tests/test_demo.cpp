@@ -63,6 +63,14 @@ TEST(Demo, TrainsTranslatesAndWritesTheExplorerPage) {
   EXPECT_THAT(page, testing::HasSubstr("id=\"explain-record\""));
   EXPECT_THAT(page, testing::HasSubstr("\"format\":\"transformer-explain\""));
   EXPECT_TRUE(fs::exists(dir + "/run/model/model.safetensors"));
+  // The page shows its model learning: the probe of its own sentence, from
+  // the untrained model on, and the training curves, inside the page.
+  const std::string probes = read_file(dir + "/run/model/probes.jsonl");
+  EXPECT_THAT(probes, testing::StartsWith("{\"probes\":[{\"attention\":"));
+  EXPECT_THAT(probes, testing::HasSubstr("\"step\":0}"));
+  EXPECT_THAT(page, testing::HasSubstr("<script id=\"model-info\" type=\"application/json\">"));
+  EXPECT_THAT(page, testing::HasSubstr("\"probes\":[{\"probes\":[{\"attention\":"));
+  EXPECT_THAT(page, testing::HasSubstr("\"metrics\":[{"));
   fs::remove_all(dir);
 }
 

@@ -16,8 +16,11 @@
 #include "decode/score.h"
 #include "decode/translator.h"
 #include "explain/html.h"
+#include "explain/model_info.h"
+#include "explain/probe_snapshot.h"
 #include "explain/record.h"
 #include "text/vocabulary.h"
+#include "train/examples_file.h"
 #include "support/word_corpora.h"
 
 namespace transformer {
@@ -427,6 +430,101 @@ TEST_F(Explain, HtmlPageCarriesTheRecordIntact) {
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("missing.js"));
   }
+}
+
+TEST_F(Explain, HtmlPageCarriesTheModelInfoAfterTheRecord) {
+  auto m = model(NormPosition::Post);
+  const json r = explain::explain(*m, *vocab_, kSentence, options());
+  const std::string web = dir_ + "/web-info";
+  fs::create_directories(web);
+  std::ofstream(web + "/index.html") << "<html><body><script src=\"a.js\"></script></body></html>";
+  std::ofstream(web + "/a.js") << "// reads both\n";
+  const json info = {{"examples", {"a </script> b"}}, {"metrics", json::array({{{"step", 1}, {"loss", 2.5}}})}};
+  const std::string page = explain::explain_html(r, web, {.model_info = info, .compare = nullptr});
+  const std::string open = "<script id=\"model-info\" type=\"application/json\">";
+  const size_t begin = page.find(open);
+  ASSERT_NE(begin, std::string::npos);
+  EXPECT_LT(page.find("explain-record"), begin);
+  EXPECT_LT(begin, page.find("// reads both"));
+  const size_t start = begin + open.size();
+  EXPECT_EQ(json::parse(page.substr(start, page.find("</script>", start) - start)), info);
+  EXPECT_EQ(explain::explain_html(r, web).find(open), std::string::npos) << "no model info, no element";
+}
+
+TEST_F(Explain, ModelInfoReadsTheExamplesAndTheTrainingLog) {
+  const std::string dir = dir_ + "/info";
+  fs::create_directories(dir);
+  EXPECT_EQ(explain::model_info(dir), json({{"examples", json::array()}, {"metrics", json::array()}, {"probes", json::array()}}))
+      << "no files: empty lists";
+
+  std::ofstream(dir + "/valid.src") << "\n  \nerste Zeile\r\nzweite\ndritte\nvierte\n";
+  write_examples_file(dir + "/valid.src", dir);
+  EXPECT_EQ(read_file(dir + "/examples.txt"), "erste Zeile\nzweite\ndritte\n") << "the first 3 non-blank lines";
+  EXPECT_THROW(write_examples_file(dir + "/no-such-corpus", dir), Error);
+
+  // A last line cut short by a killed run is skipped; a bad line before it is an error.
+  std::ofstream(dir + "/metrics.jsonl") << "{\"step\": 50, \"loss\": 7.5}\n\n{\"step\": 100, \"valid_loss\": 6}\n{\"step\": 15";
+  const json info = explain::model_info(dir);
+  EXPECT_EQ(info["examples"], json({"erste Zeile", "zweite", "dritte"}));
+  ASSERT_EQ(info["metrics"].size(), 2u);
+  EXPECT_EQ(info["metrics"][1]["valid_loss"], 6);
+
+  std::ofstream(dir + "/metrics.jsonl") << "{\"step\": 50}\n[1, 2]\n{\"step\": 100}\n";
+  try {
+    explain::model_info(dir);
+    FAIL() << "a line that is not a training log line is an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("metrics.jsonl:2: not a training log line"));
+  }
+  std::ofstream(dir + "/metrics.jsonl") << "";
+  std::ofstream(dir + "/probes.jsonl") << "{\"step\": 0, \"probes\": []}\n{\"step\": 10}\n";
+  try {
+    explain::model_info(dir);
+    FAIL() << "a probe line without probes is an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("probes.jsonl: the snapshot of step 10 has no \"probes\" array"));
+  }
+  fs::remove(dir + "/probes.jsonl");
+  std::ofstream(dir + "/examples.txt") << "gut\nschlecht \xff\n";
+  try {
+    explain::model_info(dir);
+    FAIL() << "invalid UTF-8 in examples.txt is an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("examples.txt:2: invalid UTF-8 at byte 9"));
+  }
+}
+
+TEST_F(Explain, ProbeSnapshotKeepsWhatChangesAsTheModelLearns) {
+  auto m = model(NormPosition::Post);
+  const json r = explain::explain(*m, *vocab_, kSentence, options(2));
+  const json snap = explain::probe_snapshot(r);
+  EXPECT_EQ(snap["source"], r["source"]["pieces"]);
+  EXPECT_EQ(snap["target"], r["target"]["pieces"]);
+  EXPECT_EQ(snap["output"], r["output"]["text"]);
+  ASSERT_EQ(snap["steps"].size(), r["steps"].size());
+  EXPECT_LE(snap["steps"][0]["top"].size(), static_cast<size_t>(explain::kSnapshotTopK));
+  EXPECT_EQ(snap["steps"][0]["chosen"]["piece"], r["steps"][0]["chosen"]["piece"]);
+  for (const auto& [kind, stack, field] : {std::tuple{"encoder", "encoder", "self_attention"},
+                                           std::tuple{"decoder", "decoder", "self_attention"},
+                                           std::tuple{"cross", "decoder", "cross_attention"}}) {
+    const json& got = snap["attention"][kind];
+    ASSERT_EQ(got.size(), r[stack]["layers"].size()) << kind;
+    for (size_t l = 0; l < got.size(); ++l) {
+      const json& weights = r[stack]["layers"][l][field]["weights"];
+      ASSERT_EQ(got[l].size(), weights.size());
+      for (size_t h = 0; h < got[l].size(); ++h)
+        for (size_t i = 0; i < got[l][h].size(); ++i) {
+          int sum = 0;
+          for (size_t j = 0; j < got[l][h][i].size(); ++j) {
+            const int w = got[l][h][i][j].get<int>();
+            EXPECT_NEAR(w / 1000.0, weights[h][i][j].get<double>(), 0.0005 + 1e-9) << kind << " " << l << " " << h;
+            sum += w;
+          }
+          EXPECT_NEAR(sum, 1000, static_cast<int>(got[l][h][i].size())) << "a row still sums to 1 in thousandths";
+        }
+    }
+  }
+  EXPECT_LT(snap.dump().size(), r.dump().size() / 4) << "a snapshot is a small part of the record";
 }
 
 TEST_F(Explain, BadInputIsOneClearError) {

@@ -426,6 +426,28 @@ TEST_F(Serve, ExplainsOneSentenceForTheExplorer) {
   expect_error(send("GET", "/v1/explain"), 405, "not allowed");
 }
 
+// What the served explorer page GETs to pre-fill its sentence box and draw
+// the training curves: the model directory's examples.txt and metrics.jsonl,
+// read at each request.
+TEST_F(Serve, TellsTheExplorerTheModelsExamplesAndTrainingLog) {
+  json info = send("GET", "/v1/model-info").parsed();
+  EXPECT_EQ(info, json({{"examples", json::array()}, {"metrics", json::array()}, {"probes", json::array()}}))
+      << "no files: empty lists";
+  std::ofstream(model_ + "/examples.txt") << "the big dog runs\nred cat\n";
+  std::ofstream(model_ + "/metrics.jsonl") << "{\"step\": 10, \"loss\": 3.5}\n";
+  const Reply r = send("GET", "/v1/model-info");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(r.parsed(), json({{"examples", {"the big dog runs", "red cat"}},
+                              {"metrics", {{{"step", 10}, {"loss", 3.5}}}},
+                              {"probes", json::array()}}));
+  std::ofstream(model_ + "/metrics.jsonl") << "not json\n";
+  expect_error(send("GET", "/v1/model-info"), 500, "metrics.jsonl:1: not a training log line");
+  fs::remove(model_ + "/examples.txt");
+  fs::remove(model_ + "/metrics.jsonl");
+  expect_error(send("POST", "/v1/model-info", "{}"), 405, "not allowed");
+}
+
 TEST_F(Serve, ManyClientsAtOnceGetTheAnswersEachGetsAlone) {
   // Each request alone first, then 16 clients sending them all at once.
   std::vector<json> requests;

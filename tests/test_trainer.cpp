@@ -21,6 +21,7 @@
 #include "model/model_io.h"
 #include "text/vocabulary.h"
 #include "train/average.h"
+#include "train/probe_log.h"
 #include "train/trainer.h"
 #include "support/error_of.h"
 #include "support/word_corpora.h"
@@ -29,6 +30,7 @@ namespace transformer {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::HasSubstr;
 
 // A synthetic reversal task in words: "d c b a" → "a b c d".
 class TrainerTest : public testing::Test {
@@ -150,6 +152,78 @@ TEST_F(TrainerTest, AverageRefusesDifferentModelsAndQuantizedOnes) {
               testing::HasSubstr("weights stored in int8; average the float32 models"));
   EXPECT_THAT(test_support::error_of([&] { average_models({dir_ + "/nowhere"}); }),
               testing::HasSubstr(dir_ + "/nowhere: no such model directory or checkpoint file"));
+}
+
+// "Watch it learn": probes explained at every validation change nothing of
+// the training — the same losses and weights, bit for bit.
+TEST_F(TrainerTest, ProbesAreRecordedWithoutChangingTraining) {
+  TrainOptions plain = options("no-probes");
+  plain.max_steps = 20;
+  ASSERT_EQ(train(plain), 0);
+  TrainOptions probed = options("probes");
+  probed.max_steps = 20;
+  probed.probes = {"d c b a"};
+  probed.probe_valid = 2;
+  ASSERT_EQ(train(probed), 0);
+
+  const auto a = losses(plain.out), b = losses(probed.out);
+  ASSERT_EQ(a.size(), 20u);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "step " << i + 1;
+  const auto x = safetensors::File::read(plain.out + "/checkpoint.safetensors");
+  const auto y = safetensors::File::read(probed.out + "/checkpoint.safetensors");
+  for (const auto& t : x.tensors()) {
+    const Tensor u = x.load_f32(t.name), v = y.load_f32(t.name, t.shape);
+    EXPECT_EQ(0, std::memcmp(u.data(), v.data(), u.numel() * sizeof(float))) << t.name;
+  }
+
+  // One snapshot before training and one per validation (steps 10 and 20), three probes each.
+  std::ifstream in(probed.out + "/probes.jsonl");
+  std::vector<int64_t> steps;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    steps.push_back(j["step"].get<int64_t>());
+    ASSERT_EQ(j["probes"].size(), 3u);
+    EXPECT_EQ(j["probes"][0]["attention"]["encoder"].size(), static_cast<size_t>(probed.model.encoder_layers));
+    EXPECT_EQ(j["probes"][0]["source"].size(), j["probes"][0]["attention"]["encoder"][0][0].size());
+  }
+  EXPECT_EQ(steps, (std::vector<int64_t>{0, 10, 20}));
+  EXPECT_FALSE(fs::exists(plain.out + "/probes.jsonl"));
+
+  TrainOptions bad = options("bad-probes");
+  bad.probes = {"a", "b", "c"};
+  bad.probe_valid = 2;
+  EXPECT_THAT([&] { train(bad); }, testing::ThrowsMessage<Error>(HasSubstr("5 probe sentences, more than 4")));
+  bad.probes = {""};
+  bad.probe_valid = 0;
+  EXPECT_THAT([&] { train(bad); }, testing::ThrowsMessage<Error>(HasSubstr("--probe 1: an empty sentence")));
+  bad.probes = {"a b"};
+  bad.valid_source = bad.valid_target = "";
+  EXPECT_THAT([&] { train(bad); }, testing::ThrowsMessage<Error>(HasSubstr("there is no validation set")));
+}
+
+// probes.jsonl stays within its bound in bytes: the snapshot that would
+// cross it is not written, and nothing after it.
+TEST_F(TrainerTest, ProbeLogStopsAtItsSizeBound) {
+  ModelConfig c = ModelConfig::preset("tiny");
+  const text::Vocabulary vocab(dir_ + "/spm.model");
+  c.src_vocab_size = c.tgt_vocab_size = vocab.size();
+  c.pad_id = vocab.pad_id();
+  c.unk_id = vocab.unk_id();
+  c.bos_id = vocab.bos_id();
+  c.eos_id = vocab.eos_id();
+  Transformer model(c);
+  model.params.initialize(1);
+  const std::string path = dir_ + "/bounded-probes.jsonl";
+  ProbeLog unbounded(path, {"d c b a"}, /*resume=*/false);
+  unbounded.record(0, model, vocab);
+  const auto one = static_cast<int64_t>(fs::file_size(path));
+  ProbeLog log(path, {"d c b a"}, /*resume=*/false, /*max_bytes=*/2 * one + one / 2);
+  for (int64_t step = 0; step < 5; ++step) log.record(step, model, vocab);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(path)), 2 * one) << "two snapshots fit, the third would not";
+  ProbeLog resumed(path, {"d c b a"}, /*resume=*/true, 2 * one + one / 2);
+  resumed.record(9, model, vocab);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(path)), 2 * one) << "a resumed log counts the bytes already there";
 }
 
 TEST_F(TrainerTest, RefusesToOverwriteARunAndNamesMissingFiles) {

@@ -12,10 +12,18 @@
   'use strict';
 
   const SVGNS = 'http://www.w3.org/2000/svg';
-  // One colour per head (Tableau 10, then 6 more), as in bertviz.
-  const HEAD_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f',
-    '#bcbd22', '#17becf', '#393b79', '#637939', '#8c6d31', '#843c39', '#7b4173', '#3182bd'];
+  // One colour per head, as in bertviz, from Okabe and Ito's palette for
+  // colour-blind readers: no two of the eight are confused with protanopia,
+  // deuteranopia or tritanopia (tests/browser/colour_vision.mjs checks the
+  // page's own chips). Heads 8 and up reuse them with dashed lines.
+  const HEAD_COLOURS = ['#0072b2', '#e69f00', '#009e73', '#d55e00', '#cc79a7', '#56b4e9', '#f0e442', '#000000'];
   const headColour = (h) => HEAD_COLOURS[h % HEAD_COLOURS.length];
+  const headDash = (h) => (h >= HEAD_COLOURS.length ? '6 3' : null);
+  // Text on a colour: black on the light ones (yellow, orange, sky blue), else white.
+  function inkOn(hex) {
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 ? '#000' : '#fff';
+  }
 
   const state = {
     rec: null,
@@ -61,13 +69,13 @@
   const maxAbs = (rows) => rows.reduce((m, r) => r.reduce((mm, x) => Math.max(mm, Math.abs(x || 0)), m), 0) || 1;
 
   // Diverging scale: blue (negative) – white – red (positive), |x| / scale clipped to 1.
-  function diverging(x, scale) {
+  function divergingRgb(x, scale) {
     const t = Math.max(-1, Math.min(1, (x || 0) / scale));
     const [r, g, b] = t < 0 ? [33, 102, 172] : [178, 24, 43];
     const a = Math.abs(t);
-    const mix = (c) => Math.round(255 + (c - 255) * a);
-    return 'rgb(' + mix(r) + ',' + mix(g) + ',' + mix(b) + ')';
+    return [r, g, b].map((c) => Math.round(255 + (c - 255) * a));
   }
+  const diverging = (x, scale) => 'rgb(' + divergingRgb(x, scale).join(',') + ')';
 
   function select(options, value, onchange, attrs) {
     const s = el('select', attrs);
@@ -108,6 +116,11 @@
       if (!(f in rec)) throw new Error('the explain record has no "' + f + '" field');
   }
 
+  // Draws every view of a record. The head view is drawn at once; each other
+  // view in a task of its own, so that a long sentence never holds the page
+  // for all of them together. The promise resolves once all are drawn (then
+  // <body> has the class has-record), to false when a newer record took over.
+  let drawing = 0;
   function draw(rec) {
     checkRecord(rec);
     state.rec = rec;
@@ -118,29 +131,37 @@
     state.peForm = rec.positional_encoding.form || 'interleaved';
     state.an = { stack: 'encoder', layer: 0, sub: 'self_attention', pos: 0 };
     for (const s of document.querySelectorAll('main section')) s.hidden = false;
+    document.body.classList.remove('has-record');
+    const generation = ++drawing;
     drawSummary();
     drawHeadView();
-    drawSelfAttention();
-    drawMultiHead();
-    drawPositional();
-    drawAddNorm();
-    drawOutputs();
-    drawBeam();
-    if (Array.isArray(rec.metrics) && rec.metrics.length) drawTraining(rec.metrics, 'from the record');
-    document.body.classList.add('has-record');
+    const rest = [drawSelfAttention, drawMultiHead, drawPositional, drawAddNorm, drawOutputs, drawBeam,
+      ...window.explorer.views.map((view) => () => view.draw(rec))];
+    return new Promise((resolve, reject) => {
+      const next = () => {
+        if (generation !== drawing) { resolve(false); return; }
+        const view = rest.shift();
+        if (!view) { document.body.classList.add('has-record'); resolve(true); return; }
+        try { view(); } catch (e) { reject(e); return; }
+        setTimeout(next, 0);
+      };
+      setTimeout(next, 0);
+    });
   }
 
   function drawSummary() {
     const r = state.rec, c = r.config;
     const sum = document.getElementById('summary');
-    sum.replaceChildren(
+    // replaceChildren() would print a null as the text "null": drop them.
+    sum.replaceChildren(...[
       el('p', { class: 'translation' },
         el('span', { class: 'src' }, r.source.text), ' → ', el('strong', { class: 'out' }, r.output ? r.output.text : '')),
       el('p', { class: 'config' },
         'd_model ' + c.d_model + ' · ' + c.heads + ' heads (d_k ' + c.d_model / c.heads + ') · ' + c.encoder_layers + ' encoder + ' + c.decoder_layers +
         ' decoder layers · d_ff ' + c.d_ff + ' · ' + c.norm + '-norm · ' + c.positional_encoding + ' positional encoding · ' +
         r.source.pieces.length + ' source pieces, ' + r.target.pieces.length + ' decoder positions'),
-      r.synthetic ? el('p', { class: 'warning' }, 'This is a synthetic record (random numbers) for developing the page, not a model\'s.') : null);
+      r.synthetic ? el('p', { class: 'warning' }, 'This is a synthetic record (random numbers) for developing the page, not a model\'s.') : null,
+    ].filter((x) => x !== null));
   }
 
   // ---------- 1. the attention head view ----------
@@ -152,22 +173,28 @@
       el('label', {}, 'Attention ', select(Object.entries(KINDS).map(([k, v]) => [k, v.label]), state.kind, (v) => {
         state.kind = v; state.layer = Math.min(state.layer, layerCount(v) - 1);
         state.query = Math.min(state.query, queryPieces(v).length - 1); state.hover = null;
-        drawHeadView(); drawSelfAttention(); drawMultiHead();
+        drawAttentionViews();
       }, { id: 'attention-kind' })),
       el('label', {}, ' Layer ', select(Array.from({ length: layerCount(state.kind) }, (_, l) => [l, String(l)]), state.layer, (v) => {
         state.layer = Number(v); state.hover = null;
-        drawHeadView(); drawSelfAttention(); drawMultiHead();
+        drawAttentionViews();
       }, { id: 'attention-layer' })),
       el('span', { class: 'chips', id: 'head-chips' }, ' Heads ',
         Array.from({ length: H }, (_, h) => el('button', {
           class: 'chip', type: 'button', 'data-head': h, 'aria-pressed': String(state.heads.has(h)),
-          style: '--head:' + headColour(h), title: 'click: show/hide head ' + h + '; double-click: only this head',
+          style: '--head:' + headColour(h) + ';--head-ink:' + inkOn(headColour(h)) + (headDash(h) ? ';border-style:dashed' : ''),
+          title: 'click (Enter): show/hide head ' + h + '; double-click (Shift+Enter): only this head',
+          'aria-label': 'head ' + h + ' (Shift+Enter: only this head)',
           onclick: () => { state.heads.has(h) ? state.heads.delete(h) : state.heads.add(h); drawHeadLines(); },
           ondblclick: () => { state.heads = new Set([h]); drawHeadLines(); },
+          onkeydown: (e) => {   // the keyboard's double-click
+            if (e.key === 'Enter' && e.shiftKey) { e.preventDefault(); state.heads = new Set([h]); drawHeadLines(); }
+          },
         }, String(h)))));
     drawHeadLines();
   }
 
+  let headLinesTurn = 0;   // a newer drawing of the lines drops the heads still waiting
   function drawHeadLines() {
     const figure = section('head-view').querySelector('.figure');
     for (const chip of section('head-view').querySelectorAll('.chip'))
@@ -177,35 +204,65 @@
     const rowH = 22, top = 28, colW = 150, gap = 220;
     const leftX = colW, rightX = colW + gap;
     const height = top + Math.max(qs.length, ks.length) * rowH + 10;
-    const svg = svgEl('svg', { width: 2 * colW + gap, height, class: 'head-view', role: 'img', 'aria-label': 'attention lines' });
+    // A group, not an image: its tokens are buttons a keyboard and a screen reader reach.
+    const svg = svgEl('svg', { width: 2 * colW + gap, height, class: 'head-view', role: 'group',
+      'aria-label': KINDS[state.kind].label + ', layer ' + state.layer + ', heads ' + [...state.heads].sort((x, y2) => x - y2).join(', ') +
+        ': lines from each query on the left to the keys it attends to on the right, stronger for larger weights' });
     const heading = (x, anchor, text) => { const t = svgEl('text', { x, y: 14, 'text-anchor': anchor, class: 'col-head' }); t.textContent = text; svg.append(t); };
     heading(leftX - 6, 'end', state.kind === 'encoder' ? 'source (queries)' : 'target (queries)');
     heading(rightX + 6, 'start', state.kind === 'decoder' ? 'target (keys)' : 'source (keys)');
     const y = (i) => top + i * rowH + rowH / 2;
     // Lines: one per head, query i, key j, with the softmax weight as opacity.
-    const lines = svgEl('g', { class: 'lines' });
-    for (const h of [...state.heads].sort((x, y2) => x - y2)) {
+    // Each head's are one string, drawn in a task of its own: a long
+    // sentence has tens of thousands of lines.
+    const headLines = (h) => {
       const w = a.weights[h];
+      const common = '" stroke="' + headColour(h) + '" stroke-width="2"' + (headDash(h) ? ' stroke-dasharray="' + headDash(h) + '"' : '') + ' data-h="' + h + '"';
+      let html = '';
       for (let i = 0; i < qs.length; i++) for (let j = 0; j < ks.length; j++) {
         const wij = w[i][j];
         if (!(wij >= 0.01)) continue;
-        lines.append(svgEl('line', {
-          class: 'attn', x1: leftX + 4, y1: y(i), x2: rightX - 4, y2: y(j), stroke: headColour(h),
-          'stroke-width': 2, 'stroke-opacity': wij.toFixed(4), 'data-h': h, 'data-q': i, 'data-k': j, 'data-w': wij,
-        }));
+        html += '<line class="attn" x1="' + (leftX + 4) + '" y1="' + y(i) + '" x2="' + (rightX - 4) + '" y2="' + y(j) + common +
+          ' stroke-opacity="' + wij.toFixed(4) + '" data-q="' + i + '" data-k="' + j + '"/>';
       }
-    }
-    svg.append(lines);
+      const g = svgEl('g', { class: 'head-lines', 'data-h': h });
+      g.innerHTML = html;
+      lines.append(g);
+    };
+    const lines = svgEl('g', { class: 'lines', 'aria-hidden': 'true' });
+    const turn = ++headLinesTurn;
+    [...state.heads].sort((x, y2) => x - y2).forEach((h, n) => {
+      if (n === 0) headLines(h);
+      else setTimeout(() => { if (turn === headLinesTurn) headLines(h); }, 0);
+    });
+    // Hovering hides the other lines with one CSS rule, not one change per line.
+    svg.append(svgEl('style', { class: 'focus-rule' }), lines);
+    // The text alternative of a query: the key each shown head attends to most.
+    const strongest = (i) => [...state.heads].sort((x, y2) => x - y2).map((h) => {
+      const row = a.weights[h][i];
+      let best = 0;
+      row.forEach((w, j) => { if (w > row[best]) best = j; });
+      return 'head ' + h + ' attends most to ' + ks[best] + ' (' + fmt(row[best], 2) + ')';
+    }).join('; ');
     const token = (side, i, text) => {
-      const g = svgEl('g', { class: 'token ' + side, 'data-side': side, 'data-index': i, tabindex: 0 });
+      const label = side === 'q'
+        ? 'query ' + text + ', position ' + i + ': ' + strongest(i) + '. Enter: its calculation below.'
+        : 'key ' + text + ', position ' + i + ': show the lines to it';
+      const g = svgEl('g', { class: 'token ' + side, 'data-side': side, 'data-index': i, tabindex: 0, role: 'button', 'aria-label': label });
       const x = side === 'q' ? leftX - 4 : rightX + 4;
       g.append(svgEl('rect', { x: side === 'q' ? 4 : rightX, y: top + i * rowH + 2, width: colW - 4, height: rowH - 4, rx: 3 }));
       const t = svgEl('text', { x, y: y(i) + 4, 'text-anchor': side === 'q' ? 'end' : 'start' });
       t.textContent = text;
       g.append(t);
-      g.addEventListener('mouseenter', () => { state.hover = { side, index: i }; focusLines(); });
-      g.addEventListener('mouseleave', () => { state.hover = null; focusLines(); });
-      if (side === 'q') g.addEventListener('click', () => { state.query = i; drawSelfAttention(); focusLines(); });
+      const show = () => { state.hover = { side, index: i }; focusLines(); };
+      const hide = () => { state.hover = null; focusLines(); };
+      const choose = () => { if (side === 'q') { state.query = i; drawSelfAttention(); focusLines(); } };
+      g.addEventListener('mouseenter', show);
+      g.addEventListener('mouseleave', hide);
+      g.addEventListener('focus', show);    // the keyboard's hover
+      g.addEventListener('blur', hide);
+      g.addEventListener('click', choose);
+      g.addEventListener('keydown', (e) => tokenKey(e, side, i, choose));
       svg.append(g);
     };
     qs.forEach((p, i) => token('q', i, p));
@@ -214,21 +271,60 @@
     focusLines();
   }
 
+  // Keys on a head-view token: Enter or Space chooses it (a query opens its
+  // calculation), ↑ ↓ move along its column, ← → to the other column.
+  function tokenKey(e, side, i, choose) {
+    const svg = section('head-view').querySelector('svg');
+    const at = (s, k) => svg.querySelector('g.token.' + s + '[data-index="' + k + '"]');
+    let next = null;
+    if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); choose(); return; }
+    if (e.key === 'ArrowDown') next = at(side, i + 1);
+    else if (e.key === 'ArrowUp') next = at(side, i - 1);
+    else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+      const other = side === 'q' ? 'k' : 'q', count = svg.querySelectorAll('g.token.' + other).length;
+      next = at(other, Math.min(i, count - 1));
+    } else return;
+    e.preventDefault();
+    if (next) next.focus();
+  }
+
   // Hovering a token keeps only its lines (the article's "it" → "The animal").
   function focusLines() {
     const svg = section('head-view').querySelector('svg');
     if (!svg) return;
     const hv = state.hover;
-    for (const l of svg.querySelectorAll('line.attn')) {
-      const on = !hv || Number(l.dataset[hv.side]) === hv.index;
-      l.setAttribute('stroke-opacity', on ? Number(l.dataset.w).toFixed(4) : '0');
-      l.classList.toggle('faded', !on);
-    }
+    svg.querySelector('style.focus-rule').textContent = hv ? '#head-view line.attn:not([data-' + hv.side + '="' + hv.index + '"]) { stroke-opacity: 0; }' : '';
     for (const g of svg.querySelectorAll('g.token')) {
       const i = Number(g.dataset.index);
       g.classList.toggle('hovered', !!hv && hv.side === g.dataset.side && hv.index === i);
       g.classList.toggle('selected', g.dataset.side === 'q' && i === state.query);
     }
+  }
+
+  // Views 1-3 after the attention or the layer changed: the head view at
+  // once, the other two each in a task of its own (a long sentence stays
+  // responsive); a newer change supersedes the ones still waiting.
+  let attentionTurn = 0;
+  function drawAttentionViews() {
+    const turn = ++attentionTurn;
+    drawHeadView();
+    setTimeout(() => { if (turn === attentionTurn) drawSelfAttention(); }, 0);
+    setTimeout(() => { if (turn === attentionTurn) drawMultiHead(); }, 0);
+  }
+
+  // Shows one head (null: every head) of one layer in views 1-3 (the model
+  // view's maps and the page's links open their head here).
+  function openHead(kind, layer, head) {
+    if (!KINDS[kind]) throw new Error('no attention "' + kind + '"');
+    state.kind = kind;
+    state.layer = Math.max(0, Math.min(layer, layerCount(kind) - 1));
+    const H = attention(kind, state.layer).heads;
+    state.heads = head === null ? new Set(Array.from({ length: H }, (_, h) => h)) : new Set([head]);
+    state.detailHead = head === null ? 0 : head;
+    state.query = Math.min(state.query, queryPieces(kind).length - 1);
+    state.hover = null;
+    drawAttentionViews();
+    section('head-view').scrollIntoView({ block: 'start' });
   }
 
   // ---------- 2. self-attention in detail ----------
@@ -280,24 +376,30 @@
 
   // ---------- heat maps (views 3, 4, 5) ----------
 
-  // A heat map of rows × columns as one SVG built from a string (fast for
-  // tens of thousands of cells); hovering shows the cell's value in `readout`.
+  // A heat map of rows × columns: an SVG with its labels and one <image> of
+  // the cells, one pixel per value scaled up without smoothing, so that a
+  // 250-position × 512-dimension map is one image rather than 128,000
+  // elements. Hovering shows the cell's value in `readout`.
   function heatmap(rows, opts) {
     const nr = rows.length, nc = rows[0] ? rows[0].length : 0;
     const cw = opts.cellW, ch = opts.cellH, lw = opts.labels ? opts.labelW || 90 : 0, tp = opts.title ? 16 : 0;
     const scale = opts.scale || maxAbs(rows);
     let s = '';
     if (opts.title) s += '<text x="' + lw + '" y="11" class="map-title">' + esc(opts.title) + '</text>';
-    for (let i = 0; i < nr; i++) {
-      if (opts.labels) s += '<text x="' + (lw - 4) + '" y="' + (tp + i * ch + ch - 2) + '" text-anchor="end" class="row-label">' + esc(opts.labels[i]) + '</text>';
-      for (let j = 0; j < nc; j++)
-        s += '<rect x="' + (lw + j * cw) + '" y="' + (tp + i * ch) + '" width="' + cw + '" height="' + ch + '" fill="' + diverging(rows[i][j], scale) + '"/>';
-    }
+    if (opts.labels && ch >= 8) for (let i = 0; i < nr; i++)
+      s += '<text x="' + (lw - 4) + '" y="' + (tp + i * ch + ch - 2) + '" text-anchor="end" class="row-label">' + esc(opts.labels[i]) + '</text>';
+    s += '<image class="cells" x="' + lw + '" y="' + tp + '" width="' + nc * cw + '" height="' + nr * ch + '" preserveAspectRatio="none" ' +
+      'style="image-rendering: pixelated" data-rows="' + nr + '" data-cols="' + nc + '" href="' + cellsImage(rows, scale) + '"/>';
     for (const g of opts.groups || []) s += '<line class="group" x1="' + (lw + g * cw) + '" x2="' + (lw + g * cw) + '" y1="' + tp + '" y2="' + (tp + nr * ch) + '"/>';
     const width = lw + nc * cw + 2, height = tp + nr * ch + 2;
     const holder = document.createElementNS(SVGNS, 'svg');
     holder.setAttribute('width', width); holder.setAttribute('height', height);
     holder.setAttribute('class', 'heatmap ' + (opts.cls || ''));
+    let lo = Infinity, hi = -Infinity;
+    for (const row of rows) for (const x of row) if (typeof x === 'number') { if (x < lo) lo = x; if (x > hi) hi = x; }
+    holder.setAttribute('role', 'img');
+    holder.setAttribute('aria-label', (opts.title || opts.name || 'heat map') + ': ' + nr + ' rows × ' + nc + ' columns, values from ' +
+      fmt(lo, 3) + ' (blue) to ' + fmt(hi, 3) + ' (red)');
     holder.innerHTML = s;
     holder.addEventListener('mousemove', (e) => {
       if (!opts.readout) return;
@@ -307,6 +409,20 @@
         opts.readout.textContent = (opts.name || '') + ' [' + (opts.labels ? opts.labels[i] + ' · ' : '') + (opts.rowName || 'row') + ' ' + i + ', dimension ' + j + '] = ' + fmt(rows[i][j], 6);
     });
     return holder;
+  }
+
+  // The cells as a PNG data URL, one pixel per value, on the diverging scale.
+  function cellsImage(rows, scale) {
+    const nr = rows.length, nc = rows[0] ? rows[0].length : 0;
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.max(1, nc); canvas.height = Math.max(1, nr);
+    const ctx = canvas.getContext('2d'), image = ctx.createImageData(canvas.width, canvas.height);
+    for (let i = 0; i < nr; i++) for (let j = 0; j < nc; j++) {
+      const [r, g, b] = divergingRgb(rows[i][j], scale), at = 4 * (i * nc + j);
+      image.data[at] = r; image.data[at + 1] = g; image.data[at + 2] = b; image.data[at + 3] = 255;
+    }
+    ctx.putImageData(image, 0, 0);
+    return canvas.toDataURL('image/png');
   }
   const cellWidth = (D) => Math.max(2, Math.min(16, Math.floor(900 / D)));
 
@@ -359,6 +475,7 @@
     s += '<text x="26" y="9" text-anchor="end">' + fmt(lo, 2) + '</text><text x="' + (34 + steps * 8) + '" y="9">' + fmt(hi, 2) + '</text>';
     const svg = document.createElementNS(SVGNS, 'svg');
     svg.setAttribute('width', 240); svg.setAttribute('height', 12); svg.setAttribute('class', 'legend');
+    svg.setAttribute('role', 'img'); svg.setAttribute('aria-label', 'colour scale: ' + fmt(lo, 2) + ' blue, 0 white, ' + fmt(hi, 2) + ' red');
     svg.innerHTML = s;
     return svg;
   }
@@ -456,6 +573,9 @@
     });
     const svg = document.createElementNS(SVGNS, 'svg');
     svg.setAttribute('width', width); svg.setAttribute('height', height); svg.setAttribute('class', 'beam-tree');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', 'Beam search tree: ' + b.steps.length + ' steps, up to ' + maxRows + ' hypotheses each' +
+      (b.final && b.final[0] ? '; the best final hypothesis: ' + b.final[0].text : ''));
     svg.innerHTML = s;
     figure.append(el('p', { class: 'note' }, 'Beam size ' + b.size + ', length penalty ' + b.length_penalty + '. Thick path: the best final hypothesis; ■ finished (end of sentence).'),
       el('div', { class: 'scroll' }, svg),
@@ -483,9 +603,9 @@
     figure.replaceChildren();
     const series = (key) => rows.filter((r) => typeof r[key] === 'number' && isFinite(r[key])).map((r) => [r.step, r[key]]);
     const charts = [
-      { title: 'Loss', series: [['training loss', series('loss'), '#1f77b4'], ['validation loss', series('valid_loss'), '#d62728']] },
-      { title: 'Learning rate', series: [['lr', series('lr'), '#2ca02c']] },
-      { title: 'Validation BLEU', series: [['valid BLEU', series('valid_bleu'), '#9467bd']] },
+      { title: 'Loss', series: [['training loss', series('loss'), '#0072b2'], ['validation loss', series('valid_loss'), '#d55e00']] },
+      { title: 'Learning rate', series: [['lr', series('lr'), '#009e73']] },
+      { title: 'Validation BLEU', series: [['valid BLEU', series('valid_bleu'), '#cc79a7']] },
     ];
     document.getElementById('metrics-status').textContent = rows.length + ' lines ' + from + '.';
     figure.append(el('div', { class: 'charts' }, charts.map((c) => lineChart(c.title, c.series))));
@@ -500,7 +620,8 @@
     return ticks;
   }
 
-  function lineChart(title, series) {
+  // opts.marker: a step to mark with a vertical line (the "watch it learn" slider's).
+  function lineChart(title, series, opts = {}) {
     const W = 360, Hh = 220, ml = 56, mr = 12, mt = 24, mb = 34;
     const pts = series.flatMap((s) => s[1]);
     const box = el('figure', { class: 'chart' });
@@ -517,6 +638,8 @@
       s += '<text x="' + X(t) + '" y="' + (Hh - mb + 14) + '" text-anchor="middle">' + t + '</text>';
     s += '<text x="' + ((ml + W - mr) / 2) + '" y="' + (Hh - 4) + '" text-anchor="middle">step</text>';
     s += '<line class="axis" x1="' + ml + '" x2="' + ml + '" y1="' + mt + '" y2="' + (Hh - mb) + '"/><line class="axis" x1="' + ml + '" x2="' + (W - mr) + '" y1="' + (Hh - mb) + '" y2="' + (Hh - mb) + '"/>';
+    if (typeof opts.marker === 'number')
+      s += '<line class="marker" x1="' + X(opts.marker) + '" x2="' + X(opts.marker) + '" y1="' + mt + '" y2="' + (Hh - mb) + '" data-step="' + opts.marker + '"/>';
     series.forEach(([, data, colour]) => {
       if (!data.length) return;
       s += '<path class="series" fill="none" stroke="' + colour + '" stroke-width="1.8" d="' + data.map((p, i) => (i ? 'L' : 'M') + X(p[0]).toFixed(1) + ',' + Y(p[1]).toFixed(1)).join('') + '"/>';
@@ -524,6 +647,9 @@
     });
     const svg = document.createElementNS(SVGNS, 'svg');
     svg.setAttribute('width', W); svg.setAttribute('height', Hh); svg.setAttribute('class', 'line-chart');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', title + ' against the training step, steps ' + x0 + ' to ' + x1 + ': ' + series.filter((x) => x[1].length)
+      .map(([name, data]) => name + ' from ' + fmt(data[0][1], 3) + ' to ' + fmt(data[data.length - 1][1], 3)).join('; '));
     svg.innerHTML = s;
     box.append(svg, el('figcaption', { class: 'legend' }, series.filter((x) => x[1].length).map(([name, , colour]) =>
       el('span', { style: 'color:' + colour }, '━ ' + name + ' '))));
@@ -577,7 +703,7 @@
         throw new Error('HTTP ' + res.status + ' ' + res.statusText + ': ' + msg);
       }
       if (!json) throw new Error('the server answered with something that is not JSON: ' + body.slice(0, 200));
-      draw(json);
+      await draw(json);
       status.textContent = 'done.';
     } catch (err) {
       status.textContent = '';
@@ -587,22 +713,83 @@
     }
   }
 
+  // ---------- what the page knows of the model besides the record ----------
+
+  // {examples, metrics, model_dir}: inline in the offline page (explain
+  // --html, <script id="model-info">), from GET /v1/model-info when served.
+  // The training curves appear by themselves; served, the sentence box
+  // starts with a sentence of the model's own task.
+  function useModelInfo(info, served) {
+    if (!info || typeof info !== 'object') return;
+    const examples = Array.isArray(info.examples) ? info.examples.filter((x) => typeof x === 'string' && x.trim()) : [];
+    const metrics = Array.isArray(info.metrics) ? info.metrics.filter((o) => o && typeof o === 'object' && typeof o.step === 'number') : [];
+    if (metrics.length) drawTraining(metrics, 'from the model\'s metrics.jsonl');
+    for (const f of window.explorer.onModelInfo) f(info, metrics);
+    if (served) {
+      const box = document.getElementById('sentence');
+      if (!box.value && examples.length) box.value = examples[0];
+      document.getElementById('examples').replaceChildren(...examples.map((x) => el('option', { value: x })));
+    }
+  }
+
+  // Offline the page explains the one sentence it was written for; other
+  // sentences need the model, which `serve` runs.
+  function showOfflineNote(info) {
+    const note = document.getElementById('offline-note');
+    const dir = info && typeof info.model_dir === 'string' ? info.model_dir : 'MODEL_DIR';
+    note.replaceChildren('This page explains one sentence, "', el('strong', {}, state.rec.source.text),
+      '", and works offline. To explain other sentences, serve the model and open the page it serves: ',
+      el('code', {}, 'transformer serve --model ' + dir), ', then ', el('code', {}, 'http://127.0.0.1:8080/'), '.');
+    note.hidden = false;
+  }
+
+  async function fetchModelInfo() {
+    const status = document.getElementById('metrics-status');
+    try {
+      const res = await fetch('/v1/model-info');
+      const body = await res.json().catch(() => null);
+      if (!res.ok) throw new Error('HTTP ' + res.status + (body && body.error ? ': ' + body.error : ''));
+      useModelInfo(body, true);
+    } catch (err) {
+      status.textContent = 'The server did not say how the model trained (' + err.message + '): open its metrics.jsonl here.';
+    }
+  }
+
+  function inlineJson(id) {
+    const e = document.getElementById(id);
+    return e && e.textContent.trim() ? JSON.parse(e.textContent) : null;   // an empty placeholder counts as none
+  }
+
   function start() {
-    window.explorer = { state, record: null, draw };
     setupTraining();
     document.getElementById('views').hidden = false;
     const inline = document.getElementById('explain-record');
-    if (inline && inline.textContent.trim()) {   // an empty placeholder counts as none
-      try { draw(JSON.parse(inline.textContent)); } catch (e) { showError('Cannot draw the explain record in this page: ' + e.message); }
+    if (inline && inline.textContent.trim()) {
+      let info = null;
+      try { info = inlineJson('model-info'); } catch (e) { showError('Cannot read the model information in this page: ' + e.message); }
+      const failed = (e) => showError('Cannot draw the explain record in this page: ' + e.message);
+      try { draw(JSON.parse(inline.textContent)).catch(failed); } catch (e) { failed(e); return; }
+      showOfflineNote(info);
+      useModelInfo(info, false);
+      for (const f of window.explorer.onStart) f({ served: false });
       return;
     }
     // Served: nothing to draw until a sentence is translated; the training
     // curves work on their own.
-    for (const s of document.querySelectorAll('main section')) s.hidden = s.id !== 'training';
+    for (const s of document.querySelectorAll('main section')) s.hidden = s.id !== 'training' && s.id !== 'learning';
     const form = document.getElementById('translate-form');
     form.hidden = false;
     form.addEventListener('submit', translate);
+    fetchModelInfo();
+    for (const f of window.explorer.onStart) f({ served: true });
   }
+
+  // The page's other scripts (model-view.js, …) add their views here and use
+  // these helpers; explorer.js runs first.
+  window.explorer = {
+    state, record: null, draw, views: [], onStart: [], onModelInfo: [],
+    api: { el, svgEl, esc, fmt, lineChart, KINDS, attention, queryPieces, keyPieces, layerCount, headColour, openHead, section, showError },
+  };
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
   else start();

@@ -13,6 +13,7 @@
 #include "decode/translator.h"
 #include "decode/vocabulary_check.h"
 #include "explain/html.h"
+#include "explain/model_info.h"
 #include "explain/record.h"
 #include "model/model_io.h"
 #include "text/vocabulary.h"
@@ -105,6 +106,7 @@ void add_demo_command(CLI::App& app) {
       t.valid_every = 200;
       t.log_every = 50;
       t.valid_bleu_max = 100;
+      t.probes = {kExamples[0]};  // the sentence of the page: "watch it learn" shows it being learnt
       if (const int code = train(t); code != 0) throw Error("training stopped with status " + std::to_string(code));
     }
 
@@ -124,8 +126,10 @@ void add_demo_command(CLI::App& app) {
     e.beam.n_best = 4;
     nlohmann::json record = explain::explain(*model, vocab, kExamples[0], e);
     const std::string page = (out / "explain.html").string();
-    write_file_atomic(page, explain::explain_html(record, web));
-    say("\nOpen %s in a browser (it works offline), or serve the model and explain your own sentences:\n"
+    nlohmann::json info = explain::model_info(model_dir.string());  // the training curves, drawn by the page
+    info["model_dir"] = model_dir.string();
+    write_file_atomic(page, explain::explain_html(record, web, {.model_info = info, .compare = nullptr}));
+    say("\nOpen %s in a browser (it works offline; view 9 shows the model learning), or serve the model and explain your own sentences:\n"
                 "   build/transformer serve --model %s    # then http://127.0.0.1:8080/\n",
                 fs::absolute(page).c_str(), model_dir.c_str());
   });

@@ -51,6 +51,11 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--seed", o.seed, "seed for initialisation, shuffling and dropout")->capture_default_str();
   cmd->add_flag("--resume", o.resume, "continue from OUT/checkpoint.safetensors");
   cmd->add_flag("--strict", o.strict_corpus, "a bad corpus line is an error instead of being skipped");
+  cmd->add_option("--probe", o.probes,
+                  "a sentence explained at every validation into OUT/probes.jsonl, for the explorer's \"watch it learn\" "
+                  "(repeatable; at most 4 probes in all)");
+  cmd->add_option("--probes", o.probe_valid, "also the first N validation sentences as probes")->check(CLI::Range(0, 4))
+      ->capture_default_str();
   cmd->callback([s, cmd] {
     TrainOptions& o = s->o;
     if (o.valid_source.empty() != o.valid_target.empty())

@@ -122,7 +122,7 @@ std::string script_safe_json(const nlohmann::json& record) {
   return text;
 }
 
-std::string explain_html(const nlohmann::json& record, const std::string& web_dir) {
+std::string explain_html(const nlohmann::json& record, const std::string& web_dir, const PageData& page_data) {
   const fs::path dir = fs::absolute(web_dir).lexically_normal();
   const std::string page_path = (dir / "index.html").string();
   if (!fs::is_regular_file(page_path)) throw Error(page_path + ": the explorer page is missing (--web names its folder)");
@@ -190,8 +190,11 @@ std::string explain_html(const nlohmann::json& record, const std::string& web_di
   };
   if (!record_at) record_at = first_script;
   if (!record_at) record_at = body_end();
-  out.insert(*record_at, "<script id=\"explain-record\" type=\"application/json\">" + script_safe_json(record) +
-                             "</script>\n");
+  std::string data = "<script id=\"explain-record\" type=\"application/json\">" + script_safe_json(record) + "</script>\n";
+  for (const auto& [id, value] : {std::pair{"model-info", &page_data.model_info}, std::pair{"compare-record", &page_data.compare}})
+    if (!value->is_null())
+      data += std::string("<script id=\"") + id + "\" type=\"application/json\">" + script_safe_json(*value) + "</script>\n";
+  out.insert(*record_at, data);
   out.insert(body_end(), deferred);
   return out;
 }

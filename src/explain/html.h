@@ -15,9 +15,16 @@ namespace transformer::explain {
 // the page's first script. A missing page or referenced file is an Error
 // naming it.
 //
+// What the page carries besides the record, each (when not null) in a
+// <script type="application/json"> right after it, written the same way.
+struct PageData {
+  nlohmann::json model_info;  // id "model-info": the model's examples, training log, probe snapshots (model_info.h)
+  nlohmann::json compare;     // id "compare-record": {"a": label, "b": label, "record": the second record}
+};
+
 // What is not inlined: remote URLs (left as they are), url(...) inside the
 // style sheets, and ES module imports; the explorer page avoids them.
-std::string explain_html(const nlohmann::json& record, const std::string& web_dir);
+std::string explain_html(const nlohmann::json& record, const std::string& web_dir, const PageData& data = {});
 
 // The record as the text of a <script> element: JSON in which "</" is
 // written "<\/" and "<!--" "\u003c!--" (both the same JSON string), so that

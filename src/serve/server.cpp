@@ -15,6 +15,7 @@
 #include "core/threads.h"
 #include "core/file_io.h"
 #include "decode/vocabulary_check.h"
+#include "explain/model_info.h"
 #include "explain/record.h"
 #include "serve/api_error.h"
 #include "serve/batcher.h"
@@ -251,6 +252,7 @@ void Server::add_routes() {
   route("/metrics", "GET", std::bind(&Server::handle_metrics, this, _3));
   route("/v1/translate", "POST", std::bind(&Server::handle_translate, this, _1, _2, _3));
   route("/v1/explain", "POST", std::bind(&Server::handle_explain, this, _2, _3));
+  route("/v1/model-info", "GET", std::bind(&Server::handle_model_info, this, _3));
   route("/", "GET", std::bind(&Server::handle_index, this, _3));
   // Any other path: its body is read too, then 404.
   const BodyHandler no_such_endpoint = [](const httplib::Request& request, const std::string&, httplib::Response&) {
@@ -464,6 +466,19 @@ void Server::handle_explain(const std::string& body, httplib::Response& response
   metrics_.replica_busy_seconds.add({std::to_string(replica.index())},
                                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   send_json(response, 200, explained);
+}
+
+// The model's example sentences and training log, for the explorer page's
+// sentence box and training curves (explain/model_info.h). Read at each
+// request: a model being trained beside the server shows its latest log.
+void Server::handle_model_info(httplib::Response& response) {
+  nlohmann::json info;
+  try {
+    info = explain::model_info(options_.model_dir);
+  } catch (const Error& e) {
+    throw ApiError(500, std::string("the model directory's files cannot be read: ") + e.what());
+  }
+  send_json(response, 200, info);
 }
 
 void Server::handle_index(httplib::Response& response) {

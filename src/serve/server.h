@@ -123,6 +123,7 @@ class Server {
   void handle_translate(const httplib::Request& request, const std::string& body, httplib::Response& response);
   void handle_explain(const std::string& body, httplib::Response& response);
   void handle_index(httplib::Response& response);
+  void handle_model_info(httplib::Response& response);
   // After each answer: the request's metrics and its access-log line.
   void record(const httplib::Request& request, const httplib::Response& response);
 

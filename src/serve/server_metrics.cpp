@@ -40,7 +40,7 @@ ServerMetrics::ServerMetrics(MetricsRegistry& r)
                                     "Sentences that left the queue untranslated, by reason.", {"reason"})) {}
 
 std::string endpoint_label(const std::string& path) {
-  for (const char* known : {"/healthz", "/livez", "/metrics", "/v1/translate", "/v1/explain", "/"})
+  for (const char* known : {"/healthz", "/livez", "/metrics", "/v1/translate", "/v1/explain", "/v1/model-info", "/"})
     if (path == known) return path;
   return "other";
 }

@@ -24,6 +24,8 @@
 #include "train/batcher.h"
 #include "train/checkpoint.h"
 #include "train/corpus.h"
+#include "train/examples_file.h"
+#include "train/probe_log.h"
 
 namespace transformer {
 
@@ -241,7 +243,7 @@ int train(const TrainOptions& o, Communicator& comm) {
     fs::create_directories(o.out, ec);
     if (ec) throw Error(o.out + ": cannot create the output directory: " + ec.message());
     // A run killed while writing leaves temporaries beside the files.
-    for (const char* name : {"checkpoint.safetensors", "model.safetensors", "config.json", "spm.model"})
+    for (const char* name : {"checkpoint.safetensors", "model.safetensors", "config.json", "spm.model", kExamplesFile, kProbesFile})
       remove_stale_temporaries((fs::path(o.out) / name).string());
     if (!o.resume && fs::exists(checkpoint_path))
       throw Error(checkpoint_path + " exists: pass --resume to continue that run, or choose another --out");
@@ -273,7 +275,19 @@ int train(const TrainOptions& o, Communicator& comm) {
   } else {
     progress.dropout_rng = o.seed;
     progress.ranks = comm.size();
-    if (root) write_file_atomic((fs::path(o.out) / "spm.model").string(), read_file(o.vocabulary));
+    if (root) {
+      write_file_atomic((fs::path(o.out) / "spm.model").string(), read_file(o.vocabulary));
+      // Sentences of the model's own task, for the explorer (docs/FORMATS.md).
+      write_examples_file(o.valid_source.empty() ? o.train_source : o.valid_source, o.out);
+    }
+  }
+  // "Watch it learn": the probes, checked by every process, recorded by rank
+  // 0, first from the untrained model (the article's "untrained model
+  // output"), before the dropout stream is seeded, so nothing changes.
+  std::optional<ProbeLog> probes;
+  if (auto sentences = probe_sentences(o, vocab, config); !sentences.empty() && root) {
+    probes.emplace((fs::path(o.out) / kProbesFile).string(), std::move(sentences), o.resume);
+    if (!o.resume) probes->record(0, model, vocab);
   }
   // Every process starts from rank 0's weights and optimizer state, and
   // draws its own dropout masks.
@@ -410,6 +424,7 @@ int train(const TrainOptions& o, Communicator& comm) {
       double early_stop = 0;
       if (root) {
         const ValidationResult v = validate(model, data, o, vocab);
+        if (probes) probes->record(progress.step, model, vocab);  // evaluation mode, as validation
         model.set_training(true);
         const bool better = progress.best_valid_loss == 0 || v.loss < progress.best_valid_loss;
         if (better) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "dist/communicator.h"
 #include "model/config.h"
@@ -40,6 +41,11 @@ struct TrainOptions {
   uint64_t seed = 1;              // initialisation, shuffling and dropout
   bool resume = false;            // continue from OUT/checkpoint.safetensors
   bool strict_corpus = false;     // a bad corpus line is fatal instead of skipped
+  // Probe sentences explained at every validation into OUT/probes.jsonl
+  // ("watch it learn", train/probe_log.h): these, then the first probe_valid
+  // validation source sentences.
+  std::vector<std::string> probes;
+  int64_t probe_valid = 0;
 };
 
 // Runs training to the end; returns the process exit code (0 also after a

@@ -7,7 +7,10 @@
 // from a softmax. The real browser test (run.sh) uses a real record from
 // `transformer explain`; this one is for development only.
 //
-//   node make_synthetic_record.mjs [--json out.json] [--html out.html] [--seed N] [--d-model D] [--heads H] [--layers L]
+//   node make_synthetic_record.mjs [--json out.json] [--html out.html] [--seed N] [--d-model D] [--heads H] [--layers L] [--length N]
+//
+// --json also writes out.model-info.json: the examples and training log that
+// `serve` answers at /v1/model-info (mock_serve.mjs serves it).
 //
 // --html writes what `transformer explain --html` writes: web/index.html with
 // explorer.css and explorer.js inlined and the record in
@@ -132,8 +135,14 @@ function stack(pieces, encOut) {
   return { embeddings, positional: pe, input, layers, output: x };
 }
 
-const source = ['▁The', '▁animal', '▁didn', "'", 't', '▁cross', '▁the', '▁street', '▁because', '▁it', '▁was', '▁too', '▁tired', '.'];
-const output = ['▁Das', '▁Tier', '▁überquerte', '▁die', '▁Straße', '▁nicht', ',', '▁weil', '▁es', '▁zu', '▁müde', '▁war', '.'];
+const SOURCE = ['▁The', '▁animal', '▁didn', "'", 't', '▁cross', '▁the', '▁street', '▁because', '▁it', '▁was', '▁too', '▁tired', '.'];
+const OUTPUT = ['▁Das', '▁Tier', '▁überquerte', '▁die', '▁Straße', '▁nicht', ',', '▁weil', '▁es', '▁zu', '▁müde', '▁war', '.'];
+// --length N: N source pieces and N decoder positions (the sentence repeated), for
+// measuring the page on long sentences.
+const length = opt('--length') ? Number(opt('--length')) : null;
+const repeat = (xs, n) => Array.from({ length: n }, (_, i) => xs[i % xs.length]);
+const source = length ? repeat(SOURCE, length) : SOURCE;
+const output = length ? repeat(OUTPUT, length - 1) : OUTPUT;
 const vocab = [...new Set([...output, '▁Der', '▁Hund', '▁ging', '▁über', '▁sie', '▁er', '▁sehr', '▁Weg', '</s>', '▁Mann', '▁lief'])];
 const target = ['<s>', ...output];
 const S = source.length, T = target.length;
@@ -185,7 +194,7 @@ const record = {
   version: 1,
   synthetic: true,
   config: { activation: 'relu', bos_id: 2, d_ff: F, d_model: D, decoder_layers: L, encoder_layers: L, dropout: 0.1, eos_id: 3, final_norm: false, heads: H, layer_norm_eps: 1e-5, max_length: 256, norm: 'post', pad_id: 0, positional_encoding: 'interleaved', src_vocab_size: 8000, tgt_vocab_size: 8000, tie_embeddings: 'all', unk_id: 1 },
-  source: { text: "The animal didn't cross the street because it was too tired.", pieces: source, ids: ids(source) },
+  source: { text: source.join('').replace(/▁/g, ' ').trim(), pieces: source, ids: ids(source) },
   output: { text: output.join('').replace(/▁/g, ' ').trim(), pieces: output, ids: ids(output) },
   target: { pieces: target, ids: ids(target) },
   positional_encoding: { form: 'interleaved', positions: N, d_model: D, interleaved: positional(N, D, 'interleaved'), concatenated: positional(N, D, 'concatenated') },
@@ -193,19 +202,51 @@ const record = {
   decoder,
   steps,
   beam: { size: 3, length_penalty: 0.6, steps: beamSteps, final: finals },
-  metrics,
 };
+// Probe snapshots (train --probe, docs/EXPLAIN.md): the record's attention
+// blended from uniform (step 0) to its own weights (the last step), in
+// thousandths, and the translation growing word by word.
+function snapshot(t) {
+  const blend = (a) => a.weights.map((head, h) => head.map((row, i) => {
+    const open = row.map((_, j) => a.scaled[h][i][j] !== null), n = open.filter(Boolean).length;
+    return row.map((w, j) => (open[j] ? Math.round(1000 * (t * w + (1 - t) / n)) : 0));
+  }));
+  return {
+    source, target, output: output.slice(0, Math.round(output.length * t)).join('').replace(/▁/g, ' ').trim(),
+    steps: steps.map((s) => ({ top: s.top.slice(0, 5).map((e) => ({ piece: e.piece, prob: e.prob })), chosen: { piece: s.chosen.piece, prob: s.chosen.prob } })),
+    attention: {
+      encoder: encoder.layers.map((l) => blend(l.self_attention)),
+      decoder: decoder.layers.map((l) => blend(l.self_attention)),
+      cross: decoder.layers.map((l) => blend(l.cross_attention)),
+    },
+  };
+}
+const probes = [0, 400, 800, 1200].map((step) => ({ step, probes: [snapshot(step / 1200)] }));
+
+// What `explain --html` puts beside the record (<script id="model-info">) and
+// `serve` answers at /v1/model-info; mock_serve.mjs reads it from the JSON.
+const modelInfo = { examples: [record.source.text], metrics, probes, model_dir: 'runs/synthetic/model' };
 
 const json = JSON.stringify(record);
-if (opt('--json')) writeFileSync(opt('--json'), json);
+if (opt('--json')) {
+  writeFileSync(opt('--json'), json);
+  writeFileSync(opt('--json').replace(/(\.json)?$/, '.model-info.json'), JSON.stringify(modelInfo));
+}
 if (opt('--html')) {
   const web = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
   let page = readFileSync(join(web, 'index.html'), 'utf8');
   const css = readFileSync(join(web, 'explorer.css'), 'utf8');
-  const js = readFileSync(join(web, 'explorer.js'), 'utf8');
   const safe = json.replace(/</g, '\\u003c');
   page = page.replace('<link rel="stylesheet" href="explorer.css">', () => `<style>\n${css}</style>`);
-  page = page.replace('<script src="explorer.js"></script>', () => `<script id="explain-record" type="application/json">${safe}</script>\n<script>\n${js.replace(/<\/script/gi, '<\\/script')}</script>`);
+  // Every local script inlined; the record goes before the first.
+  let first = true;
+  page = page.replace(/<script src="([\w-]+\.js)"><\/script>/g, (_, name) => {
+    const js = readFileSync(join(web, name), 'utf8').replace(/<\/script/gi, '<\\/script');
+    const before = first ? `<script id="explain-record" type="application/json">${safe}</script>\n` +
+      `<script id="model-info" type="application/json">${JSON.stringify(modelInfo).replace(/</g, '\\u003c')}</script>\n` : '';
+    first = false;
+    return `${before}<script>\n${js}</script>`;
+  });
   writeFileSync(opt('--html'), page);
 }
 if (!opt('--json') && !opt('--html')) process.stdout.write(json + '\n');

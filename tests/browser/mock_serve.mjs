@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // A stand-in for `transformer serve`, for developing the page and the test's
-// served mode only: GET / → web/index.html, GET /explorer.js|.css → web/,
-// GET /healthz → {"status":"ok"}, POST /v1/explain → the record in RECORD.json
+// served mode only: GET / → web/index.html, GET /FILE.js|.css → web/FILE,
+// GET /healthz → {"status":"ok"}, GET /v1/model-info → RECORD.model-info.json
+// (make_synthetic_record.mjs writes it), POST /v1/explain → the record in RECORD.json
 // (an empty "text" → 400 {"error": ...}, as the real server answers).
 //
 //   node mock_serve.mjs RECORD.json PORT
 import { createServer } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,9 +17,12 @@ const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '
 createServer((req, res) => {
   const send = (code, type, body) => { res.writeHead(code, { 'Content-Type': type }); res.end(body); };
   if (req.method === 'GET' && req.url === '/healthz') return send(200, 'application/json', '{"status":"ok"}');
+  if (req.method === 'GET' && req.url === '/v1/model-info') {
+    return send(200, 'application/json', readFileSync(recordPath.replace(/(\.json)?$/, '.model-info.json')));
+  }
   if (req.method === 'GET') {
     const name = req.url === '/' ? 'index.html' : req.url.slice(1);
-    if (!['index.html', 'explorer.js', 'explorer.css'].includes(name)) return send(404, 'application/json', '{"error":"not found"}');
+    if (!/^[\w-]+\.(html|js|css)$/.test(name) || !existsSync(join(web, name))) return send(404, 'application/json', '{"error":"not found"}');
     return send(200, types[name.slice(name.lastIndexOf('.'))], readFileSync(join(web, name)));
   }
   if (req.method === 'POST' && req.url === '/v1/explain') {
