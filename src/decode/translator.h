@@ -43,6 +43,11 @@ struct TranslatorOptions {
   bool alignment_from_last = false;
 };
 
+// Asks for word alignments from decoder layer `layer`: 0-based, or negative
+// counting from the last (-1: the last; in an ensemble each model's own), as
+// `translate --alignment-layer` and the Python module's alignment_layer take it.
+void set_alignment_layer(TranslatorOptions& options, int64_t layer);
+
 struct TranslatedHypothesis {
   std::string text;
   std::vector<int32_t> tokens;          // pieces, without BOS and EOS
@@ -71,12 +76,16 @@ class Translator {
   // wrapping kept) are an Error starting with `where` ("file:line" or
   // "sentence 3"); a truncation warns on stderr.
   std::vector<int32_t> encode_source(const std::string& line, const std::string& where) const;
+  // The same for a line already segmented into pieces: each must be a piece
+  // of the vocabulary (an Error naming it otherwise).
+  std::vector<int32_t> encode_source(const std::vector<std::string>& pieces, const std::string& where) const;
 
   // A given translation's pieces, as forced decoding reads them (score_pairs
   // adds the decoder's start token and EOS). Invalid UTF-8, and pieces that
   // do not fit max_length beside the start token, are an Error starting with
   // `where`.
   std::vector<int32_t> encode_target(const std::string& line, const std::string& where) const;
+  std::vector<int32_t> encode_target(const std::vector<std::string>& pieces, const std::string& where) const;
 
   // Translations of encode_source's lines, in their order.
   std::vector<Translation> translate(const std::vector<std::vector<int32_t>>& sources);
@@ -88,6 +97,9 @@ class Translator {
                        std::vector<Translation>& results);
   void annotate(const std::vector<std::vector<int32_t>>& sources, const std::vector<size_t>& members,
                 std::vector<Translation>& results);
+
+  std::vector<int32_t> wrap_source(std::vector<int32_t> pieces, const std::string& where) const;
+  std::vector<int32_t> checked_target(std::vector<int32_t> pieces, const std::string& where) const;
 
   const ModelConfig& config() const { return models_.front()->config; }  // what the models share
   int64_t max_length() const;  // the longest sequence every model reads
