@@ -1,4 +1,4 @@
-"""The transformer engine from Python: translate, score, explain, inspect weights.
+"""The transformer engine from Python: train, translate, score, explain, inspect weights.
 
 A thin package over the compiled module ``_transformer`` (src/python/), built
 from the same library as the ``transformer`` command; docs/PYTHON.md shows it
@@ -23,6 +23,8 @@ from ._transformer import (  # noqa: E402
     Translator,
     bleu,
     chrf,
+    train,
+    vocab,
 )
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "Translator",
     "bleu",
     "chrf",
+    "train",
+    "vocab",
     "translate_iterable",
     "translate_file",
 ]
