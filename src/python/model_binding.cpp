@@ -73,6 +73,14 @@ void bind_model(py::module_& m) {
             return loaded.vocabulary().decode(ids);
           },
           py::arg("pieces"), "The text of pieces")
+      .def_property_readonly(
+          "pieces",
+          [](const LoadedModel& loaded) {
+            std::vector<std::string> pieces;
+            for (int32_t id = 0; id < loaded.vocabulary().size(); ++id) pieces.push_back(loaded.vocabulary().id_to_piece(id));
+            return pieces;
+          },
+          "Every piece of the vocabulary, in id order")
       .def_property_readonly("config",
                              [](LoadedModel& loaded) -> py::object {
                                return py::module_::import("json").attr("loads")(loaded.model().config.to_json().dump());

@@ -3,6 +3,7 @@ writable, and safe after the Model and Translator are gone."""
 import gc
 
 import numpy as np
+import pytest
 
 import transformer
 
@@ -67,3 +68,19 @@ def test_a_view_outlives_its_model(model_dir):
     np.testing.assert_array_equal(weights["generator.bias"], expected)
     weights["generator.bias"][:] += 1.0  # still the model's memory, still alive
     np.testing.assert_array_equal(weights["generator.bias"], expected + 1.0)
+
+
+def test_model_vocabulary_config_and_compute_type(model_dir):
+    model = transformer.Model.load(str(model_dir))
+    assert model.model_dir == str(model_dir) and model.compute_type == "float32"
+    assert model.config["d_model"] > 0 and len(model.pieces) == model.config["tgt_vocab_size"]
+    pieces = model.tokenize("ein Mann fährt Fahrrad .")
+    assert all(p in model.pieces for p in pieces)
+    assert model.detokenize(pieces) == "ein Mann fährt Fahrrad ."
+    with pytest.raises(ValueError, match=r'^pieces\[1\] "no-such-piece" is not in the vocabulary$'):
+        model.detokenize(["▁ein", "no-such-piece"])
+    try:
+        bf16 = transformer.Model.load(str(model_dir), compute_type="bfloat16")
+    except ValueError as e:  # a CPU without AVX512_BF16 says so
+        pytest.skip(str(e))
+    assert bf16.compute_type == "bfloat16"
