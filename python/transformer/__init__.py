@@ -4,6 +4,7 @@ A thin package over the compiled module ``_transformer`` (src/python/), built
 from the same library as the ``transformer`` command; docs/PYTHON.md shows it
 in use.
 """
+import itertools
 import os
 
 # As the CLI does before it starts (core/threads.h, bound_openmp_spinning):
@@ -44,25 +45,33 @@ __all__ = [
 ]
 
 
-def translate_iterable(translator, sentences, chunk_size=1024, **options):
+def translate_iterable(translator, sentences, chunk_size=1024, names=None, **options):
     """Translates an iterable of sentences lazily, chunk_size at a time.
 
-    Yields one TranslationResult per sentence, in order. Within a chunk the
-    engine sorts by length and batches as translate_batch does; a sentence's
-    translation does not depend on its batch, so the results are those of one
-    translate_batch over everything (with sampling, a sentence's draws depend
-    on its position in its chunk).
+    Yields one TranslationResult per sentence, in order: those of one
+    translate_batch over everything (a sentence's translation does not depend
+    on its batch, and sampling seeds each by its position in the whole
+    iterable). names, an iterable beside sentences, names each sentence in
+    error messages (default: sentences[i], i counted over the whole).
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
+    names = iter(names) if names is not None else None
+    done = 0
     chunk = []
+
+    def translate(chunk):
+        labels = [next(names) for _ in chunk] if names else [f"sentences[{done + i}]" for i in range(len(chunk))]
+        return translator.translate_batch(chunk, first_sentence_id=done, names=labels, **options)
+
     for sentence in sentences:
         chunk.append(sentence)
         if len(chunk) == chunk_size:
-            yield from translator.translate_batch(chunk, **options)
+            yield from translate(chunk)
+            done += len(chunk)
             chunk = []
     if chunk:
-        yield from translator.translate_batch(chunk, **options)
+        yield from translate(chunk)
 
 
 def _lines(path):
@@ -81,11 +90,12 @@ def _lines(path):
 def translate_file(translator, input_path, output_path, chunk_size=1024, **options):
     """Translates a file, one sentence a line, into output_path (the best
     translation of each line, one a line, as `transformer translate` prints
-    it), reading and writing chunk_size lines at a time. Returns the number
-    of lines."""
+    it), reading and writing chunk_size lines at a time; errors name
+    FILE:LINE as the CLI's do. Returns the number of lines."""
     count = 0
+    names = (f"{os.fspath(input_path)}:{i}" for i in itertools.count(1))
     with open(output_path, "w", encoding="utf-8", newline="\n") as out:
-        for result in translate_iterable(translator, _lines(input_path), chunk_size, **options):
+        for result in translate_iterable(translator, _lines(input_path), chunk_size, names, **options):
             out.write(result.text + "\n")
             count += 1
     return count

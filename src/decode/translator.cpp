@@ -164,7 +164,7 @@ void Translator::translate_batch(const std::vector<std::vector<int32_t>>& source
     batch.push_back(sources[m]);
     limits.push_back(std::min<int64_t>(
         max_length() - 1, static_cast<int64_t>(options_.max_length_a * sources[m].size()) + options_.max_length_b));
-    ids.push_back(static_cast<int64_t>(m));
+    ids.push_back(options_.first_sentence_id + static_cast<int64_t>(m));
   }
   const int64_t longest = *std::max_element(limits.begin(), limits.end());
   const int64_t rows = options_.sampling ? 1 : options_.beam.beam_size;

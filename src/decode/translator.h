@@ -36,6 +36,10 @@ struct TranslatorOptions {
   BeamOptions beam;            // beam_size 1: greedy
   bool sampling = false;       // draw with `sample` instead of searching
   SamplingOptions sample;
+  // Sampling draws sentence i's words from a stream seeded by (seed,
+  // first_sentence_id + i): a caller that translates a long input in parts
+  // passes each part's offset and draws what one call over the whole would.
+  int64_t first_sentence_id = 0;
   bool token_scores = false;   // fill token_log_probs
   int64_t alignment_layer = -1;  // ≥ 0: fill alignment from this decoder layer
   // Count alignment_layer back from the last decoder layer (0: the last) of

@@ -1,10 +1,13 @@
 #include "python/sentences.h"
 
+#include "core/error.h"
+
 namespace transformer::python {
 
 namespace py = pybind11;
 
-std::vector<SentenceInput> read_sentences(const py::handle& sentences, const std::string& name) {
+std::vector<SentenceInput> read_sentences(const py::handle& sentences, const std::string& name,
+                                          const std::optional<std::vector<std::string>>& names) {
   if (py::isinstance<py::str>(sentences) || py::isinstance<py::bytes>(sentences) || !py::isinstance<py::iterable>(sentences))
     throw py::type_error(name + " must be a list of sentences, not " + py::str(py::type::of(sentences).attr("__name__")).cast<std::string>());
   std::vector<SentenceInput> out;
@@ -26,6 +29,11 @@ std::vector<SentenceInput> read_sentences(const py::handle& sentences, const std
                            py::str(py::type::of(item).attr("__name__")).cast<std::string>());
     }
     out.push_back(std::move(s));
+  }
+  if (names) {
+    if (names->size() != out.size())
+      throw Error("names has " + std::to_string(names->size()) + " names for " + std::to_string(out.size()) + " " + name);
+    for (size_t i = 0; i < out.size(); ++i) out[i].where = (*names)[i];
   }
   return out;
 }

@@ -3,6 +3,7 @@
 // (already segmented). Read with the GIL held, encoded without it.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,12 @@ struct SentenceInput {
   std::vector<std::string> pieces;
 };
 
-// `name` is the argument's name in messages. A str where a list was expected,
-// or an element of another type, is a TypeError.
-std::vector<SentenceInput> read_sentences(const pybind11::handle& sentences, const std::string& name);
+// `name` is the argument's name in messages ("sentences[3]"), unless
+// `names` gives each sentence its own ("input.de:4", as the CLI names a
+// line). A str where a list was expected, or an element of another type, is
+// a TypeError; names of another length a ValueError.
+std::vector<SentenceInput> read_sentences(const pybind11::handle& sentences, const std::string& name,
+                                          const std::optional<std::vector<std::string>>& names = std::nullopt);
 
 // The ids the encoder reads (Translator::encode_source), and a target's
 // pieces for forced decoding (Translator::encode_target).

@@ -27,8 +27,9 @@ class PyTranslator {
     if (threads < 0) throw Error("threads must not be negative (0: all cores), not " + std::to_string(threads));
   }
 
-  std::vector<TranslationResult> translate(const py::handle& sentences, const TranslatorOptions& options) {
-    const std::vector<SentenceInput> inputs = read_sentences(sentences, "sentences");
+  std::vector<TranslationResult> translate(const py::handle& sentences, const TranslatorOptions& options,
+                                           const std::optional<std::vector<std::string>>& names) {
+    const std::vector<SentenceInput> inputs = read_sentences(sentences, "sentences", names);
     std::vector<Translation> translations;
     {
       py::gil_scoped_release nogil;
@@ -121,7 +122,8 @@ void bind_translator(py::module_& m) {
           [](PyTranslator& t, const py::handle& sentences, int64_t beam_size, int64_t n_best, float length_penalty,
              int64_t min_length, double max_length_a, int64_t max_length_b, bool sampling, int64_t sampling_topk,
              float sampling_topp, float sampling_temperature, uint64_t seed, bool return_scores, bool return_alignment,
-             int64_t alignment_layer, int64_t max_batch_size, int64_t max_batch_tokens, bool truncate) {
+             int64_t alignment_layer, int64_t max_batch_size, int64_t max_batch_tokens, bool truncate,
+             int64_t first_sentence_id, const std::optional<std::vector<std::string>>& names) {
             TranslatorOptions o;
             o.beam = {beam_size, n_best, length_penalty, min_length};
             o.max_length_a = max_length_a;
@@ -133,7 +135,8 @@ void bind_translator(py::module_& m) {
             o.max_sentences = max_batch_size;
             o.max_tokens = max_batch_tokens;
             o.truncate = truncate;
-            return t.translate(sentences, o);
+            o.first_sentence_id = first_sentence_id;
+            return t.translate(sentences, o, names);
           },
           py::arg("sentences"), py::kw_only(), py::arg("beam_size") = d.beam.beam_size, py::arg("n_best") = d.beam.n_best,
           py::arg("length_penalty") = d.beam.length_penalty, py::arg("min_length") = d.beam.min_length,
@@ -143,8 +146,11 @@ void bind_translator(py::module_& m) {
           py::arg("seed") = d.sample.seed, py::arg("return_scores") = d.token_scores,
           py::arg("return_alignment") = false, py::arg("alignment_layer") = -1,
           py::arg("max_batch_size") = d.max_sentences, py::arg("max_batch_tokens") = d.max_tokens,
-          py::arg("truncate") = d.truncate,
-          "Translates a list of sentences (str, or lists of pieces); one TranslationResult each, in order")
+          py::arg("truncate") = d.truncate, py::arg("first_sentence_id") = d.first_sentence_id,
+          py::arg("names") = py::none(),
+          "Translates a list of sentences (str, or lists of pieces); one TranslationResult each, in order. "
+          "first_sentence_id: sampling seeds sentence i by first_sentence_id + i; names: each sentence's name in "
+          "error messages (default sentences[i])")
       .def("score_batch", &PyTranslator::score, py::arg("sources"), py::arg("targets"), py::kw_only(),
            py::arg("max_batch_size") = 64, "Forced decoding: how probable the model finds each target, as `transformer score`")
       .def(

@@ -56,6 +56,16 @@ def test_bad_sentences(model_dir):
         translator.translate_batch([3])
 
 
+def test_a_bad_line_of_a_file_is_named_as_the_cli_names_it(model_dir, tmp_path):
+    bad = tmp_path / "bad.de"
+    bad.write_bytes(b"ein Mann\n" * 5 + b"der \xc3\x28 Hund\n")
+    with pytest.raises(ValueError) as e:
+        transformer.Translator(model_dir).translate_file(bad, tmp_path / "out.en", chunk_size=4)
+    assert str(e.value) == cli_error("translate", "--model", model_dir, bad) == f"{bad}:6: invalid UTF-8 at byte 5"
+    with pytest.raises(ValueError, match=r"^names has 1 names for 2 sentences$"):
+        transformer.Translator(model_dir).translate_batch(["a", "b"], names=["x"])
+
+
 def test_bad_options(model_dir):
     translator = transformer.Translator(model_dir)
     with pytest.raises(ValueError, match="^n-best 3 must be between 1 and the beam size 2$"):

@@ -81,6 +81,11 @@ def test_translate_file_and_iterable_equal_the_cli(model_dir, data_dir, sentence
     assert translator.translate_file(data_dir / "val.de", out, chunk_size=5) == len(sentences)
     assert out.read_text(encoding="utf-8").splitlines() == expected
     assert [r.text for r in translator.translate_iterable(iter(sentences), chunk_size=7)] == expected
+    # Sampling seeds a sentence by its place in the whole input, chunks or not.
+    sampled = cli("translate", "--model", model_dir, "--sample", "--seed", 3, "--temperature", 2,
+                  data_dir / "val.de").splitlines()
+    assert [r.text for r in translator.translate_iterable(sentences, chunk_size=5, sampling=True, seed=3,
+                                                          sampling_temperature=2)] == sampled
 
 
 def test_compute_type_int8_equals_the_cli(model_dir, data_dir, sentences):
