@@ -5,7 +5,7 @@ import os
 import pathlib
 import re
 
-DOCS = pathlib.Path(os.environ.get("TRANSFORMER_DOCS", pathlib.Path(__file__).parents[2] / "docs"))
+DOCS = pathlib.Path(os.environ.get("TRANSFORMER_DOCS", pathlib.Path(__file__).parents[3] / "docs"))
 
 
 def test_python_md_examples_run(model_dir, data_dir, tmp_path, monkeypatch, capsys):

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 BIN = os.environ.get("TRANSFORMER_BIN", "")
-FIXTURES = pathlib.Path(os.environ.get("TRANSFORMER_FIXTURES", pathlib.Path(__file__).parents[1] / "fixtures"))
+FIXTURES = pathlib.Path(os.environ.get("TRANSFORMER_FIXTURES", pathlib.Path(__file__).parents[2] / "fixtures"))
 
 
 def cli(*args, stdin=None):
