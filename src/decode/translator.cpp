@@ -69,15 +69,17 @@ std::vector<int32_t> checked_pieces(const text::Vocabulary& vocabulary, const st
   return vocabulary.encode(line);
 }
 
-// Input already segmented: each piece must be one of the vocabulary's.
+// Input already segmented: each piece must be one of the vocabulary's. A
+// bad one is named "WHERE[i]", i counted from 0 as in a Python list.
 std::vector<int32_t> known_ids(const text::Vocabulary& vocabulary, const std::vector<std::string>& pieces,
                                const std::string& where) {
   std::vector<int32_t> ids;
   for (size_t i = 0; i < pieces.size(); ++i) {
+    const std::string piece = where + "[" + std::to_string(i) + "]";
     if (const size_t bad = text::invalid_utf8_offset(pieces[i]); bad != std::string::npos)
-      throw Error(where + ": token " + std::to_string(i + 1) + ": invalid UTF-8 at byte " + std::to_string(bad + 1));
+      throw Error(piece + ": invalid UTF-8 at byte " + std::to_string(bad + 1));
     const int32_t id = vocabulary.piece_to_id(pieces[i]);
-    if (id < 0) throw Error(where + ": token " + std::to_string(i + 1) + " \"" + pieces[i] + "\" is not in the vocabulary");
+    if (id < 0) throw Error(piece + ": \"" + pieces[i] + "\" is not in the vocabulary");
     ids.push_back(id);
   }
   return ids;

@@ -28,7 +28,13 @@ class Options {
   template <typename T>
   void take(const char* name, T& into) {
     if (!kwargs_.contains(name)) return;
-    into = kwargs_[name].cast<T>();
+    const py::object value = kwargs_[name];
+    try {
+      into = value.cast<T>();
+    } catch (const py::cast_error&) {
+      throw py::type_error(std::string(name) + ": " + py::repr(value).cast<std::string>() + " is of the wrong type (" +
+                           py::str(py::type::of(value).attr("__name__")).cast<std::string>() + ")");
+    }
     PyDict_DelItemString(kwargs_.ptr(), name);
   }
   // A path: str or os.PathLike.
@@ -55,7 +61,7 @@ py::object to_python(const nlohmann::json& record) {
 void train_from_python(const py::object& on_step, const py::object& on_validation, const py::kwargs& kwargs) {
   TrainOptions o;
   std::string preset = "small", config, schedule = "noam";
-  float dropout = -1.0f;
+  std::optional<float> dropout;
   int threads = 0;
   Options options{py::dict(kwargs)};
   options.take_path("train_source", o.train_source);
@@ -91,7 +97,8 @@ void train_from_python(const py::object& on_step, const py::object& on_validatio
                                     {"vocab", &o.vocabulary}, {"out", &o.out}})
     if (value->empty()) throw py::type_error(std::string("train() needs ") + name);
   if (threads < 0) throw Error("threads must not be negative (0: all cores), not " + std::to_string(threads));
-  set_architecture(o, preset, config, dropout);
+  if (dropout && *dropout < 0) throw Error("dropout must be in [0, 0.99], not " + std::to_string(*dropout));
+  set_architecture(o, preset, config, dropout.value_or(-1.0f));  // negative: the config's
   set_schedule(o, schedule);
 
   // Python's own SIGINT handler stays (handle_signals false) and only marks

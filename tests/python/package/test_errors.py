@@ -48,7 +48,7 @@ def test_bad_sentences(model_dir):
     with pytest.raises(ValueError, match=r"^sentences\[0\]: \d+ tokens, more than the model's max_length"):
         translator.translate_batch(["Mann " * 1000])
     assert translator.translate_batch(["Mann " * 1000], truncate=True)[0].text is not None
-    with pytest.raises(ValueError, match=r'^sentences\[0\]: token 2 "no-such-piece" is not in the vocabulary$'):
+    with pytest.raises(ValueError, match=r'^sentences\[0\]\[1\]: "no-such-piece" is not in the vocabulary$'):
         translator.translate_batch([["▁ein", "no-such-piece"]])
     with pytest.raises(TypeError, match="sentences must be a list of sentences, not str"):
         translator.translate_batch("ein Mann")

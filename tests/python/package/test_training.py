@@ -62,13 +62,18 @@ def test_ctrl_c_writes_a_checkpoint_then_raises(data_dir, model_dir, tmp_path):
 
 
 def test_bad_training_options(data_dir, model_dir, tmp_path):
+    # max_steps=1: a check that failed to stop a call would not train for ever.
     data = dict(train_source=data_dir / "train.de", train_target=data_dir / "train.en", vocab=model_dir / "spm.model",
-                out=tmp_path / "bad")
+                out=tmp_path / "bad", max_steps=1)
     with pytest.raises(ValueError, match=r"^log_every must be in \[1, 1073741824\], not 0$"):
         transformer.train(log_every=0, **data)
     with pytest.raises(ValueError, match="^schedule must be noam, inverse-sqrt or constant, not 'cosine'$"):
         transformer.train(schedule="cosine", **data)
+    with pytest.raises(ValueError, match=r"^dropout must be in \[0, 0.99\], not -0.5"):
+        transformer.train(dropout=-0.5, **data)
+    with pytest.raises(TypeError, match=r"^max_steps: 'many' is of the wrong type \(str\)$"):
+        transformer.train(**{**data, "max_steps": "many"})
     with pytest.raises(TypeError, match=r"^train\(\) got unknown option\(s\): max_stepz$"):
         transformer.train(max_stepz=3, **data)
     with pytest.raises(FileNotFoundError, match="absent.de: cannot open"):
-        transformer.train(**{**data, "train_source": tmp_path / "absent.de"}, max_steps=1)
+        transformer.train(**{**data, "train_source": tmp_path / "absent.de"})
