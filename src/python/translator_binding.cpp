@@ -3,6 +3,8 @@
 // and defaults of `transformer translate` (TranslatorOptions) and the same
 // engine, decode/translator.h, so the results are the CLI's to the last
 // digit. Every computation runs without the GIL.
+#include <tuple>
+
 #include <pybind11/stl.h>
 
 #include "core/error.h"
@@ -124,6 +126,15 @@ void bind_translator(py::module_& m) {
              float sampling_topp, float sampling_temperature, uint64_t seed, bool return_scores, bool return_alignment,
              int64_t alignment_layer, int64_t max_batch_size, int64_t max_batch_tokens, bool truncate,
              int64_t first_sentence_id, const std::optional<std::vector<std::string>>& names) {
+            // The Translator checks the lower bounds; these upper ones are
+            // the CLI's (and the server's), which would otherwise ask for
+            // memory without limit.
+            for (const auto& [name, value, most] : {std::tuple{"beam_size", beam_size, int64_t{256}},
+                                                    {"n_best", n_best, int64_t{256}},
+                                                    {"max_batch_size", max_batch_size, int64_t{4096}},
+                                                    {"max_batch_tokens", max_batch_tokens, int64_t{1} << 24}})
+              if (value > most)
+                throw Error(std::string(name) + " must be at most " + std::to_string(most) + ", not " + std::to_string(value));
             TranslatorOptions o;
             o.beam = {beam_size, n_best, length_penalty, min_length};
             o.max_length_a = max_length_a;

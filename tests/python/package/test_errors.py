@@ -70,6 +70,8 @@ def test_bad_options(model_dir):
     translator = transformer.Translator(model_dir)
     with pytest.raises(ValueError, match="^n-best 3 must be between 1 and the beam size 2$"):
         translator.translate_batch(["ein Mann"], beam_size=2, n_best=3)
+    with pytest.raises(ValueError, match="^beam_size must be at most 256, not 100000$"):
+        translator.translate_batch(["ein Mann"], beam_size=100000)
     with pytest.raises(ValueError, match="^beam size must be at least 1$"):
         translator.translate_batch(["ein Mann"], beam_size=0)
     with pytest.raises(ValueError, match="temperature must be positive"):
