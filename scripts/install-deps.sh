@@ -8,10 +8,13 @@ set -euo pipefail
 # that both builds can be compared on one machine (docs/RESULTS.md).
 packages=(g++ cmake make pkg-config xz-utils libdnnl-dev libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev
           libsentencepiece-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libopenmpi-dev openmpi-bin)  # Open MPI: data-parallel training (docs/DISTRIBUTED.md)
+          libopenmpi-dev openmpi-bin  # Open MPI: data-parallel training (docs/DISTRIBUTED.md)
+          pybind11-dev python3-pybind11 python3-dev python3-numpy)  # the Python package (docs/PYTHON.md)
 if [[ "${1:-}" == "--test" ]]; then
   # The PyTorch converter's test runs PyTorch itself.
   packages+=(python3-torch python3-numpy)
+  # The Python package's tests (tests/python/).
+  packages+=(python3-pytest)
   # bench/greedy_parity_pytorch.py tokenizes with SentencePiece's Python module.
   packages+=(python3-sentencepiece)
   # The explorer's browser test: Debian's chromium driven by playwright-core

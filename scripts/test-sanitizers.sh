@@ -41,9 +41,12 @@ TESTS_ASAN_EXCLUDE='^(convert_pytorch|explorer_browser|mpi_data_parallel|trainin
 TESTS_TSAN='^(Serve|BadHttp|KernelGradients|Dropout|ArticleNumbers|PositionalEncoding|LayerNorm|Shapes/GemmTest|Linear|Softmax|FastExp|Activations|Embedding|Attention)\.'
 
 jobs=$(nproc)
+# No Python module (TRANSFORMER_PYTHON=OFF): Python cannot load a module
+# built with a sanitizer (its runtime must come first in the process), and
+# the module's C++ is the library these tests already run.
 build() {  # build() DIR SANITIZERS
   cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DTRANSFORMER_SANITIZE="$2" \
-        -DTRANSFORMER_BUILD_BENCH=OFF >/dev/null
+        -DTRANSFORMER_BUILD_BENCH=OFF -DTRANSFORMER_PYTHON=OFF >/dev/null
   cmake --build "$1" -j"$jobs"
 }
 

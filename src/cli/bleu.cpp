@@ -63,13 +63,6 @@ std::string read_stdin() {
   return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
 }
 
-text::Smoothing parse_smoothing(const std::string& name) {
-  if (name == "exp") return text::Smoothing::exp;
-  if (name == "floor") return text::Smoothing::floor;
-  if (name == "add-k") return text::Smoothing::add_k;
-  return text::Smoothing::none;
-}
-
 // The score as sacreBLEU's JSON has it: rounded to the printed width.
 double rounded(double score, int width) {
   char buf[64];
@@ -137,7 +130,7 @@ Metric make_metric(const std::string& name, const BleuCommandOptions& o) {
   Metric m;
   m.is_bleu = name == "bleu";
   m.bleu.lowercase = o.lowercase;
-  m.bleu.smooth = parse_smoothing(o.smooth_method);
+  text::parse_smoothing(o.smooth_method, &m.bleu.smooth);  // CLI11 checked the name
   m.bleu.smooth_value = o.smooth_value;
   // sacreBLEU turns effective order on for sentence-level BLEU.
   m.bleu.effective_order = o.sentence_level;

@@ -4,10 +4,8 @@
 // normalized by that token count, optionally followed by every token's
 // log-probability. Several --model options score as an ensemble: each token's
 // probability is the mean of the models' (cli/ensemble_models.h).
-#include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <numeric>
 
 #include "cli/commands.h"
 #include "cli/compute_type.h"
@@ -74,23 +72,7 @@ void add_score_command(CLI::App& app) {
       targets[i] = checker.encode_target(target_lines[i], target_where[i]);
     }
 
-    // Sorted by length so each batch pads little; printed in input order.
-    std::vector<size_t> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return sources[a].size() + targets[a].size() < sources[b].size() + targets[b].size();
-    });
-    std::vector<PairScore> scores(n);
-    for (size_t start = 0; start < n; start += o->batch) {
-      std::vector<std::vector<int32_t>> s, t;
-      const size_t end = std::min(n, start + static_cast<size_t>(o->batch));
-      for (size_t k = start; k < end; ++k) {
-        s.push_back(sources[order[k]]);
-        t.push_back(targets[order[k]]);
-      }
-      auto batch_scores = score_pairs(ensemble.models, s, t);
-      for (size_t k = start; k < end; ++k) scores[order[k]] = std::move(batch_scores[k - start]);
-    }
+    const std::vector<PairScore> scores = score_pairs_in_batches(ensemble.models, sources, targets, o->batch);
     for (const PairScore& score : scores) {
       const double value = o->normalize ? score.log_prob / static_cast<double>(score.token_log_probs.size()) : score.log_prob;
       std::printf("%.6f", value);

@@ -60,12 +60,8 @@ void add_train_command(CLI::App& app) {
     TrainOptions& o = s->o;
     if (o.valid_source.empty() != o.valid_target.empty())
       throw CLI::ValidationError("--valid-source/--valid-target", "give both or neither");
-    o.model = s->config.empty() ? ModelConfig::preset(s->preset) : ModelConfig::load(s->config);
-    if (s->dropout >= 0.0f) o.model.dropout = s->dropout;
-    o.schedule.d_model = o.model.d_model;
-    o.schedule.kind = s->schedule == "noam"           ? LearningRateSchedule::Kind::Noam
-                      : s->schedule == "inverse-sqrt" ? LearningRateSchedule::Kind::InverseSqrt
-                                                      : LearningRateSchedule::Kind::Constant;
+    set_architecture(o, s->preset, s->config, s->dropout);
+    set_schedule(o, s->schedule);
     // Under mpirun, one process of a data-parallel job (docs/DISTRIBUTED.md).
     const auto job = join_training_job();
     int code = 0;

@@ -76,10 +76,7 @@ void add_translate_command(CLI::App& app) {
   cmd->callback([o, n_best] {
     const EnsembleModels ensemble = load_ensemble(o->model_dirs, compute_type(o->compute_type));
     TranslatorOptions options = o->translator;
-    if (o->alignment) {
-      options.alignment_from_last = o->alignment_layer < 0;
-      options.alignment_layer = options.alignment_from_last ? -o->alignment_layer - 1 : o->alignment_layer;
-    }
+    if (o->alignment) set_alignment_layer(options, o->alignment_layer);
     if (options.beam.n_best > options.beam.beam_size) throw CLI::ValidationError("--n-best", "cannot exceed --beam");
     Translator translator(ensemble.models, ensemble.vocabulary, options);
 

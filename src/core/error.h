@@ -14,4 +14,11 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// A file or directory that does not exist (open() said ENOENT). The CLI
+// prints it like any Error; the Python module raises FileNotFoundError for it.
+class FileNotFound : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace transformer

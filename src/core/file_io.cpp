@@ -92,7 +92,10 @@ void write_in_place(const std::string& path, const std::string& bytes) {
 
 std::string read_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(path + ": cannot open: " + reason());
+  if (fd < 0) {
+    if (errno == ENOENT) throw FileNotFound(path + ": cannot open: " + reason());
+    throw Error(path + ": cannot open: " + reason());
+  }
   struct stat st {};
   if (::fstat(fd, &st) != 0) close_and_throw(fd, path, "cannot read");
   if (S_ISDIR(st.st_mode)) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <numeric>
 
 #include "kernels/log_mean_exp.h"
 #include "kernels/softmax.h"
@@ -85,6 +86,30 @@ std::vector<PairScore> score_pairs(const std::vector<Transformer*>& models,
     mixed.attention.assign(by_model[0][b].attention.size(), 0.0f);
     for (const auto& model_scores : by_model)
       for (size_t k = 0; k < mixed.attention.size(); ++k) mixed.attention[k] += model_scores[b].attention[k] / n;
+  }
+  return scores;
+}
+
+std::vector<PairScore> score_pairs_in_batches(const std::vector<Transformer*>& models,
+                                              const std::vector<std::vector<int32_t>>& sources,
+                                              const std::vector<std::vector<int32_t>>& targets, int64_t batch_size) {
+  assert(sources.size() == targets.size() && batch_size >= 1);
+  const size_t n = sources.size();
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return sources[a].size() + targets[a].size() < sources[b].size() + targets[b].size();
+  });
+  std::vector<PairScore> scores(n);
+  for (size_t start = 0; start < n; start += static_cast<size_t>(batch_size)) {
+    std::vector<std::vector<int32_t>> s, t;
+    const size_t end = std::min(n, start + static_cast<size_t>(batch_size));
+    for (size_t k = start; k < end; ++k) {
+      s.push_back(sources[order[k]]);
+      t.push_back(targets[order[k]]);
+    }
+    auto batch_scores = score_pairs(models, s, t);
+    for (size_t k = start; k < end; ++k) scores[order[k]] = std::move(batch_scores[k - start]);
   }
   return scores;
 }

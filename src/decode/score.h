@@ -39,4 +39,12 @@ std::vector<PairScore> score_pairs(const std::vector<Transformer*>& models,
                                    const std::vector<std::vector<int32_t>>& targets,
                                    const std::vector<int64_t>& attention_layers = {});
 
+// Any number of pairs, as `transformer score` and the Python module's
+// score_batch take them: sorted by length so each batch of at most
+// `batch_size` pairs pads little, scored by the ensemble, returned in input
+// order.
+std::vector<PairScore> score_pairs_in_batches(const std::vector<Transformer*>& models,
+                                              const std::vector<std::vector<int32_t>>& sources,
+                                              const std::vector<std::vector<int32_t>>& targets, int64_t batch_size);
+
 }  // namespace transformer

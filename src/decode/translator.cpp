@@ -16,6 +16,11 @@
 
 namespace transformer {
 
+void set_alignment_layer(TranslatorOptions& options, int64_t layer) {
+  options.alignment_from_last = layer < 0;
+  options.alignment_layer = options.alignment_from_last ? -layer - 1 : layer;
+}
+
 Translator::Translator(Transformer& model, const text::Vocabulary& vocabulary, TranslatorOptions options)
     : Translator(std::vector<Transformer*>{&model}, vocabulary, std::move(options)) {}
 
@@ -28,6 +33,11 @@ Translator::Translator(std::vector<Transformer*> models, const text::Vocabulary&
   if (options_.beam.n_best < 1 || options_.beam.n_best > options_.beam.beam_size)
     throw Error("n-best " + std::to_string(options_.beam.n_best) + " must be between 1 and the beam size " +
                 std::to_string(options_.beam.beam_size));
+  if (options_.max_length_a < 0 || options_.max_length_b < 0) throw Error("max_length_a and max_length_b must not be negative");
+  if (options_.beam.min_length < 0) throw Error("min_length must not be negative");
+  if (!(options_.sample.temperature > 0)) throw Error("sampling temperature must be positive");
+  if (options_.sample.top_k < 0) throw Error("sampling top-k must not be negative (0: all words)");
+  if (!(options_.sample.top_p >= 0 && options_.sample.top_p <= 1)) throw Error("sampling top-p must be in [0, 1]");
   for (size_t i = 0; i < models_.size(); ++i) {
     const ModelConfig& c = models_[i]->config;
     const std::string which = models_.size() == 1 ? "the model" : "model " + std::to_string(i + 1) + " of the ensemble";
@@ -59,6 +69,22 @@ std::vector<int32_t> checked_pieces(const text::Vocabulary& vocabulary, const st
   return vocabulary.encode(line);
 }
 
+// Input already segmented: each piece must be one of the vocabulary's. A
+// bad one is named "WHERE[i]", i counted from 0 as in a Python list.
+std::vector<int32_t> known_ids(const text::Vocabulary& vocabulary, const std::vector<std::string>& pieces,
+                               const std::string& where) {
+  std::vector<int32_t> ids;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const std::string piece = where + "[" + std::to_string(i) + "]";
+    if (const size_t bad = text::invalid_utf8_offset(pieces[i]); bad != std::string::npos)
+      throw Error(piece + ": invalid UTF-8 at byte " + std::to_string(bad + 1));
+    const int32_t id = vocabulary.piece_to_id(pieces[i]);
+    if (id < 0) throw Error(piece + ": \"" + pieces[i] + "\" is not in the vocabulary");
+    ids.push_back(id);
+  }
+  return ids;
+}
+
 }  // namespace
 
 std::string Translator::max_length_name() const {
@@ -67,8 +93,15 @@ std::string Translator::max_length_name() const {
 }
 
 std::vector<int32_t> Translator::encode_source(const std::string& line, const std::string& where) const {
+  return wrap_source(checked_pieces(vocabulary_, line, where), where);
+}
+
+std::vector<int32_t> Translator::encode_source(const std::vector<std::string>& pieces, const std::string& where) const {
+  return wrap_source(known_ids(vocabulary_, pieces, where), where);
+}
+
+std::vector<int32_t> Translator::wrap_source(std::vector<int32_t> pieces, const std::string& where) const {
   const ModelConfig& c = config();
-  std::vector<int32_t> pieces = checked_pieces(vocabulary_, line, where);
   if (pieces.empty()) return pieces;
   const int64_t limit = max_length() - c.source_wrap_tokens();  // validate() keeps it ≥ 1
   if (static_cast<int64_t>(pieces.size()) > limit) {
@@ -85,7 +118,14 @@ std::vector<int32_t> Translator::encode_source(const std::string& line, const st
 }
 
 std::vector<int32_t> Translator::encode_target(const std::string& line, const std::string& where) const {
-  std::vector<int32_t> pieces = checked_pieces(vocabulary_, line, where);
+  return checked_target(checked_pieces(vocabulary_, line, where), where);
+}
+
+std::vector<int32_t> Translator::encode_target(const std::vector<std::string>& pieces, const std::string& where) const {
+  return checked_target(known_ids(vocabulary_, pieces, where), where);
+}
+
+std::vector<int32_t> Translator::checked_target(std::vector<int32_t> pieces, const std::string& where) const {
   if (static_cast<int64_t>(pieces.size()) + 1 > max_length())
     throw Error(where + ": " + std::to_string(pieces.size()) + " tokens and EOS do not fit " + max_length_name());
   return pieces;
@@ -125,7 +165,7 @@ void Translator::translate_batch(const std::vector<std::vector<int32_t>>& source
     batch.push_back(sources[m]);
     limits.push_back(std::min<int64_t>(
         max_length() - 1, static_cast<int64_t>(options_.max_length_a * sources[m].size()) + options_.max_length_b));
-    ids.push_back(static_cast<int64_t>(m));
+    ids.push_back(options_.first_sentence_id + static_cast<int64_t>(m));
   }
   const int64_t longest = *std::max_element(limits.begin(), limits.end());
   const int64_t rows = options_.sampling ? 1 : options_.beam.beam_size;

@@ -39,12 +39,21 @@ struct TranslatorOptions {
   BeamOptions beam;            // beam_size 1: greedy
   bool sampling = false;       // draw with `sample` instead of searching
   SamplingOptions sample;
+  // Sampling draws sentence i's words from a stream seeded by (seed,
+  // first_sentence_id + i): a caller that translates a long input in parts
+  // passes each part's offset and draws what one call over the whole would.
+  int64_t first_sentence_id = 0;
   bool token_scores = false;   // fill token_log_probs
   int64_t alignment_layer = -1;  // ≥ 0: fill alignment from this decoder layer
   // Count alignment_layer back from the last decoder layer (0: the last) of
   // each model, so that models of different depths each give their own last.
   bool alignment_from_last = false;
 };
+
+// Asks for word alignments from decoder layer `layer`: 0-based, or negative
+// counting from the last (-1: the last; in an ensemble each model's own), as
+// `translate --alignment-layer` and the Python module's alignment_layer take it.
+void set_alignment_layer(TranslatorOptions& options, int64_t layer);
 
 struct TranslatedHypothesis {
   std::string text;
@@ -74,12 +83,16 @@ class Translator {
   // wrapping kept) are an Error starting with `where` ("file:line" or
   // "sentence 3"); a truncation warns on stderr.
   std::vector<int32_t> encode_source(const std::string& line, const std::string& where) const;
+  // The same for a line already segmented into pieces: each must be a piece
+  // of the vocabulary (an Error naming it otherwise).
+  std::vector<int32_t> encode_source(const std::vector<std::string>& pieces, const std::string& where) const;
 
   // A given translation's pieces, as forced decoding reads them (score_pairs
   // adds the decoder's start token and EOS). Invalid UTF-8, and pieces that
   // do not fit max_length beside the start token, are an Error starting with
   // `where`.
   std::vector<int32_t> encode_target(const std::string& line, const std::string& where) const;
+  std::vector<int32_t> encode_target(const std::vector<std::string>& pieces, const std::string& where) const;
 
   // Translations of encode_source's lines, in their order.
   std::vector<Translation> translate(const std::vector<std::vector<int32_t>>& sources);
@@ -102,6 +115,9 @@ class Translator {
   // (row t at attention + t · stride, source positions from 0).
   std::vector<std::pair<int32_t, int32_t>> align(const std::vector<int32_t>& source, const std::vector<int32_t>& tokens,
                                                  const float* attention, int64_t stride) const;
+
+  std::vector<int32_t> wrap_source(std::vector<int32_t> pieces, const std::string& where) const;
+  std::vector<int32_t> checked_target(std::vector<int32_t> pieces, const std::string& where) const;
 
   const ModelConfig& config() const { return models_.front()->config; }  // what the models share
   int64_t max_length() const;  // the longest sequence every model reads

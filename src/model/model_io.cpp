@@ -129,7 +129,9 @@ PackedType load_weights(Transformer& model, const std::string& path) {
 }
 
 std::unique_ptr<Transformer> load_model(const std::string& dir, std::optional<PackedType> compute) {
-  if (!fs::is_directory(dir)) throw Error(dir + ": not a model directory (it should hold config.json and model.safetensors)");
+  const std::string what = ": not a model directory (it should hold config.json and model.safetensors)";
+  if (!fs::exists(dir)) throw FileNotFound(dir + what);
+  if (!fs::is_directory(dir)) throw Error(dir + what);
   const std::string config_path = (fs::path(dir) / "config.json").string();
   const ModelConfig config = ModelConfig::load(config_path);
   const PackedType type = compute.value_or(config.weight_type);

@@ -355,6 +355,15 @@ std::string nrefs_field(int nrefs) { return "nrefs:" + (nrefs < 0 ? std::string(
 // BLEU
 // ---------------------------------------------------------------------------
 
+bool parse_smoothing(const std::string& name, Smoothing* smoothing) {
+  if (name == "exp") *smoothing = Smoothing::exp;
+  else if (name == "floor") *smoothing = Smoothing::floor;
+  else if (name == "add-k") *smoothing = Smoothing::add_k;
+  else if (name == "none") *smoothing = Smoothing::none;
+  else return false;
+  return true;
+}
+
 BleuOptions sentence_bleu_options() {
   BleuOptions o;
   o.effective_order = true;

@@ -95,6 +95,10 @@ enum class Smoothing {
   exp,    // method 3, mteval-v13a's: the k-th zero precision becomes 1 / (2^k · total); sacreBLEU's default
 };
 
+// sacreBLEU's names of the methods: "exp", "floor", "add-k", "none"; false
+// for any other name.
+bool parse_smoothing(const std::string& name, Smoothing* smoothing);
+
 struct BleuOptions {
   bool lowercase = false;             // lowercase hypotheses and references first (signature case:lc)
   Smoothing smooth = Smoothing::exp;  // smoothing of zero precisions (signature smooth:...)

@@ -41,6 +41,7 @@ std::ifstream open_text_file(const std::string& path) {
   errno = 0;
   std::ifstream in(path, std::ios::binary);
   // libstdc++ opens with fopen(), which leaves the reason in errno.
+  if (!in && errno == ENOENT) throw FileNotFound(path + ": cannot open: " + std::strerror(errno));
   if (!in) throw Error(path + ": cannot open: " + (errno ? std::strerror(errno) : "unknown reason"));
   return in;
 }
@@ -268,6 +269,14 @@ const std::string& Vocabulary::id_to_piece(int32_t id) const {
     throw Error(path_ + ": token id " + std::to_string(id) + " outside the vocabulary [0, " +
                 std::to_string(sp.GetPieceSize()) + ")");
   return sp.IdToPiece(id);
+}
+
+int32_t Vocabulary::piece_to_id(const std::string& piece) const {
+  const spm::SentencePieceProcessor& sp = processor();
+  // SentencePiece answers the unknown id for a piece it does not have.
+  const int32_t id = sp.PieceToId(piece);
+  if (id == sp.unk_id() && sp.IdToPiece(id) != piece) return -1;
+  return id;
 }
 
 // ---------------------------------------------------------------------------

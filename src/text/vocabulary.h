@@ -65,6 +65,9 @@ class Vocabulary {
 
   // The piece of one id ("<pad>", "▁Haus", ...); an id outside [0, V) is an Error.
   const std::string& id_to_piece(int32_t id) const;
+  // The id of one piece, for input already segmented into pieces (the
+  // Python module's lists of tokens); -1 when the model has no such piece.
+  int32_t piece_to_id(const std::string& piece) const;
 
  private:
   const sentencepiece::SentencePieceProcessor& processor() const;  // throws Error when nothing is loaded

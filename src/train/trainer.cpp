@@ -121,11 +121,16 @@ BatcherOptions batcher_options(const TrainOptions& o, const ModelConfig& c, bool
 // error naming the file rather than losing the curve unnoticed.
 class MetricsLog {
  public:
-  explicit MetricsLog(const std::string& path) : out_(path) {}
-  void write(const json& record) { out_.append(record.dump() + "\n"); }
+  MetricsLog(const std::string& path, std::function<void(const json&)> on_record)
+      : out_(path), on_record_(std::move(on_record)) {}
+  void write(const json& record) {
+    out_.append(record.dump() + "\n");
+    if (on_record_) on_record_(record);
+  }
 
  private:
   AppendFile out_;
+  std::function<void(const json&)> on_record_;
 };
 
 struct ValidationResult {
@@ -170,6 +175,13 @@ ValidationResult validate(Transformer& model, const Data& data, const TrainOptio
   }
   if (n > 0) result.bleu = text::corpus_bleu(hypotheses, {references}).score;
   return result;
+}
+
+// 16777216, 0.99: a bound or value as a person writes it.
+std::string number_text(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.10g", value);
+  return buffer;
 }
 
 std::string format_duration(double seconds) {
@@ -233,9 +245,46 @@ void share_progress(TrainingProgress& progress, Communicator& comm) {
 
 }  // namespace
 
+void set_architecture(TrainOptions& o, const std::string& preset, const std::string& config_path, float dropout) {
+  o.model = config_path.empty() ? ModelConfig::preset(preset) : ModelConfig::load(config_path);
+  if (dropout > 0.99f) throw Error("dropout must be in [0, 0.99], not " + std::to_string(dropout));
+  if (dropout >= 0.0f) o.model.dropout = dropout;
+  o.schedule.d_model = o.model.d_model;
+}
+
+void set_schedule(TrainOptions& o, const std::string& name) {
+  if (name == "noam") o.schedule.kind = LearningRateSchedule::Kind::Noam;
+  else if (name == "inverse-sqrt") o.schedule.kind = LearningRateSchedule::Kind::InverseSqrt;
+  else if (name == "constant") o.schedule.kind = LearningRateSchedule::Kind::Constant;
+  else throw Error("schedule must be noam, inverse-sqrt or constant, not '" + name + "'");
+}
+
+void check_train_options(const TrainOptions& o) {
+  auto in_range = [](const char* name, double value, double low, double high) {
+    if (!(value >= low && value <= high))
+      throw Error(std::string(name) + " must be in [" + number_text(low) + ", " + number_text(high) + "], not " +
+                  number_text(value));
+  };
+  if (o.valid_source.empty() != o.valid_target.empty())
+    throw Error("valid_source and valid_target: give both or neither");
+  in_range("max_tokens", static_cast<double>(o.max_tokens), 16, 1 << 24);
+  in_range("accumulate", static_cast<double>(o.accumulate), 1, 1024);
+  in_range("warmup", static_cast<double>(o.schedule.warmup), 1, 1 << 30);
+  in_range("label_smoothing", o.label_smoothing, 0, 0.99);
+  in_range("valid_every", static_cast<double>(o.valid_every), 1, 1 << 30);
+  in_range("log_every", static_cast<double>(o.log_every), 1, 1 << 30);
+  for (const auto& [name, value] : {std::pair<const char*, double>{"max_steps", static_cast<double>(o.max_steps)},
+                                    {"max_epochs", static_cast<double>(o.max_epochs)},
+                                    {"max_minutes", o.max_minutes},
+                                    {"patience", static_cast<double>(o.patience)},
+                                    {"valid_bleu_max", static_cast<double>(o.valid_bleu_max)}})
+    if (!(value >= 0)) throw Error(std::string(name) + " must not be negative (0: no limit), not " + number_text(value));
+}
+
 int train(const TrainOptions& o) { return train(o, *single_process()); }
 
 int train(const TrainOptions& o, Communicator& comm) {
+  check_train_options(o);
   const bool root = comm.is_root();  // the one process that writes
   const std::string checkpoint_path = (fs::path(o.out) / "checkpoint.safetensors").string();
   if (root) {
@@ -298,12 +347,14 @@ int train(const TrainOptions& o, Communicator& comm) {
   GradientAllreduce gradient_allreduce(model.params, comm);
 
   std::optional<MetricsLog> metrics;
-  if (root) metrics.emplace((fs::path(o.out) / "metrics.jsonl").string());
+  if (root) metrics.emplace((fs::path(o.out) / "metrics.jsonl").string(), o.on_metrics);
   LabelSmoothedCrossEntropy criterion(o.label_smoothing, static_cast<int32_t>(config.pad_id));
   const bool terminal = root && isatty(STDERR_FILENO);
   g_stop_requested = false;
-  std::signal(SIGINT, request_stop);
-  std::signal(SIGTERM, request_stop);
+  if (o.handle_signals) {
+    std::signal(SIGINT, request_stop);
+    std::signal(SIGTERM, request_stop);
+  }
 
   auto save_progress = [&] {
     const BatcherState s = batcher.state();
@@ -324,7 +375,7 @@ int train(const TrainOptions& o, Communicator& comm) {
   // last checkpoint but before the final model was written resumes at its
   // limit, and must only finish, not take one step more.
   auto local_stop = [&]() -> StopCode {
-    if (g_stop_requested) return kInterrupted;
+    if (g_stop_requested || (o.stop_requested && o.stop_requested())) return kInterrupted;
     if (o.max_minutes > 0 && elapsed() >= o.max_minutes * 60) return kMaxMinutes;
     if (o.max_epochs > 0 && batcher.epoch() >= o.max_epochs) return kMaxEpochs;
     if (o.max_steps > 0 && progress.step >= o.max_steps) return kMaxSteps;

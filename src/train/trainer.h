@@ -5,8 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "dist/communicator.h"
 #include "model/config.h"
@@ -46,7 +49,30 @@ struct TrainOptions {
   // validation source sentences.
   std::vector<std::string> probes;
   int64_t probe_valid = 0;
+
+  // For a program that trains inside itself (the Python module): on_metrics
+  // gets every record metrics.jsonl gets (a logged step, a validation);
+  // stop_requested is asked once per step, and true stops the run as Ctrl-C
+  // does (checkpoint written, train returns 0). With handle_signals false,
+  // train leaves SIGINT and SIGTERM to the caller.
+  std::function<void(const nlohmann::json&)> on_metrics;
+  std::function<bool()> stop_requested;
+  bool handle_signals = true;
 };
+
+// The architecture as `transformer train` names it: a preset, or a
+// config.json (which may name a preset) when config_path is not empty, and
+// a dropout rate in [0, 0.99] (negative: the config's). Sets o.model and the
+// schedule's d_model.
+void set_architecture(TrainOptions& o, const std::string& preset, const std::string& config_path, float dropout);
+
+// The learning-rate schedule by name: "noam" (the paper's), "inverse-sqrt"
+// or "constant".
+void set_schedule(TrainOptions& o, const std::string& name);
+
+// The checks the command line makes of each option, for callers that do not
+// go through it: one Error naming the first option out of range.
+void check_train_options(const TrainOptions& o);
 
 // Runs training to the end; returns the process exit code (0 also after a
 // Ctrl-C, which writes a checkpoint first). Throws Error for bad input.

@@ -1,0 +1,106 @@
+"""The transformer engine from Python: train, translate, score, explain, inspect weights.
+
+A thin package over the compiled module ``_transformer`` (src/python/), built
+from the same library as the ``transformer`` command; docs/PYTHON.md shows it
+in use.
+"""
+import itertools
+import os
+
+# As the CLI does before it starts (core/threads.h, bound_openmp_spinning):
+# OpenMP's waiting threads spin only briefly, or decoding slows several times
+# whenever another process shares the cores. libgomp reads this when it is
+# loaded, which is when _transformer is imported below.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["GOMP_SPINCOUNT"] = "1000"
+
+from ._transformer import (  # noqa: E402
+    BLEUScore,
+    CHRFScore,
+    Hypothesis,
+    Model,
+    ScoreResult,
+    TranslationResult,
+    Translator,
+    bleu,
+    chrf,
+    train,
+    vocab,
+)
+
+__all__ = [
+    "BLEUScore",
+    "CHRFScore",
+    "Hypothesis",
+    "Model",
+    "ScoreResult",
+    "TranslationResult",
+    "Translator",
+    "bleu",
+    "chrf",
+    "train",
+    "vocab",
+    "translate_iterable",
+    "translate_file",
+]
+
+
+def translate_iterable(translator, sentences, chunk_size=1024, names=None, **options):
+    """Translates an iterable of sentences lazily, chunk_size at a time.
+
+    Yields one TranslationResult per sentence, in order: those of one
+    translate_batch over everything (a sentence's translation does not depend
+    on its batch, and sampling seeds each by its position in the whole
+    iterable). names, an iterable beside sentences, names each sentence in
+    error messages (default: sentences[i], i counted over the whole).
+    """
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    names = iter(names) if names is not None else None
+    done = 0
+    chunk = []
+
+    def translate(chunk):
+        labels = [next(names) for _ in chunk] if names else [f"sentences[{done + i}]" for i in range(len(chunk))]
+        return translator.translate_batch(chunk, first_sentence_id=done, names=labels, **options)
+
+    for sentence in sentences:
+        chunk.append(sentence)
+        if len(chunk) == chunk_size:
+            yield from translate(chunk)
+            done += len(chunk)
+            chunk = []
+    if chunk:
+        yield from translate(chunk)
+
+
+def _lines(path):
+    """The lines of a file as `transformer translate` reads them: bytes
+    (checked as UTF-8 by the engine), "\\r\\n" accepted, no empty last line
+    for a final newline."""
+    with open(path, "rb") as f:
+        for line in f:
+            if line.endswith(b"\n"):
+                line = line[:-1]
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            yield line
+
+
+def translate_file(translator, input_path, output_path, chunk_size=1024, **options):
+    """Translates a file, one sentence a line, into output_path (the best
+    translation of each line, one a line, as `transformer translate` prints
+    it), reading and writing chunk_size lines at a time; errors name
+    FILE:LINE as the CLI's do. Returns the number of lines."""
+    count = 0
+    names = (f"{os.fspath(input_path)}:{i}" for i in itertools.count(1))
+    with open(output_path, "w", encoding="utf-8", newline="\n") as out:
+        for result in translate_iterable(translator, _lines(input_path), chunk_size, names, **options):
+            out.write(result.text + "\n")
+            count += 1
+    return count
+
+
+# CTranslate2 has these as methods of its Translator; so do we.
+Translator.translate_iterable = translate_iterable
+Translator.translate_file = translate_file

@@ -1,0 +1,185 @@
+// transformer.Translator, shaped after CTranslate2's: translate_batch over
+// sentences (text or pieces) and score_batch over pairs, with the options
+// and defaults of `transformer translate` (TranslatorOptions) and the same
+// engine, decode/translator.h, so the results are the CLI's to the last
+// digit. Every computation runs without the GIL.
+#include <tuple>
+
+#include <pybind11/stl.h>
+
+#include "core/error.h"
+#include "core/threads.h"
+#include "decode/score.h"
+#include "python/bindings.h"
+#include "python/compute_type.h"
+#include "python/explain_binding.h"
+#include "python/loaded_model.h"
+#include "python/results.h"
+#include "python/sentences.h"
+
+namespace transformer::python {
+
+namespace py = pybind11;
+
+namespace {
+
+class PyTranslator {
+ public:
+  PyTranslator(std::shared_ptr<LoadedModel> loaded, int threads) : loaded_(std::move(loaded)), threads_(threads) {
+    if (threads < 0) throw Error("threads must not be negative (0: all cores), not " + std::to_string(threads));
+  }
+
+  std::vector<TranslationResult> translate(const py::handle& sentences, const TranslatorOptions& options,
+                                           const std::optional<std::vector<std::string>>& names) {
+    const std::vector<SentenceInput> inputs = read_sentences(sentences, "sentences", names);
+    std::vector<Translation> translations;
+    {
+      py::gil_scoped_release nogil;
+      Translator translator(loaded_->model(), loaded_->vocabulary(), options);  // checks the options
+      std::vector<std::vector<int32_t>> sources;
+      for (const SentenceInput& s : inputs) sources.push_back(encode_source(translator, s));
+      const auto lock = loaded_->use();
+      set_num_threads(threads_);
+      translations = translator.translate(sources);
+    }
+    std::vector<TranslationResult> results;
+    for (const Translation& t : translations) results.push_back(translation_result(t, loaded_->vocabulary(), options));
+    return results;
+  }
+
+  std::vector<ScoreResult> score(const py::handle& source_list, const py::handle& target_list, int64_t batch_size) {
+    const std::vector<SentenceInput> sources = read_sentences(source_list, "sources");
+    const std::vector<SentenceInput> targets = read_sentences(target_list, "targets");
+    if (sources.size() != targets.size())
+      throw Error("sources has " + std::to_string(sources.size()) + " sentences but targets has " +
+                  std::to_string(targets.size()));
+    if (batch_size < 1) throw Error("max_batch_size must be at least 1");
+    std::vector<std::vector<int32_t>> source_ids, target_ids;
+    std::vector<PairScore> scores;
+    {
+      py::gil_scoped_release nogil;
+      const Translator checker(loaded_->model(), loaded_->vocabulary(), TranslatorOptions{});
+      for (size_t i = 0; i < sources.size(); ++i) {
+        source_ids.push_back(encode_source(checker, sources[i]));
+        if (source_ids.back().empty()) throw Error(sources[i].where + ": empty source sentence");
+        target_ids.push_back(encode_target(checker, targets[i]));
+      }
+      const auto lock = loaded_->use();
+      set_num_threads(threads_);
+      scores = score_pairs_in_batches({&loaded_->model()}, source_ids, target_ids, batch_size);
+    }
+    std::vector<ScoreResult> results;
+    for (size_t i = 0; i < scores.size(); ++i) {
+      ScoreResult r{scores[i].log_prob, scores[i].token_log_probs, {}};
+      for (int32_t id : target_ids[i]) r.tokens.push_back(loaded_->vocabulary().id_to_piece(id));
+      results.push_back(std::move(r));
+    }
+    return results;
+  }
+
+  py::dict explain(const std::string& sentence, const explain::ExplainOptions& options) {
+    return explain_record(loaded_, threads_, sentence, options);
+  }
+
+  const std::shared_ptr<LoadedModel>& model() const { return loaded_; }
+  int threads() const { return threads_; }
+
+ private:
+  std::shared_ptr<LoadedModel> loaded_;
+  int threads_;
+};
+
+// A Translator from a directory (loaded here) or from a Model (shared: its
+// weights, and edits made through its parameters(), are the Translator's).
+std::unique_ptr<PyTranslator> make_translator(const py::object& model, int threads,
+                                              const std::optional<std::string>& compute_type) {
+  if (py::isinstance<LoadedModel>(model)) {
+    if (compute_type) throw Error("compute_type is chosen when a Model is loaded (Model.load), not by a Translator made from it");
+    return std::make_unique<PyTranslator>(model.cast<std::shared_ptr<LoadedModel>>(), threads);
+  }
+  if (!py::isinstance<py::str>(model) && !py::hasattr(model, "__fspath__"))
+    throw py::type_error("model must be a model directory or a transformer.Model");
+  const std::string dir = py::str(py::module_::import("os").attr("fspath")(model)).cast<std::string>();
+  const auto compute = parse_compute_type(compute_type);
+  std::shared_ptr<LoadedModel> loaded;
+  {
+    py::gil_scoped_release nogil;
+    loaded = std::make_shared<LoadedModel>(dir, compute);
+  }
+  return std::make_unique<PyTranslator>(std::move(loaded), threads);
+}
+
+}  // namespace
+
+void bind_translator(py::module_& m) {
+  bind_results(m);
+  const TranslatorOptions d;  // the defaults of `transformer translate`
+  const explain::ExplainOptions e;
+  py::class_<PyTranslator>(m, "Translator", "Translates and scores with one model (docs/PYTHON.md)")
+      .def(py::init(&make_translator), py::arg("model"), py::arg("threads") = 0, py::arg("compute_type") = py::none(),
+           "model: a model directory or a transformer.Model; threads: 0 for all cores; compute_type: float32, "
+           "bfloat16 or int8 (default: the type the model is stored in)")
+      .def(
+          "translate_batch",
+          [](PyTranslator& t, const py::handle& sentences, int64_t beam_size, int64_t n_best, float length_penalty,
+             int64_t min_length, double max_length_a, int64_t max_length_b, bool sampling, int64_t sampling_topk,
+             float sampling_topp, float sampling_temperature, uint64_t seed, bool return_scores, bool return_alignment,
+             int64_t alignment_layer, int64_t max_batch_size, int64_t max_batch_tokens, bool truncate,
+             int64_t first_sentence_id, const std::optional<std::vector<std::string>>& names) {
+            // The Translator checks the lower bounds; these upper ones are
+            // the CLI's (and the server's), which would otherwise ask for
+            // memory without limit.
+            for (const auto& [name, value, most] : {std::tuple{"beam_size", beam_size, int64_t{256}},
+                                                    {"n_best", n_best, int64_t{256}},
+                                                    {"max_batch_size", max_batch_size, int64_t{4096}},
+                                                    {"max_batch_tokens", max_batch_tokens, int64_t{1} << 24}})
+              if (value > most)
+                throw Error(std::string(name) + " must be at most " + std::to_string(most) + ", not " + std::to_string(value));
+            TranslatorOptions o;
+            o.beam = {beam_size, n_best, length_penalty, min_length};
+            o.max_length_a = max_length_a;
+            o.max_length_b = max_length_b;
+            o.sampling = sampling;
+            o.sample = {sampling_temperature, sampling_topk, sampling_topp, seed};
+            o.token_scores = return_scores;
+            if (return_alignment) set_alignment_layer(o, alignment_layer);
+            o.max_sentences = max_batch_size;
+            o.max_tokens = max_batch_tokens;
+            o.truncate = truncate;
+            o.first_sentence_id = first_sentence_id;
+            return t.translate(sentences, o, names);
+          },
+          py::arg("sentences"), py::kw_only(), py::arg("beam_size") = d.beam.beam_size, py::arg("n_best") = d.beam.n_best,
+          py::arg("length_penalty") = d.beam.length_penalty, py::arg("min_length") = d.beam.min_length,
+          py::arg("max_length_a") = d.max_length_a, py::arg("max_length_b") = d.max_length_b,
+          py::arg("sampling") = d.sampling, py::arg("sampling_topk") = d.sample.top_k,
+          py::arg("sampling_topp") = d.sample.top_p, py::arg("sampling_temperature") = d.sample.temperature,
+          py::arg("seed") = d.sample.seed, py::arg("return_scores") = d.token_scores,
+          py::arg("return_alignment") = false, py::arg("alignment_layer") = -1,
+          py::arg("max_batch_size") = d.max_sentences, py::arg("max_batch_tokens") = d.max_tokens,
+          py::arg("truncate") = d.truncate, py::arg("first_sentence_id") = d.first_sentence_id,
+          py::arg("names") = py::none(),
+          "Translates a list of sentences (str, or lists of pieces); one TranslationResult each, in order. "
+          "first_sentence_id: sampling seeds sentence i by first_sentence_id + i; names: each sentence's name in "
+          "error messages (default sentences[i])")
+      .def("score_batch", &PyTranslator::score, py::arg("sources"), py::arg("targets"), py::kw_only(),
+           py::arg("max_batch_size") = 64, "Forced decoding: how probable the model finds each target, as `transformer score`")
+      .def(
+          "explain",
+          [](PyTranslator& t, const std::string& sentence, int64_t beam_size, int64_t n_best, float length_penalty,
+             int64_t top_k) {
+            explain::ExplainOptions o;
+            o.beam.beam_size = beam_size;
+            o.beam.n_best = n_best;
+            o.beam.length_penalty = length_penalty;
+            o.top_k = top_k;
+            return t.explain(sentence, o);
+          },
+          py::arg("sentence"), py::kw_only(), py::arg("beam_size") = e.beam.beam_size, py::arg("n_best") = e.beam.n_best,
+          py::arg("length_penalty") = e.beam.length_penalty, py::arg("top_k") = e.top_k,
+          "The explain record of one sentence (docs/EXPLAIN.md), every tensor a NumPy array viewing the engine's memory")
+      .def_property_readonly("model", &PyTranslator::model)
+      .def_property_readonly("threads", &PyTranslator::threads);
+}
+
+}  // namespace transformer::python

@@ -1,0 +1,79 @@
+"""transformer.train and transformer.vocab: the CLI's training and
+vocabulary, the same files to the last bit, with Python callbacks and the
+CLI's Ctrl-C (a checkpoint, then KeyboardInterrupt)."""
+import json
+import signal
+
+import pytest
+
+import transformer
+from conftest import cli
+
+OPTIONS = dict(preset="tiny", max_steps=12, log_every=4, valid_every=6, max_tokens=1024, schedule="inverse-sqrt",
+               lr=3e-3, warmup=4, valid_bleu_max=8, threads=1)
+
+
+def cli_options():
+    return [arg for name, value in OPTIONS.items() if name != "threads"
+            for arg in ("--" + name.replace("_", "-"), value)]
+
+
+def test_vocab_equals_the_cli(data_dir, tmp_path):
+    report = transformer.vocab([str(data_dir / "train.de"), str(data_dir / "train.en")], str(tmp_path / "py.model"),
+                               vocab_size=300, threads=1)
+    assert report["size"] == 300 and report["total_lines"] == 6000
+    cli("--threads", 1, "vocab", "--input", data_dir / "train.de", data_dir / "train.en", "--out",
+        tmp_path / "cli.model", "--vocab-size", 300)
+    assert (tmp_path / "py.model").read_bytes() == (tmp_path / "cli.model").read_bytes()
+
+
+def test_train_equals_the_cli_with_callbacks(data_dir, model_dir, tmp_path):
+    data = dict(train_source=data_dir / "train.de", train_target=data_dir / "train.en",
+                valid_source=data_dir / "val.de", valid_target=data_dir / "val.en", vocab=model_dir / "spm.model")
+    steps, validations = [], []
+    transformer.train(out=tmp_path / "py", on_step=steps.append, on_validation=validations.append, **data, **OPTIONS)
+    cli("--threads", 1, "train", *[a for k, v in data.items() for a in ("--" + k.replace("_", "-"), v)],
+        "--out", tmp_path / "cli", *cli_options())
+    assert (tmp_path / "py" / "model.safetensors").read_bytes() == (tmp_path / "cli" / "model.safetensors").read_bytes()
+    logged = [json.loads(line) for line in (tmp_path / "py" / "metrics.jsonl").read_text().splitlines()]
+    by_cli = [json.loads(line) for line in (tmp_path / "cli" / "metrics.jsonl").read_text().splitlines()]
+    timeless = [{k: v for k, v in r.items() if k not in ("elapsed_s", "target_tokens_per_s")} for r in logged]
+    assert timeless == [{k: v for k, v in r.items() if k not in ("elapsed_s", "target_tokens_per_s")} for r in by_cli]
+    assert steps + validations == sorted(logged, key=lambda r: "valid_loss" in r)
+    assert [r["step"] for r in steps] == [4, 8, 12] and [r["step"] for r in validations] == [6, 12]
+    assert transformer.Translator(tmp_path / "py").translate_batch(["ein Mann"])[0] is not None
+
+
+def test_ctrl_c_writes_a_checkpoint_then_raises(data_dir, model_dir, tmp_path):
+    data = dict(train_source=data_dir / "train.de", train_target=data_dir / "train.en", vocab=model_dir / "spm.model",
+                out=tmp_path / "run")
+
+    def interrupt_at_step_8(record):
+        if record["step"] == 8:
+            signal.raise_signal(signal.SIGINT)  # as Ctrl-C: Python's handler raises in the callback
+
+    with pytest.raises(KeyboardInterrupt):
+        transformer.train(on_step=interrupt_at_step_8, **data, **OPTIONS)
+    assert (tmp_path / "run" / "checkpoint.safetensors").exists()
+    # The run resumes from that checkpoint to its limit.
+    resumed = []
+    transformer.train(resume=True, on_step=resumed.append, **data, **OPTIONS)
+    assert [r["step"] for r in resumed] == [12]
+
+
+def test_bad_training_options(data_dir, model_dir, tmp_path):
+    # max_steps=1: a check that failed to stop a call would not train for ever.
+    data = dict(train_source=data_dir / "train.de", train_target=data_dir / "train.en", vocab=model_dir / "spm.model",
+                out=tmp_path / "bad", max_steps=1)
+    with pytest.raises(ValueError, match=r"^log_every must be in \[1, 1073741824\], not 0$"):
+        transformer.train(log_every=0, **data)
+    with pytest.raises(ValueError, match="^schedule must be noam, inverse-sqrt or constant, not 'cosine'$"):
+        transformer.train(schedule="cosine", **data)
+    with pytest.raises(ValueError, match=r"^dropout must be in \[0, 0.99\], not -0.5"):
+        transformer.train(dropout=-0.5, **data)
+    with pytest.raises(TypeError, match=r"^max_steps: 'many' is of the wrong type \(str\)$"):
+        transformer.train(**{**data, "max_steps": "many"})
+    with pytest.raises(TypeError, match=r"^train\(\) got unknown option\(s\): max_stepz$"):
+        transformer.train(max_stepz=3, **data)
+    with pytest.raises(FileNotFoundError, match="absent.de: cannot open"):
+        transformer.train(**{**data, "train_source": tmp_path / "absent.de"})
