@@ -3,13 +3,12 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <cassert>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
-
-#include <omp.h>
 
 #include "core/error.h"
 #include "core/threads.h"
@@ -79,9 +78,11 @@ void refuse_unauthorized(httplib::Response& response) {
   send_error(response, 401, "an API key is required: Authorization: Bearer KEY");
 }
 
-// Each replica's share of the cores, unless the options say.
+// Each replica's threads: set by the options, or resolved by the Server's
+// constructor to the process's share.
 int threads_per_replica(const ServerOptions& o) {
-  return o.threads_per_replica > 0 ? o.threads_per_replica : std::max(1, omp_get_num_procs() / o.workers);
+  assert(o.threads_per_replica > 0);
+  return o.threads_per_replica;
 }
 
 }  // namespace
@@ -117,7 +118,12 @@ Server::Server(ServerOptions options)
   const auto& o = options_;
   if (o.port < 0 || o.port > 65535) throw Error("port " + std::to_string(o.port) + " is not in 0 … 65535");
   if (o.workers < 1) throw Error("workers must be at least 1, not " + std::to_string(o.workers));
-  if (o.threads_per_replica < 0) throw Error("threads_per_replica must be 0 (the cores divided by workers) or more");
+  if (o.threads_per_replica < 0) throw Error("threads_per_replica must be 0 (the process's threads divided by workers) or more");
+  // The threads this process may use (num_threads: --threads, or
+  // OMP_NUM_THREADS, or all cores), divided among the replicas. Read here,
+  // on the thread that set them: a thread the server starts begins with
+  // OpenMP's defaults, not with that setting.
+  if (o.threads_per_replica == 0) options_.threads_per_replica = std::max(1, num_threads() / o.workers);
   if (o.http_threads < 1) throw Error("http_threads must be at least 1");
   if (o.max_body_bytes < 1) throw Error("max_body_bytes must be at least 1");
   if (o.max_sentences < 1) throw Error("max_sentences must be at least 1");

@@ -55,7 +55,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";  // address to listen on ("0.0.0.0": every interface)
   int port = 8080;                 // 0: any free port; start() returns the one bound
   int workers = 1;                 // W: model replicas, i.e. batches (or explanations) running at once
-  int threads_per_replica = 0;     // threads of each replica's matrix products; 0: the cores divided by W
+  int threads_per_replica = 0;     // threads of each replica's matrix products; 0: the process's threads
+                                   // (--threads, else OMP_NUM_THREADS, else the cores) divided by W
   int http_threads = 128;          // connections served at once, waiting translations included (more wait their turn)
   size_t max_body_bytes = 1 << 20; // a larger request body is refused with 413
   int64_t max_sentences = 256;     // sentences per request; more is refused with 413
