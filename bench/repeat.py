@@ -34,10 +34,14 @@ def load_average():
         return float(f.read().split()[0])
 
 
-def run_once(binary, threads, command):
+def run_once(binary, threads, command, omp_wait):
     cmd = [binary, "--threads", str(threads)] + shlex.split(command)
     env = dict(os.environ)
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if omp_wait == "passive":
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    else:  # as a user runs it: transformer bounds OpenMP's spinning itself (GOMP_SPINCOUNT)
+        env.pop("OMP_WAIT_POLICY", None)
+        env.pop("GOMP_SPINCOUNT", None)
     r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit("error: `%s` exited with %d:\n%s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
@@ -57,6 +61,10 @@ def main():
     p.add_argument("--runs", type=int, default=5, help="rounds; each runs every command once")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bin", default="build/transformer")
+    p.add_argument("--omp-wait", choices=["passive", "cli"], default="passive",
+                   help="passive: OMP_WAIT_POLICY=PASSIVE (unless set), fair to a busy machine; cli: as a user runs "
+                        "transformer, which then bounds OpenMP's spinning itself; small batches (many short "
+                        "parallel regions) are several times faster so")
     p.add_argument("commands", nargs="+", help="`transformer` arguments after --threads, one quoted string each")
     a = p.parse_args()
     if a.runs < 1 or a.threads < 1:
@@ -70,7 +78,7 @@ def main():
     for r in range(a.runs):
         for c in a.commands:
             loads.append(load_average())
-            results[c].append(run_once(binary, a.threads, c))
+            results[c].append(run_once(binary, a.threads, c, a.omp_wait))
             print("round %d/%d: %s" % (r + 1, a.runs, c), file=sys.stderr, flush=True)
 
     print("`%s --threads %d COMMAND`, %d interleaved runs each; load average before the runs %.2f–%.2f%s"
