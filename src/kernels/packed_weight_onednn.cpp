@@ -25,9 +25,11 @@
 #include <dnnl.hpp>
 #include <omp.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -171,7 +173,7 @@ Bindings& thread_bindings(const Key& key, const Matmul& mm) {
 // Each thread's working memory, grown as needed: the primitives' scratch,
 // and for bf16 and int8 the converted activations, their scales and zero
 // points.
-enum Use { kScratchpad, kSource, kScales, kZeroPoints, kUses };
+enum Use { kScratchpad, kSource, kScales, kZeroPoints, kPaddedDestination, kUses };
 
 void* thread_buffer(Use use, size_t bytes) {
   struct Buffer {
@@ -277,33 +279,63 @@ int64_t PackedWeight::bytes() const {
                               impl_->sums.size() * sizeof(int32_t));
 }
 
+// The row counts primitives are made for. A primitive is made for each row
+// count it meets (above), and its generated code stays: the encoder's
+// products have as many rows as the batch has source tokens, which takes
+// almost any value, so a server meeting ever new batch shapes kept making
+// primitives, and its memory grew from pass to pass of the load test. So a
+// product runs as blocks of at most kMaxRows rows, and a block of more than
+// 16 rows is padded to a multiple of 16: at most 16 + 7 primitives per
+// weight shape and type. A row's result does not depend on the rows beside
+// it (tests/test_packed_weight.cpp), so neither the blocks nor the padding
+// change a number; the padding costs at most 15 rows of 128.
+constexpr int64_t kMaxRows = 128;
+
+static void linear_forward_rows(float* y, const float* x, const PackedWeight& W, const float* b, int64_t rows);
+
 void linear_forward(float* y, const float* x, const PackedWeight& W, const float* b, int64_t rows) {
+  for (int64_t first = 0; first < rows; first += kMaxRows)
+    linear_forward_rows(y + first * W.out(), x + first * W.in(), W, b, std::min(kMaxRows, rows - first));
+}
+
+static int64_t padded_rows(int64_t rows) { return rows <= 16 ? rows : (rows + 15) / 16 * 16; }
+
+static void linear_forward_rows(float* y, const float* x, const PackedWeight& W, const float* b, int64_t rows) {
   if (rows == 0) return;
+  const int64_t padded = padded_rows(rows);
   // Our parallel regions call only gemm(); a primitive made for N threads
   // should run on N.
   assert(!omp_in_parallel());
   const PackedWeight::Impl& w = W.impl();
   const bool int8 = w.type == PackedType::Int8;
   // int8 adds the bias itself, after the scales (quantize.h).
-  const Key key{rows, w.out, w.in, b != nullptr && !int8, omp_get_max_threads(), w.type};
+  const Key key{padded, w.out, w.in, b != nullptr && !int8, omp_get_max_threads(), w.type};
   const auto mm = cached_matmul(key, w.layout);
   Bindings& bind = thread_bindings(key, *mm);
 
   // The product's source and destination in the types it multiplies.
+  // Padding rows hold zeros; their results are dropped.
   const void* src = x;
-  void* dst = y;
+  void* dst = padded == rows ? static_cast<void*>(y) : thread_buffer(kPaddedDestination, padded * w.out * sizeof(float));
   float* x_scales = nullptr;
   int32_t* zero_points = nullptr;
   if (w.type == PackedType::BFloat16) {
-    auto* converted = static_cast<uint16_t*>(thread_buffer(kSource, rows * w.in * sizeof(uint16_t)));
+    auto* converted = static_cast<uint16_t*>(thread_buffer(kSource, padded * w.in * sizeof(uint16_t)));
     to_bfloat16(x, converted, rows * w.in);
+    std::fill(converted + rows * w.in, converted + padded * w.in, uint16_t{0});
     src = converted;
   } else if (int8) {
-    auto* q = static_cast<uint8_t*>(thread_buffer(kSource, rows * w.in));
+    auto* q = static_cast<uint8_t*>(thread_buffer(kSource, padded * w.in));
     x_scales = static_cast<float*>(thread_buffer(kScales, rows * sizeof(float)));
     zero_points = static_cast<int32_t*>(thread_buffer(kZeroPoints, rows * sizeof(int32_t)));
     quantize_uint8_rows(x, rows, w.in, q, x_scales, zero_points);
+    std::fill(q + rows * w.in, q + padded * w.in, uint8_t{0});
     src = q;  // and the int32 product goes where y's floats will be (dequantize_int8_product)
+  } else if (padded != rows) {
+    auto* copy = static_cast<float*>(thread_buffer(kSource, padded * w.in * sizeof(float)));
+    std::copy_n(x, rows * w.in, copy);
+    std::fill(copy + rows * w.in, copy + padded * w.in, 0.0f);
+    src = copy;
   }
 
   // The C interface: the C++ one gathers the arguments in a std::unordered_map on every call.
@@ -323,6 +355,8 @@ void linear_forward(float* y, const float* x, const PackedWeight& W, const float
   const dnnl_status_t status = dnnl_primitive_execute(mm->primitive.get(), stream.get(), n, args);
   if (status != dnnl_success) throw Error("oneDNN: matmul failed (status " + std::to_string(static_cast<int>(status)) + ")");
   stream.wait();
+  // The real rows' results (an int8 product's int32 sums, bit for bit).
+  if (padded != rows) std::memcpy(y, dst, static_cast<size_t>(rows * w.out) * sizeof(float));
 
   if (int8) dequantize_int8_product(y, rows, w.out, x_scales, zero_points, w.scales.data(), w.sums.data(), b);
 }
