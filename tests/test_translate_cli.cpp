@@ -13,6 +13,7 @@
 #include "core/file_io.h"
 #include "text/vocabulary.h"
 #include "train/trainer.h"
+#include "support/cli_output.h"
 #include "support/run_cli.h"
 #include "support/word_corpora.h"
 
@@ -22,34 +23,10 @@ namespace {
 namespace fs = std::filesystem;
 using testing::HasSubstr;
 
-struct Result {
-  int exit_code;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::vector<std::string> split(const std::string& text, const std::string& separator) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (size_t at; (at = text.find(separator, start)) != std::string::npos; start = at + separator.size())
-    parts.push_back(text.substr(start, at - start));
-  parts.push_back(text.substr(start));
-  return parts;
-}
-
-std::vector<double> numbers(const std::string& text) {
-  std::vector<double> values;
-  std::istringstream in(text);
-  for (double v; in >> v;) values.push_back(v);
-  return values;
-}
+using test_support::lines_of;
+using test_support::numbers;
+using test_support::Result;
+using test_support::split;
 
 class TranslateCli : public testing::Test {
  protected:
