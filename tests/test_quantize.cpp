@@ -315,34 +315,6 @@ TEST_P(Int8Linear, IsExactOnValuesTheFormatHolds) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, Int8Linear, kShapes, case_name);
 
-// As for fp32 (test_packed_weight.cpp): a row's output does not depend on
-// the rows beside it or on the thread count, in either narrow type.
-TEST(NarrowPackedWeight, RowsComeOutTheSameAloneInABatchAndOnAnyThreadCount) {
-  for (PackedType type : {PackedType::BFloat16, PackedType::Int8}) {
-    if (!unavailable(type).empty()) continue;
-    SCOPED_TRACE(packed_type_name(type));
-    const int64_t in = 256, out = 1000, rows = 37;
-    const auto x = random_vector(rows * in, 4), W = random_vector(out * in, 5), b = random_vector(out, 6);
-    const PackedWeight packed(W.data(), out, in, type);
-    std::vector<float> all(rows * out);
-    linear_forward(all.data(), x.data(), packed, b.data(), rows);
-    for (int64_t first : {int64_t{0}, int64_t{5}, rows - 1})
-      for (int64_t count : {int64_t{1}, int64_t{3}}) {
-        if (first + count > rows) continue;
-        std::vector<float> some(count * out);
-        linear_forward(some.data(), x.data() + first * in, packed, b.data(), count);
-        for (int64_t i = 0; i < count * out; ++i)
-          ASSERT_EQ(some[i], all[first * out + i]) << count << " rows from row " << first << ", element " << i;
-      }
-    const int threads = num_threads();
-    set_num_threads(1);
-    std::vector<float> one(rows * out);
-    linear_forward(one.data(), x.data(), packed, b.data(), rows);
-    set_num_threads(threads);
-    EXPECT_EQ(one, all);
-  }
-}
-
 TEST(NarrowPackedWeight, NaNActivationsGiveNaNOutputsAsInFp32) {
   if (!unavailable(PackedType::Int8).empty()) GTEST_SKIP() << unavailable(PackedType::Int8);
   const int64_t in = 20, out = 8;
