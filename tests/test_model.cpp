@@ -19,6 +19,7 @@
 #include "model/loss.h"
 #include "model/model_io.h"
 #include "train/optimizer.h"
+#include "support/tiny_batch.h"
 
 namespace transformer {
 namespace {
@@ -239,25 +240,13 @@ class ModelDir : public testing::Test {
   std::string dir_;
 };
 
-Batch tiny_batch() {
-  Batch batch;
-  batch.size = 2;
-  batch.src_len = 5;
-  batch.tgt_len = 4;
-  batch.src_ids = {5, 6, 7, 8, 9, 10, 11, 0, 0, 0};
-  batch.src_lengths = {5, 2};
-  batch.tgt_ids = {2, 12, 13, 14, 2, 15, 0, 0};
-  batch.tgt_lengths = {4, 2};
-  return batch;
-}
-
 TEST_F(ModelDir, SaveThenLoadGivesTheSameLogits) {
   Transformer model(ModelConfig::preset("tiny"));
   model.params.initialize(42);
   // load_model packs the weights for inference; the same packing here, so
   // that both sides run the same kernels and only the files are compared.
   model.params.pack_linear_weights();
-  const Batch batch = tiny_batch();
+  const Batch batch = test_support::tiny_batch();
   batch.validate(model.config, "test");
   const Tensor before = model.forward(batch);
   save_model(model, dir_);
@@ -274,7 +263,7 @@ TEST(PackedWeights, OnlyMultipliedWeightsArePackedAndChangesDropThem) {
   config.tie_embeddings = TieEmbeddings::None;  // the embeddings are then only looked up, never multiplied
   Transformer model(config);
   model.params.initialize(5);
-  const Batch batch = tiny_batch();
+  const Batch batch = test_support::tiny_batch();
   batch.validate(model.config, "test");
   const Tensor unpacked = model.forward(batch);
   model.params.pack_linear_weights();
@@ -383,7 +372,7 @@ TEST_F(ModelDir, MissingDirectoryAndConfigAreNamed) {
 
 TEST(BatchValidation, OutOfVocabularyAndBadLengthsAreNamed) {
   const ModelConfig c = ModelConfig::preset("tiny");
-  Batch batch = tiny_batch();
+  Batch batch = test_support::tiny_batch();
   batch.src_ids[3] = 64;
   EXPECT_THROW(
       {
@@ -395,10 +384,10 @@ TEST(BatchValidation, OutOfVocabularyAndBadLengthsAreNamed) {
         }
       },
       Error);
-  batch = tiny_batch();
+  batch = test_support::tiny_batch();
   batch.tgt_lengths[1] = 0;
   EXPECT_THROW(batch.validate(c, "x"), Error);
-  batch = tiny_batch();
+  batch = test_support::tiny_batch();
   batch.src_len = 300;  // longer than max_length 256
   EXPECT_THROW(batch.validate(c, "x"), Error);
 }

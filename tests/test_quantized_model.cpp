@@ -21,6 +21,7 @@
 #include "kernels/quantize.h"
 #include "model/model_io.h"
 #include "support/run_cli.h"
+#include "support/tiny_batch.h"
 
 namespace transformer {
 namespace {
@@ -46,18 +47,6 @@ ModelConfig test_config() {
   c.d_ff = 256;
   c.src_vocab_size = c.tgt_vocab_size = 500;
   return c;
-}
-
-Batch test_batch() {
-  Batch batch;
-  batch.size = 2;
-  batch.src_len = 5;
-  batch.tgt_len = 4;
-  batch.src_ids = {5, 6, 7, 8, 9, 10, 11, 0, 0, 0};
-  batch.src_lengths = {5, 2};
-  batch.tgt_ids = {2, 12, 13, 14, 2, 15, 0, 0};
-  batch.tgt_lengths = {4, 2};
-  return batch;
 }
 
 class QuantizedModel : public testing::TestWithParam<PackedType> {
@@ -88,7 +77,7 @@ TEST_P(QuantizedModel, LoadingItEqualsRoundingTheFloat32ModelAtLoad) {
   for (size_t i = 0; i < at_load->params.all().size(); ++i)
     ASSERT_EQ(at_load->params.all()[i]->value.values(), stored->params.all()[i]->value.values())
         << at_load->params.all()[i]->name;
-  const Batch batch = test_batch();
+  const Batch batch = test_support::tiny_batch();
   batch.validate(at_load->config, "test");
   const Tensor a = at_load->forward(batch);
   const Tensor b = stored->forward(batch);
@@ -138,7 +127,7 @@ TEST_P(QuantizedModel, RoundedWeightsRunInFloat32AndRefuseTraining) {
   const PackedType type = GetParam();
   save_model(*load_model(path("f32"), PackedType::Float32), path("q"), type);
   auto model = load_model(path("q"), PackedType::Float32);
-  const Batch batch = test_batch();
+  const Batch batch = test_support::tiny_batch();
   EXPECT_NO_THROW(model->forward(batch));
   try {
     model->set_training(true);
