@@ -85,6 +85,9 @@ void train_from_python(const py::object& on_step, const py::object& on_validatio
   options.take("max_epochs", o.max_epochs);
   options.take("max_minutes", o.max_minutes);
   options.take("valid_every", o.valid_every);
+  options.take("keep_last", o.keep_last);
+  options.take("probe", o.probes);
+  options.take("probes", o.probe_valid);
   options.take("log_every", o.log_every);
   options.take("patience", o.patience);
   options.take("valid_bleu_max", o.valid_bleu_max);

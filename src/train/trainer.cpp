@@ -273,6 +273,7 @@ void check_train_options(const TrainOptions& o) {
   in_range("label_smoothing", o.label_smoothing, 0, 0.99);
   in_range("valid_every", static_cast<double>(o.valid_every), 1, 1 << 30);
   in_range("log_every", static_cast<double>(o.log_every), 1, 1 << 30);
+  in_range("keep_last", static_cast<double>(o.keep_last), 0, 1 << 20);
   for (const auto& [name, value] : {std::pair<const char*, double>{"max_steps", static_cast<double>(o.max_steps)},
                                     {"max_epochs", static_cast<double>(o.max_epochs)},
                                     {"max_minutes", o.max_minutes},

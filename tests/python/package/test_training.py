@@ -2,6 +2,7 @@
 vocabulary, the same files to the last bit, with Python callbacks and the
 CLI's Ctrl-C (a checkpoint, then KeyboardInterrupt)."""
 import json
+import pathlib
 import signal
 
 import pytest
@@ -10,7 +11,7 @@ import transformer
 from conftest import cli
 
 OPTIONS = dict(preset="tiny", max_steps=12, log_every=4, valid_every=6, max_tokens=1024, schedule="inverse-sqrt",
-               lr=3e-3, warmup=4, valid_bleu_max=8, threads=1)
+               lr=3e-3, warmup=4, valid_bleu_max=8, keep_last=2, threads=1)
 
 
 def cli_options():
@@ -35,6 +36,9 @@ def test_train_equals_the_cli_with_callbacks(data_dir, model_dir, tmp_path):
     cli("--threads", 1, "train", *[a for k, v in data.items() for a in ("--" + k.replace("_", "-"), v)],
         "--out", tmp_path / "cli", *cli_options())
     assert (tmp_path / "py" / "model.safetensors").read_bytes() == (tmp_path / "cli" / "model.safetensors").read_bytes()
+    for step in ("step-6", "step-12"):  # keep_last: the snapshots too
+        snapshot = pathlib.Path("checkpoints") / step / "model.safetensors"
+        assert (tmp_path / "py" / snapshot).read_bytes() == (tmp_path / "cli" / snapshot).read_bytes()
     logged = [json.loads(line) for line in (tmp_path / "py" / "metrics.jsonl").read_text().splitlines()]
     by_cli = [json.loads(line) for line in (tmp_path / "cli" / "metrics.jsonl").read_text().splitlines()]
     timeless = [{k: v for k, v in r.items() if k not in ("elapsed_s", "target_tokens_per_s")} for r in logged]
