@@ -48,7 +48,8 @@ double median(std::vector<double> v) {
 // With a narrower compute type (bench decode --compute-type), that type's
 // peak too: the same product on a weight packed in it, the activations'
 // conversion (and for int8 their quantization and the dequantization)
-// included, as the model's linear layers run it.
+// included, as the model's linear layers run it. With a training precision of
+// bf16 (bench train --precision), the peak of bf16 products on plain weights.
 struct Peak {
   double sgemm = 0, packed = 0;
   kernels::PackedType type = kernels::PackedType::Float32;
@@ -56,7 +57,8 @@ struct Peak {
   double best() const { return std::max(sgemm, packed); }
 };
 
-Peak measure_peak(kernels::PackedType type = kernels::PackedType::Float32) {
+Peak measure_peak(kernels::PackedType type = kernels::PackedType::Float32,
+                  kernels::Precision training = kernels::Precision::Float32) {
   const int64_t n = 2048;
   std::vector<float> a(n * n), b(n * n), c(n * n);
   Rng rng(7);
@@ -82,6 +84,14 @@ Peak measure_peak(kernels::PackedType type = kernels::PackedType::Float32) {
     peak.type = type;
     peak.typed = gflops([&] { kernels::linear_forward(c.data(), a.data(), narrow, nullptr, n); });
   }
+  // Training's bf16 products: plain fp32 operands rounded on every call, as
+  // the linear layers' forward and backward do (kernels/gemm.h).
+  if (training == kernels::Precision::BFloat16) {
+    peak.type = kernels::PackedType::BFloat16;
+    peak.typed = gflops([&] {
+      kernels::linear_forward(c.data(), a.data(), b.data(), nullptr, n, n, n, kernels::Precision::BFloat16);
+    });
+  }
   return peak;
 }
 
@@ -102,6 +112,7 @@ void print_peak(const Peak& peak, double flops, double seconds) {
 
 struct BenchOptions {
   int64_t batch = 32, src_len = 30, tgt_len = 30, iters = 10;
+  std::string precision = "float32";  // bench train: the linear layers' products (train --precision)
 };
 
 // Random ids, every sentence full length (no padding), labels for training.
@@ -124,8 +135,7 @@ Batch random_batch(const ModelConfig& c, const BenchOptions& o, uint64_t seed) {
 // Times `step` (after one warm-up call, which sizes every buffer) and prints
 // tokens/s and the share of the backend's peak for `flops` per step.
 void report(const char* what, const ModelSource& source, const BenchOptions& o, double flops,
-            const std::function<void()>& step) {
-  const Peak peak = measure_peak();
+            const std::function<void()>& step, const Peak& peak) {
   step();
   std::vector<double> times;
   for (int64_t i = 0; i < o.iters; ++i) {
@@ -135,9 +145,9 @@ void report(const char* what, const ModelSource& source, const BenchOptions& o, 
   }
   const double t = median(times);
   const double tokens = static_cast<double>(o.batch * (o.src_len + o.tgt_len));
-  std::printf("%s: %s, batch %lld × (source %lld + target %lld tokens), %d threads, median of %lld runs\n", what,
+  std::printf("%s: %s, batch %lld × (source %lld + target %lld tokens), %d threads, median of %lld runs%s\n", what,
               source.describe().c_str(), (long long)o.batch, (long long)o.src_len, (long long)o.tgt_len, num_threads(),
-              (long long)o.iters);
+              (long long)o.iters, peak.type == kernels::PackedType::BFloat16 ? ", bfloat16 products" : "");
   std::printf("  time per batch        %10.2f ms\n", t * 1e3);
   std::printf("  source+target tokens  %10.0f tokens/s\n", tokens / t);
   std::printf("  target tokens         %10.0f tokens/s\n", static_cast<double>(o.batch * o.tgt_len) / t);
@@ -150,7 +160,7 @@ void bench_forward(const ModelSource& source, const BenchOptions& o) {
   model->params.pack_linear_weights();
   const Batch batch = random_batch(model->config, o, source.seed);
   report("forward", source, o, forward_flops(model->config, o.batch, o.src_len, o.tgt_len),
-         [&] { model->forward(batch); });
+         [&] { model->forward(batch); }, measure_peak());
 }
 
 // One optimizer step as training runs it: forward with dropout, the
@@ -158,18 +168,23 @@ void bench_forward(const ModelSource& source, const BenchOptions& o) {
 // mode drops packed ones). Counted as 3× the forward FLOPs (the backward of
 // a matrix product is two products of the same size).
 void bench_train(const ModelSource& source, const BenchOptions& o) {
+  kernels::Precision precision = kernels::Precision::Float32;
+  kernels::parse_precision(o.precision, &precision);  // checked by the option
+  kernels::check_precision(precision);
   auto model = source.build();
   const Batch batch = random_batch(model->config, o, source.seed);
   LabelSmoothedCrossEntropy criterion(0.1f, static_cast<int32_t>(model->config.pad_id));
   Adam adam(model->params, AdamOptions{});
   Tensor dlogits;
   model->set_training(true, source.seed);
+  model->params.set_precision(precision);
+  const Peak peak = measure_peak(kernels::PackedType::Float32, precision);
   report("train", source, o, 3.0 * forward_flops(model->config, o.batch, o.src_len, o.tgt_len), [&] {
     model->params.zero_grad();
     criterion.forward_backward(dlogits, model->forward(batch), batch);
     model->backward(dlogits);
     adam.step(1e-4);
-  });
+  }, peak);
 }
 
 double peak_resident_mib() {
@@ -245,10 +260,19 @@ void add_bench_command(CLI::App& app) {
     cmd->add_option("--tgt-len", o->tgt_len, "target tokens per sentence")->check(CLI::Range(1, 100000))->capture_default_str();
     cmd->add_option("--iters", o->iters, "timed runs (the median is reported)")->check(CLI::Range(1, 100000))->capture_default_str();
     cmd->callback([source, o, run] { run(*source, *o); });
+    return std::pair{cmd, o};
   };
   add("forward", "tokens/s and GFLOP/s of the batched forward pass", 32, bench_forward);
   // ~4,000 target tokens per batch, as the Multi30k recipe trains.
-  add("train", "tokens/s and GFLOP/s of one training step (forward, loss, backward, Adam)", 128, bench_train);
+  auto [train, train_options] =
+      add("train", "tokens/s and GFLOP/s of one training step (forward, loss, backward, Adam)", 128, bench_train);
+  train->add_option("--precision", train_options->precision,
+                    "the linear layers' products, as train --precision: float32 or bfloat16")
+      ->check([](const std::string& name) {
+        kernels::Precision p;
+        return kernels::parse_precision(name, &p) ? std::string() : "must be float32 (fp32) or bfloat16 (bf16)";
+      })
+      ->capture_default_str();
 
   auto* decode = bench->add_subcommand("decode", "sentences/s, tokens/s, GFLOP/s and peak memory of translation (KV cache, fixed output length)");
   auto source = std::make_shared<ModelSource>();

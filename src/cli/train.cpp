@@ -11,7 +11,7 @@ void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "train a translation model on a parallel corpus");
   struct State {
     TrainOptions o;
-    std::string preset = "small", config, schedule = "noam";
+    std::string preset = "small", config, schedule = "noam", precision = "float32";
     float dropout = -1.0f;
   };
   auto s = std::make_shared<State>();
@@ -36,6 +36,14 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--warmup", o.schedule.warmup, "warm-up steps")->check(CLI::Range(1, 1 << 30))->capture_default_str();
   cmd->add_option("--lr", o.schedule.peak, "inverse-sqrt and constant: the peak learning rate")->capture_default_str();
   cmd->add_option("--clip-norm", o.adam.clip_norm, "clip gradients to this global L2 norm (0: off)")->capture_default_str();
+  cmd->add_option("--precision", s->precision,
+                  "the linear layers' products: float32, or bfloat16 (bf16 operands, fp32 sums and weights; needs "
+                  "AVX512_BF16)")
+      ->check([](const std::string& name) {
+        kernels::Precision p;
+        return kernels::parse_precision(name, &p) ? std::string() : "must be float32 (fp32) or bfloat16 (bf16)";
+      })
+      ->capture_default_str();
   cmd->add_option("--label-smoothing", o.label_smoothing, "ε of label smoothing")->check(CLI::Range(0.0, 0.99))->capture_default_str();
   cmd->add_option("--max-steps", o.max_steps, "stop after N optimizer steps (0: no limit)")->capture_default_str();
   cmd->add_option("--max-epochs", o.max_epochs, "stop after N epochs (0: no limit)")->capture_default_str();
@@ -62,6 +70,7 @@ void add_train_command(CLI::App& app) {
       throw CLI::ValidationError("--valid-source/--valid-target", "give both or neither");
     set_architecture(o, s->preset, s->config, s->dropout);
     set_schedule(o, s->schedule);
+    kernels::parse_precision(s->precision, &o.precision);
     // Under mpirun, one process of a data-parallel job (docs/DISTRIBUTED.md).
     const auto job = join_training_job();
     int code = 0;

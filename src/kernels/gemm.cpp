@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "kernels/linear_bf16.h"
+
 namespace transformer::kernels {
 
 void gemm_reference(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
@@ -22,7 +24,28 @@ void gemm_reference(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t 
   }
 }
 
-void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in, int64_t out) {
+const char* precision_name(Precision precision) {
+  return precision == Precision::BFloat16 ? "bfloat16" : "float32";
+}
+
+bool parse_precision(const std::string& name, Precision* precision) {
+  if (name == "float32" || name == "fp32") {
+    *precision = Precision::Float32;
+  } else if (name == "bfloat16" || name == "bf16") {
+    *precision = Precision::BFloat16;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void check_precision(Precision precision) {
+  if (precision == Precision::BFloat16) check_bf16_products();
+}
+
+void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in, int64_t out,
+                    Precision precision) {
+  if (precision == Precision::BFloat16) return linear_forward_bf16(y, x, W, b, rows, in, out);
   // Broadcasting the bias into y first lets the product accumulate onto it
   // (beta = 1): one pass over y instead of two.
   float beta = 0.0f;
@@ -34,9 +57,13 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
 }
 
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t rows,
-                     int64_t in, int64_t out, bool accumulate_dx) {
-  gemm(Trans::No, Trans::No, rows, in, out, 1.0f, dy, out, W, in, accumulate_dx ? 1.0f : 0.0f, dx, in);
-  gemm(Trans::Yes, Trans::No, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dW, in);
+                     int64_t in, int64_t out, bool accumulate_dx, Precision precision) {
+  if (precision == Precision::BFloat16) {
+    linear_backward_bf16(dx, dW, dy, x, W, rows, in, out, accumulate_dx);
+  } else {
+    gemm(Trans::No, Trans::No, rows, in, out, 1.0f, dy, out, W, in, accumulate_dx ? 1.0f : 0.0f, dx, in);
+    gemm(Trans::Yes, Trans::No, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dW, in);
+  }
   if (db == nullptr) return;
   for (int64_t r = 0; r < rows; ++r) {
     const float* dyr = dy + r * out;

@@ -30,9 +30,28 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
 void gemm_reference(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
+// The precision of a linear layer's products on plain weights, as training
+// chooses it (train --precision):
+//   Float32: fp32 throughout.
+//   BFloat16: mixed precision. Both operands of each product are rounded to
+//     bfloat16 (nearest even; kernels/quantize.h) and the products are summed
+//     in fp32 (AVX512_BF16's VDPBF16PS, through oneDNN's matmul); the result,
+//     the bias, the weights and their gradients stay fp32.
+enum class Precision { Float32, BFloat16 };
+
+// "float32", "bfloat16": the names train --precision and checkpoints use.
+const char* precision_name(Precision precision);
+// The precision of that name ("fp32" and "bf16" too); false for another string.
+bool parse_precision(const std::string& name, Precision* precision);
+// Throws an Error naming what is missing when products in `precision`
+// cannot run here: bf16 needs the oneDNN backend and a CPU with AVX512_BF16
+// (kernels/cpu_features.h, whose test hook hides it). Float32 always runs.
+void check_precision(Precision precision);
+
 // A linear layer as PyTorch's nn.Linear defines it: y = x · Wᵀ + b.
 //   y: [rows, out]   x: [rows, in]   W: [out, in]   b: [out] (may be null)
-void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in, int64_t out);
+void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in, int64_t out,
+                    Precision precision = Precision::Float32);
 
 // Backward of linear_forward:
 //   dx = dy · W            [rows, in]: overwritten, or added to when accumulate_dx
@@ -40,8 +59,9 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
 //   db += Σ_rows dy        [out] (may be null)
 // Parameter gradients always accumulate, so tied weights and gradient
 // accumulation over batches need nothing special.
+// In BFloat16 both products round their operands as linear_forward does.
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t rows,
-                     int64_t in, int64_t out, bool accumulate_dx);
+                     int64_t in, int64_t out, bool accumulate_dx, Precision precision = Precision::Float32);
 
 // The backend and what it runs on, for `bench` and logs: e.g.
 // "oneDNN 2.6.3 (avx512_core_bf16)" or "OpenBLAS 0.3.21 (Haswell kernels)".

@@ -2,7 +2,7 @@
 // oneDNN: gemm() on cblas_sgemm from OpenBLAS's OpenMP build. OpenBLAS has
 // no packed-weight product we can use, so a PackedWeight here is a plain
 // copy of W and its linear_forward is the unpacked one; and no bf16 or int8
-// products (check_packed_type says so).
+// products (check_packed_type and check_precision say so).
 #include <cblas.h>
 #include <omp.h>
 
@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "kernels/gemm.h"
+#include "kernels/linear_bf16.h"
 #include "kernels/packed_weight.h"
 
 namespace transformer::kernels {
@@ -58,6 +59,17 @@ int64_t PackedWeight::bytes() const { return static_cast<int64_t>(impl_->W.size(
 void linear_forward(float* y, const float* x, const PackedWeight& W, const float* b, int64_t rows) {
   const auto& w = W.impl();
   linear_forward(y, x, w.W.data(), b, rows, w.in, w.out);
+}
+
+// No bf16 products: check_precision refuses them before a layer asks.
+void check_bf16_products() { check_packed_type(PackedType::BFloat16); }
+
+void linear_forward_bf16(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t) {
+  check_bf16_products();
+}
+
+void linear_backward_bf16(float*, float*, const float*, const float*, const float*, int64_t, int64_t, int64_t, bool) {
+  check_bf16_products();
 }
 
 }  // namespace transformer::kernels

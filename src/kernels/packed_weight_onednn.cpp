@@ -38,6 +38,7 @@
 #include "core/error.h"
 #include "kernels/cpu_features.h"
 #include "kernels/gemm.h"
+#include "kernels/onednn_context.h"
 #include "kernels/packed_weight.h"
 #include "kernels/quantize.h"
 
@@ -55,6 +56,11 @@ struct PackedWeight::Impl {
 };
 
 namespace {
+
+using onednn::Buffer;
+using onednn::cpu;
+using onednn::thread_buffer;
+using onednn::thread_stream;
 
 using dnnl::memory;
 using Tag = memory::format_tag;
@@ -77,20 +83,6 @@ Types types_of(PackedType type) {
 // The most inputs an int8 product may sum: |Σ_k (q_k − z) w_k| ≤ 255 · 127 · in
 // must fit in int32, as must each of its two terms.
 constexpr int64_t kMaxInt8Inputs = ((int64_t{1} << 31) - 1) / (255 * 127);
-
-// The process's CPU engine. Never destroyed: threads' streams refer to it,
-// and a static's destruction could come before theirs.
-const dnnl::engine& cpu() {
-  static const dnnl::engine* engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);
-  return *engine;
-}
-
-// A stream per thread: the server runs one model replica per thread, and a
-// stream is not meant to be shared between threads.
-dnnl::stream& thread_stream() {
-  thread_local dnnl::stream stream(cpu());
-  return stream;
-}
 
 // The row count the layout is asked for; any would do (see the top).
 constexpr int64_t kLayoutRows = 64;
@@ -122,8 +114,7 @@ Matmul create_matmul(const Key& key, const memory::desc& layout) {
   const Types t = types_of(key.type);
   const memory::desc src({key.rows, key.in}, t.src, Tag::ab), dst({key.rows, key.out}, t.dst, Tag::ab);
   const memory::desc bias = key.bias ? memory::desc({1, key.out}, kF32, Tag::ab) : memory::desc();
-  // The caller's scratch memory instead of the library's, which in Debian's
-  // build is shared by all primitives and unsafe for two threads at once.
+  // The caller's scratch memory (onednn::thread_buffer).
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const dnnl::matmul::desc desc = key.bias ? dnnl::matmul::desc(src, layout, bias, dst) : dnnl::matmul::desc(src, layout, dst);
@@ -168,28 +159,6 @@ Bindings& thread_bindings(const Key& key, const Matmul& mm) {
     return desc.is_zero() ? memory() : memory(desc, cpu(), DNNL_MEMORY_NONE);
   };
   return bindings.emplace(key, Bindings{none(mm.src), none(mm.bias), none(mm.dst), none(mm.scratchpad)}).first->second;
-}
-
-// Each thread's working memory, grown as needed: the primitives' scratch,
-// and for bf16 and int8 the converted activations, their scales and zero
-// points.
-enum Use { kScratchpad, kSource, kScales, kZeroPoints, kPaddedDestination, kUses };
-
-void* thread_buffer(Use use, size_t bytes) {
-  struct Buffer {
-    void* data = nullptr;
-    size_t size = 0;
-    ~Buffer() { std::free(data); }
-  };
-  thread_local Buffer buffers[kUses];
-  Buffer& buffer = buffers[use];
-  if (bytes > buffer.size) {
-    std::free(buffer.data);
-    buffer.size = (bytes + 63) / 64 * 64;
-    buffer.data = std::aligned_alloc(64, buffer.size);
-    if (buffer.data == nullptr) throw std::bad_alloc();
-  }
-  return buffer.data;
 }
 
 // W [out, in] row-major is the {in, out} matrix with strides {1, in}: format
@@ -316,23 +285,23 @@ static void linear_forward_rows(float* y, const float* x, const PackedWeight& W,
   // The product's source and destination in the types it multiplies.
   // Padding rows hold zeros; their results are dropped.
   const void* src = x;
-  void* dst = padded == rows ? static_cast<void*>(y) : thread_buffer(kPaddedDestination, padded * w.out * sizeof(float));
+  void* dst = padded == rows ? static_cast<void*>(y) : thread_buffer(Buffer::kPaddedDestination, padded * w.out * sizeof(float));
   float* x_scales = nullptr;
   int32_t* zero_points = nullptr;
   if (w.type == PackedType::BFloat16) {
-    auto* converted = static_cast<uint16_t*>(thread_buffer(kSource, padded * w.in * sizeof(uint16_t)));
+    auto* converted = static_cast<uint16_t*>(thread_buffer(Buffer::kSource, padded * w.in * sizeof(uint16_t)));
     to_bfloat16(x, converted, rows * w.in);
     std::fill(converted + rows * w.in, converted + padded * w.in, uint16_t{0});
     src = converted;
   } else if (int8) {
-    auto* q = static_cast<uint8_t*>(thread_buffer(kSource, padded * w.in));
-    x_scales = static_cast<float*>(thread_buffer(kScales, rows * sizeof(float)));
-    zero_points = static_cast<int32_t*>(thread_buffer(kZeroPoints, rows * sizeof(int32_t)));
+    auto* q = static_cast<uint8_t*>(thread_buffer(Buffer::kSource, padded * w.in));
+    x_scales = static_cast<float*>(thread_buffer(Buffer::kScales, rows * sizeof(float)));
+    zero_points = static_cast<int32_t*>(thread_buffer(Buffer::kZeroPoints, rows * sizeof(int32_t)));
     quantize_uint8_rows(x, rows, w.in, q, x_scales, zero_points);
     std::fill(q + rows * w.in, q + padded * w.in, uint8_t{0});
     src = q;  // and the int32 product goes where y's floats will be (dequantize_int8_product)
   } else if (padded != rows) {
-    auto* copy = static_cast<float*>(thread_buffer(kSource, padded * w.in * sizeof(float)));
+    auto* copy = static_cast<float*>(thread_buffer(Buffer::kSource, padded * w.in * sizeof(float)));
     std::copy_n(x, rows * w.in, copy);
     std::fill(copy + rows * w.in, copy + padded * w.in, 0.0f);
     src = copy;
@@ -350,7 +319,7 @@ static void linear_forward_rows(float* y, const float* x, const PackedWeight& W,
   arg(DNNL_ARG_DST, bind.dst, dst);
   if (key.bias) arg(DNNL_ARG_BIAS, bind.bias, b);
   const size_t scratch = mm->scratchpad.get_size();
-  if (scratch > 0) arg(DNNL_ARG_SCRATCHPAD, bind.scratchpad, thread_buffer(kScratchpad, scratch));
+  if (scratch > 0) arg(DNNL_ARG_SCRATCHPAD, bind.scratchpad, thread_buffer(Buffer::kScratchpad, scratch));
   dnnl::stream& stream = thread_stream();
   const dnnl_status_t status = dnnl_primitive_execute(mm->primitive.get(), stream.get(), n, args);
   if (status != dnnl_success) throw Error("oneDNN: matmul failed (status " + std::to_string(static_cast<int>(status)) + ")");

@@ -26,7 +26,8 @@ void Linear::forward(Tensor& y, const Tensor& x) {
     assert(weight.packed.in() == in() && weight.packed.out() == out());
     kernels::linear_forward(y.data(), x.data(), weight.packed, bias.value.data(), rows);
   } else {
-    kernels::linear_forward(y.data(), x.data(), weight.value.data(), bias.value.data(), rows, in(), out());
+    kernels::linear_forward(y.data(), x.data(), weight.value.data(), bias.value.data(), rows, in(), out(),
+                            weight.precision);
   }
 }
 
@@ -35,7 +36,7 @@ void Linear::backward(Tensor& dx, const Tensor& dy, bool accumulate) {
   if (!accumulate) dx.resize(x_->shape());
   assert(dx.shape() == x_->shape());
   kernels::linear_backward(dx.data(), weight.grad.data(), bias.grad.data(), dy.data(), x_->data(),
-                           weight.value.data(), x_->numel() / in(), in(), out(), accumulate);
+                           weight.value.data(), x_->numel() / in(), in(), out(), accumulate, weight.precision);
 }
 
 }  // namespace transformer

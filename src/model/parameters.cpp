@@ -13,7 +13,11 @@ namespace transformer {
 
 Parameter& Parameters::add(const std::string& name, Shape shape, Init init) {
   assert(find(name) == nullptr);
-  params_.push_back(std::make_unique<Parameter>(Parameter{name, Tensor(std::move(shape)), init, Tensor(), false, {}}));
+  auto param = std::make_unique<Parameter>();
+  param->name = name;
+  param->value = Tensor(std::move(shape));
+  param->init = init;
+  params_.push_back(std::move(param));
   return *params_.back();
 }
 
@@ -38,6 +42,12 @@ int64_t Parameters::count() const {
   int64_t n = 0;
   for (const auto& p : params_) n += p->value.numel();
   return n;
+}
+
+void Parameters::set_precision(kernels::Precision precision) {
+  kernels::check_precision(precision);
+  for (auto& p : params_)
+    if (p->multiplied) p->precision = precision;
 }
 
 void Parameters::zero_grad() {

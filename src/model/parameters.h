@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "kernels/gemm.h"
 #include "kernels/packed_weight.h"
 
 namespace transformer {
@@ -28,6 +29,9 @@ struct Parameter {
   // packing. An embedding that is not also the output layer's weight is only
   // read row by row and stays unpacked.
   bool multiplied = false;
+  // The precision training multiplies by this weight in, when it is not
+  // packed (kernels/gemm.h; Parameters::set_precision).
+  kernels::Precision precision = kernels::Precision::Float32;
   // `value` in the matrix backend's packed layout, for inference: a snapshot
   // made by Parameters::pack_linear_weights(), empty otherwise. Linear uses
   // it when it is there.
@@ -65,6 +69,13 @@ class Parameters {
   // Every parameter from its own stream of `seed`, so the values of one do not
   // depend on which others exist.
   void initialize(uint64_t seed);
+
+  // The precision of every multiplied weight's products in training
+  // (train --precision): mixed-precision training rounds the operands of the
+  // linear layers' products to bf16, and nothing else; the values, their
+  // gradients and the optimizer stay fp32. Throws an Error (check_precision)
+  // when `precision` cannot run here.
+  void set_precision(kernels::Precision precision);
 
   // Sets every gradient to zero (allocating it the first time).
   void zero_grad();

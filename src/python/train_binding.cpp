@@ -60,7 +60,7 @@ py::object to_python(const nlohmann::json& record) {
 
 void train_from_python(const py::object& on_step, const py::object& on_validation, const py::kwargs& kwargs) {
   TrainOptions o;
-  std::string preset = "small", config, schedule = "noam";
+  std::string preset = "small", config, schedule = "noam", precision = "float32";
   std::optional<float> dropout;
   int threads = 0;
   Options options{py::dict(kwargs)};
@@ -81,6 +81,7 @@ void train_from_python(const py::object& on_step, const py::object& on_validatio
   options.take("lr", o.schedule.peak);
   options.take("clip_norm", o.adam.clip_norm);
   options.take("label_smoothing", o.label_smoothing);
+  options.take("precision", precision);
   options.take("max_steps", o.max_steps);
   options.take("max_epochs", o.max_epochs);
   options.take("max_minutes", o.max_minutes);
@@ -103,6 +104,8 @@ void train_from_python(const py::object& on_step, const py::object& on_validatio
   if (dropout && *dropout < 0) throw Error("dropout must be in [0, 0.99], not " + std::to_string(*dropout));
   set_architecture(o, preset, config, dropout.value_or(-1.0f));  // negative: the config's
   set_schedule(o, schedule);
+  if (!kernels::parse_precision(precision, &o.precision))
+    throw Error("precision must be float32 (fp32) or bfloat16 (bf16), not '" + precision + "'");
 
   // Python's own SIGINT handler stays (handle_signals false) and only marks
   // the signal; Python raises KeyboardInterrupt when it next runs: in a

@@ -28,7 +28,8 @@ void save_checkpoint(const std::string& path, const Transformer& model, const Ad
               {"dropout_rng", std::to_string(progress.dropout_rng)},
               {"best_valid_loss", progress.best_valid_loss},
               {"validations_without_improvement", progress.validations_without_improvement},
-              {"elapsed_seconds", progress.elapsed_seconds}};
+              {"elapsed_seconds", progress.elapsed_seconds},
+              {"precision", kernels::precision_name(progress.precision)}};
   if (progress.ranks > 1) {
     record["ranks"] = progress.ranks;
     json streams = json::array();  // as strings: JSON readers may hold numbers as doubles
@@ -68,6 +69,12 @@ void read_progress(const safetensors::File& file, Adam& adam, TrainingProgress* 
   progress->best_valid_loss = p.number("best_valid_loss");
   progress->validations_without_improvement = p.integer("validations_without_improvement", 0);
   progress->elapsed_seconds = p.number("elapsed_seconds");
+  progress->precision = kernels::Precision::Float32;
+  if (p.has("precision")) {
+    const std::string name = json_string(p.at("precision"), p.source(), "precision");
+    if (!kernels::parse_precision(name, &progress->precision))
+      bad_json_field(p.source(), "precision", "\"float32\" or \"bfloat16\"", p.at("precision"));
+  }
   // A run of one process writes neither "ranks" nor the streams of others.
   progress->ranks = p.has("ranks") ? p.integer("ranks", 1) : 1;
   progress->dropout_rng_ranks.clear();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/gemm.h"
 #include "model/transformer.h"
 #include "train/optimizer.h"
 
@@ -24,6 +25,9 @@ struct TrainingProgress {
   double best_valid_loss = 0;   // 0: no validation yet
   int64_t validations_without_improvement = 0;
   double elapsed_seconds = 0;   // training time before this checkpoint
+  // The linear layers' products (train --precision); a checkpoint written
+  // before there was a choice holds float32.
+  kernels::Precision precision = kernels::Precision::Float32;
 };
 
 // Writes path atomically: tensors "param.NAME", "adam.m.NAME", "adam.v.NAME";

@@ -286,6 +286,11 @@ int train(const TrainOptions& o) { return train(o, *single_process()); }
 
 int train(const TrainOptions& o, Communicator& comm) {
   check_train_options(o);
+  try {
+    kernels::check_precision(o.precision);  // before anything is read: a machine without bf16 fails at once
+  } catch (const Error& e) {
+    throw Error(std::string("precision ") + kernels::precision_name(o.precision) + ": " + e.what());
+  }
   const bool root = comm.is_root();  // the one process that writes
   const std::string checkpoint_path = (fs::path(o.out) / "checkpoint.safetensors").string();
   if (root) {
@@ -322,6 +327,12 @@ int train(const TrainOptions& o, Communicator& comm) {
     batcher.restore(BatcherState{progress.epoch, progress.next_batch});
     if (root)
       std::fprintf(stderr, "resuming at step %lld, epoch %lld\n", (long long)progress.step, (long long)progress.epoch + 1);
+    // Allowed (a run may go on in the other precision), but it is then not
+    // the run it would have been without the stop.
+    if (root && progress.precision != o.precision)
+      std::fprintf(stderr, "note: the checkpoint was trained in %s and goes on in %s, so it will not be bit-identical "
+                   "to an uninterrupted run\n", kernels::precision_name(progress.precision),
+                   kernels::precision_name(o.precision));
   } else {
     progress.dropout_rng = o.seed;
     progress.ranks = comm.size();
@@ -345,6 +356,8 @@ int train(const TrainOptions& o, Communicator& comm) {
   uint64_t dropout_seed = dropout_seed_for_rank(progress.dropout_rng, comm.rank());
   if (o.resume && comm.size() > 1) dropout_seed = comm.scatter(progress.dropout_rng_ranks);
   model.set_training(true, dropout_seed);  // a stream's state is also a valid seed that continues it
+  model.params.set_precision(o.precision);
+  progress.precision = o.precision;
   GradientAllreduce gradient_allreduce(model.params, comm);
 
   std::optional<MetricsLog> metrics;

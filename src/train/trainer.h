@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dist/communicator.h"
+#include "kernels/gemm.h"
 #include "model/config.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
@@ -32,6 +33,10 @@ struct TrainOptions {
   LearningRateSchedule schedule;  // the paper's warm-up schedule by default
   AdamOptions adam;               // β1 0.9, β2 0.98, ε 1e-9, clipping
   float label_smoothing = 0.1f;   // ε_ls, the paper's 0.1; 0 trains against the one-hot target
+  // The linear layers' products: fp32, or bf16 operands with fp32 sums
+  // (mixed precision: weights, gradients, Adam, softmax, layer norm and the
+  // loss stay fp32; kernels/gemm.h). bf16 needs AVX512_BF16 and oneDNN.
+  kernels::Precision precision = kernels::Precision::Float32;
   int64_t max_steps = 0;          // stop after this many optimizer steps (0: no limit)
   int64_t max_epochs = 0;         // stop after this many passes over the data (0: no limit)
   double max_minutes = 0;         // stop after this much training time (0: no limit)

@@ -1,0 +1,151 @@
+// Mixed-precision linear layers for training (gemm.h's Precision::BFloat16)
+// on oneDNN's matmul primitive: bf16 · bf16 with fp32 sums into an fp32
+// result (its brgemm kernels for AVX512_BF16).
+//
+// Each product rounds its fp32 operands into per-thread bf16 buffers first.
+// That pass reads each element once; the product then does in² or in·out
+// multiply-adds per row, so at our shapes (in, out ≥ 256) the conversion is a
+// small part of the time (docs/RESULTS.md).
+//
+// A primitive is made per shape and cached, as the packed products do
+// (packed_weight_onednn.cpp): training meets one shape per batch shape. The
+// transposed operands (Wᵀ in the forward pass, dyᵀ for dW) are read in place
+// through strided memory descriptors; nothing is transposed by copying.
+#include <dnnl.hpp>
+#include <omp.h>
+
+#include <algorithm>
+#include <cassert>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "kernels/linear_bf16.h"
+#include "kernels/onednn_context.h"
+#include "kernels/packed_weight.h"
+#include "kernels/quantize.h"
+
+namespace transformer::kernels {
+
+namespace {
+
+using dnnl::memory;
+using onednn::Buffer;
+using Tag = memory::format_tag;
+using Dt = memory::data_type;
+
+// C [m, n] (= or +=) op(A) [m, k] · op(B) [k, n] (+ bias [n]); A and B bf16,
+// row-major, transposed in place when asked; C fp32.
+struct Key {
+  int64_t m, n, k;
+  bool trans_a, trans_b, bias, accumulate;
+  int threads;  // a primitive divides its work among the threads it was created for
+  bool operator==(const Key&) const = default;
+};
+
+struct KeyHash {
+  size_t operator()(const Key& key) const {
+    size_t h = std::hash<int64_t>()(key.m);
+    for (int64_t v : {key.n, key.k, static_cast<int64_t>(key.trans_a) | static_cast<int64_t>(key.trans_b) << 1 |
+                                        static_cast<int64_t>(key.bias) << 2 | static_cast<int64_t>(key.accumulate) << 3,
+                      static_cast<int64_t>(key.threads)})
+      h = h * 1000003u ^ std::hash<int64_t>()(v);
+    return h;
+  }
+};
+
+struct Product {
+  dnnl::matmul primitive;
+  memory::desc a, b, bias, c, scratchpad;
+};
+
+Product create_product(const Key& key) {
+  const memory::desc a({key.m, key.k}, Dt::bf16, key.trans_a ? Tag::ba : Tag::ab);
+  const memory::desc b({key.k, key.n}, Dt::bf16, key.trans_b ? Tag::ba : Tag::ab);
+  const memory::desc c({key.m, key.n}, Dt::f32, Tag::ab);
+  const memory::desc bias = key.bias ? memory::desc({1, key.n}, Dt::f32, Tag::ab) : memory::desc();
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // onednn::thread_buffer
+  if (key.accumulate) {
+    dnnl::post_ops sum;
+    sum.append_sum(1.0f);
+    attr.set_post_ops(sum);
+  }
+  const dnnl::matmul::desc desc = key.bias ? dnnl::matmul::desc(a, b, bias, c) : dnnl::matmul::desc(a, b, c);
+  const dnnl::matmul::primitive_desc pd(desc, attr, onednn::cpu());
+  return Product{dnnl::matmul(pd), a, b, bias, c, pd.scratchpad_desc()};
+}
+
+std::shared_ptr<const Product> cached_product(const Key& key) {
+  // Training meets one shape per batch shape; past this many the cache
+  // starts again rather than grow without bound over a long run.
+  constexpr size_t kCapacity = 1024;
+  static std::mutex mutex;
+  static auto* cache = new std::unordered_map<Key, std::shared_ptr<const Product>, KeyHash>();
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache->find(key);
+  if (it != cache->end()) return it->second;
+  if (cache->size() >= kCapacity) cache->clear();
+  try {
+    return cache->emplace(key, std::make_shared<const Product>(create_product(key))).first->second;
+  } catch (const dnnl::error& e) {
+    throw Error("oneDNN: no bf16 matmul for " + std::to_string(key.m) + " × " + std::to_string(key.k) + " · " +
+                std::to_string(key.k) + " × " + std::to_string(key.n) + ": " + e.what());
+  }
+}
+
+void multiply(const Key& key, const uint16_t* a, const uint16_t* b, const float* bias, float* c) {
+  assert(!omp_in_parallel());
+  const auto product = cached_product(key);
+  const dnnl::engine& cpu = onednn::cpu();
+  auto bind = [&](const memory::desc& desc, const void* data) { return memory(desc, cpu, const_cast<void*>(data)); };
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, bind(product->a, a)},
+                                       {DNNL_ARG_WEIGHTS, bind(product->b, b)},
+                                       {DNNL_ARG_DST, bind(product->c, c)}};
+  if (key.bias) args.emplace(DNNL_ARG_BIAS, bind(product->bias, bias));
+  const size_t scratch = product->scratchpad.get_size();
+  if (scratch > 0)
+    args.emplace(DNNL_ARG_SCRATCHPAD, bind(product->scratchpad, onednn::thread_buffer(Buffer::kScratchpad, scratch)));
+  product->primitive.execute(onednn::thread_stream(), args);
+  onednn::thread_stream().wait();
+}
+
+// n floats rounded to bf16 into the thread's buffer `use`, on all threads.
+const uint16_t* rounded(Buffer use, const float* x, int64_t n) {
+  auto* out = static_cast<uint16_t*>(onednn::thread_buffer(use, static_cast<size_t>(n) * sizeof(uint16_t)));
+  constexpr int64_t kChunk = 16384;
+#pragma omp parallel for schedule(static) if (n > kChunk)
+  for (int64_t first = 0; first < n; first += kChunk) to_bfloat16(x + first, out + first, std::min(kChunk, n - first));
+  return out;
+}
+
+}  // namespace
+
+void check_bf16_products() { check_packed_type(PackedType::BFloat16); }
+
+void linear_forward_bf16(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in,
+                         int64_t out) {
+  if (rows == 0) return;
+  const int threads = omp_get_max_threads();
+  const uint16_t* x16 = rounded(Buffer::kBf16Activations, x, rows * in);
+  const uint16_t* W16 = rounded(Buffer::kBf16Weights, W, out * in);
+  // y [rows, out] = x [rows, in] · Wᵀ, Wᵀ being W [out, in] read transposed.
+  multiply(Key{rows, out, in, false, true, b != nullptr, false, threads}, x16, W16, b, y);
+}
+
+void linear_backward_bf16(float* dx, float* dW, const float* dy, const float* x, const float* W, int64_t rows,
+                          int64_t in, int64_t out, bool accumulate_dx) {
+  if (rows == 0) return;
+  const int threads = omp_get_max_threads();
+  const uint16_t* dy16 = rounded(Buffer::kBf16Activations, dy, rows * out);
+  const uint16_t* W16 = rounded(Buffer::kBf16Weights, W, out * in);
+  const uint16_t* x16 = rounded(Buffer::kBf16Inputs, x, rows * in);
+  // dx [rows, in] = dy [rows, out] · W [out, in]
+  multiply(Key{rows, in, out, false, false, false, accumulate_dx, threads}, dy16, W16, nullptr, dx);
+  // dW [out, in] += dyᵀ [out, rows] · x [rows, in]
+  multiply(Key{out, in, rows, true, false, false, true, threads}, dy16, x16, nullptr, dW);
+}
+
+}  // namespace transformer::kernels
