@@ -81,6 +81,25 @@ TEST_F(Cli, BadConfigFieldIsNamed) {
   EXPECT_FALSE(fs::exists(path("m/model.safetensors")));
 }
 
+// train --precision: a name it does not know, and bf16 on a CPU without
+// AVX512_BF16 (the test hook of kernels/cpu_features.h), are refused before
+// any file is read (the files named here do not exist).
+TEST_F(Cli, TrainPrecisionIsChecked) {
+  const std::string files = " --vocab " + path("none.model") + " --train-source " + path("none.de") +
+                            " --train-target " + path("none.en") + " --out " + path("run");
+  Result r = run_cli("train --precision int8" + files);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("--precision: must be float32 (fp32) or bfloat16 (bf16)"));
+  r = transformer::test_support::run_command("TRANSFORMER_HIDE_CPU_FEATURES=avx512_bf16 " + std::string(TRANSFORMER_BIN) +
+                                             " train --precision bf16" + files + " 2>&1");
+  EXPECT_EQ(r.exit_code, 1);
+  if (r.output.find("need the oneDNN backend") == std::string::npos) {  // an OpenBLAS build says that instead
+    EXPECT_THAT(r.output, HasSubstr("error: precision bfloat16: bfloat16 products need the AVX512_BF16 instruction set, "
+                                    "which this CPU does not have"));
+  }
+  EXPECT_FALSE(fs::exists(path("run"))) << "nothing is written before the check";
+}
+
 TEST_F(Cli, UnknownFlagAndPreset) {
   EXPECT_NE(run_cli("summary --preset huge").exit_code, 0);
   EXPECT_NE(run_cli("summary --no-such-flag").exit_code, 0);
