@@ -48,6 +48,23 @@ def test_train_equals_the_cli_with_callbacks(data_dir, model_dir, tmp_path):
     assert transformer.Translator(tmp_path / "py").translate_batch(["ein Mann"])[0] is not None
 
 
+def test_bf16_training_equals_the_cli(data_dir, model_dir, tmp_path):
+    data = dict(train_source=data_dir / "train.de", train_target=data_dir / "train.en", vocab=model_dir / "spm.model")
+    options = {**OPTIONS, "keep_last": 0}
+    try:
+        transformer.train(out=tmp_path / "py", precision="bf16", **data, **options)
+    except (ValueError, RuntimeError) as e:
+        if "AVX512_BF16" in str(e) or "oneDNN backend" in str(e):
+            pytest.skip(str(e))
+        raise
+    cli("--threads", 1, "train", *[a for k, v in data.items() for a in ("--" + k.replace("_", "-"), v)],
+        "--out", tmp_path / "cli", "--precision", "bfloat16",
+        *[arg for name, value in options.items() if name != "threads" for arg in ("--" + name.replace("_", "-"), value)])
+    assert (tmp_path / "py" / "model.safetensors").read_bytes() == (tmp_path / "cli" / "model.safetensors").read_bytes()
+    transformer.train(out=tmp_path / "fp32", **data, **options)
+    assert (tmp_path / "py" / "model.safetensors").read_bytes() != (tmp_path / "fp32" / "model.safetensors").read_bytes()
+
+
 def test_ctrl_c_writes_a_checkpoint_then_raises(data_dir, model_dir, tmp_path):
     data = dict(train_source=data_dir / "train.de", train_target=data_dir / "train.en", vocab=model_dir / "spm.model",
                 out=tmp_path / "run")
@@ -73,6 +90,8 @@ def test_bad_training_options(data_dir, model_dir, tmp_path):
         transformer.train(log_every=0, **data)
     with pytest.raises(ValueError, match="^schedule must be noam, inverse-sqrt or constant, not 'cosine'$"):
         transformer.train(schedule="cosine", **data)
+    with pytest.raises(ValueError, match=r"^precision must be float32 \(fp32\) or bfloat16 \(bf16\), not 'int8'$"):
+        transformer.train(precision="int8", **data)
     with pytest.raises(ValueError, match=r"^dropout must be in \[0, 0.99\], not -0.5"):
         transformer.train(dropout=-0.5, **data)
     with pytest.raises(TypeError, match=r"^max_steps: 'many' is of the wrong type \(str\)$"):
