@@ -68,6 +68,8 @@ def parse_args():
     p.add_argument("--iters", type=int, default=5, help="timed steps per round (median taken)")
     p.add_argument("--rounds", type=int, default=2, help="alternating rounds of ours then PyTorch")
     p.add_argument("--threads", type=int, default=2, help="threads for both sides")
+    p.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                   help="our linear layers' products (train --precision); PyTorch trains in float32 either way")
     p.add_argument("--bin", default="build/transformer", help="our binary (relative paths: from the repo root)")
     a = p.parse_args()
     for name in ("batch", "src_len", "tgt_len", "iters", "rounds", "threads"):
@@ -96,7 +98,7 @@ def binary_env():
 def run_ours(binary, a):
     cmd = [binary, "--threads", str(a.threads), "bench", "train", "--preset", a.preset,
            "--batch", str(a.batch), "--src-len", str(a.src_len), "--tgt-len", str(a.tgt_len),
-           "--iters", str(a.iters)]
+           "--iters", str(a.iters), "--precision", a.precision]
     r = subprocess.run(cmd, cwd=REPO, env=binary_env(), capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"error: {' '.join(cmd)} failed with status {r.returncode}:\n{r.stdout}{r.stderr}")
@@ -209,6 +211,7 @@ def main():
     print(f"PyTorch model: {params / 1e6:.2f} M parameters")
     sys.stdout.flush()
 
+    print(f"ours: products in {a.precision}; PyTorch: float32")
     ours, theirs = [], []
     command = None
     for r in range(a.rounds):
