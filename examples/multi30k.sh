@@ -2,11 +2,19 @@
 # The Multi30k German→English recipe (docs/RESULTS.md): a joint SentencePiece
 # vocabulary of 8,000, the `small` Transformer, training for a fixed time
 # budget on this machine's CPU, then test_2016_flickr translated (greedy and
-# beam 4) and scored with sacreBLEU-compatible BLEU.
+# beam 4) and scored with sacreBLEU-compatible BLEU, for the best checkpoint
+# and for the mean of the last checkpoints (the paper's averaging).
 #
 #   bash examples/multi30k.sh [MINUTES] [OUT] [DATA]
 #       defaults: 30, runs/multi30k-${MINUTES}min, and the repository's own copy
 #       of Multi30k (data/multi30k/, unpacked into build/data/multi30k)
+#
+# Environment, for variants (each figure in docs/RESULTS.md names its own):
+#   PRECISION  the products' precision: bf16 where the CPU has AVX512_BF16
+#              (mixed precision, same curve; docs/RESULTS.md), else float32
+#   DROPOUT    P_drop (default 0.1)
+#   AVERAGE    checkpoints averaged at the end (default 5, as the paper's base
+#              models; 0: none)
 #
 # DATA (or the environment's MULTI30K) is a folder with train, val and
 # test_2016_flickr in .de and .en. Needs the build (scripts/build.sh).
@@ -21,6 +29,13 @@ for f in train.de train.en val.de val.en test_2016_flickr.de test_2016_flickr.en
 done
 bin=build/transformer
 mkdir -p "$out"
+precision=${PRECISION:-}
+if [[ -z "$precision" ]]; then
+  precision=float32
+  grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && precision=bf16
+fi
+dropout=${DROPOUT:-0.1}
+average=${AVERAGE:-5}
 
 if [[ ! -f "$out/spm.model" ]]; then
   $bin vocab --input "$data/train.de" "$data/train.en" --out "$out/spm.model" --vocab-size 8000
@@ -28,17 +43,27 @@ fi
 
 # Batches of ~4,000 target tokens; the paper's schedule shape with a short
 # warm-up and a stated peak (4,000 warm-up steps would not even end in 30 CPU
-# minutes); the paper's label smoothing and dropout.
+# minutes); the paper's label smoothing; a checkpoint every 400 steps, the
+# last $average of them kept for averaging.
 resume=()
 [[ -f "$out/model/checkpoint.safetensors" ]] && resume=(--resume)
 $bin train --preset small --vocab "$out/spm.model" \
   --train-source "$data/train.de" --train-target "$data/train.en" \
   --valid-source "$data/val.de" --valid-target "$data/val.en" \
   --out "$out/model" --max-tokens 4096 --schedule inverse-sqrt --lr 1e-3 --warmup 500 \
-  --clip-norm 1.0 --label-smoothing 0.1 --dropout 0.1 --max-minutes "$minutes" \
-  --valid-every 400 --valid-bleu-max 300 --seed 1 "${resume[@]}"
+  --clip-norm 1.0 --label-smoothing 0.1 --dropout "$dropout" --max-minutes "$minutes" \
+  --valid-every 400 --valid-bleu-max 300 --seed 1 --precision "$precision" --keep-last "$average" "${resume[@]}"
 
-for beam in 1 4; do
-  $bin translate --model "$out/model" --beam "$beam" < "$data/test_2016_flickr.de" > "$out/test.beam$beam.en"
-  echo "beam $beam: $($bin bleu "$data/test_2016_flickr.en" -i "$out/test.beam$beam.en")"
+models=(model)
+snapshots=("$out"/model/checkpoints/step-*)
+if (( average > 1 && ${#snapshots[@]} > 1 )); then
+  rm -rf "$out/averaged"
+  $bin average --out "$out/averaged" "${snapshots[@]}"
+  models+=(averaged)
+fi
+for m in "${models[@]}"; do
+  for beam in 1 4; do
+    $bin translate --model "$out/$m" --beam "$beam" < "$data/test_2016_flickr.de" > "$out/test.$m.beam$beam.en"
+    echo "$m, beam $beam: $($bin bleu "$data/test_2016_flickr.en" -i "$out/test.$m.beam$beam.en")"
+  done
 done
