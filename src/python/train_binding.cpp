@@ -66,6 +66,7 @@ void train_from_python(const py::object& on_step, const py::object& on_validatio
   Options options{py::dict(kwargs)};
   options.take_path("train_source", o.train_source);
   options.take_path("train_target", o.train_target);
+  options.take_path("data", o.data);
   options.take_path("valid_source", o.valid_source);
   options.take_path("valid_target", o.valid_target);
   options.take_path("vocab", o.vocabulary);
