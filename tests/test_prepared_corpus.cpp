@@ -381,6 +381,17 @@ TEST_F(Prepare, CommandLine) {
   EXPECT_THAT(r.output, HasSubstr("error: " + dir_ + "/train.src:301: line is empty"));
   EXPECT_EQ(read_file(out), read_file(data_));  // a failed prepare leaves the file as it was
 
+  // Nothing usable: train's error, and no file.
+  std::ofstream(dir_ + "/blank.src") << "\n  \n";
+  std::ofstream(dir_ + "/blank.tgt") << "a\nb\n";
+  PrepareOptions blank;
+  blank.vocabulary = dir_ + "/spm.model";
+  blank.source = dir_ + "/blank.src";
+  blank.target = dir_ + "/blank.tgt";
+  blank.out = dir_ + "/blank.prepared";
+  EXPECT_EQ(error_of([&] { prepare_corpus(blank); }), dir_ + "/blank.src: no usable sentence pairs");
+  EXPECT_FALSE(fs::exists(blank.out));
+
   r = run_cli("prepare --vocab " + dir_ + "/spm.model --source " + dir_ + "/train.src --out " + out);
   EXPECT_EQ(r.exit_code, 106);
   EXPECT_THAT(r.output, HasSubstr("--target is required"));
