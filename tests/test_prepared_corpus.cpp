@@ -408,7 +408,8 @@ TEST_F(Prepare, CommandLine) {
   EXPECT_THAT(r.output, HasSubstr("error: " + dir_ + "/train.src: not a prepared corpus"));
   r = run_cli(train + " --data " + data_);
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("training corpus: " + data_ + ", prepared from 305 pairs read, 302 kept"));
+  EXPECT_THAT(r.output, HasSubstr("training corpus: " + data_ +
+                                  ", prepared from 305 pairs read, 302 kept (skipped: 2 empty, 1 invalid UTF-8, 0 too long)"));
 }
 
 }  // namespace

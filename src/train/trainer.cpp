@@ -89,9 +89,14 @@ std::unique_ptr<PreparedCorpus> open_prepared(const TrainOptions& o, const text:
   auto corpus = std::make_unique<PreparedCorpus>(o.data, wrapping);
   corpus->check_vocabulary(o.vocabulary, read_file(o.vocabulary), vocab.size());
   const CorpusReport& r = corpus->header().corpus;
-  if (report_counts)
-    std::fprintf(stderr, "training corpus: %s, prepared from %lld pairs read, %lld kept\n", o.data.c_str(),
+  if (report_counts) {
+    std::fprintf(stderr, "training corpus: %s, prepared from %lld pairs read, %lld kept", o.data.c_str(),
                  (long long)r.read, (long long)r.kept);
+    if (r.kept != r.read)
+      std::fprintf(stderr, " (skipped: %lld empty, %lld invalid UTF-8, %lld too long)", (long long)r.skipped_empty,
+                   (long long)r.skipped_invalid_utf8, (long long)r.skipped_too_long);
+    std::fprintf(stderr, "\n");
+  }
   if (corpus->size() == 0) throw Error(o.data + ": no sentence pairs");
   return corpus;
 }
