@@ -317,6 +317,11 @@ TEST_F(Prepare, CorruptFilesAreNamed) {
             dir_ + "/width: header field 'id_bytes' = 3, expected 2 or 4");
   EXPECT_EQ(open(corrupted("vocab0", [](std::string& b) { put<uint32_t>(b, 32, 0); })),
             dir_ + "/vocab0: header field 'vocab_size' = 0, expected 1 to 65536 (ids of 2 bytes)");
+  EXPECT_EQ(open(corrupted("vocab-wide", [](std::string& b) {
+              put<uint32_t>(b, 12, 4);
+              put<uint32_t>(b, 32, 0x80000000u);
+            })),
+            dir_ + "/vocab-wide: header field 'vocab_size' = 2147483648, expected 1 to 2147483647 (ids of 4 bytes)");
   EXPECT_THAT(open(corrupted("pairs", [](std::string& b) { put<uint64_t>(b, 16, ~0ull); })),
               HasSubstr("pairs: header field 'pairs' = 18446744073709551615, expected at most 2^40"));
 
@@ -329,6 +334,11 @@ TEST_F(Prepare, CorruptFilesAreNamed) {
               HasSubstr("length: pair 302: its ids end at"));
   EXPECT_THAT(open(corrupted("sum", [&](std::string& b) { put<uint32_t>(b, lengths_at + 8 * (N - 1) + 4, 0); })),
               HasSubstr("sum: the pairs' lengths add up to"));
+
+  // Wrapping ids the corpus's vocabulary cannot hold (the trainer's come
+  // from a config checked against the same vocabulary).
+  EXPECT_EQ(error_of([&] { PreparedCorpus corpus(data_, SourceWrapping{2, 24}); }),
+            data_ + ": the source's BOS/EOS id 24 is not below the vocabulary size 24 of the corpus");
 
   // A bad id is found when its pair is read, and named.
   const std::string bad_id = corrupted("id", [&](std::string& b) {

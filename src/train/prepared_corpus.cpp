@@ -226,6 +226,13 @@ PreparedCorpus::PreparedCorpus(const std::string& path, SourceWrapping wrapping)
   try {
     check_header(map_bytes_);
     check_index();
+    // The wrapping ids come from the model's config, checked against the
+    // vocabulary; a caller that wraps with ids the corpus cannot hold would
+    // build batches with ids past the embeddings.
+    for (const int32_t id : {wrapping_.bos, wrapping_.eos})
+      if (id >= 0 && static_cast<uint32_t>(id) >= header_.vocab_size)
+        throw Error(path_ + ": the source's BOS/EOS id " + std::to_string(id) + " is not below the vocabulary size " +
+                    std::to_string(header_.vocab_size) + " of the corpus");
   } catch (...) {
     if (map_) ::munmap(const_cast<unsigned char*>(map_), static_cast<size_t>(map_bytes_));
     throw;
@@ -254,8 +261,10 @@ void PreparedCorpus::check_header(int64_t file_bytes) {
   h.id_bytes = get<uint32_t>(map_, kIdBytesAt);
   if (h.id_bytes != 2 && h.id_bytes != 4) throw bad_field("id_bytes", h.id_bytes, "2 or 4");
   h.vocab_size = get<uint32_t>(map_, kVocabSizeAt);
-  if (h.vocab_size == 0 || (h.id_bytes == 2 && h.vocab_size > 65536))
-    throw bad_field("vocab_size", h.vocab_size, h.id_bytes == 2 ? "1 to 65536 (ids of 2 bytes)" : "at least 1");
+  // Ids become int32 in a batch: a larger vocabulary would make them negative.
+  if (h.vocab_size == 0 || h.vocab_size > (h.id_bytes == 2 ? 65536u : 2147483647u))
+    throw bad_field("vocab_size", h.vocab_size,
+                    h.id_bytes == 2 ? "1 to 65536 (ids of 2 bytes)" : "1 to 2147483647 (ids of 4 bytes)");
   const uint64_t pairs = get<uint64_t>(map_, kPairsAt), tokens = get<uint64_t>(map_, kTokensAt);
   if (pairs > static_cast<uint64_t>(kMaxPairs)) throw bad_field("pairs", pairs, "at most 2^40");
   if (tokens > static_cast<uint64_t>(kMaxTokens)) throw bad_field("tokens", tokens, "at most 2^48");
