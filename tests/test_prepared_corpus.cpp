@@ -379,11 +379,13 @@ TEST_F(Prepare, AnotherVocabularyIsRefusedNamingBoth) {
 
 TEST_F(Prepare, CommandLine) {
   const std::string out = dir_ + "/cli.prepared";
+  std::ofstream(out + ".tmp.999999999") << "what a killed prepare left";  // no process has that id
   auto r = run_cli("prepare --vocab " + dir_ + "/spm.model --source " + dir_ + "/train.src --target " + dir_ +
                    "/train.tgt --out " + out);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("wrote " + out + ": 305 pairs read, 302 kept (skipped: 2 empty, 1 invalid UTF-8"));
   EXPECT_EQ(read_file(out), read_file(data_));  // the same bytes as the library call (the same vocabulary path)
+  EXPECT_FALSE(fs::exists(out + ".tmp.999999999"));
 
   r = run_cli("prepare --vocab " + dir_ + "/spm.model --source " + dir_ + "/train.src --target " + dir_ +
               "/train.tgt --out " + out + " --strict");

@@ -133,6 +133,7 @@ PrepareReport prepare_corpus(const PrepareOptions& o) {
   if (static_cast<int64_t>(h.vocab_path.size()) > kMaxVocabPathBytes)
     throw Error(o.vocabulary + ": a path longer than " + std::to_string(kMaxVocabPathBytes) + " bytes");
 
+  remove_stale_temporaries(o.out);  // a killed prepare leaves one as large as the corpus's ids
   TemporaryFile out(o.out);
   const std::vector<unsigned char> placeholder(kPreparedHeaderBytes, 0);  // the header goes last, once counted
   out.write(placeholder.data(), placeholder.size());
