@@ -221,6 +221,10 @@ PreparedCorpus::PreparedCorpus(const std::string& path, SourceWrapping wrapping)
     ::close(fd);  // the mapping keeps the file
     if (map == MAP_FAILED) throw Error(path + ": cannot map: " + why);
     map_ = static_cast<const unsigned char*>(map);
+    // No read-ahead around a fault (the disk's can be megabytes): the
+    // header and a batch's pairs are read alone; check_index reads the
+    // index sequentially, on purpose.
+    ::madvise(map, static_cast<size_t>(map_bytes_), MADV_RANDOM);
   } else {
     ::close(fd);
   }
@@ -308,7 +312,9 @@ void PreparedCorpus::check_header(int64_t file_bytes) {
 void PreparedCorpus::check_index() {
   const long page = ::sysconf(_SC_PAGESIZE);
   const auto page_of = [&](const void* p) { return reinterpret_cast<uintptr_t>(p) / page * page; };
-  ::madvise(reinterpret_cast<void*>(page_of(ids_)), reinterpret_cast<uintptr_t>(lengths_) - page_of(ids_), MADV_RANDOM);
+  void* const index = reinterpret_cast<void*>(page_of(lengths_));
+  const size_t index_bytes = reinterpret_cast<uintptr_t>(map_ + map_bytes_) - page_of(lengths_);
+  ::madvise(index, index_bytes, MADV_SEQUENTIAL);
   constexpr int64_t kChunk = 1 << 16;  // pairs between two releases of the offsets' pages
   uintptr_t released = page_of(offsets_);  // the offsets' pages before this one are given back
   auto release_up_to = [&](uintptr_t end) {
@@ -327,6 +333,7 @@ void PreparedCorpus::check_index() {
     if ((i + 1) % kChunk == 0) release_up_to(page_of(offsets_ + i + 1));
   }
   if (header_.pairs > 0) release_up_to(page_of(offsets_ + header_.pairs - 1) + page);
+  ::madvise(index, index_bytes, MADV_RANDOM);  // from now on, a batch's pairs' lengths and offsets alone
   if (expected != static_cast<uint64_t>(header_.tokens))
     throw Error(path_ + ": the pairs' lengths add up to " + std::to_string(expected) + " ids, but the header counts " +
                 std::to_string(header_.tokens));
