@@ -4,7 +4,8 @@
 // another exception or a crash. Every pair kept has a non-empty source and
 // target that are valid UTF-8, hold no line break, and are trimmed of
 // surrounding whitespace; max_chars holds; line numbers increase; and the
-// report adds up (read = kept + every skipped count).
+// report adds up (read = kept + every skipped count). ParallelCorpusStream
+// on the same two files gives the same pairs, report or error.
 //
 // The input: byte 0 picks the options (strict, max_chars, max_problems), the
 // rest is the TSV file, and is also cut at its first 0xFF byte (never valid
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "check.h"
 #include "core/error.h"
@@ -77,10 +79,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t cut = text.find('\xFF');
   const std::string source = text.substr(0, cut);
   const std::string target = cut == std::string::npos ? text : text.substr(cut + 1);
+  std::vector<SentencePair> whole;
+  std::string whole_error;
   try {
-    check(read_parallel_corpus(source_file.write(source), target_file.write(target), options, &report), report,
-          options, false);
-  } catch (const Error&) {
+    whole = read_parallel_corpus(source_file.write(source), target_file.write(target), options, &report);
+    check(whole, report, options, false);
+  } catch (const Error& e) {
+    whole_error = e.what();
+  }
+
+  // The streaming reader (transformer prepare) keeps, skips, reports and
+  // refuses exactly what the whole-file reader does.
+  std::string stream_error;
+  std::vector<SentencePair> streamed;
+  CorpusReport stream_report;
+  try {
+    ParallelCorpusStream stream(source_file.path(), target_file.path(), options);
+    for (SentencePair p; stream.next(&p);) streamed.push_back(p);
+    stream_report = stream.report();
+  } catch (const Error& e) {
+    stream_error = e.what();
+  }
+  FUZZ_CHECK(stream_error == whole_error);
+  if (whole_error.empty()) {
+    FUZZ_CHECK(streamed.size() == whole.size());
+    for (size_t i = 0; i < whole.size(); ++i)
+      FUZZ_CHECK(streamed[i].source == whole[i].source && streamed[i].target == whole[i].target &&
+                 streamed[i].line == whole[i].line);
+    FUZZ_CHECK(stream_report.read == report.read && stream_report.kept == report.kept &&
+               stream_report.skipped_empty == report.skipped_empty &&
+               stream_report.skipped_invalid_utf8 == report.skipped_invalid_utf8 &&
+               stream_report.skipped_too_long == report.skipped_too_long &&
+               stream_report.first_problems == report.first_problems);
   }
   return 0;
 }

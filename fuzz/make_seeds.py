@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the safetensors seeds of fuzz/corpus/safetensors/ (each < 1 KB).
+"""Writes the safetensors seeds of fuzz/corpus/safetensors/ and the prepared
+corpora of fuzz/corpus/prepared_corpus/ (each < 1 KB).
 
 regress_number_overflow.safetensors is not written here: it is the input the
 fuzzer found (docs/FUZZING.md), kept as it was. The other targets' seeds are
@@ -80,3 +81,51 @@ for name, data in seeds.items():
     with open(os.path.join(OUT, name + ".safetensors"), "wb") as f:
         f.write(data)
 print("wrote %d seeds to %s" % (len(seeds), OUT))
+
+
+# Prepared corpora (docs/FORMATS.md, "Prepared corpora"), written from the
+# layout the page documents: a second writer, so the seeds also check the page.
+PREPARED_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "prepared_corpus")
+
+
+def prepared(pairs, vocab_size=24, id_bytes=2, path=b"spm.model", version=1, pick=0, offsets=None, tokens=None,
+             magic=b"TFCORPUS"):
+    """pairs: (source ids, target ids); pick: reserved byte 100, which the fuzz target reads as its options."""
+    ids = [i for s, t in pairs for i in s + t]
+    lengths = [n for s, t in pairs for n in (len(s), len(t))]
+    if offsets is None:
+        offsets, at = [], 0
+        for s, t in pairs:
+            offsets.append(at)
+            at += len(s) + len(t)
+    header = magic + struct.pack("<IIQQIIQQQQQQ", version, id_bytes, len(pairs), len(ids) if tokens is None else tokens,
+                                 vocab_size, len(path), 0x0123456789ABCDEF, 1000, len(pairs) + 1, 1, 0, 0)
+    header += bytes(128 - len(header))
+    header = header[:100] + bytes([pick]) + header[101:]
+
+    def pad(b):
+        return b + bytes(-len(b) % 8)
+
+    return (header + pad(path) + pad(struct.pack("<%d%s" % (len(ids), "H" if id_bytes == 2 else "I"), *ids))
+            + struct.pack("<%dI" % len(lengths), *lengths) + struct.pack("<%dQ" % len(offsets), *offsets))
+
+
+three = [([5, 6, 7], [8, 9]), ([10], [11, 12, 13, 14]), ([15, 16], [17])]
+seeds = {
+    "valid_u16": prepared(three),
+    "valid_u16_wrapped": prepared(three, pick=0b00101011),  # BOS and EOS around sources, max_tokens 12
+    "valid_u32": prepared([([69999, 4], [65536]), ([5], [6, 7])], vocab_size=70000, id_bytes=4, pick=0b01000001),
+    "valid_empty_sides": prepared([([], [4]), ([5], []), ([6, 7], [8])], pick=0b00010010),
+    "bad_id": prepared([([5, 24], [6])]),
+    "bad_offset": prepared(three, offsets=[0, 6, 10]),
+    "bad_tokens": prepared(three, tokens=12),
+    "bad_version": prepared(three, version=2),
+    "bad_magic": prepared(three, magic=b"TFCORPUZ"),
+    "truncated": prepared(three)[:-5],
+    "trailing": prepared(three) + b"\0" * 8,
+}
+os.makedirs(PREPARED_OUT, exist_ok=True)
+for name, data in seeds.items():
+    with open(os.path.join(PREPARED_OUT, name), "wb") as f:
+        f.write(data)
+print("wrote %d seeds to %s" % (len(seeds), PREPARED_OUT))

@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets of fuzz/ with clang (into build-fuzz/) and runs
 # each for SECONDS (default 600, the 10-minute local run; docs/FUZZING.md).
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET ...]     targets: safetensors config corpus serve_request
+#   scripts/fuzz.sh [SECONDS] [TARGET ...]     targets: safetensors config corpus prepared_corpus serve_request
 #
 # Seeds are read from fuzz/corpus/TARGET/ and never written; what a run
 # learns goes to build-fuzz/corpus/TARGET/, a crashing input to
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(safetensors config corpus serve_request)
+[[ ${#targets[@]} -gt 0 ]] || targets=(safetensors config corpus prepared_corpus serve_request)
 
 for tool in clang clang++ ld.lld cmake; do
   command -v "$tool" >/dev/null || { echo "fuzz.sh: $tool is missing (apt-get install -y clang lld cmake)" >&2; exit 2; }

@@ -13,6 +13,7 @@ void add_bench_allreduce_command(CLI::App& bench);  // a subcommand of bench
 void add_bleu_command(CLI::App& app);
 void add_vocab_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_prepare_command(CLI::App& app);
 void add_translate_command(CLI::App& app);
 void add_score_command(CLI::App& app);
 void add_explain_command(CLI::App& app);

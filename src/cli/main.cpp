@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   transformer::cli::add_bench_command(app);
   transformer::cli::add_bleu_command(app);
   transformer::cli::add_vocab_command(app);
+  transformer::cli::add_prepare_command(app);
   transformer::cli::add_train_command(app);
   transformer::cli::add_quantize_command(app);
   transformer::cli::add_average_command(app);

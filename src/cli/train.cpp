@@ -16,8 +16,9 @@ void add_train_command(CLI::App& app) {
   };
   auto s = std::make_shared<State>();
   TrainOptions& o = s->o;
-  cmd->add_option("--train-source", o.train_source, "training corpus, source side, one sentence a line")->required();
-  cmd->add_option("--train-target", o.train_target, "training corpus, target side, aligned line by line")->required();
+  cmd->add_option("--train-source", o.train_source, "training corpus, source side, one sentence a line");
+  cmd->add_option("--train-target", o.train_target, "training corpus, target side, aligned line by line");
+  cmd->add_option("--data", o.data, "the training corpus prepared by transformer prepare, instead of --train-source/--train-target");
   cmd->add_option("--valid-source", o.valid_source, "validation corpus, source side");
   cmd->add_option("--valid-target", o.valid_target, "validation corpus, target side");
   cmd->add_option("--vocab", o.vocabulary, "SentencePiece model for both sides (transformer vocab)")->required();
@@ -68,6 +69,10 @@ void add_train_command(CLI::App& app) {
     TrainOptions& o = s->o;
     if (o.valid_source.empty() != o.valid_target.empty())
       throw CLI::ValidationError("--valid-source/--valid-target", "give both or neither");
+    if (!o.data.empty() && !(o.train_source.empty() && o.train_target.empty()))
+      throw CLI::ValidationError("--data", "give the training corpus prepared (--data) or as text (--train-source/--train-target), not both");
+    if (o.data.empty() && (o.train_source.empty() || o.train_target.empty()))
+      throw CLI::ValidationError("--train-source/--train-target", "give both, or --data with a prepared corpus");
     set_architecture(o, s->preset, s->config, s->dropout);
     set_schedule(o, s->schedule);
     kernels::parse_precision(s->precision, &o.precision);

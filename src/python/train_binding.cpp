@@ -66,6 +66,7 @@ void train_from_python(const py::object& on_step, const py::object& on_validatio
   Options options{py::dict(kwargs)};
   options.take_path("train_source", o.train_source);
   options.take_path("train_target", o.train_target);
+  options.take_path("data", o.data);
   options.take_path("valid_source", o.valid_source);
   options.take_path("valid_target", o.valid_target);
   options.take_path("vocab", o.vocabulary);
@@ -97,8 +98,11 @@ void train_from_python(const py::object& on_step, const py::object& on_validatio
   options.take("strict", o.strict_corpus);
   options.take("threads", threads);
   options.check_all_taken("train");
-  for (const auto& [name, value] : {std::pair{"train_source", &o.train_source}, {"train_target", &o.train_target},
-                                    {"vocab", &o.vocabulary}, {"out", &o.out}})
+  // The training corpus as text, or prepared (data=; train() refuses both).
+  if (o.data.empty())
+    for (const auto& [name, value] : {std::pair{"train_source", &o.train_source}, {"train_target", &o.train_target}})
+      if (value->empty()) throw py::type_error(std::string("train() needs ") + name + " (or data, a prepared corpus)");
+  for (const auto& [name, value] : {std::pair{"vocab", &o.vocabulary}, {"out", &o.out}})
     if (value->empty()) throw py::type_error(std::string("train() needs ") + name);
   if (threads < 0) throw Error("threads must not be negative (0: all cores), not " + std::to_string(threads));
   if (dropout && *dropout < 0) throw Error("dropout must be in [0, 0.99], not " + std::to_string(*dropout));

@@ -42,29 +42,80 @@ int64_t length(const std::vector<int32_t>& ids) { return static_cast<int64_t>(id
 }  // namespace
 
 Batcher::Batcher(std::vector<Example> examples, const BatcherOptions& options) : options_(options) {
-  if (options.max_tokens < 2)
-    throw Error("max_tokens must be at least 2 (one source token, BOS/EOS), got " +
-                std::to_string(options.max_tokens));
-  if (options.max_length < 1) throw Error("max_length must be at least 1, got " + std::to_string(options.max_length));
+  check_options();
   keep_usable(std::move(examples));
   cut_batches();
 }
 
+Batcher::Batcher(const ExampleStore& store, const BatcherOptions& options) : options_(options), store_(&store) {
+  check_options();
+  keep_usable(store);
+  cut_batches();
+}
+
+void Batcher::check_options() const {
+  if (options_.max_tokens < 2)
+    throw Error("max_tokens must be at least 2 (one source token, BOS/EOS), got " +
+                std::to_string(options_.max_tokens));
+  if (options_.max_length < 1) throw Error("max_length must be at least 1, got " + std::to_string(options_.max_length));
+}
+
+int64_t Batcher::src_length(int64_t i) const { return store_ ? store_->source_length(i) : length(examples_[i].src); }
+int64_t Batcher::tgt_length(int64_t i) const { return store_ ? store_->target_length(i) : length(examples_[i].tgt); }
+
 // An example fits if both sides fit max_length and, alone in a batch,
 // max_tokens; the decoder sees the target plus BOS (and predicts it plus EOS).
-void Batcher::keep_usable(std::vector<Example> examples) {
+// Counts what it drops, and the tokens of what it keeps.
+bool Batcher::usable(int64_t src, int64_t tgt) {
   const int64_t limit = std::min(options_.max_length, options_.max_tokens);
+  if (src == 0) {
+    ++dropped_empty_source_;
+    return false;
+  }
+  if (src > limit || tgt + 1 > limit) {
+    ++dropped_too_long_;
+    return false;
+  }
+  source_tokens_ += src;
+  target_tokens_ += tgt + 1;
+  ++kept_;
+  return true;
+}
+
+// The kept examples stay in examples_; sorted_ starts as their indices.
+void Batcher::keep_usable(std::vector<Example> examples) {
   examples_.reserve(examples.size());
-  for (Example& e : examples) {
-    if (e.src.empty()) {
-      ++dropped_empty_source_;
-    } else if (length(e.src) > limit || length(e.tgt) + 1 > limit) {
-      ++dropped_too_long_;
-    } else {
-      source_tokens_ += length(e.src);
-      target_tokens_ += length(e.tgt) + 1;
-      examples_.push_back(std::move(e));
-    }
+  for (Example& e : examples)
+    if (usable(length(e.src), length(e.tgt))) examples_.push_back(std::move(e));
+  sorted_ = iota(kept_);
+}
+
+// The store keeps every example; sorted_ starts as the kept ones' indices,
+// in store order, which is what the in-memory iota stands for: the same
+// shuffle and sort then give the same batches.
+void Batcher::keep_usable(const ExampleStore& store) {
+  sorted_.reserve(static_cast<size_t>(store.size()));
+  for (int64_t i = 0; i < store.size(); ++i)
+    if (usable(store.source_length(i), store.target_length(i))) sorted_.push_back(i);
+  sorted_.shrink_to_fit();
+}
+
+// A stable sort of sorted_ by (source, target) length: stable by the target
+// length, then stable by the source length (the least significant key
+// first), each a counting sort. It gives exactly the order std::stable_sort
+// with that pair as the key gives (a stable order is unique), in linear
+// time: a corpus of millions of pairs sorts in a few passes over its lengths.
+void Batcher::sort_by_length() {
+  std::vector<int64_t> buffer(sorted_.size());
+  for (const bool by_source : {false, true}) {
+    auto key = [&](int64_t i) { return by_source ? src_length(i) : tgt_length(i); };
+    int64_t longest = 0;
+    for (const int64_t i : sorted_) longest = std::max(longest, key(i));
+    std::vector<int64_t> next(static_cast<size_t>(longest) + 2, 0);  // next[k]: where the next key-k example goes
+    for (const int64_t i : sorted_) ++next[key(i) + 1];
+    std::partial_sum(next.begin(), next.end(), next.begin());
+    for (const int64_t i : sorted_) buffer[next[key(i)]++] = i;
+    sorted_.swap(buffer);
   }
 }
 
@@ -72,18 +123,13 @@ void Batcher::keep_usable(std::vector<Example> examples) {
 // that equal-length sentences do not always share a batch in corpus order,
 // then cuts greedily: a batch grows while B × max(S, T) stays ≤ max_tokens.
 void Batcher::cut_batches() {
-  sorted_ = iota(num_examples());
   if (options_.shuffle) shuffle(sorted_, mix(options_.seed, kTieStream));
-  std::stable_sort(sorted_.begin(), sorted_.end(), [&](int64_t a, int64_t b) {
-    const Example &x = examples_[a], &y = examples_[b];
-    return std::pair(x.src.size(), x.tgt.size()) < std::pair(y.src.size(), y.tgt.size());
-  });
+  sort_by_length();
 
   batch_begin_ = {0};
   int64_t rows = 0, S = 0, T = 0;
   for (int64_t i = 0; i < num_examples(); ++i) {
-    const Example& e = examples_[sorted_[i]];
-    const int64_t src = length(e.src), tgt = length(e.tgt) + 1;
+    const int64_t src = src_length(sorted_[i]), tgt = tgt_length(sorted_[i]) + 1;
     if (rows > 0 && (rows + 1) * std::max({S, T, src, tgt}) > options_.max_tokens) {
       batch_begin_.push_back(i);
       rows = S = T = 0;
@@ -135,8 +181,8 @@ void Batcher::make_batch(std::span<const int64_t> indices, Batch* batch) const {
   const int64_t B = static_cast<int64_t>(indices.size());
   int64_t S = 0, T = 0;
   for (int64_t i : indices) {
-    S = std::max(S, length(examples_[i].src));
-    T = std::max(T, length(examples_[i].tgt) + 1);
+    S = std::max(S, src_length(i));
+    T = std::max(T, tgt_length(i) + 1);
   }
   batch->size = B;
   batch->src_len = S;
@@ -149,15 +195,19 @@ void Batcher::make_batch(std::span<const int64_t> indices, Batch* batch) const {
   batch->src_lengths.resize(B);
   batch->tgt_lengths.resize(B);
   for (int64_t b = 0; b < B; ++b) {
-    const Example& e = examples_[indices[b]];
-    const int64_t n = length(e.tgt);
-    std::copy(e.src.begin(), e.src.end(), batch->src_ids.begin() + b * S);
-    batch->src_lengths[b] = static_cast<int32_t>(e.src.size());
+    const int64_t i = indices[b], n = tgt_length(i);
+    int32_t* source = batch->src_ids.data() + b * S;
     int32_t* input = batch->tgt_ids.data() + b * T;      // start y1 … yn
     int32_t* labels = batch->tgt_labels.data() + b * T;  // y1 … yn EOS
+    if (store_) {
+      store_->read(i, source, labels);
+    } else {
+      std::copy(examples_[i].src.begin(), examples_[i].src.end(), source);
+      std::copy(examples_[i].tgt.begin(), examples_[i].tgt.end(), labels);
+    }
+    batch->src_lengths[b] = static_cast<int32_t>(src_length(i));
     input[0] = options_.start_id;
-    std::copy(e.tgt.begin(), e.tgt.end(), input + 1);
-    std::copy(e.tgt.begin(), e.tgt.end(), labels);
+    std::copy(labels, labels + n, input + 1);
     labels[n] = options_.eos_id;
     batch->tgt_lengths[b] = static_cast<int32_t>(n + 1);
   }

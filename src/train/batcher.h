@@ -25,6 +25,23 @@ struct Example {
   std::vector<int32_t> tgt;
 };
 
+// Where a batcher's examples live when they are not in memory: a prepared
+// corpus file, mapped (train/prepared_corpus.h). The batcher reads every
+// example's lengths once, to cut its batches, and the ids of an example only
+// when it builds a batch that holds it, so a process reads the ids of the
+// batches it trains on and of no others.
+class ExampleStore {
+ public:
+  virtual ~ExampleStore() = default;
+  virtual int64_t size() const = 0;
+  virtual int64_t source_length(int64_t i) const = 0;  // ids the encoder reads, wrapping included
+  virtual int64_t target_length(int64_t i) const = 0;  // the target's pieces alone
+  // Writes example i's source_length(i) source ids to `source` and its
+  // target_length(i) target pieces to `target`; throws Error for ids the
+  // store finds bad.
+  virtual void read(int64_t i, int32_t* source, int32_t* target) const = 0;
+};
+
 struct BatcherOptions {
   int64_t max_tokens = 4096;  // per batch: B × T (padded decoder positions, BOS/EOS included) ≤ max_tokens,
                               // and B × S (padded source positions) ≤ max_tokens
@@ -51,6 +68,10 @@ class Batcher {
   // sorts and cuts the rest into batches. Throws Error for options that make
   // no batch possible.
   Batcher(std::vector<Example> examples, const BatcherOptions& options);
+  // The same batches from a store that outlives the batcher: the same
+  // examples, lengths and seed give the same batches in the same order as
+  // above, but only their lengths are read here.
+  Batcher(const ExampleStore& store, const BatcherOptions& options);
 
   // Fills *batch with the next batch (reusing its buffers) and advances; after
   // an epoch's last batch the state moves to (epoch + 1, 0). False only when
@@ -60,8 +81,8 @@ class Batcher {
   // data-parallel job trains on that one.
   void skip();
 
-  // The batch of examples()[indices[0]], examples()[indices[1]], … in that
-  // order: src_ids [B, S] and tgt_ids = start y1 … yn, tgt_labels = y1 … yn EOS
+  // The batch of examples indices[0], indices[1], … in that order (indices
+  // into examples(), or into the store's examples): src_ids [B, S] and tgt_ids = start y1 … yn, tgt_labels = y1 … yn EOS
   // (both [B, T], T = longest target + 1), padded on the right with pad_id.
   Batch make_batch(std::span<const int64_t> indices) const;
   void make_batch(std::span<const int64_t> indices, Batch* batch) const;
@@ -73,10 +94,12 @@ class Batcher {
   int64_t epoch() const { return epoch_; }  // epoch of the next batch: it grows when an epoch is done
 
   int64_t num_batches() const { return static_cast<int64_t>(batch_begin_.size()) - 1; }
-  int64_t num_examples() const { return static_cast<int64_t>(examples_.size()); }
-  const std::vector<Example>& examples() const { return examples_; }  // the kept ones, in input order
-  // The examples (indices into examples()) of batch b of the length-sorted
-  // cut, b in [0, num_batches()); an epoch visits these in a shuffled order.
+  int64_t num_examples() const { return kept_; }
+  // The kept ones, in input order (empty when the examples are in a store).
+  const std::vector<Example>& examples() const { return examples_; }
+  // The examples (indices into examples(), or into the store) of batch b of
+  // the length-sorted cut, b in [0, num_batches()); an epoch visits these in
+  // a shuffled order.
   std::span<const int64_t> batch(int64_t b) const;
 
   int64_t dropped_too_long() const { return dropped_too_long_; }
@@ -85,12 +108,20 @@ class Batcher {
   int64_t target_tokens() const { return target_tokens_; }  // Σ (tgt + 1): the labels of one epoch, EOS included
 
  private:
+  void check_options() const;
   void keep_usable(std::vector<Example> examples);
+  void keep_usable(const ExampleStore& store);
+  bool usable(int64_t src, int64_t tgt);
+  void sort_by_length();
   void cut_batches();
   void order_epoch();
+  int64_t src_length(int64_t i) const;
+  int64_t tgt_length(int64_t i) const;
 
   BatcherOptions options_;
   std::vector<Example> examples_;
+  const ExampleStore* store_ = nullptr;  // where the examples are, when not in examples_
+  int64_t kept_ = 0;
   std::vector<int64_t> sorted_;       // example indices, by (src length, tgt length)
   std::vector<int64_t> batch_begin_;  // batch b is sorted_[batch_begin_[b], batch_begin_[b + 1])
   std::vector<int64_t> order_;        // the batches in the order of epoch order_epoch_

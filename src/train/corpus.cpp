@@ -1,6 +1,9 @@
 #include "train/corpus.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <optional>
 
 #include "core/error.h"
@@ -122,6 +125,28 @@ void reject(const std::string& where, const Problem& problem, const CorpusOption
 
 std::string location(const std::string& path, int64_t line) { return path + ":" + std::to_string(line); }
 
+// Counts line `line` of a parallel corpus as read, and says whether its pair
+// is kept; a bad pair is rejected (counted, or thrown in strict mode).
+bool accept_pair(std::string_view s, std::string_view t, int64_t line, const std::string& source_path,
+                 const std::string& target_path, const CorpusOptions& options, CorpusReport& r) {
+  ++r.read;
+  // Source first, then target: the message names the side that is wrong.
+  std::optional<Problem> problem = check_line(s, options);
+  const std::string& bad_path = problem ? source_path : target_path;
+  if (!problem) problem = check_line(t, options);
+  if (problem) {
+    reject(location(bad_path, line), *problem, options, r);
+    return false;
+  }
+  return true;
+}
+
+std::string mismatch_message(const std::string& source_path, int64_t source_lines, const std::string& target_path,
+                             int64_t target_lines) {
+  return source_path + " has " + std::to_string(source_lines) + " lines but " + target_path + " has " +
+         std::to_string(target_lines) + " lines: a parallel corpus needs one sentence a line on both sides";
+}
+
 }  // namespace
 
 std::vector<SentencePair> read_parallel_corpus(const std::string& source_path, const std::string& target_path,
@@ -130,9 +155,7 @@ std::vector<SentencePair> read_parallel_corpus(const std::string& source_path, c
   const std::string target_bytes = read_file(target_path);
   const std::string_view source_text = without_bom(source_bytes), target_text = without_bom(target_bytes);
   const int64_t source_lines = count_lines(source_text), target_lines = count_lines(target_text);
-  if (source_lines != target_lines)
-    throw Error(source_path + " has " + std::to_string(source_lines) + " lines but " + target_path + " has " +
-                std::to_string(target_lines) + " lines: a parallel corpus needs one sentence a line on both sides");
+  if (source_lines != target_lines) throw Error(mismatch_message(source_path, source_lines, target_path, target_lines));
 
   CorpusReport local;
   CorpusReport& r = report ? *report : local;
@@ -142,16 +165,8 @@ std::vector<SentencePair> read_parallel_corpus(const std::string& source_path, c
   Lines source(source_text), target(target_text);
   std::string_view s, t;
   for (int64_t line = 1; source.next(&s) && target.next(&t); ++line) {
-    ++r.read;
-    // Source first, then target: the message names the side that is wrong.
-    std::optional<Problem> problem = check_line(s, options);
-    const std::string& bad_path = problem ? source_path : target_path;
-    if (!problem) problem = check_line(t, options);
-    if (problem) {
-      reject(location(bad_path, line), *problem, options, r);
-      continue;
-    }
-    pairs.push_back({std::string(trim(s)), std::string(trim(t)), line});
+    if (accept_pair(s, t, line, source_path, target_path, options, r))
+      pairs.push_back({std::string(trim(s)), std::string(trim(t)), line});
   }
   r.kept = static_cast<int64_t>(pairs.size());
   return pairs;
@@ -177,6 +192,104 @@ std::vector<SentencePair> read_tsv_corpus(const std::string& path, const CorpusO
   }
   r.kept = static_cast<int64_t>(pairs.size());
   return pairs;
+}
+
+// The lines of a file read in blocks of 1 MiB, with the Lines rules: split
+// at '\n', a last line without '\n' counts, a leading byte order mark is
+// dropped. A line is held whole, however long (the buffer grows for it).
+class ParallelCorpusStream::BlockLines {
+ public:
+  explicit BlockLines(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "rb")) {
+    if (!file_) {
+      const std::string why = std::strerror(errno);
+      if (errno == ENOENT) throw FileNotFound(path + ": cannot open: " + why);
+      throw Error(path + ": cannot open: " + why);
+    }
+  }
+  ~BlockLines() { std::fclose(file_); }
+
+  // The next line (valid until the next call), or false at the end.
+  bool next(std::string_view* line) {
+    for (;;) {
+      const size_t end = buffer_.find('\n', begin_);
+      if (end != std::string::npos) {
+        *line = std::string_view(buffer_).substr(begin_, end - begin_);
+        begin_ = end + 1;
+        return true;
+      }
+      if (at_end_) {
+        if (begin_ == buffer_.size()) return false;
+        *line = std::string_view(buffer_).substr(begin_);
+        begin_ = buffer_.size();
+        return true;
+      }
+      fill();
+    }
+  }
+
+  // Starts again from the first line.
+  void rewind() {
+    std::rewind(file_);
+    buffer_.clear();
+    begin_ = 0;
+    at_end_ = started_ = false;
+  }
+
+ private:
+  // Keeps the unfinished line and appends the next block after it.
+  void fill() {
+    buffer_.erase(0, begin_);
+    begin_ = 0;
+    const size_t kept = buffer_.size();
+    buffer_.resize(kept + kBlock);
+    const size_t n = std::fread(buffer_.data() + kept, 1, kBlock, file_);
+    buffer_.resize(kept + n);
+    if (n < kBlock) {
+      if (std::ferror(file_)) throw Error(path_ + ": cannot read: " + std::strerror(errno));
+      at_end_ = true;
+    }
+    if (!started_) {
+      started_ = true;
+      if (std::string_view(buffer_).starts_with("\xEF\xBB\xBF")) begin_ = 3;
+    }
+  }
+
+  static constexpr size_t kBlock = size_t{1} << 20;
+  std::string path_;
+  std::FILE* file_;
+  std::string buffer_;
+  size_t begin_ = 0;
+  bool at_end_ = false, started_ = false;
+};
+
+ParallelCorpusStream::ParallelCorpusStream(const std::string& source_path, const std::string& target_path,
+                                           const CorpusOptions& options)
+    : source_path_(source_path), target_path_(target_path), options_(options),
+      source_(std::make_unique<BlockLines>(source_path)), target_(std::make_unique<BlockLines>(target_path)) {
+  auto count = [](BlockLines& lines) {
+    int64_t n = 0;
+    for (std::string_view line; lines.next(&line);) ++n;
+    lines.rewind();
+    return n;
+  };
+  const int64_t source_lines = count(*source_), target_lines = count(*target_);
+  if (source_lines != target_lines) throw Error(mismatch_message(source_path, source_lines, target_path, target_lines));
+}
+
+ParallelCorpusStream::~ParallelCorpusStream() = default;
+
+bool ParallelCorpusStream::next(SentencePair* pair) {
+  std::string_view s, t;
+  while (source_->next(&s) && target_->next(&t)) {
+    if (accept_pair(s, t, ++line_, source_path_, target_path_, options_, report_)) {
+      pair->source.assign(trim(s));
+      pair->target.assign(trim(t));
+      pair->line = line_;
+      ++report_.kept;
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace transformer

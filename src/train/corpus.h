@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,31 @@ std::vector<SentencePair> read_parallel_corpus(const std::string& source_path, c
 std::vector<SentencePair> read_tsv_corpus(const std::string& path, const CorpusOptions& options,
                                           CorpusReport* report);
 
+// The same reading as read_parallel_corpus, one pair at a time, for corpora
+// larger than memory (`transformer prepare`): the files are read in blocks,
+// never whole, and the same lines are kept, skipped and reported. The line
+// counts are compared first (one pass over both files), so a mismatch is
+// the same Error, before any pair is returned.
+class ParallelCorpusStream {
+ public:
+  ParallelCorpusStream(const std::string& source_path, const std::string& target_path, const CorpusOptions& options);
+  ~ParallelCorpusStream();
+  ParallelCorpusStream(const ParallelCorpusStream&) = delete;
+  ParallelCorpusStream& operator=(const ParallelCorpusStream&) = delete;
 
+  // The next kept pair in *pair; false at the end of the files. In strict
+  // mode a bad line throws, as read_parallel_corpus does.
+  bool next(SentencePair* pair);
+  // What has been read so far (all of it once next() returned false).
+  const CorpusReport& report() const { return report_; }
+
+ private:
+  class BlockLines;
+  std::string source_path_, target_path_;
+  CorpusOptions options_;
+  CorpusReport report_;
+  std::unique_ptr<BlockLines> source_, target_;
+  int64_t line_ = 0;
+};
 
 }  // namespace transformer

@@ -20,8 +20,12 @@ std::vector<std::string> first_lines(const std::string& corpus, int n) {
 }
 
 void write_examples_file(const std::string& corpus, const std::string& out_dir) {
+  write_examples_file(first_lines(corpus, kMaxExamples), out_dir);
+}
+
+void write_examples_file(const std::vector<std::string>& sentences, const std::string& out_dir) {
   std::string examples;
-  for (const auto& line : first_lines(corpus, kMaxExamples)) examples += line + "\n";
+  for (const auto& line : sentences) examples += line + "\n";
   write_file_atomic((std::filesystem::path(out_dir) / kExamplesFile).string(), examples);
 }
 

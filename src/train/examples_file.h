@@ -20,5 +20,7 @@ std::vector<std::string> first_lines(const std::string& corpus, int n);
 // source, else the training source) to out_dir/examples.txt, atomically. An
 // unreadable corpus is an Error naming it.
 void write_examples_file(const std::string& corpus, const std::string& out_dir);
+// The same from sentences at hand (a prepared corpus's first sources, decoded).
+void write_examples_file(const std::vector<std::string>& sentences, const std::string& out_dir);
 
 }  // namespace transformer

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +26,7 @@
 #include "train/checkpoint.h"
 #include "train/corpus.h"
 #include "train/examples_file.h"
+#include "train/prepared_corpus.h"
 #include "train/probe_log.h"
 
 namespace transformer {
@@ -42,6 +44,7 @@ extern "C" void request_stop(int) { g_stop_requested = true; }
 // The tokenized corpus, and the validation references as text for BLEU.
 struct Data {
   std::vector<Example> train;
+  std::unique_ptr<PreparedCorpus> prepared;  // with --data, the training pairs instead of `train`
   std::vector<Example> valid;
   std::vector<std::string> valid_references;
 };
@@ -76,16 +79,50 @@ std::vector<SentencePair> read_corpus(const std::string& source, const std::stri
   return pairs;
 }
 
+// A prepared corpus (--data), mapped: only its header, lengths and offsets
+// are read here; the source is wrapped as the config says when a batch is built.
+std::unique_ptr<PreparedCorpus> open_prepared(const TrainOptions& o, const text::Vocabulary& vocab,
+                                              const ModelConfig& c, bool report_counts) {
+  SourceWrapping wrapping;
+  if (c.source_bos) wrapping.bos = static_cast<int32_t>(c.bos_id);
+  if (c.source_eos) wrapping.eos = static_cast<int32_t>(c.eos_id);
+  auto corpus = std::make_unique<PreparedCorpus>(o.data, wrapping);
+  corpus->check_vocabulary(o.vocabulary, read_file(o.vocabulary), vocab.size());
+  const CorpusReport& r = corpus->header().corpus;
+  if (report_counts) {
+    std::fprintf(stderr, "training corpus: %s, prepared from %lld pairs read, %lld kept", o.data.c_str(),
+                 (long long)r.read, (long long)r.kept);
+    if (r.kept != r.read)
+      std::fprintf(stderr, " (skipped: %lld empty, %lld invalid UTF-8, %lld too long)", (long long)r.skipped_empty,
+                   (long long)r.skipped_invalid_utf8, (long long)r.skipped_too_long);
+    std::fprintf(stderr, "\n");
+  }
+  if (corpus->size() == 0) throw Error(o.data + ": no sentence pairs");
+  return corpus;
+}
+
 Data prepare_data(const TrainOptions& o, const text::Vocabulary& vocab, const ModelConfig& c, bool report_counts) {
   Data data;
-  data.train =
-      encode_corpus(read_corpus(o.train_source, o.train_target, o.strict_corpus, "training", report_counts), vocab, c);
+  if (o.data.empty())
+    data.train =
+        encode_corpus(read_corpus(o.train_source, o.train_target, o.strict_corpus, "training", report_counts), vocab, c);
+  else
+    data.prepared = open_prepared(o, vocab, c, report_counts);
   if (!o.valid_source.empty()) {
     const auto pairs = read_corpus(o.valid_source, o.valid_target, o.strict_corpus, "validation", report_counts);
     data.valid = encode_corpus(pairs, vocab, c);
     for (const auto& p : pairs) data.valid_references.push_back(p.target);
   }
   return data;
+}
+
+// The first sources of a prepared corpus as text, for examples.txt when
+// there is no validation text to take them from.
+std::vector<std::string> prepared_examples(const PreparedCorpus& corpus, const text::Vocabulary& vocab) {
+  std::vector<std::string> sentences;
+  for (int64_t i = 0; i < std::min<int64_t>(corpus.size(), kMaxExamples); ++i)
+    sentences.push_back(vocab.decode(corpus.source(i)));
+  return sentences;
 }
 
 // The architecture with the vocabulary's sizes and special ids.
@@ -267,6 +304,10 @@ void check_train_options(const TrainOptions& o) {
   };
   if (o.valid_source.empty() != o.valid_target.empty())
     throw Error("valid_source and valid_target: give both or neither");
+  if (!o.data.empty() && !(o.train_source.empty() && o.train_target.empty()))
+    throw Error("data and train_source/train_target: give the training corpus one way, prepared or as text");
+  if (o.data.empty() && (o.train_source.empty() || o.train_target.empty()))
+    throw Error("train_source and train_target (or data, a prepared corpus): the training corpus is missing");
   in_range("max_tokens", static_cast<double>(o.max_tokens), 16, 1 << 24);
   in_range("accumulate", static_cast<double>(o.accumulate), 1, 1024);
   in_range("warmup", static_cast<double>(o.schedule.warmup), 1, 1 << 30);
@@ -317,7 +358,8 @@ int train(const TrainOptions& o, Communicator& comm) {
   model.params.zero_grad();
   Adam adam(model.params, o.adam);
   TrainingProgress progress;
-  Batcher batcher(data.train, batcher_options(o, config, /*shuffle=*/true));
+  Batcher batcher = data.prepared ? Batcher(*data.prepared, batcher_options(o, config, /*shuffle=*/true))
+                                  : Batcher(data.train, batcher_options(o, config, /*shuffle=*/true));
   if (o.resume) {
     if (root) load_checkpoint(checkpoint_path, model, adam, &progress);
     share_progress(progress, comm);
@@ -339,7 +381,8 @@ int train(const TrainOptions& o, Communicator& comm) {
     if (root) {
       write_file_atomic((fs::path(o.out) / "spm.model").string(), read_file(o.vocabulary));
       // Sentences of the model's own task, for the explorer (docs/FORMATS.md).
-      write_examples_file(o.valid_source.empty() ? o.train_source : o.valid_source, o.out);
+      if (o.valid_source.empty() && data.prepared) write_examples_file(prepared_examples(*data.prepared, vocab), o.out);
+      else write_examples_file(o.valid_source.empty() ? o.train_source : o.valid_source, o.out);
     }
   }
   // "Watch it learn": the probes, checked by every process, recorded by rank

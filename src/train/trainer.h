@@ -23,6 +23,7 @@ struct TrainOptions {
   ModelConfig model;              // the architecture; vocabulary sizes and special ids come from the vocabulary
   std::string train_source;       // training corpus, source side (one sentence a line)
   std::string train_target;       // training corpus, target side, aligned line by line
+  std::string data;               // or: the training corpus prepared (transformer prepare), instead of the two above
   std::string valid_source;       // validation corpus (optional)
   std::string valid_target;
   std::string vocabulary;         // SentencePiece model shared by both sides (transformer vocab)

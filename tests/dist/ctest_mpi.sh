@@ -10,7 +10,9 @@
 #     the last checkpoint is intact: the run resumes from it;
 #  5. SIGTERM to mpirun (a scheduler's stop; Ctrl-C does the same, but a
 #     script's background jobs ignore SIGINT): the processes agree to stop
-#     after the same step and rank 0 writes a checkpoint that resumes.
+#     after the same step and rank 0 writes a checkpoint that resumes;
+#  6. 2 processes training from the corpus prepared (transformer prepare,
+#     train --data) end bit-identical to 2 processes training from its text.
 #
 #   tests/dist/ctest_mpi.sh TRANSFORMER MPIRUN MULTI30K_DIR
 set -euo pipefail
@@ -92,4 +94,10 @@ grep -E "stopped at step [0-9]+: interrupted" stopped.out
 step=$(grep -oE "stopped at step [0-9]+: interrupted" stopped.out | grep -oE "[0-9]+")
 launch 2 "${train[@]}" --out stopped --dropout 0.1 --max-steps $((step + 1)) --resume 2>stopped-resumed.log
 grep -q "resuming at step $step" stopped-resumed.log
+echo "== 6. a prepared corpus = its text"
+"$bin" prepare --vocab spm.model --source train.de --target train.en --out train.prepared >/dev/null
+launch 2 "$bin" --threads 1 train --preset tiny --vocab spm.model --data train.prepared \
+  --max-tokens 512 --schedule constant --lr 1e-3 --seed 3 --log-every 5 --out prepared --dropout 0 --max-steps 12 \
+  2>prepared.log
+compare two/checkpoint.safetensors prepared/checkpoint.safetensors --tolerance 0
 echo "all data-parallel checks passed"

@@ -65,6 +65,21 @@ def test_bf16_training_equals_the_cli(data_dir, model_dir, tmp_path):
     assert (tmp_path / "py" / "model.safetensors").read_bytes() != (tmp_path / "fp32" / "model.safetensors").read_bytes()
 
 
+def test_train_from_a_prepared_corpus_equals_the_text(data_dir, model_dir, tmp_path):
+    cli("prepare", "--vocab", model_dir / "spm.model", "--source", data_dir / "train.de", "--target",
+        data_dir / "train.en", "--out", tmp_path / "train.prepared")
+    options = dict(vocab=model_dir / "spm.model", preset="tiny", max_steps=6, log_every=2, valid_every=100,
+                   max_tokens=1024, threads=1)
+    transformer.train(data=tmp_path / "train.prepared", out=tmp_path / "data", **options)
+    transformer.train(train_source=data_dir / "train.de", train_target=data_dir / "train.en", out=tmp_path / "text",
+                      **options)
+    assert (tmp_path / "data" / "model.safetensors").read_bytes() == \
+        (tmp_path / "text" / "model.safetensors").read_bytes()
+    with pytest.raises(ValueError, match="^data and train_source/train_target: give the training corpus one way"):
+        transformer.train(data=tmp_path / "train.prepared", train_source=data_dir / "train.de",
+                          out=tmp_path / "both", **options)
+
+
 def test_ctrl_c_writes_a_checkpoint_then_raises(data_dir, model_dir, tmp_path):
     data = dict(train_source=data_dir / "train.de", train_target=data_dir / "train.en", vocab=model_dir / "spm.model",
                 out=tmp_path / "run")
