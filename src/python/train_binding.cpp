@@ -94,6 +94,8 @@ void train_from_python(const py::object& on_step, const py::object& on_validatio
   options.take("seed", o.seed);
   options.take("resume", o.resume);
   options.take("strict", o.strict_corpus);
+  options.take("subword_sampling", o.subword_sampling);
+  options.take("nbest_size", o.nbest_size);
   options.take("threads", threads);
   options.check_all_taken("train");
   for (const auto& [name, value] : {std::pair{"train_source", &o.train_source}, {"train_target", &o.train_target},

@@ -41,13 +41,44 @@ int64_t length(const std::vector<int32_t>& ids) { return static_cast<int64_t>(id
 
 }  // namespace
 
-Batcher::Batcher(std::vector<Example> examples, const BatcherOptions& options) : options_(options) {
+namespace {
+
+void check_options(const BatcherOptions& options) {
   if (options.max_tokens < 2)
     throw Error("max_tokens must be at least 2 (one source token, BOS/EOS), got " +
                 std::to_string(options.max_tokens));
   if (options.max_length < 1) throw Error("max_length must be at least 1, got " + std::to_string(options.max_length));
+}
+
+}  // namespace
+
+Batcher::Batcher(std::vector<Example> examples, const BatcherOptions& options) : options_(options) {
+  check_options(options);
   keep_usable(std::move(examples));
   cut_batches();
+}
+
+Batcher Batcher::per_epoch(ExampleSource source, const BatcherOptions& options) {
+  return Batcher(options, std::move(source));
+}
+
+Batcher::Batcher(const BatcherOptions& options, ExampleSource source) : options_(options), source_(std::move(source)) {
+  check_options(options);
+  load_epoch();
+}
+
+void Batcher::load_epoch() {
+  if (!source_ || examples_epoch_ == epoch_) return;
+  examples_.clear();
+  dropped_too_long_ = dropped_empty_source_ = source_tokens_ = target_tokens_ = 0;
+  keep_usable(source_(epoch_));
+  cut_batches();
+  if (num_batches() == 0)
+    throw Error("epoch " + std::to_string(epoch_ + 1) + ": no usable example (all " +
+                std::to_string(dropped_too_long_ + dropped_empty_source_) +
+                " too long for max_length and max_tokens, or with an empty source)");
+  examples_epoch_ = epoch_;
+  order_epoch_ = -1;  // the batches are new
 }
 
 // An example fits if both sides fit max_length and, alone in a batch,
@@ -104,6 +135,7 @@ void Batcher::order_epoch() {
 }
 
 bool Batcher::next(Batch* batch) {
+  load_epoch();
   if (num_batches() == 0) return false;
   order_epoch();
   make_batch(this->batch(order_[next_batch_]), batch);
@@ -112,6 +144,7 @@ bool Batcher::next(Batch* batch) {
 }
 
 void Batcher::skip() {
+  load_epoch();
   if (num_batches() == 0) return;
   if (++next_batch_ == num_batches()) {
     ++epoch_;
@@ -164,6 +197,10 @@ void Batcher::make_batch(std::span<const int64_t> indices, Batch* batch) const {
 }
 
 void Batcher::restore(const BatcherState& state) {
+  if (source_ && state.epoch >= 0) {  // the batches of the epoch it resumes in
+    epoch_ = state.epoch;
+    load_epoch();
+  }
   if (state.epoch < 0 || state.next_batch < 0 || state.next_batch > num_batches())
     throw Error("cannot resume at epoch " + std::to_string(state.epoch) + ", batch " +
                 std::to_string(state.next_batch) + ": an epoch has " + std::to_string(num_batches()) +

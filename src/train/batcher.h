@@ -7,9 +7,15 @@
 // from (seed, epoch) alone. So the same seed gives the same batches in the
 // same order, and a run resumed from a saved BatcherState sees exactly the
 // batches it would have seen had it never stopped.
+//
+// With subword regularization the examples themselves change every epoch
+// (a new segmentation, train/sampled_corpus.h): the batcher then asks for
+// each epoch's examples when it reaches the epoch, and sorts and cuts them
+// anew by their new lengths.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -51,6 +57,12 @@ class Batcher {
   // sorts and cuts the rest into batches. Throws Error for options that make
   // no batch possible.
   Batcher(std::vector<Example> examples, const BatcherOptions& options);
+  // Examples that change every epoch: epoch e's are source(e), which must
+  // give the same examples whenever it is asked for the same e (resume asks
+  // again). Each epoch is filtered, sorted and cut as above, so
+  // num_batches() and the counts below are the current epoch's.
+  using ExampleSource = std::function<std::vector<Example>(int64_t epoch)>;
+  static Batcher per_epoch(ExampleSource source, const BatcherOptions& options);
 
   // Fills *batch with the next batch (reusing its buffers) and advances; after
   // an epoch's last batch the state moves to (epoch + 1, 0). False only when
@@ -85,11 +97,16 @@ class Batcher {
   int64_t target_tokens() const { return target_tokens_; }  // Σ (tgt + 1): the labels of one epoch, EOS included
 
  private:
+  Batcher(const BatcherOptions& options, ExampleSource source);  // per_epoch
+
   void keep_usable(std::vector<Example> examples);
   void cut_batches();
   void order_epoch();
+  void load_epoch();  // with a source: the examples and batches of epoch_
 
   BatcherOptions options_;
+  ExampleSource source_;          // empty: the same examples every epoch
+  int64_t examples_epoch_ = -1;   // with a source: the epoch examples_ belong to
   std::vector<Example> examples_;
   std::vector<int64_t> sorted_;       // example indices, by (src length, tgt length)
   std::vector<int64_t> batch_begin_;  // batch b is sorted_[batch_begin_[b], batch_begin_[b + 1])

@@ -24,6 +24,10 @@ struct TrainingProgress {
   double best_valid_loss = 0;   // 0: no validation yet
   int64_t validations_without_improvement = 0;
   double elapsed_seconds = 0;   // training time before this checkpoint
+  // Subword regularization (train --subword-sampling ALPHA --nbest-size N):
+  // the epochs' segmentations depend on them, so a resume must keep them.
+  float subword_alpha = 0;          // 0: off (the best segmentation every epoch)
+  int64_t subword_nbest_size = -1;
 };
 
 // Writes path atomically: tensors "param.NAME", "adam.m.NAME", "adam.v.NAME";
