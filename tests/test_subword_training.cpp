@@ -310,11 +310,11 @@ TEST_F(SubwordTraining, ResumeWithOtherSamplingSettingsIsRefused) {
   o.max_steps = 4;
   o.subword_sampling = 0;
   EXPECT_THAT(error_of([&] { train(o); }),
-              HasSubstr("checkpoint.safetensors: the checkpoint's run had --subword-sampling 0.1000000015 "
+              HasSubstr("checkpoint.safetensors: the checkpoint's run had --subword-sampling 0.1 "
                         "--nbest-size -1, this run no --subword-sampling: resume with the same"));
   o.subword_sampling = 0.1f;
   o.nbest_size = 8;
-  EXPECT_THAT(error_of([&] { train(o); }), HasSubstr("this run --subword-sampling 0.1000000015 --nbest-size 8"));
+  EXPECT_THAT(error_of([&] { train(o); }), HasSubstr("this run --subword-sampling 0.1 --nbest-size 8"));
   o.nbest_size = -1;
   EXPECT_EQ(train(o), 0);  // the same settings resume
 
@@ -336,7 +336,7 @@ TEST_F(SubwordTraining, BadSettingsAreNamed) {
     o.nbest_size = nbest;
     return error_of([&] { check_train_options(o); });
   };
-  EXPECT_EQ(error(-0.1f, -1), "subword_sampling must be in (0, 1] (0: off), not -0.1000000015");
+  EXPECT_EQ(error(-0.1f, -1), "subword_sampling must be in (0, 1] (0: off), not -0.1");
   EXPECT_EQ(error(1.5f, -1), "subword_sampling must be in (0, 1] (0: off), not 1.5");
   EXPECT_EQ(error(std::nanf(""), -1), "subword_sampling must be in (0, 1] (0: off), not nan");
   EXPECT_EQ(error(0, 4), "nbest_size 4 applies only with subword sampling: give subword_sampling too (α, e.g. 0.1)");

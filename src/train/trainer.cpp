@@ -192,6 +192,13 @@ std::string number_text(double value) {
   return buffer;
 }
 
+// 0.1 for the float 0.1f (its 7 significant digits, not the double's 0.1000000015).
+std::string float_text(float value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.7g", static_cast<double>(value));
+  return buffer;
+}
+
 std::string format_duration(double seconds) {
   const auto s = static_cast<int64_t>(seconds);
   char buffer[32];
@@ -257,7 +264,7 @@ void share_progress(TrainingProgress& progress, Communicator& comm) {
 // "--subword-sampling 0.1 --nbest-size -1", or "no --subword-sampling".
 std::string sampling_text(float alpha, int64_t nbest_size) {
   if (alpha == 0) return "no --subword-sampling";
-  return "--subword-sampling " + number_text(alpha) + " --nbest-size " + std::to_string(nbest_size);
+  return "--subword-sampling " + float_text(alpha) + " --nbest-size " + std::to_string(nbest_size);
 }
 
 }  // namespace
@@ -295,7 +302,7 @@ void check_train_options(const TrainOptions& o) {
   // larger α only comes nearer to the best segmentation, which no sampling
   // gives exactly; Kudo 2018's settings lie between 0.1 and 0.5.
   if (!(o.subword_sampling == 0 || (o.subword_sampling > 0 && o.subword_sampling <= 1)))
-    throw Error("subword_sampling must be in (0, 1] (0: off), not " + number_text(o.subword_sampling));
+    throw Error("subword_sampling must be in (0, 1] (0: off), not " + float_text(o.subword_sampling));
   if (o.subword_sampling == 0 && o.nbest_size != -1)
     throw Error("nbest_size " + std::to_string(o.nbest_size) +
                 " applies only with subword sampling: give subword_sampling too (α, e.g. 0.1)");

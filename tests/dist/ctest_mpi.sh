@@ -10,7 +10,11 @@
 #     the last checkpoint is intact: the run resumes from it;
 #  5. SIGTERM to mpirun (a scheduler's stop; Ctrl-C does the same, but a
 #     script's background jobs ignore SIGINT): the processes agree to stop
-#     after the same step and rank 0 writes a checkpoint that resumes.
+#     after the same step and rank 0 writes a checkpoint that resumes;
+#  6. with subword sampling (--subword-sampling), every process draws the
+#     same segmentation of every epoch: 2 processes over several epochs end as
+#     1 process accumulating 2 batches, and a 2-process resume mid-epoch is
+#     bit-identical.
 #
 #   tests/dist/ctest_mpi.sh TRANSFORMER MPIRUN MULTI30K_DIR
 set -euo pipefail
@@ -92,4 +96,22 @@ grep -E "stopped at step [0-9]+: interrupted" stopped.out
 step=$(grep -oE "stopped at step [0-9]+: interrupted" stopped.out | grep -oE "[0-9]+")
 launch 2 "${train[@]}" --out stopped --dropout 0.1 --max-steps $((step + 1)) --resume 2>stopped-resumed.log
 grep -q "resuming at step $step" stopped-resumed.log
+
+echo "== 6. subword sampling"
+head -200 train.de >small.de
+head -200 train.en >small.en
+sampled=("$bin" --threads 1 train --preset tiny --vocab spm.model --train-source small.de --train-target small.en
+         --max-tokens 512 --schedule constant --lr 1e-3 --seed 3 --log-every 5 --dropout 0 --subword-sampling 0.1)
+"${sampled[@]}" --out sampled-one --accumulate 2 --max-steps 24 2>sampled-one.log
+launch 2 "${sampled[@]}" --out sampled-two --max-steps 24 2>sampled-two.log
+grep -q "epoch 3: subword segmentation drawn" sampled-two.log
+compare sampled-one/checkpoint.safetensors sampled-two/checkpoint.safetensors --tolerance 1e-5
+launch 2 "${sampled[@]}" --out sampled-parts --max-steps 11 --valid-every 100 2>sampled-parts.log
+launch 2 "${sampled[@]}" --out sampled-parts --max-steps 24 --resume 2>>sampled-parts.log
+grep -q "resuming at step 11" sampled-parts.log
+compare sampled-two/checkpoint.safetensors sampled-parts/checkpoint.safetensors --tolerance 0
+# the same command with ALPHA 0.2 instead of 0.1 (its last word)
+"${sampled[@]:0:${#sampled[@]}-1}" 0.2 --out sampled-one --accumulate 2 --max-steps 25 --resume 2>refused.log && exit 1
+grep -q "the checkpoint's run had --subword-sampling 0.1 --nbest-size -1" refused.log
+
 echo "all data-parallel checks passed"
