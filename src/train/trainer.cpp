@@ -83,11 +83,16 @@ std::vector<SentencePair> read_corpus(const std::string& source, const std::stri
 Data prepare_data(const TrainOptions& o, const text::Vocabulary& vocab, const ModelConfig& c, bool report_counts) {
   Data data;
   const auto pairs = read_corpus(o.train_source, o.train_target, o.strict_corpus, "training", report_counts);
-  if (o.subword_sampling > 0)
+  if (o.subword_sampling > 0) {
+    const auto start = Clock::now();
     data.sampled.emplace(pairs, vocab, c, text::SubwordSampling{o.subword_sampling, static_cast<int>(o.nbest_size)},
                          o.seed);
-  else
+    if (report_counts)
+      std::fprintf(stderr, "subword sampling: %lld pairs prepared in %.0f ms\n", (long long)pairs.size(),
+                   std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  } else {
     data.train = encode_corpus(pairs, vocab, c);
+  }
   if (!o.valid_source.empty()) {
     const auto pairs = read_corpus(o.valid_source, o.valid_target, o.strict_corpus, "validation", report_counts);
     data.valid = encode_corpus(pairs, vocab, c);
@@ -355,9 +360,13 @@ int train(const TrainOptions& o, Communicator& comm) {
   auto draw_epoch = [&](int64_t epoch) {
     const auto draw_start = Clock::now();
     std::vector<Example> examples = data.sampled->epoch(epoch);
-    if (root)
-      std::fprintf(stderr, "%sepoch %lld: subword segmentation drawn in %.0f ms\n", terminal ? "\n" : "",
-                   (long long)epoch + 1, std::chrono::duration<double, std::milli>(Clock::now() - draw_start).count());
+    if (root) {
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - draw_start).count();
+      int64_t source_tokens = 0, target_tokens = 0;
+      for (const Example& e : examples) source_tokens += std::ssize(e.src), target_tokens += std::ssize(e.tgt);
+      std::fprintf(stderr, "%sepoch %lld: subword segmentation drawn in %.0f ms (%lld source, %lld target pieces)\n",
+                   terminal ? "\n" : "", (long long)epoch + 1, ms, (long long)source_tokens, (long long)target_tokens);
+    }
     return examples;
   };
   Batcher batcher = data.sampled ? Batcher::per_epoch(draw_epoch, batcher_options(o, config, /*shuffle=*/true))
