@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -384,6 +385,23 @@ TEST_F(SubwordTraining, TheCommandLineChecksItsOptions) {
   r = run("--subword-sampling 0.1 --nbest-size 16");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("epoch 1: subword segmentation drawn in"));
+}
+
+// The loop SampledCorpus draws with: every item once, on any thread count,
+// and an exception of one item reaches the caller.
+TEST(ParallelFor, RunsEveryItemOnceAndRethrows) {
+  const int threads = num_threads();
+  for (const int n : {1, 2}) {
+    set_num_threads(n);
+    std::vector<int> runs(1000, 0);
+    parallel_for(1000, [&](int64_t i) { ++runs[i]; });
+    EXPECT_EQ(std::count(runs.begin(), runs.end(), 1), 1000);
+    EXPECT_EQ(error_of([] { parallel_for(100, [](int64_t i) {
+                if (i == 57) throw Error("item 57");
+              }); }),
+              "item 57");
+  }
+  set_num_threads(threads);
 }
 
 }  // namespace
