@@ -62,9 +62,9 @@ Batcher Batcher::per_epoch(ExampleSource source, const BatcherOptions& options) 
   return Batcher(options, std::move(source));
 }
 
+// Nothing is drawn yet: a run that resumes asks for the epoch it resumes in.
 Batcher::Batcher(const BatcherOptions& options, ExampleSource source) : options_(options), source_(std::move(source)) {
   check_options(options);
-  load_epoch();
 }
 
 void Batcher::load_epoch() {

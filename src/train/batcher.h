@@ -59,8 +59,10 @@ class Batcher {
   Batcher(std::vector<Example> examples, const BatcherOptions& options);
   // Examples that change every epoch: epoch e's are source(e), which must
   // give the same examples whenever it is asked for the same e (resume asks
-  // again). Each epoch is filtered, sorted and cut as above, so
-  // num_batches() and the counts below are the current epoch's.
+  // again). An epoch is asked for when the batcher first needs it (next(),
+  // skip() or restore() reaching it), then filtered, sorted and cut as
+  // above; num_batches(), examples(), batch() and the counts below are
+  // those of the epoch last asked for (none before the first).
   using ExampleSource = std::function<std::vector<Example>(int64_t epoch)>;
   static Batcher per_epoch(ExampleSource source, const BatcherOptions& options);
 
@@ -109,7 +111,7 @@ class Batcher {
   int64_t examples_epoch_ = -1;   // with a source: the epoch examples_ belong to
   std::vector<Example> examples_;
   std::vector<int64_t> sorted_;       // example indices, by (src length, tgt length)
-  std::vector<int64_t> batch_begin_;  // batch b is sorted_[batch_begin_[b], batch_begin_[b + 1])
+  std::vector<int64_t> batch_begin_ = {0};  // batch b is sorted_[batch_begin_[b], batch_begin_[b + 1])
   std::vector<int64_t> order_;        // the batches in the order of epoch order_epoch_
   int64_t order_epoch_ = -1;
   int64_t epoch_ = 0;
