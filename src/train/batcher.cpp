@@ -39,10 +39,6 @@ std::vector<int64_t> iota(int64_t n) {
 
 int64_t length(const std::vector<int32_t>& ids) { return static_cast<int64_t>(ids.size()); }
 
-}  // namespace
-
-namespace {
-
 void check_options(const BatcherOptions& options) {
   if (options.max_tokens < 2)
     throw Error("max_tokens must be at least 2 (one source token, BOS/EOS), got " +

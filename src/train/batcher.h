@@ -107,8 +107,8 @@ class Batcher {
   void load_epoch();  // with a source: the examples and batches of epoch_
 
   BatcherOptions options_;
-  ExampleSource source_;          // empty: the same examples every epoch
-  int64_t examples_epoch_ = -1;   // with a source: the epoch examples_ belong to
+  ExampleSource source_;         // empty: the same examples every epoch
+  int64_t examples_epoch_ = -1;  // with a source: the epoch examples_ belong to
   std::vector<Example> examples_;
   std::vector<int64_t> sorted_;       // example indices, by (src length, tgt length)
   std::vector<int64_t> batch_begin_ = {0};  // batch b is sorted_[batch_begin_[b], batch_begin_[b + 1])
