@@ -99,7 +99,9 @@ TrainOptions expect_resume_is_bit_identical(const TrainerTest& test, const std::
   const auto a = TrainerTest::losses(straight.out), b = TrainerTest::losses(second.out);
   EXPECT_EQ(a.size(), 30u);
   EXPECT_EQ(b, a);
-  if (!a.empty()) EXPECT_LT(a.back(), a.front());  // and it learns
+  if (!a.empty()) {
+    EXPECT_LT(a.back(), a.front());  // and it learns
+  }
   // Same weights, Adam moments and progress; only the wall-clock time differs.
   const auto x = safetensors::File::read(straight.out + "/checkpoint.safetensors");
   const auto y = safetensors::File::read(second.out + "/checkpoint.safetensors");

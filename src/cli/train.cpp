@@ -60,6 +60,21 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--seed", o.seed, "seed for initialisation, shuffling and dropout")->capture_default_str();
   cmd->add_flag("--resume", o.resume, "continue from OUT/checkpoint.safetensors");
   cmd->add_flag("--strict", o.strict_corpus, "a bad corpus line is an error instead of being skipped");
+  auto* sampling =
+      cmd->add_option("--subword-sampling", o.subword_sampling,
+                      "ALPHA in (0, 1]: subword regularization, a new segmentation of every training sentence each "
+                      "epoch, drawn from P(x)^ALPHA (Kudo 2018; 0.1 is usual); validation keeps the best one")
+          ->check(CLI::Number)
+          ->check(CLI::Validator(
+              [](std::string& value) -> std::string {
+                const double alpha = std::stod(value);
+                return alpha > 0 && alpha <= 1 ? "" : "ALPHA must be in (0, 1] (leave the option out for no sampling)";
+              },
+              "(0, 1]"));
+  cmd->add_option("--nbest-size", o.nbest_size,
+                  "with --subword-sampling: -1 samples from all segmentations, N in [2, 512] from the N best")
+      ->needs(sampling)
+      ->capture_default_str();
   cmd->add_option("--probe", o.probes,
                   "a sentence explained at every validation into OUT/probes.jsonl, for the explorer's \"watch it learn\" "
                   "(repeatable; at most 4 probes in all)");

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <exception>
+#include <mutex>
 
 namespace transformer {
 
@@ -34,6 +36,21 @@ void bound_openmp_spinning(char** argv) {
   // this, 63 waiting passively (docs/RESULTS.md).
   setenv("GOMP_SPINCOUNT", "1000", 1);
   execv("/proc/self/exe", argv);
+}
+
+void parallel_for(int64_t n, const std::function<void(int64_t)>& body) {
+  std::exception_ptr error;
+  std::mutex error_mutex;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    try {
+      body(i);
+    } catch (...) {  // an exception must not leave an OpenMP region
+      const std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace transformer

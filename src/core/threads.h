@@ -3,6 +3,9 @@
 // omp_get_max_threads), so the two never oversubscribe the cores.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+
 namespace transformer {
 
 // n <= 0 means all hardware threads (divided among the processes of an MPI
@@ -20,5 +23,12 @@ int num_threads();
 // OMP_WAIT_POLICY or GOMP_SPINCOUNT; it returns only when nothing needs doing
 // (or the re-execution failed).
 void bound_openmp_spinning(char** argv);
+
+// body(i) for every i in [0, n), on our OpenMP threads, each thread taking
+// one fixed contiguous block (schedule(static)). For work whose items are
+// independent (each writes only its own result), so the result does not
+// depend on the thread count. An exception a body throws (one of them, if
+// several do) is rethrown here once all threads are done.
+void parallel_for(int64_t n, const std::function<void(int64_t)>& body);
 
 }  // namespace transformer

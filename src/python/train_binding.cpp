@@ -96,6 +96,8 @@ void train_from_python(const py::object& on_step, const py::object& on_validatio
   options.take("seed", o.seed);
   options.take("resume", o.resume);
   options.take("strict", o.strict_corpus);
+  options.take("subword_sampling", o.subword_sampling);
+  options.take("nbest_size", o.nbest_size);
   options.take("threads", threads);
   options.check_all_taken("train");
   // The training corpus as text, or prepared (data=; train() refuses both).

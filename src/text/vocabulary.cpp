@@ -263,6 +263,38 @@ std::string Vocabulary::decode(std::span<const int32_t> ids) const {
   return text;
 }
 
+std::vector<Vocabulary::Scored> Vocabulary::nbest_encode(const std::string& sentence, int n) const {
+  if (n < 2 || n > 1024) throw Error("nbest_encode: n must be in [2, 1024], not " + std::to_string(n));
+  spm::ImmutableNBestSentencePieceText nbest;
+  const spm::util::Status status = processor().NBestEncode(sentence, n, nbest.mutable_proto());
+  if (!status.ok() || nbest.nbests_size() == 0)
+    throw Error(path_ + ": cannot list the best segmentations of \"" + sentence + "\"" + colon(spm_message(status)) +
+                " (only unigram models have them)");
+  std::vector<Scored> result;
+  for (const auto& segmentation : nbest.nbests()) {
+    Scored s;
+    s.score = segmentation.score();
+    for (const auto& piece : segmentation.pieces()) s.ids.push_back(static_cast<int32_t>(piece.id()));
+    result.push_back(std::move(s));
+  }
+  return result;
+}
+
+Vocabulary::PieceKind Vocabulary::piece_kind(int32_t id) const {
+  const spm::SentencePieceProcessor& sp = processor();
+  id_to_piece(id);  // the range check
+  if (sp.IsUnknown(id)) return PieceKind::Unknown;
+  if (sp.IsControl(id)) return PieceKind::Control;
+  if (sp.IsUnused(id)) return PieceKind::Unused;
+  if (sp.IsByte(id)) return PieceKind::Byte;
+  return PieceKind::Normal;
+}
+
+float Vocabulary::score(int32_t id) const {
+  id_to_piece(id);  // the range check
+  return processor().GetScore(id);
+}
+
 const std::string& Vocabulary::id_to_piece(int32_t id) const {
   const spm::SentencePieceProcessor& sp = processor();
   if (id < 0 || id >= sp.GetPieceSize())

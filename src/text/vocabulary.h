@@ -63,6 +63,26 @@ class Vocabulary {
   // bos_id(). An id outside [0, V) is an Error.
   std::string decode(std::span<const int32_t> ids) const;
 
+  // The n best segmentations (n ≥ 2, at most 1024: SentencePiece's bound),
+  // best first, each with its score Σ log p(piece) under the unigram model;
+  // fewer when the sentence has fewer. Only unigram models have them: for
+  // another model an Error says so.
+  struct Scored {
+    std::vector<int32_t> ids;
+    float score = 0;
+  };
+  std::vector<Scored> nbest_encode(const std::string& sentence, int n) const;
+
+  // What kind of piece an id is, as the model says: Normal pieces are the
+  // ones a segmentation is made of; the others are the unknown piece, control
+  // pieces (<s>, </s>, <pad>), unused ones and byte-fallback pieces <0xNN>.
+  // (SentencePiece 0.1.97 does not tell a user-defined piece from a normal
+  // one through its API.)
+  enum class PieceKind { Normal, Unknown, Control, Unused, Byte };
+  PieceKind piece_kind(int32_t id) const;
+  // The piece's score: its log-probability in a unigram model.
+  float score(int32_t id) const;
+
   // The piece of one id ("<pad>", "▁Haus", ...); an id outside [0, V) is an Error.
   const std::string& id_to_piece(int32_t id) const;
   // The id of one piece, for input already segmented into pieces (the

@@ -60,6 +60,30 @@ void Batcher::check_options() const {
   if (options_.max_length < 1) throw Error("max_length must be at least 1, got " + std::to_string(options_.max_length));
 }
 
+Batcher Batcher::per_epoch(ExampleSource source, const BatcherOptions& options) {
+  return Batcher(options, std::move(source));
+}
+
+// Nothing is drawn yet: a run that resumes asks for the epoch it resumes in.
+Batcher::Batcher(const BatcherOptions& options, ExampleSource source) : options_(options), source_(std::move(source)) {
+  check_options();
+}
+
+void Batcher::load_epoch() {
+  if (!source_ || examples_epoch_ == epoch_) return;
+  examples_.clear();
+  sorted_.clear();
+  kept_ = dropped_too_long_ = dropped_empty_source_ = source_tokens_ = target_tokens_ = 0;
+  keep_usable(source_(epoch_));
+  cut_batches();
+  if (num_batches() == 0)
+    throw Error("epoch " + std::to_string(epoch_ + 1) + ": no usable example (all " +
+                std::to_string(dropped_too_long_ + dropped_empty_source_) +
+                " too long for max_length and max_tokens, or with an empty source)");
+  examples_epoch_ = epoch_;
+  order_epoch_ = -1;  // the batches are new
+}
+
 int64_t Batcher::src_length(int64_t i) const { return store_ ? store_->source_length(i) : length(examples_[i].src); }
 int64_t Batcher::tgt_length(int64_t i) const { return store_ ? store_->target_length(i) : length(examples_[i].tgt); }
 
@@ -150,6 +174,7 @@ void Batcher::order_epoch() {
 }
 
 bool Batcher::next(Batch* batch) {
+  load_epoch();
   if (num_batches() == 0) return false;
   order_epoch();
   make_batch(this->batch(order_[next_batch_]), batch);
@@ -158,6 +183,7 @@ bool Batcher::next(Batch* batch) {
 }
 
 void Batcher::skip() {
+  load_epoch();
   if (num_batches() == 0) return;
   if (++next_batch_ == num_batches()) {
     ++epoch_;
@@ -214,6 +240,10 @@ void Batcher::make_batch(std::span<const int64_t> indices, Batch* batch) const {
 }
 
 void Batcher::restore(const BatcherState& state) {
+  if (source_ && state.epoch >= 0) {  // the batches of the epoch it resumes in
+    epoch_ = state.epoch;
+    load_epoch();
+  }
   if (state.epoch < 0 || state.next_batch < 0 || state.next_batch > num_batches())
     throw Error("cannot resume at epoch " + std::to_string(state.epoch) + ", batch " +
                 std::to_string(state.next_batch) + ": an epoch has " + std::to_string(num_batches()) +

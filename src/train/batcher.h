@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -72,6 +73,14 @@ class Batcher {
   // examples, lengths and seed give the same batches in the same order as
   // above, but only their lengths are read here.
   Batcher(const ExampleStore& store, const BatcherOptions& options);
+  // Examples that change every epoch: epoch e's are source(e), which must
+  // give the same examples whenever it is asked for the same e (resume asks
+  // again). An epoch is asked for when the batcher first needs it (next(),
+  // skip() or restore() reaching it), then filtered, sorted and cut as
+  // above; num_batches(), examples(), batch() and the counts below are
+  // those of the epoch last asked for (none before the first).
+  using ExampleSource = std::function<std::vector<Example>(int64_t epoch)>;
+  static Batcher per_epoch(ExampleSource source, const BatcherOptions& options);
 
   // Fills *batch with the next batch (reusing its buffers) and advances; after
   // an epoch's last batch the state moves to (epoch + 1, 0). False only when
@@ -108,6 +117,7 @@ class Batcher {
   int64_t target_tokens() const { return target_tokens_; }  // Σ (tgt + 1): the labels of one epoch, EOS included
 
  private:
+  Batcher(const BatcherOptions& options, ExampleSource source);  // per_epoch
   void check_options() const;
   void keep_usable(std::vector<Example> examples);
   void keep_usable(const ExampleStore& store);
@@ -117,13 +127,16 @@ class Batcher {
   void order_epoch();
   int64_t src_length(int64_t i) const;
   int64_t tgt_length(int64_t i) const;
+  void load_epoch();  // with a source: the examples and batches of epoch_
 
   BatcherOptions options_;
+  ExampleSource source_;         // empty: the same examples every epoch
+  int64_t examples_epoch_ = -1;  // with a source: the epoch examples_ belong to
   std::vector<Example> examples_;
   const ExampleStore* store_ = nullptr;  // where the examples are, when not in examples_
   int64_t kept_ = 0;
   std::vector<int64_t> sorted_;       // example indices, by (src length, tgt length)
-  std::vector<int64_t> batch_begin_;  // batch b is sorted_[batch_begin_[b], batch_begin_[b + 1])
+  std::vector<int64_t> batch_begin_ = {0};  // batch b is sorted_[batch_begin_[b], batch_begin_[b + 1])
   std::vector<int64_t> order_;        // the batches in the order of epoch order_epoch_
   int64_t order_epoch_ = -1;
   int64_t epoch_ = 0;

@@ -30,6 +30,10 @@ void save_checkpoint(const std::string& path, const Transformer& model, const Ad
               {"validations_without_improvement", progress.validations_without_improvement},
               {"elapsed_seconds", progress.elapsed_seconds},
               {"precision", kernels::precision_name(progress.precision)}};
+  if (progress.subword_alpha > 0) {  // a run without sampling writes neither (older checkpoints have neither)
+    record["subword_alpha"] = progress.subword_alpha;
+    record["subword_nbest_size"] = progress.subword_nbest_size;
+  }
   if (progress.ranks > 1) {
     record["ranks"] = progress.ranks;
     json streams = json::array();  // as strings: JSON readers may hold numbers as doubles
@@ -75,6 +79,8 @@ void read_progress(const safetensors::File& file, Adam& adam, TrainingProgress* 
     if (!kernels::parse_precision(name, &progress->precision))
       bad_json_field(p.source(), "precision", "\"float32\" or \"bfloat16\"", p.at("precision"));
   }
+  progress->subword_alpha = p.has("subword_alpha") ? static_cast<float>(p.number("subword_alpha")) : 0.0f;
+  progress->subword_nbest_size = p.has("subword_nbest_size") ? p.integer("subword_nbest_size", -1, 512) : -1;
   // A run of one process writes neither "ranks" nor the streams of others.
   progress->ranks = p.has("ranks") ? p.integer("ranks", 1) : 1;
   progress->dropout_rng_ranks.clear();

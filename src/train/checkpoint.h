@@ -28,6 +28,10 @@ struct TrainingProgress {
   // The linear layers' products (train --precision); a checkpoint written
   // before there was a choice holds float32.
   kernels::Precision precision = kernels::Precision::Float32;
+  // Subword regularization (train --subword-sampling ALPHA --nbest-size N):
+  // the epochs' segmentations depend on them, so a resume must keep them.
+  float subword_alpha = 0;          // 0: off (the best segmentation every epoch)
+  int64_t subword_nbest_size = -1;
 };
 
 // Writes path atomically: tensors "param.NAME", "adam.m.NAME", "adam.v.NAME";

@@ -28,6 +28,7 @@
 #include "train/examples_file.h"
 #include "train/prepared_corpus.h"
 #include "train/probe_log.h"
+#include "train/sampled_corpus.h"
 
 namespace transformer {
 
@@ -42,9 +43,12 @@ std::atomic<bool> g_stop_requested{false};
 extern "C" void request_stop(int) { g_stop_requested = true; }
 
 // The tokenized corpus, and the validation references as text for BLEU.
+// With subword sampling the training side is `sampled`, segmented anew each
+// epoch, and `train` stays empty.
 struct Data {
   std::vector<Example> train;
   std::unique_ptr<PreparedCorpus> prepared;  // with --data, the training pairs instead of `train`
+  std::optional<SampledCorpus> sampled;
   std::vector<Example> valid;
   std::vector<std::string> valid_references;
 };
@@ -103,11 +107,21 @@ std::unique_ptr<PreparedCorpus> open_prepared(const TrainOptions& o, const text:
 
 Data prepare_data(const TrainOptions& o, const text::Vocabulary& vocab, const ModelConfig& c, bool report_counts) {
   Data data;
-  if (o.data.empty())
-    data.train =
-        encode_corpus(read_corpus(o.train_source, o.train_target, o.strict_corpus, "training", report_counts), vocab, c);
-  else
+  if (!o.data.empty()) {
     data.prepared = open_prepared(o, vocab, c, report_counts);
+  } else {
+    const auto pairs = read_corpus(o.train_source, o.train_target, o.strict_corpus, "training", report_counts);
+    if (o.subword_sampling > 0) {
+      const auto start = Clock::now();
+      data.sampled.emplace(pairs, vocab, c, text::SubwordSampling{o.subword_sampling, static_cast<int>(o.nbest_size)},
+                           o.seed);
+      if (report_counts)
+        std::fprintf(stderr, "subword sampling: %lld pairs prepared in %.0f ms\n", (long long)pairs.size(),
+                     std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    } else {
+      data.train = encode_corpus(pairs, vocab, c);
+    }
+  }
   if (!o.valid_source.empty()) {
     const auto pairs = read_corpus(o.valid_source, o.valid_target, o.strict_corpus, "validation", report_counts);
     data.valid = encode_corpus(pairs, vocab, c);
@@ -221,6 +235,13 @@ std::string number_text(double value) {
   return buffer;
 }
 
+// 0.1 for the float 0.1f (its 7 significant digits, not the double's 0.1000000015).
+std::string float_text(float value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.7g", static_cast<double>(value));
+  return buffer;
+}
+
 std::string format_duration(double seconds) {
   const auto s = static_cast<int64_t>(seconds);
   char buffer[32];
@@ -268,7 +289,8 @@ void share_progress(TrainingProgress& progress, Communicator& comm) {
                          static_cast<uint64_t>(progress.next_batch),
                          static_cast<uint64_t>(progress.validations_without_improvement),
                          static_cast<uint64_t>(progress.ranks)};
-  double reals[] = {progress.best_valid_loss, progress.elapsed_seconds};
+  double reals[] = {progress.best_valid_loss, progress.elapsed_seconds, progress.subword_alpha,
+                    static_cast<double>(progress.subword_nbest_size)};
   comm.broadcast(std::span<uint64_t>(integers));
   comm.broadcast(std::span<double>(reals));
   progress.step = static_cast<int64_t>(integers[0]);
@@ -278,6 +300,14 @@ void share_progress(TrainingProgress& progress, Communicator& comm) {
   progress.ranks = static_cast<int64_t>(integers[4]);
   progress.best_valid_loss = reals[0];
   progress.elapsed_seconds = reals[1];
+  progress.subword_alpha = static_cast<float>(reals[2]);
+  progress.subword_nbest_size = static_cast<int64_t>(reals[3]);
+}
+
+// "--subword-sampling 0.1 --nbest-size -1", or "no --subword-sampling".
+std::string sampling_text(float alpha, int64_t nbest_size) {
+  if (alpha == 0) return "no --subword-sampling";
+  return "--subword-sampling " + float_text(alpha) + " --nbest-size " + std::to_string(nbest_size);
 }
 
 }  // namespace
@@ -315,6 +345,23 @@ void check_train_options(const TrainOptions& o) {
   in_range("valid_every", static_cast<double>(o.valid_every), 1, 1 << 30);
   in_range("log_every", static_cast<double>(o.log_every), 1, 1 << 30);
   in_range("keep_last", static_cast<double>(o.keep_last), 0, 1 << 20);
+  // α ≤ 1: α = 1 samples from the unigram model's own distribution, and a
+  // larger α only comes nearer to the best segmentation, which no sampling
+  // gives exactly; Kudo 2018's settings lie between 0.1 and 0.5.
+  if (!(o.subword_sampling == 0 || (o.subword_sampling > 0 && o.subword_sampling <= 1)))
+    throw Error("subword_sampling must be in (0, 1] (0: off), not " + float_text(o.subword_sampling));
+  if (o.subword_sampling == 0 && o.nbest_size != -1)
+    throw Error("nbest_size " + std::to_string(o.nbest_size) +
+                " applies only with subword sampling: give subword_sampling too (α, e.g. 0.1)");
+  // A prepared corpus holds ids, one segmentation fixed when it was made.
+  if (!o.data.empty() && o.subword_sampling > 0)
+    throw Error("subword_sampling needs the corpus as text (train_source/train_target): a prepared corpus (data) "
+                "holds one segmentation, fixed when it was made");
+  if (o.nbest_size == 0 || o.nbest_size == 1)
+    throw Error("nbest_size " + std::to_string(o.nbest_size) +
+                " is the best segmentation alone, no sampling: give -1 (all segmentations) or 2 to 512");
+  if (o.nbest_size != -1 && (o.nbest_size < 2 || o.nbest_size > 512))
+    throw Error("nbest_size must be -1 (all segmentations) or in [2, 512], not " + std::to_string(o.nbest_size));
   for (const auto& [name, value] : {std::pair<const char*, double>{"max_steps", static_cast<double>(o.max_steps)},
                                     {"max_epochs", static_cast<double>(o.max_epochs)},
                                     {"max_minutes", o.max_minutes},
@@ -358,14 +405,37 @@ int train(const TrainOptions& o, Communicator& comm) {
   model.params.zero_grad();
   Adam adam(model.params, o.adam);
   TrainingProgress progress;
-  Batcher batcher = data.prepared ? Batcher(*data.prepared, batcher_options(o, config, /*shuffle=*/true))
-                                  : Batcher(data.train, batcher_options(o, config, /*shuffle=*/true));
+  // With subword sampling, each epoch's examples are drawn when the batcher
+  // reaches the epoch (every process draws the same ones).
+  const bool terminal = root && isatty(STDERR_FILENO);
+  auto draw_epoch = [&](int64_t epoch) {
+    const auto draw_start = Clock::now();
+    std::vector<Example> examples = data.sampled->epoch(epoch);
+    if (root) {
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - draw_start).count();
+      int64_t source_tokens = 0, target_tokens = 0;
+      for (const Example& e : examples) source_tokens += std::ssize(e.src), target_tokens += std::ssize(e.tgt);
+      std::fprintf(stderr, "%sepoch %lld: subword segmentation drawn in %.0f ms (%lld source, %lld target pieces)\n",
+                   terminal ? "\n" : "", (long long)epoch + 1, ms, (long long)source_tokens, (long long)target_tokens);
+    }
+    return examples;
+  };
+  Batcher batcher = data.sampled    ? Batcher::per_epoch(draw_epoch, batcher_options(o, config, /*shuffle=*/true))
+                    : data.prepared ? Batcher(*data.prepared, batcher_options(o, config, /*shuffle=*/true))
+                                    : Batcher(data.train, batcher_options(o, config, /*shuffle=*/true));
   if (o.resume) {
     if (root) load_checkpoint(checkpoint_path, model, adam, &progress);
     share_progress(progress, comm);
     if (progress.ranks != comm.size())
       throw Error(checkpoint_path + ": written by a run of " + std::to_string(progress.ranks) +
                   " process(es); resume it with as many (mpirun -np " + std::to_string(progress.ranks) + ")");
+    // The epochs' segmentations depend on the sampling settings, as the
+    // model on its configuration: another setting would be another run.
+    if (progress.subword_alpha != o.subword_sampling ||
+        (o.subword_sampling > 0 && progress.subword_nbest_size != o.nbest_size))
+      throw Error(checkpoint_path + ": the checkpoint's run had " +
+                  sampling_text(progress.subword_alpha, progress.subword_nbest_size) + ", this run " +
+                  sampling_text(o.subword_sampling, o.nbest_size) + ": resume with the same, or choose another --out");
     batcher.restore(BatcherState{progress.epoch, progress.next_batch});
     if (root)
       std::fprintf(stderr, "resuming at step %lld, epoch %lld\n", (long long)progress.step, (long long)progress.epoch + 1);
@@ -378,6 +448,8 @@ int train(const TrainOptions& o, Communicator& comm) {
   } else {
     progress.dropout_rng = o.seed;
     progress.ranks = comm.size();
+    progress.subword_alpha = o.subword_sampling;
+    progress.subword_nbest_size = o.nbest_size;
     if (root) {
       write_file_atomic((fs::path(o.out) / "spm.model").string(), read_file(o.vocabulary));
       // Sentences of the model's own task, for the explorer (docs/FORMATS.md).
@@ -406,7 +478,6 @@ int train(const TrainOptions& o, Communicator& comm) {
   std::optional<MetricsLog> metrics;
   if (root) metrics.emplace((fs::path(o.out) / "metrics.jsonl").string(), o.on_metrics);
   LabelSmoothedCrossEntropy criterion(o.label_smoothing, static_cast<int32_t>(config.pad_id));
-  const bool terminal = root && isatty(STDERR_FILENO);
   g_stop_requested = false;
   if (o.handle_signals) {
     std::signal(SIGINT, request_stop);

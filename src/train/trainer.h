@@ -50,6 +50,12 @@ struct TrainOptions {
   uint64_t seed = 1;              // initialisation, shuffling and dropout
   bool resume = false;            // continue from OUT/checkpoint.safetensors
   bool strict_corpus = false;     // a bad corpus line is fatal instead of skipped
+  // Subword regularization (Kudo 2018; train/sampled_corpus.h): every epoch
+  // segments each training sentence, both sides, anew, drawn from P(x)^α
+  // over all its segmentations (nbest_size −1) or its nbest_size best ones;
+  // validation, BLEU and translation keep the best segmentation.
+  float subword_sampling = 0;     // α in (0, 1]; 0: off, the best segmentation every epoch
+  int64_t nbest_size = -1;        // −1: all segmentations; 2 … 512: the n best. Only with subword_sampling
   // Probe sentences explained at every validation into OUT/probes.jsonl
   // ("watch it learn", train/probe_log.h): these, then the first probe_valid
   // validation source sentences.

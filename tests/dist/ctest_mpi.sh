@@ -13,6 +13,10 @@
 #     after the same step and rank 0 writes a checkpoint that resumes;
 #  6. 2 processes training from the corpus prepared (transformer prepare,
 #     train --data) end bit-identical to 2 processes training from its text.
+#  7. with subword sampling (--subword-sampling), every process draws the
+#     same segmentation of every epoch: 2 processes over several epochs end as
+#     1 process accumulating 2 batches, and a 2-process resume mid-epoch is
+#     bit-identical.
 #
 #   tests/dist/ctest_mpi.sh TRANSFORMER MPIRUN MULTI30K_DIR
 set -euo pipefail
@@ -100,4 +104,22 @@ launch 2 "$bin" --threads 1 train --preset tiny --vocab spm.model --data train.p
   --max-tokens 512 --schedule constant --lr 1e-3 --seed 3 --log-every 5 --out prepared --dropout 0 --max-steps 12 \
   2>prepared.log
 compare two/checkpoint.safetensors prepared/checkpoint.safetensors --tolerance 0
+
+echo "== 7. subword sampling"
+head -200 train.de >small.de
+head -200 train.en >small.en
+sampled=("$bin" --threads 1 train --preset tiny --vocab spm.model --train-source small.de --train-target small.en
+         --max-tokens 512 --schedule constant --lr 1e-3 --seed 3 --log-every 5 --dropout 0 --subword-sampling 0.1)
+"${sampled[@]}" --out sampled-one --accumulate 2 --max-steps 24 2>sampled-one.log
+launch 2 "${sampled[@]}" --out sampled-two --max-steps 24 2>sampled-two.log
+grep -q "epoch 3: subword segmentation drawn" sampled-two.log
+compare sampled-one/checkpoint.safetensors sampled-two/checkpoint.safetensors --tolerance 1e-5
+launch 2 "${sampled[@]}" --out sampled-parts --max-steps 11 --valid-every 100 2>sampled-parts.log
+launch 2 "${sampled[@]}" --out sampled-parts --max-steps 24 --resume 2>>sampled-parts.log
+grep -q "resuming at step 11" sampled-parts.log
+compare sampled-two/checkpoint.safetensors sampled-parts/checkpoint.safetensors --tolerance 0
+# the same command with ALPHA 0.2 instead of 0.1 (its last word)
+"${sampled[@]:0:${#sampled[@]}-1}" 0.2 --out sampled-one --accumulate 2 --max-steps 25 --resume 2>refused.log && exit 1
+grep -q "the checkpoint's run had --subword-sampling 0.1 --nbest-size -1" refused.log
+
 echo "all data-parallel checks passed"

@@ -80,6 +80,19 @@ def test_train_from_a_prepared_corpus_equals_the_text(data_dir, model_dir, tmp_p
                           out=tmp_path / "both", **options)
 
 
+def test_subword_sampling_equals_the_cli(data_dir, model_dir, tmp_path):
+    data = dict(train_source=data_dir / "train.de", train_target=data_dir / "train.en", vocab=model_dir / "spm.model",
+                preset="tiny", max_steps=6, log_every=3, max_tokens=1024, threads=1)
+    transformer.train(out=tmp_path / "py", subword_sampling=0.2, nbest_size=8, **data)
+    cli("--threads", 1, "train", *[a for k, v in data.items() if k != "threads"
+                                   for a in ("--" + k.replace("_", "-"), v)],
+        "--out", tmp_path / "cli", "--subword-sampling", 0.2, "--nbest-size", 8)
+    assert (tmp_path / "py" / "model.safetensors").read_bytes() == (tmp_path / "cli" / "model.safetensors").read_bytes()
+    # and sampling trains another model than the best segmentation does
+    transformer.train(out=tmp_path / "best", **data)
+    assert (tmp_path / "py" / "model.safetensors").read_bytes() != (tmp_path / "best" / "model.safetensors").read_bytes()
+
+
 def test_ctrl_c_writes_a_checkpoint_then_raises(data_dir, model_dir, tmp_path):
     data = dict(train_source=data_dir / "train.de", train_target=data_dir / "train.en", vocab=model_dir / "spm.model",
                 out=tmp_path / "run")
@@ -109,6 +122,12 @@ def test_bad_training_options(data_dir, model_dir, tmp_path):
         transformer.train(precision="int8", **data)
     with pytest.raises(ValueError, match=r"^dropout must be in \[0, 0.99\], not -0.5"):
         transformer.train(dropout=-0.5, **data)
+    with pytest.raises(ValueError, match=r"^subword_sampling must be in \(0, 1\] \(0: off\), not 1.5$"):
+        transformer.train(subword_sampling=1.5, **data)
+    with pytest.raises(ValueError, match="^nbest_size 1 is the best segmentation alone, no sampling"):
+        transformer.train(subword_sampling=0.1, nbest_size=1, **data)
+    with pytest.raises(ValueError, match="^nbest_size 4 applies only with subword sampling"):
+        transformer.train(nbest_size=4, **data)
     with pytest.raises(TypeError, match=r"^max_steps: 'many' is of the wrong type \(str\)$"):
         transformer.train(**{**data, "max_steps": "many"})
     with pytest.raises(TypeError, match=r"^train\(\) got unknown option\(s\): max_stepz$"):
