@@ -15,16 +15,12 @@
 #include "kernels/cpu_features.h"
 #include "kernels/gemm.h"
 #include "kernels/quantize.h"
+#include "support/random_vector.h"
 
 namespace transformer::kernels {
 namespace {
 
-std::vector<float> random_vector(int64_t n, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v) x = rng.uniform(-1.0f, 1.0f);
-  return v;
-}
+using test_support::random_vector;
 
 std::vector<float> rounded(std::vector<float> v) {
   round_to_bfloat16(v.data(), static_cast<int64_t>(v.size()));

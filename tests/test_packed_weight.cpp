@@ -14,16 +14,12 @@
 #include "core/threads.h"
 #include "kernels/gemm.h"
 #include "kernels/packed_weight.h"
+#include "support/random_vector.h"
 
 namespace transformer::kernels {
 namespace {
 
-std::vector<float> random_vector(int64_t n, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v) x = rng.uniform(-1.0f, 1.0f);
-  return v;
-}
+using test_support::random_vector;
 
 bool backend_is_onednn() { return gemm_backend().rfind("oneDNN", 0) == 0; }
 

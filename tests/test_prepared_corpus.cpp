@@ -24,6 +24,7 @@
 #include "train/trainer.h"
 #include "support/error_of.h"
 #include "support/run_cli.h"
+#include "support/tiny_training.h"
 #include "support/word_corpora.h"
 
 namespace transformer {
@@ -57,37 +58,17 @@ class Prepare : public testing::Test {
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
   static TrainOptions options(const std::string& out, bool prepared) {
-    TrainOptions o;
-    o.model = ModelConfig::preset("tiny");
+    TrainOptions o = test_support::tiny_training(dir_, out);
     if (prepared) {
       o.data = data_;
-    } else {
-      o.train_source = dir_ + "/train.src";
-      o.train_target = dir_ + "/train.tgt";
+      o.train_source.clear();
+      o.train_target.clear();
     }
-    o.valid_source = dir_ + "/train.src";
-    o.valid_target = dir_ + "/train.tgt";
     o.valid_bleu_max = 10;
-    o.vocabulary = dir_ + "/spm.model";
-    o.out = dir_ + "/" + out;
     o.max_tokens = 128;
-    o.schedule.kind = LearningRateSchedule::Kind::InverseSqrt;
-    o.schedule.peak = 3e-3;
-    o.schedule.warmup = 10;
-    o.log_every = 1;
-    o.valid_every = 10;
     return o;
   }
-
-  static std::vector<double> losses(const std::string& out) {
-    std::vector<double> l;
-    std::ifstream in(out + "/metrics.jsonl");
-    for (std::string line; std::getline(in, line);) {
-      const auto j = nlohmann::json::parse(line);
-      if (j.contains("loss")) l.push_back(j["loss"].get<double>());
-    }
-    return l;
-  }
+  static std::vector<double> losses(const std::string& out) { return test_support::logged_losses(out); }
 
   // The two runs' checkpoints hold the same weights and Adam moments, bit for bit.
   static void expect_same_checkpoint(const std::string& a, const std::string& b) {

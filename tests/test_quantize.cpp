@@ -17,16 +17,12 @@
 #include "kernels/gemm.h"
 #include "kernels/packed_weight.h"
 #include "kernels/quantize.h"
+#include "support/random_vector.h"
 
 namespace transformer::kernels {
 namespace {
 
-std::vector<float> random_vector(int64_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
-  Rng rng(seed);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v) x = rng.uniform(lo, hi);
-  return v;
-}
+using test_support::random_vector;
 
 // bf16 and int8 need the oneDNN backend and the CPU's instructions; where
 // they are missing the products are not tested here (the error is, below).

@@ -27,6 +27,7 @@
 #include "train/trainer.h"
 #include "support/error_of.h"
 #include "support/run_cli.h"
+#include "support/tiny_training.h"
 #include "support/word_corpora.h"
 
 namespace transformer {
@@ -61,24 +62,14 @@ class SubwordTraining : public testing::Test {
   }
 
   TrainOptions options(const std::string& out) const {
-    TrainOptions o;
-    o.model = ModelConfig::preset("tiny");
-    o.train_source = dir_ + "/train.src";
-    o.train_target = dir_ + "/train.tgt";
+    TrainOptions o = test_support::tiny_training(dir_, out);
     o.valid_source = dir_ + "/valid.src";
     o.valid_target = dir_ + "/valid.tgt";
     o.valid_bleu_max = 8;
-    o.vocabulary = dir_ + "/spm.model";
-    o.out = dir_ + "/" + out;
-    o.max_tokens = 256;
-    o.schedule.kind = LearningRateSchedule::Kind::InverseSqrt;
-    o.schedule.peak = 3e-3;
-    o.schedule.warmup = 10;
-    o.log_every = 1;
-    o.valid_every = 10;
     o.subword_sampling = 0.1f;
     return o;
   }
+
 
   // The model's configuration as the trainer makes it from the vocabulary.
   static ModelConfig config() {

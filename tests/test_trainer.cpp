@@ -24,6 +24,7 @@
 #include "train/probe_log.h"
 #include "train/trainer.h"
 #include "support/error_of.h"
+#include "support/tiny_training.h"
 #include "support/word_corpora.h"
 
 namespace transformer {
@@ -43,34 +44,8 @@ class TrainerTest : public testing::Test {
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
-  TrainOptions options(const std::string& out) const {
-    TrainOptions o;
-    o.model = ModelConfig::preset("tiny");
-    o.train_source = dir_ + "/train.src";
-    o.train_target = dir_ + "/train.tgt";
-    o.valid_source = o.train_source;
-    o.valid_target = o.train_target;
-    o.valid_bleu_max = 20;
-    o.vocabulary = dir_ + "/spm.model";
-    o.out = dir_ + "/" + out;
-    o.max_tokens = 256;
-    o.schedule.kind = LearningRateSchedule::Kind::InverseSqrt;
-    o.schedule.peak = 3e-3;
-    o.schedule.warmup = 10;
-    o.log_every = 1;
-    o.valid_every = 10;
-    return o;
-  }
-
-  static std::vector<double> losses(const std::string& out) {
-    std::vector<double> l;
-    std::ifstream in(out + "/metrics.jsonl");
-    for (std::string line; std::getline(in, line);) {
-      const auto j = nlohmann::json::parse(line);
-      if (j.contains("loss")) l.push_back(j["loss"].get<double>());
-    }
-    return l;
-  }
+  TrainOptions options(const std::string& out) const { return test_support::tiny_training(dir_, out); }
+  static std::vector<double> losses(const std::string& out) { return test_support::logged_losses(out); }
 
   static std::string dir_;
 };

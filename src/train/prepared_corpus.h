@@ -67,10 +67,6 @@ struct PrepareReport {
 // usable.
 PrepareReport prepare_corpus(const PrepareOptions& options);
 
-// A prepared corpus, mapped read-only. The header, the file's size and every
-// pair's lengths and offsets are checked on opening; a pair's ids are
-// checked (each < vocab_size) when they are read. Every problem is an Error
-// naming the file and what is wrong.
 // Ids a prepared corpus writes around every source as it is read (-1:
 // none): the model's source_bos and source_eos (ModelConfig::wrap_source).
 struct SourceWrapping {
@@ -78,6 +74,10 @@ struct SourceWrapping {
   int32_t eos = -1;
 };
 
+// A prepared corpus, mapped read-only. The header, the file's size and every
+// pair's lengths and offsets are checked on opening; a pair's ids are
+// checked (each < vocab_size) when they are read. Every problem is an Error
+// naming the file and what is wrong.
 class PreparedCorpus : public ExampleStore {
  public:
   explicit PreparedCorpus(const std::string& path, SourceWrapping wrapping = {});
