@@ -399,7 +399,7 @@ int train(const TrainOptions& o, Communicator& comm) {
   const text::Vocabulary vocab(o.vocabulary);
   const ModelConfig config = config_for(o, vocab);
 
-  const Data data = prepare_data(o, vocab, config, root);
+  Data data = prepare_data(o, vocab, config, root);
   Transformer model(config);
   model.params.initialize(o.seed);
   model.params.zero_grad();
@@ -420,9 +420,10 @@ int train(const TrainOptions& o, Communicator& comm) {
     }
     return examples;
   };
+  // The text path's encoded corpus moves into the batcher: one copy, not two.
   Batcher batcher = data.sampled    ? Batcher::per_epoch(draw_epoch, batcher_options(o, config, /*shuffle=*/true))
                     : data.prepared ? Batcher(*data.prepared, batcher_options(o, config, /*shuffle=*/true))
-                                    : Batcher(data.train, batcher_options(o, config, /*shuffle=*/true));
+                                    : Batcher(std::move(data.train), batcher_options(o, config, /*shuffle=*/true));
   if (o.resume) {
     if (root) load_checkpoint(checkpoint_path, model, adam, &progress);
     share_progress(progress, comm);
