@@ -255,22 +255,39 @@ INSTANTIATE_TEST_SUITE_P(Configurations, ModelGradient,
 
 TEST(Dropout, DropsAtTheRateAndKeepsTheMean) {
   const int64_t n = 200000;
-  std::vector<float> x(n, 1.0f), y(n), mask(n);
-  dropout_forward(y.data(), mask.data(), x.data(), n, 0.1f, 42);
+  std::vector<float> x(n, 1.0f), y(n);
+  std::vector<uint8_t> keep(n);
+  dropout_forward(y.data(), keep.data(), x.data(), n, 0.1f, 42);
   int64_t dropped = 0;
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) {
     dropped += y[i] == 0.0f;
     sum += y[i];
     ASSERT_TRUE(y[i] == 0.0f || std::abs(y[i] - 1.0f / 0.9f) < 1e-6);
+    ASSERT_EQ(keep[i] != 0, y[i] != 0.0f) << i;
   }
   EXPECT_NEAR(static_cast<double>(dropped) / n, 0.1, 0.003);
   EXPECT_NEAR(sum / n, 1.0, 0.01);
-  std::vector<float> y2(n), mask2(n);
-  dropout_forward(y2.data(), mask2.data(), x.data(), n, 0.1f, 42);
+  std::vector<float> y2(n);
+  std::vector<uint8_t> keep2(n);
+  dropout_forward(y2.data(), keep2.data(), x.data(), n, 0.1f, 42);
   EXPECT_EQ(y, y2);  // same seed, same mask
-  dropout_forward(y2.data(), mask2.data(), x.data(), n, 0.1f, 43);
+  dropout_forward(y2.data(), keep2.data(), x.data(), n, 0.1f, 43);
   EXPECT_NE(y, y2);
+}
+
+// The backward pass scales each gradient by exactly the factor its value got
+// in the forward pass (for x = 1 that factor is y itself), in place too.
+TEST(Dropout, BackwardAppliesTheForwardMask) {
+  const int64_t n = 100003;
+  std::vector<float> ones(n, 1.0f), y(n), dy(n), dx(n);
+  std::vector<uint8_t> keep(n);
+  dropout_forward(y.data(), keep.data(), ones.data(), n, 0.3f, 7);
+  for (int64_t i = 0; i < n; ++i) dy[i] = static_cast<float>(i % 97) - 48.5f;
+  dropout_backward(dx.data(), dy.data(), keep.data(), n, 0.3f);
+  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(dx[i], dy[i] * y[i]) << i;
+  dropout_backward(dy.data(), dy.data(), keep.data(), n, 0.3f);
+  EXPECT_EQ(dy, dx);
 }
 
 }  // namespace

@@ -11,10 +11,14 @@
 
 namespace transformer::kernels {
 
-// mask[i] = 0 or 1/(1 − p); y = x · mask. y may alias x.
-void dropout_forward(float* y, float* mask, const float* x, int64_t n, float p, uint64_t seed);
+// keep[i] = 1 for a kept value, 0 for a dropped one; y = x · 1/(1 − p) where
+// kept, x · 0 where dropped. y may alias x. One byte per value: the mask is
+// kept from the forward pass to the backward pass, and as floats it was a
+// quarter of both passes' memory traffic.
+void dropout_forward(float* y, uint8_t* keep, const float* x, int64_t n, float p, uint64_t seed);
 
-// dx = dy · mask. dx may alias dy.
-void dropout_backward(float* dx, const float* dy, const float* mask, int64_t n);
+// dx = dy · 1/(1 − p) where keep[i], dy · 0 elsewhere: the same factors as
+// the forward pass. dx may alias dy.
+void dropout_backward(float* dx, const float* dy, const uint8_t* keep, int64_t n, float p);
 
 }  // namespace transformer::kernels

@@ -2,6 +2,9 @@
 // forward() in training draws a fresh mask from the model's dropout RNG.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "core/random.h"
 #include "core/tensor.h"
 
@@ -30,7 +33,8 @@ class Dropout {
  private:
   DropoutState& state_;
   bool applied_ = false;
-  Tensor mask_;  // 0 or 1/(1 − p), kept for the backward pass
+  float rate_ = 0.0f;          // the rate forward() dropped at
+  std::vector<uint8_t> keep_;  // which values forward() kept, for the backward pass
 };
 
 }  // namespace transformer
