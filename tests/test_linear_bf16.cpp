@@ -147,6 +147,34 @@ TEST_P(LinearBf16, SameProductSameBits) {
   EXPECT_EQ(first, again);
 }
 
+// The layer's forward pass keeps x and W rounded to bf16 (KeptOperands) and
+// its backward pass multiplies by those instead of rounding x and W again:
+// the same bits as without them, and x and W are no longer read (they are
+// overwritten with NaN here before backward).
+TEST_P(LinearBf16, BackwardReadsTheOperandsForwardKept) {
+  const auto [rows, in, out] = GetParam();
+  const auto x = random_vector(rows * in, 12), W = random_vector(out * in, 13), dy = random_vector(rows * out, 14);
+  std::vector<float> y(rows * out), y_kept(rows * out);
+  linear_forward(y.data(), x.data(), W.data(), nullptr, rows, in, out, Precision::BFloat16);
+  KeptOperands kept;
+  linear_forward(y_kept.data(), x.data(), W.data(), nullptr, rows, in, out, Precision::BFloat16, &kept);
+  EXPECT_EQ(y, y_kept);
+  ASSERT_EQ(kept.x.size(), rows * in);
+  ASSERT_EQ(kept.W.size(), out * in);
+  for (int64_t i = 0; i < rows * in; ++i) ASSERT_EQ(kept.x.data()[i], to_bfloat16(x[i])) << "x[" << i << "]";
+  for (int64_t i = 0; i < out * in; ++i) ASSERT_EQ(kept.W.data()[i], to_bfloat16(W[i])) << "W[" << i << "]";
+
+  std::vector<float> dx(rows * in), dW(out * in, 0.0f), dx_kept(rows * in), dW_kept(out * in, 0.0f);
+  linear_backward(dx.data(), dW.data(), nullptr, dy.data(), x.data(), W.data(), rows, in, out, false,
+                  Precision::BFloat16);
+  const std::vector<float> gone_x(rows * in, std::numeric_limits<float>::quiet_NaN()),
+      gone_W(out * in, std::numeric_limits<float>::quiet_NaN());
+  linear_backward(dx_kept.data(), dW_kept.data(), nullptr, dy.data(), gone_x.data(), gone_W.data(), rows, in, out,
+                  false, Precision::BFloat16, &kept);
+  EXPECT_EQ(dx, dx_kept);
+  EXPECT_EQ(dW, dW_kept);
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, LinearBf16,
                          testing::Values(Case{1, 1, 1}, Case{3, 13, 17}, Case{5, 17, 1}, Case{33, 64, 130},
                                          Case{130, 33, 257}, Case{70, 256, 256}, Case{300, 96, 40}),

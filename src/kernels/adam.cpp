@@ -38,7 +38,7 @@ double sum_of_squares(const float* x, int64_t n) {
 }
 
 void scale(float* x, int64_t n, float s) {
-#pragma omp simd
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 

@@ -3,8 +3,10 @@
 #include "kernels/gemm.h"
 
 #include <algorithm>
+#include <new>
 
 #include "kernels/linear_bf16.h"
+#include "kernels/quantize.h"
 
 namespace transformer::kernels {
 
@@ -20,6 +22,39 @@ void gemm_reference(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t 
       }
       float& c = C[i * ldc + j];
       c = static_cast<float>(alpha * sum + (beta == 0.0f ? 0.0 : static_cast<double>(beta) * c));
+    }
+  }
+}
+
+uint16_t* Bf16Buffer::resize(int64_t n) {
+  if (n > capacity_) {
+    data_.reset();
+    capacity_ = 0;
+    const size_t bytes = (static_cast<size_t>(n) * sizeof(uint16_t) + 63) / 64 * 64;
+    data_.reset(static_cast<uint16_t*>(std::aligned_alloc(64, bytes)));
+    if (!data_) throw std::bad_alloc();
+    capacity_ = n;
+  }
+  size_ = n;
+  return data_.get();
+}
+
+void add_column_sums(float* db, const float* dy, int64_t rows, int64_t out, uint16_t* dy16) {
+  // The threads take columns (whole cache lines of a row), and each goes
+  // down its columns row by row: every db[o] is summed in row order, so its
+  // bits do not depend on the thread count, and no two threads write one.
+  constexpr int64_t kColumns = 64;
+  const int64_t chunks = (out + kColumns - 1) / kColumns;
+#pragma omp parallel for schedule(static) if (rows * out > (1 << 16) && chunks > 1)
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    const int64_t first = chunk * kColumns, width = std::min(out, first + kColumns) - first;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* dyr = dy + r * out + first;
+      if (dy16 != nullptr) to_bfloat16(dyr, dy16 + r * out + first, width);
+      if (db == nullptr) continue;
+      float* d = db + first;
+#pragma omp simd
+      for (int64_t o = 0; o < width; ++o) d[o] += dyr[o];
     }
   }
 }
@@ -44,12 +79,13 @@ void check_precision(Precision precision) {
 }
 
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in, int64_t out,
-                    Precision precision) {
-  if (precision == Precision::BFloat16) return linear_forward_bf16(y, x, W, b, rows, in, out);
+                    Precision precision, KeptOperands* kept) {
+  if (precision == Precision::BFloat16) return linear_forward_bf16(y, x, W, b, rows, in, out, kept);
   // Broadcasting the bias into y first lets the product accumulate onto it
   // (beta = 1): one pass over y instead of two.
   float beta = 0.0f;
   if (b != nullptr) {
+#pragma omp parallel for schedule(static) if (rows * out > (1 << 16))
     for (int64_t r = 0; r < rows; ++r) std::copy(b, b + out, y + r * out);
     beta = 1.0f;
   }
@@ -57,19 +93,12 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
 }
 
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t rows,
-                     int64_t in, int64_t out, bool accumulate_dx, Precision precision) {
-  if (precision == Precision::BFloat16) {
-    linear_backward_bf16(dx, dW, dy, x, W, rows, in, out, accumulate_dx);
-  } else {
-    gemm(Trans::No, Trans::No, rows, in, out, 1.0f, dy, out, W, in, accumulate_dx ? 1.0f : 0.0f, dx, in);
-    gemm(Trans::Yes, Trans::No, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dW, in);
-  }
-  if (db == nullptr) return;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* dyr = dy + r * out;
-#pragma omp simd
-    for (int64_t o = 0; o < out; ++o) db[o] += dyr[o];
-  }
+                     int64_t in, int64_t out, bool accumulate_dx, Precision precision, const KeptOperands* kept) {
+  if (precision == Precision::BFloat16)
+    return linear_backward_bf16(dx, dW, db, dy, x, W, rows, in, out, accumulate_dx, kept);
+  gemm(Trans::No, Trans::No, rows, in, out, 1.0f, dy, out, W, in, accumulate_dx ? 1.0f : 0.0f, dx, in);
+  gemm(Trans::Yes, Trans::No, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dW, in);
+  if (db != nullptr) add_column_sums(db, dy, rows, out, nullptr);
 }
 
 }  // namespace transformer::kernels

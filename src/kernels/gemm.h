@@ -16,6 +16,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <string>
 
 namespace transformer::kernels {
@@ -48,10 +50,37 @@ bool parse_precision(const std::string& name, Precision* precision);
 // (kernels/cpu_features.h, whose test hook hides it). Float32 always runs.
 void check_precision(Precision precision);
 
+// bfloat16 values in 64-byte aligned memory that grows as needed (what it
+// held is not kept when it grows).
+class Bf16Buffer {
+ public:
+  uint16_t* resize(int64_t n);  // room for n values, which size() then says
+  const uint16_t* data() const { return data_.get(); }
+  int64_t size() const { return size_; }
+
+ private:
+  struct Free {
+    void operator()(uint16_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint16_t[], Free> data_;
+  int64_t capacity_ = 0, size_ = 0;
+};
+
+// What a linear layer's forward pass keeps for its backward pass besides x
+// and W themselves: in BFloat16, x and W as rounded for the forward product,
+// so that backward multiplies by the same values without rounding them a
+// second time (each rounding is a pass over x: docs/RESULTS.md). A Float32
+// layer leaves it empty. One per layer (model/linear.h); what it holds
+// belongs to the linear_forward that last filled it.
+struct KeptOperands {
+  Bf16Buffer x, W;
+};
+
 // A linear layer as PyTorch's nn.Linear defines it: y = x · Wᵀ + b.
 //   y: [rows, out]   x: [rows, in]   W: [out, in]   b: [out] (may be null)
+// kept (may be null): filled for linear_backward, as above.
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in, int64_t out,
-                    Precision precision = Precision::Float32);
+                    Precision precision = Precision::Float32, KeptOperands* kept = nullptr);
 
 // Backward of linear_forward:
 //   dx = dy · W            [rows, in]: overwritten, or added to when accumulate_dx
@@ -59,9 +88,12 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
 //   db += Σ_rows dy        [out] (may be null)
 // Parameter gradients always accumulate, so tied weights and gradient
 // accumulation over batches need nothing special.
-// In BFloat16 both products round their operands as linear_forward does.
+// In BFloat16 both products round their operands as linear_forward does, or
+// read x and W as the forward pass kept them when `kept` is given (it must
+// then be what that layer's linear_forward filled, for this x and W).
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t rows,
-                     int64_t in, int64_t out, bool accumulate_dx, Precision precision = Precision::Float32);
+                     int64_t in, int64_t out, bool accumulate_dx, Precision precision = Precision::Float32,
+                     const KeptOperands* kept = nullptr);
 
 // The backend and what it runs on, for `bench` and logs: e.g.
 // "oneDNN 2.6.3 (avx512_core_bf16)" or "OpenBLAS 0.3.21 (Haswell kernels)".

@@ -64,11 +64,12 @@ void linear_forward(float* y, const float* x, const PackedWeight& W, const float
 // No bf16 products: check_precision refuses them before a layer asks.
 void check_bf16_products() { check_packed_type(PackedType::BFloat16); }
 
-void linear_forward_bf16(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t) {
+void linear_forward_bf16(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t, KeptOperands*) {
   check_bf16_products();
 }
 
-void linear_backward_bf16(float*, float*, const float*, const float*, const float*, int64_t, int64_t, int64_t, bool) {
+void linear_backward_bf16(float*, float*, float*, const float*, const float*, const float*, int64_t, int64_t, int64_t,
+                          bool, const KeptOperands*) {
   check_bf16_products();
 }
 

@@ -5,16 +5,26 @@
 
 #include <cstdint>
 
+#include "kernels/gemm.h"
+
 namespace transformer::kernels {
 
 void check_bf16_products();  // throws when bf16 products cannot run here
 
-// y = x · Wᵀ + b, with x and W rounded to bf16 and fp32 sums.
+// y = x · Wᵀ + b, with x and W rounded to bf16 (into `kept` when given) and
+// fp32 sums.
 void linear_forward_bf16(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in,
-                         int64_t out);
+                         int64_t out, KeptOperands* kept);
 // dx (=, or += when accumulate_dx) dy · W and dW += dyᵀ · x, with dy, W and x
-// rounded to bf16 and fp32 sums. (db is fp32 arithmetic, in gemm.cpp.)
-void linear_backward_bf16(float* dx, float* dW, const float* dy, const float* x, const float* W, int64_t rows,
-                          int64_t in, int64_t out, bool accumulate_dx);
+// rounded to bf16 (x and W taken from `kept` when given) and fp32 sums; db
+// (may be null) += Σ_rows dy in fp32, in the pass that rounds dy.
+void linear_backward_bf16(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W,
+                          int64_t rows, int64_t in, int64_t out, bool accumulate_dx, const KeptOperands* kept);
+
+// db [out] += Σ_rows dy [rows, out] in fp32, each column summed in row order
+// (the same bits on any thread count); db may be null. When dy16 is given,
+// dy is also rounded to bf16 into it [rows, out], in the same pass over dy.
+// (gemm.cpp; the backward passes of both precisions.)
+void add_column_sums(float* db, const float* dy, int64_t rows, int64_t out, uint16_t* dy16);
 
 }  // namespace transformer::kernels

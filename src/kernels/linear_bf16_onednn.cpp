@@ -2,10 +2,12 @@
 // on oneDNN's matmul primitive: bf16 · bf16 with fp32 sums into an fp32
 // result (its brgemm kernels for AVX512_BF16).
 //
-// Each product rounds its fp32 operands into per-thread bf16 buffers first.
-// That pass reads each element once; the product then does in² or in·out
-// multiply-adds per row, so at our shapes (in, out ≥ 256) the conversion is a
-// small part of the time (docs/RESULTS.md).
+// Each product rounds its fp32 operands to bf16 first: into the layer's
+// KeptOperands for x and W in the forward pass, which the backward pass then
+// reads as they are, and into per-thread buffers otherwise (dy, and a call
+// without a layer). That pass reads each element once; the product then does
+// in² or in·out multiply-adds per row, so at our shapes (in, out ≥ 256) the
+// conversion is a small part of the time (docs/RESULTS.md).
 //
 // A primitive is made per shape and cached, as the packed products do
 // (packed_weight_onednn.cpp): training meets one shape per batch shape. The
@@ -17,7 +19,6 @@
 #include <algorithm>
 #include <cassert>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -47,12 +48,7 @@ struct Key {
 
 struct KeyHash {
   size_t operator()(const Key& key) const {
-    size_t h = std::hash<int64_t>()(key.m);
-    for (int64_t v : {key.n, key.k, static_cast<int64_t>(key.trans_a) | static_cast<int64_t>(key.trans_b) << 1 |
-                                        static_cast<int64_t>(key.bias) << 2 | static_cast<int64_t>(key.accumulate) << 3,
-                      static_cast<int64_t>(key.threads)})
-      h = h * 1000003u ^ std::hash<int64_t>()(v);
-    return h;
+    return onednn::hash_fields({key.m, key.n, key.k, key.trans_a, key.trans_b, key.bias, key.accumulate, key.threads});
   }
 };
 
@@ -79,17 +75,9 @@ Product create_product(const Key& key) {
 }
 
 std::shared_ptr<const Product> cached_product(const Key& key) {
-  // Training meets one shape per batch shape; past this many the cache
-  // starts again rather than grow without bound over a long run.
-  constexpr size_t kCapacity = 1024;
-  static std::mutex mutex;
-  static auto* cache = new std::unordered_map<Key, std::shared_ptr<const Product>, KeyHash>();
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = cache->find(key);
-  if (it != cache->end()) return it->second;
-  if (cache->size() >= kCapacity) cache->clear();
+  static auto* cache = new onednn::PrimitiveCache<Key, Product, KeyHash>();  // never destroyed, as onednn::cpu()
   try {
-    return cache->emplace(key, std::make_shared<const Product>(create_product(key))).first->second;
+    return cache->get(key, [&] { return create_product(key); });
   } catch (const dnnl::error& e) {
     throw Error("oneDNN: no bf16 matmul for " + std::to_string(key.m) + " × " + std::to_string(key.k) + " · " +
                 std::to_string(key.k) + " × " + std::to_string(key.n) + ": " + e.what());
@@ -112,13 +100,19 @@ void multiply(const Key& key, const uint16_t* a, const uint16_t* b, const float*
   onednn::thread_stream().wait();
 }
 
-// n floats rounded to bf16 into the thread's buffer `use`, on all threads.
-const uint16_t* rounded(Buffer use, const float* x, int64_t n) {
-  auto* out = static_cast<uint16_t*>(onednn::thread_buffer(use, static_cast<size_t>(n) * sizeof(uint16_t)));
+// n floats rounded to bf16 into out, on all threads.
+const uint16_t* round_into(uint16_t* out, const float* x, int64_t n) {
   constexpr int64_t kChunk = 16384;
 #pragma omp parallel for schedule(static) if (n > kChunk)
   for (int64_t first = 0; first < n; first += kChunk) to_bfloat16(x + first, out + first, std::min(kChunk, n - first));
   return out;
+}
+
+// n floats rounded to bf16: into `kept` when given, else into the thread's buffer `use`.
+const uint16_t* rounded(Bf16Buffer* kept, Buffer use, const float* x, int64_t n) {
+  if (kept != nullptr) return round_into(kept->resize(n), x, n);
+  return round_into(static_cast<uint16_t*>(onednn::thread_buffer(use, static_cast<size_t>(n) * sizeof(uint16_t))), x,
+                    n);
 }
 
 }  // namespace
@@ -126,22 +120,27 @@ const uint16_t* rounded(Buffer use, const float* x, int64_t n) {
 void check_bf16_products() { check_packed_type(PackedType::BFloat16); }
 
 void linear_forward_bf16(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in,
-                         int64_t out) {
+                         int64_t out, KeptOperands* kept) {
   if (rows == 0) return;
   const int threads = omp_get_max_threads();
-  const uint16_t* x16 = rounded(Buffer::kBf16Activations, x, rows * in);
-  const uint16_t* W16 = rounded(Buffer::kBf16Weights, W, out * in);
+  const uint16_t* x16 = rounded(kept ? &kept->x : nullptr, Buffer::kBf16Activations, x, rows * in);
+  const uint16_t* W16 = rounded(kept ? &kept->W : nullptr, Buffer::kBf16Weights, W, out * in);
   // y [rows, out] = x [rows, in] · Wᵀ, Wᵀ being W [out, in] read transposed.
   multiply(Key{rows, out, in, false, true, b != nullptr, false, threads}, x16, W16, b, y);
 }
 
-void linear_backward_bf16(float* dx, float* dW, const float* dy, const float* x, const float* W, int64_t rows,
-                          int64_t in, int64_t out, bool accumulate_dx) {
+void linear_backward_bf16(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W,
+                          int64_t rows, int64_t in, int64_t out, bool accumulate_dx, const KeptOperands* kept) {
   if (rows == 0) return;
+  assert(kept == nullptr || (kept->x.size() == rows * in && kept->W.size() == out * in));
   const int threads = omp_get_max_threads();
-  const uint16_t* dy16 = rounded(Buffer::kBf16Activations, dy, rows * out);
-  const uint16_t* W16 = rounded(Buffer::kBf16Weights, W, out * in);
-  const uint16_t* x16 = rounded(Buffer::kBf16Inputs, x, rows * in);
+  // dy rounded and db summed in one pass: dy (the output layer's: rows ×
+  // vocabulary) is read once.
+  auto* dy16 = static_cast<uint16_t*>(
+      onednn::thread_buffer(Buffer::kBf16Activations, static_cast<size_t>(rows * out) * sizeof(uint16_t)));
+  add_column_sums(db, dy, rows, out, dy16);
+  const uint16_t* W16 = kept ? kept->W.data() : rounded(nullptr, Buffer::kBf16Weights, W, out * in);
+  const uint16_t* x16 = kept ? kept->x.data() : rounded(nullptr, Buffer::kBf16Inputs, x, rows * in);
   // dx [rows, in] = dy [rows, out] · W [out, in]
   multiply(Key{rows, in, out, false, false, false, accumulate_dx, threads}, dy16, W16, nullptr, dx);
   // dW [out, in] += dyᵀ [out, rows] · x [rows, in]

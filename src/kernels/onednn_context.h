@@ -5,6 +5,11 @@
 #include <dnnl.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
 
 namespace transformer::kernels::onednn {
 
@@ -32,5 +37,37 @@ enum class Buffer {
   kCount,
 };
 void* thread_buffer(Buffer use, size_t bytes);
+
+// A cache holds at most this many entries: training meets one shape per
+// batch shape and decoding a few row counts per batch, so past this many
+// it starts again rather than grow without bound over a long run.
+constexpr size_t kCacheCapacity = 1024;
+
+// The primitives made so far, one per key, shared by all threads (a
+// primitive holds code and sizes, no data).
+template <class Key, class Primitive, class Hash>
+class PrimitiveCache {
+ public:
+  // The primitive for `key`, made by make() the first time it is asked for.
+  template <class Make>
+  std::shared_ptr<const Primitive> get(const Key& key, const Make& make) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = primitives_.find(key);
+    if (it != primitives_.end()) return it->second;
+    if (primitives_.size() >= kCacheCapacity) primitives_.clear();
+    return primitives_.emplace(key, std::make_shared<const Primitive>(make())).first->second;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<Key, std::shared_ptr<const Primitive>, Hash> primitives_;
+};
+
+// A hash of a key's fields, for the caches' Hash.
+inline size_t hash_fields(std::initializer_list<int64_t> fields) {
+  size_t h = 0;
+  for (int64_t v : fields) h = h * 1000003u ^ std::hash<int64_t>()(v);
+  return h;
+}
 
 }  // namespace transformer::kernels::onednn

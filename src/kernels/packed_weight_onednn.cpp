@@ -31,7 +31,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -97,11 +96,7 @@ struct Key {
 
 struct KeyHash {
   size_t operator()(const Key& k) const {
-    size_t h = std::hash<int64_t>()(k.rows);
-    for (int64_t v : {k.out, k.in, static_cast<int64_t>(k.bias), static_cast<int64_t>(k.threads),
-                      static_cast<int64_t>(k.type)})
-      h = h * 1000003u ^ std::hash<int64_t>()(v);
-    return h;
+    return onednn::hash_fields({k.rows, k.out, k.in, k.bias, k.threads, static_cast<int64_t>(k.type)});
   }
 };
 
@@ -122,21 +117,10 @@ Matmul create_matmul(const Key& key, const memory::desc& layout) {
   return Matmul{dnnl::matmul(pd), src, bias, dst, pd.scratchpad_desc()};
 }
 
-// The primitives made so far, shared by all threads and all weights of one
-// shape (a primitive holds no data, only code and sizes).
 std::shared_ptr<const Matmul> cached_matmul(const Key& key, const memory::desc& layout) {
-  // Decoding meets a few row counts per batch, training's validation one per
-  // batch shape; past this many the cache starts again rather than grow
-  // without bound over a long run.
-  constexpr size_t kCapacity = 1024;
-  static std::mutex mutex;
-  static auto* cache = new std::unordered_map<Key, std::shared_ptr<const Matmul>, KeyHash>();
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = cache->find(key);
-  if (it != cache->end()) return it->second;
-  if (cache->size() >= kCapacity) cache->clear();
+  static auto* cache = new onednn::PrimitiveCache<Key, Matmul, KeyHash>();  // never destroyed, as cpu()
   try {
-    return cache->emplace(key, std::make_shared<const Matmul>(create_matmul(key, layout))).first->second;
+    return cache->get(key, [&] { return create_matmul(key, layout); });
   } catch (const dnnl::error& e) {
     throw Error("oneDNN: no matmul for " + std::to_string(key.rows) + " rows × " + std::to_string(key.in) + " → " +
                 std::to_string(key.out) + ": " + e.what());
@@ -154,7 +138,7 @@ Bindings& thread_bindings(const Key& key, const Matmul& mm) {
   thread_local std::unordered_map<Key, Bindings, KeyHash> bindings;
   auto it = bindings.find(key);
   if (it != bindings.end()) return it->second;
-  if (bindings.size() >= 1024) bindings.clear();  // as the primitives' cache
+  if (bindings.size() >= onednn::kCacheCapacity) bindings.clear();  // as the primitives' cache
   auto none = [](const memory::desc& desc) {
     return desc.is_zero() ? memory() : memory(desc, cpu(), DNNL_MEMORY_NONE);
   };

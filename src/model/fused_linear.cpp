@@ -37,6 +37,7 @@ void FusedLinear::forward(const std::vector<Tensor*>& ys, const Tensor& x) {
   int64_t column = 0;
   for (size_t i = 0; i < parts_.size(); ++i) {
     parts_[i]->x_ = &x;  // backward() works after this forward as after the part's own
+    parts_[i]->kept_x_ = nullptr;
     const int64_t out = parts_[i]->out();
     Shape shape = x.shape();
     shape.back() = out;

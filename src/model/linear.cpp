@@ -22,12 +22,14 @@ void Linear::forward(Tensor& y, const Tensor& x) {
   shape.back() = out();
   y.resize(shape);
   const int64_t rows = x.numel() / in();
+  kept_x_ = nullptr;
   if (!weight.packed.empty()) {
     assert(weight.packed.in() == in() && weight.packed.out() == out());
     kernels::linear_forward(y.data(), x.data(), weight.packed, bias.value.data(), rows);
   } else {
+    kept_x_ = &x;
     kernels::linear_forward(y.data(), x.data(), weight.value.data(), bias.value.data(), rows, in(), out(),
-                            weight.precision);
+                            weight.precision, &kept_);
   }
 }
 
@@ -36,7 +38,8 @@ void Linear::backward(Tensor& dx, const Tensor& dy, bool accumulate) {
   if (!accumulate) dx.resize(x_->shape());
   assert(dx.shape() == x_->shape());
   kernels::linear_backward(dx.data(), weight.grad.data(), bias.grad.data(), dy.data(), x_->data(),
-                           weight.value.data(), x_->numel() / in(), in(), out(), accumulate, weight.precision);
+                           weight.value.data(), x_->numel() / in(), in(), out(), accumulate, weight.precision,
+                           kept_x_ == x_ ? &kept_ : nullptr);
 }
 
 }  // namespace transformer

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "kernels/gemm.h"
 #include "model/parameters.h"
 
 namespace transformer {
@@ -31,6 +32,10 @@ class Linear {
  private:
   friend class FusedLinear;    // multiplies by this weight among others, and sets x_ as forward() would
   const Tensor* x_ = nullptr;  // forward's input, read by backward
+  // What the forward pass on plain weights kept for backward (x and W
+  // rounded to bf16 in mixed precision), and for which input.
+  kernels::KeptOperands kept_;
+  const Tensor* kept_x_ = nullptr;
 };
 
 }  // namespace transformer
