@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <new>
 
+#include "kernels/column_ranges.h"
 #include "kernels/linear_bf16.h"
 #include "kernels/quantize.h"
 
@@ -27,36 +28,22 @@ void gemm_reference(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t 
 }
 
 uint16_t* Bf16Buffer::resize(int64_t n) {
-  if (n > capacity_) {
-    data_.reset();
-    capacity_ = 0;
-    const size_t bytes = (static_cast<size_t>(n) * sizeof(uint16_t) + 63) / 64 * 64;
-    data_.reset(static_cast<uint16_t*>(std::aligned_alloc(64, bytes)));
-    if (!data_) throw std::bad_alloc();
-    capacity_ = n;
-  }
+  size_ = 0;
+  auto* data = static_cast<uint16_t*>(memory_.resize(static_cast<size_t>(n) * sizeof(uint16_t)));
   size_ = n;
-  return data_.get();
+  return data;
 }
 
 void add_column_sums(float* db, const float* dy, int64_t rows, int64_t out, uint16_t* dy16) {
-  // The threads take columns (whole cache lines of a row), and each goes
-  // down its columns row by row: every db[o] is summed in row order, so its
-  // bits do not depend on the thread count, and no two threads write one.
-  constexpr int64_t kColumns = 64;
-  const int64_t chunks = (out + kColumns - 1) / kColumns;
-#pragma omp parallel for schedule(static) if (rows * out > (1 << 16) && chunks > 1)
-  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-    const int64_t first = chunk * kColumns, width = std::min(out, first + kColumns) - first;
+  for_column_ranges(out, rows * out > (1 << 16), [&](int64_t first, int64_t last) {
     for (int64_t r = 0; r < rows; ++r) {
-      const float* dyr = dy + r * out + first;
-      if (dy16 != nullptr) to_bfloat16(dyr, dy16 + r * out + first, width);
+      const float* dyr = dy + r * out;
+      if (dy16 != nullptr) to_bfloat16(dyr + first, dy16 + r * out + first, last - first);
       if (db == nullptr) continue;
-      float* d = db + first;
 #pragma omp simd
-      for (int64_t o = 0; o < width; ++o) d[o] += dyr[o];
+      for (int64_t o = first; o < last; ++o) db[o] += dyr[o];
     }
-  }
+  });
 }
 
 const char* precision_name(Precision precision) {

@@ -16,9 +16,9 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
-#include <memory>
 #include <string>
+
+#include "kernels/aligned_buffer.h"
 
 namespace transformer::kernels {
 
@@ -55,15 +55,12 @@ void check_precision(Precision precision);
 class Bf16Buffer {
  public:
   uint16_t* resize(int64_t n);  // room for n values, which size() then says
-  const uint16_t* data() const { return data_.get(); }
+  const uint16_t* data() const { return static_cast<const uint16_t*>(memory_.data()); }
   int64_t size() const { return size_; }
 
  private:
-  struct Free {
-    void operator()(uint16_t* p) const { std::free(p); }
-  };
-  std::unique_ptr<uint16_t[], Free> data_;
-  int64_t capacity_ = 0, size_ = 0;
+  AlignedBuffer memory_;
+  int64_t size_ = 0;
 };
 
 // What a linear layer's forward pass keeps for its backward pass besides x

@@ -1,7 +1,8 @@
 #include "kernels/layer_norm.h"
 
-#include <algorithm>
 #include <cmath>
+
+#include "kernels/column_ranges.h"
 
 namespace transformer::kernels {
 
@@ -48,14 +49,8 @@ void layer_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy
 #pragma omp simd
     for (int64_t i = 0; i < D; ++i) dxr[i] = rs * (dyr[i] * gamma[i] - mean_g - (xr[i] - m) * rs * mean_gx);
   }
-  // The parameter gradients sum over rows: the threads take columns (whole
-  // cache lines), each summing its columns over the rows in order, so no two
-  // write the same column and the bits do not depend on the thread count.
-  constexpr int64_t kColumns = 64;
-  const int64_t chunks = (D + kColumns - 1) / kColumns;
-#pragma omp parallel for schedule(static) if (rows * D > 32768 && chunks > 1)
-  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-    const int64_t first = chunk * kColumns, last = std::min(D, first + kColumns);
+  // The parameter gradients sum over rows, by column ranges (column_ranges.h).
+  for_column_ranges(D, rows * D > 32768, [&](int64_t first, int64_t last) {
     for (int64_t r = 0; r < rows; ++r) {
       const float* xr = x + r * D;
       const float* dyr = dy + r * D;
@@ -66,7 +61,7 @@ void layer_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy
         dbeta[i] += dyr[i];
       }
     }
-  }
+  });
 }
 
 }  // namespace transformer::kernels

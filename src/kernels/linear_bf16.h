@@ -22,7 +22,7 @@ void linear_backward_bf16(float* dx, float* dW, float* db, const float* dy, cons
                           int64_t rows, int64_t in, int64_t out, bool accumulate_dx, const KeptOperands* kept);
 
 // db [out] += Σ_rows dy [rows, out] in fp32, each column summed in row order
-// (the same bits on any thread count); db may be null. When dy16 is given,
+// (column_ranges.h: the same bits on any thread count); db may be null. When dy16 is given,
 // dy is also rounded to bf16 into it [rows, out], in the same pass over dy.
 // (gemm.cpp; the backward passes of both precisions.)
 void add_column_sums(float* db, const float* dy, int64_t rows, int64_t out, uint16_t* dy16);
