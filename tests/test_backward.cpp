@@ -98,11 +98,13 @@ TEST(KernelGradients, ReluAndGelu) {
     if (std::abs(v) < 0.05f) v = 0.5f;  // keep ReLU's kink out of the finite differences
   const auto w = random_vector(20, 10);
   std::vector<float> y(20), dx(20);
-  auto relu_loss = [&] {
-    relu_forward(y.data(), x.data(), 20);
+  std::vector<uint8_t> keep(20);
+  auto relu_loss = [&] {  // ReLU alone: dropout at p = 0, whose mask is ReLU's
+    relu_dropout_forward(y.data(), keep.data(), x.data(), 20, 0.0f, 0);
     return dot(w, y);
   };
-  relu_backward(dx.data(), w.data(), x.data(), 20);
+  relu_loss();
+  dropout_backward(dx.data(), w.data(), keep.data(), 20, 0.0f);
   expect_gradient(x, dx, relu_loss, "relu", 1e-3f);
   auto gelu_loss = [&] {
     gelu_forward(y.data(), x.data(), 20);
@@ -288,6 +290,26 @@ TEST(Dropout, BackwardAppliesTheForwardMask) {
   for (int64_t i = 0; i < n; ++i) ASSERT_EQ(dx[i], dy[i] * y[i]) << i;
   dropout_backward(dy.data(), dy.data(), keep.data(), n, 0.3f);
   EXPECT_EQ(dy, dx);
+}
+
+// ReLU and dropout in one pass give what ReLU then dropout give, with the
+// same seed; the mask then also holds ReLU's zeros, so dropout_backward is
+// the gradient of both.
+TEST(Dropout, AfterReluInOnePass) {
+  const int64_t n = 100003;
+  std::vector<float> x(n), relu(n), expected(n), y(n), dy(n), dx(n);
+  for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>((i * 37) % 101) - 50.0f;
+  for (int64_t i = 0; i < n; ++i) relu[i] = std::max(x[i], 0.0f);
+  std::vector<uint8_t> dropout_keep(n), keep(n);
+  dropout_forward(expected.data(), dropout_keep.data(), relu.data(), n, 0.3f, 7);
+  relu_dropout_forward(y.data(), keep.data(), x.data(), n, 0.3f, 7);
+  EXPECT_EQ(y, expected);
+  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(keep[i], dropout_keep[i] && x[i] > 0.0f) << i;
+  for (int64_t i = 0; i < n; ++i) dy[i] = static_cast<float>(i % 97) - 48.5f;
+  dropout_backward(dx.data(), dy.data(), keep.data(), n, 0.3f);
+  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(dx[i], x[i] > 0.0f && dropout_keep[i] ? dy[i] * (1.0f / (1.0f - 0.3f)) : 0.0f) << i;
+  relu_dropout_forward(x.data(), keep.data(), x.data(), n, 0.3f, 7);  // in place
+  EXPECT_EQ(x, expected);
 }
 
 }  // namespace

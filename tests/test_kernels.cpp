@@ -11,6 +11,7 @@
 #include "core/threads.h"
 #include "kernels/adam.h"
 #include "kernels/activations.h"
+#include "kernels/dropout.h"
 #include "kernels/attention.h"
 #include "kernels/elementwise.h"
 #include "kernels/embedding.h"
@@ -223,13 +224,15 @@ TEST(FastExp, AgreesWithStdExp) {
 TEST(Activations, ReluAndGelu) {
   const float x[] = {-2.0f, -0.5f, 0.0f, 1.0f, 3.0f};
   float r[5], g[5];
-  relu_forward(r, x, 5);
+  uint8_t keep[5];
+  relu_dropout_forward(r, keep, x, 5, /*p=*/0.0f, /*seed=*/0);  // ReLU alone
   gelu_forward(g, x, 5);
   const float relu_expected[] = {0, 0, 0, 1, 3};
   // x·Φ(x): Φ(−2) = 0.0227501, Φ(−0.5) = 0.3085375, Φ(1) = 0.8413447, Φ(3) = 0.9986501
   const float gelu_expected[] = {-0.0455003f, -0.1542688f, 0.0f, 0.8413447f, 2.9959502f};
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(r[i], relu_expected[i]);
+    EXPECT_EQ(keep[i], x[i] > 0.0f);
     EXPECT_NEAR(g[i], gelu_expected[i], 1e-6);
   }
 }

@@ -7,20 +7,10 @@ namespace transformer::kernels {
 // Each pass is split over the threads once it is long enough to pay for
 // waking them (the threshold of dropout_forward and adam_update); an
 // element's result does not depend on which thread computes it.
-void relu_forward(float* y, const float* x, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-}
-
 void gelu_forward(float* y, const float* x, int64_t n) {
   constexpr float kInvSqrt2 = 0.70710678118654752f;
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kInvSqrt2));
-}
-
-void relu_backward(float* dx, const float* dy, const float* x, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
-  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 void gelu_backward(float* dx, const float* dy, const float* x, int64_t n) {

@@ -11,19 +11,46 @@ inline uint64_t mix(uint64_t z) {
   return z ^ (z >> 31);
 }
 
+// Keep value i when the top 24 bits of its hash, as a fraction of 2^24,
+// reach p; with p = 0 every value is kept.
+struct Mask {
+  uint64_t base, threshold;
+  Mask(float p, uint64_t seed)
+      : base(mix(seed)), threshold(static_cast<uint64_t>(static_cast<double>(p) * (1 << 24))) {}
+  bool kept(int64_t i) const {
+    return (mix(base + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(i + 1)) >> 40) >= threshold;
+  }
+};
+
 }  // namespace
 
 void dropout_forward(float* y, uint8_t* keep, const float* x, int64_t n, float p, uint64_t seed) {
   const float keep_scale = 1.0f / (1.0f - p);
-  // Keep when the top 24 bits, as a fraction of 2^24, reach p.
-  const uint64_t threshold = static_cast<uint64_t>(static_cast<double>(p) * (1 << 24));
-  const uint64_t base = mix(seed);
+  const Mask mask(p, seed);
 #pragma omp parallel for simd schedule(static) if (n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
-    const uint64_t r = mix(base + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(i + 1)) >> 40;
-    const bool kept = r >= threshold;
+    const bool kept = mask.kept(i);
     keep[i] = kept;
     y[i] = x[i] * (kept ? keep_scale : 0.0f);
+  }
+}
+
+void relu_dropout_forward(float* y, uint8_t* keep, const float* x, int64_t n, float p, uint64_t seed) {
+  if (p == 0.0f) {  // ReLU alone: no hash to draw
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+    for (int64_t i = 0; i < n; ++i) {
+      keep[i] = x[i] > 0.0f;
+      y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    }
+    return;
+  }
+  const float keep_scale = 1.0f / (1.0f - p);
+  const Mask mask(p, seed);
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    const bool kept = (x[i] > 0.0f) & mask.kept(i);  // &, not &&: no branch to stop vectorizing
+    keep[i] = kept;
+    y[i] = kept ? x[i] * keep_scale : 0.0f;
   }
 }
 

@@ -17,6 +17,12 @@ namespace transformer::kernels {
 // quarter of both passes' memory traffic.
 void dropout_forward(float* y, uint8_t* keep, const float* x, int64_t n, float p, uint64_t seed);
 
+// dropout(relu(x)) in one pass: y = x · 1/(1 − p) where x > 0 and the value
+// is kept, else 0, with the same mask as dropout_forward for the same seed.
+// keep[i] = 1 only where both hold, so dropout_backward with this mask gives
+// the gradient of both (of ReLU alone when p = 0). y may alias x.
+void relu_dropout_forward(float* y, uint8_t* keep, const float* x, int64_t n, float p, uint64_t seed);
+
 // dx = dy · 1/(1 − p) where keep[i], dy · 0 elsewhere: the same factors as
 // the forward pass. dx may alias dy.
 void dropout_backward(float* dx, const float* dy, const uint8_t* keep, int64_t n, float p);

@@ -12,6 +12,16 @@ void Dropout::forward(Tensor& x) {
   kernels::dropout_forward(x.data(), keep_.data(), x.data(), x.numel(), rate_, state_.rng.next_u64());
 }
 
+void Dropout::forward_relu(Tensor& y, const Tensor& x) {
+  y.resize(x.shape());
+  applied_ = true;  // the mask holds ReLU's zeros even without dropout
+  rate_ = state_.training ? state_.rate : 0.0f;
+  keep_.resize(static_cast<size_t>(x.numel()));
+  // A seed is drawn only when there is dropout, as forward() draws one.
+  const uint64_t seed = rate_ > 0.0f ? state_.rng.next_u64() : 0;
+  kernels::relu_dropout_forward(y.data(), keep_.data(), x.data(), x.numel(), rate_, seed);
+}
+
 void Dropout::backward(Tensor& dx) const {
   if (applied_) kernels::dropout_backward(dx.data(), dx.data(), keep_.data(), dx.numel(), rate_);
 }

@@ -24,6 +24,10 @@ class Dropout {
 
   // x ← dropout(x), in place.
   void forward(Tensor& x);
+  // y ← dropout(ReLU(x)) in one pass (ReLU alone out of training). The mask
+  // it keeps holds ReLU's zeros too, so backward() gives the gradient of
+  // both, or of ReLU alone.
+  void forward_relu(Tensor& y, const Tensor& x);
   // dx ← dx · mask, in place (nothing when forward did nothing).
   void backward(Tensor& dx) const;
   // d · mask in scratch, or d itself when forward did nothing: for a

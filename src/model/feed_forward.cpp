@@ -12,24 +12,26 @@ FeedForward::FeedForward(Parameters& params, const std::string& name, int64_t D,
       dropout(dropout_state) {}
 
 void FeedForward::forward(Tensor& out, const Tensor& x) {
-  linear1.forward(hidden, x);
-  activated.resize(hidden.shape());
-  if (activation == Activation::Relu)
-    kernels::relu_forward(activated.data(), hidden.data(), hidden.numel());
-  else
+  if (activation == Activation::Relu) {
+    // ReLU's backward pass needs only its zeros, which the dropout mask
+    // keeps: the hidden layer is activated in place, in one pass with dropout.
+    linear1.forward(activated, x);
+    dropout.forward_relu(activated, activated);
+  } else {
+    linear1.forward(hidden, x);
+    activated.resize(hidden.shape());
     kernels::gelu_forward(activated.data(), hidden.data(), hidden.numel());
-  dropout.forward(activated);
+    dropout.forward(activated);
+  }
   linear2.forward(out, activated);
 }
 
 void FeedForward::backward(Tensor& dx, const Tensor& dout) {
   linear2.backward(dactivated, dout);
-  dropout.backward(dactivated);
+  dropout.backward(dactivated);  // after forward_relu, ReLU's gradient as well
+  if (activation == Activation::Relu) return linear1.backward(dx, dactivated);
   dhidden.resize(hidden.shape());
-  if (activation == Activation::Relu)
-    kernels::relu_backward(dhidden.data(), dactivated.data(), hidden.data(), hidden.numel());
-  else
-    kernels::gelu_backward(dhidden.data(), dactivated.data(), hidden.data(), hidden.numel());
+  kernels::gelu_backward(dhidden.data(), dactivated.data(), hidden.data(), hidden.numel());
   linear1.backward(dx, dhidden);
 }
 

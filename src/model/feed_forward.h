@@ -25,9 +25,9 @@ class FeedForward {
   Activation activation;
   Dropout dropout;  // on act(hidden), as torch.nn.Transformer does
 
-  Tensor hidden;     // [B, T, F]: x · W1ᵀ + b1, kept for the backward pass
+  Tensor hidden;     // [B, T, F]: x · W1ᵀ + b1, kept for GELU's backward pass (ReLU activates in place)
   Tensor activated;  // [B, T, F]: dropout(act(hidden))
-  Tensor dactivated, dhidden;
+  Tensor dactivated, dhidden;  // dhidden: GELU only (ReLU's gradient comes from the dropout mask)
 };
 
 }  // namespace transformer
