@@ -44,11 +44,13 @@ void attention_step_forward(float* Z, float* weights, const float* Q, int64_t ld
 //   dweights = dZ_h · V_hᵀ,   dV_h = weightsᵀ · dZ_h,
 //   ds = softmax_backward(weights, dweights),
 //   dQ_h = ds · K_h / √Dh,    dK_h = dsᵀ · Q_h / √Dh.
-// dQ: [B, Tq, H·Dh]; dK, dV: [B, Tk, H·Dh] (all overwritten; padded keys get 0)
+// The masks need no argument: a masked key has weight 0, which gives it a
+// zero gradient everywhere (padded keys get dK = dV = 0).
+// dQ: [B, Tq, H·Dh]; dK, dV: [B, Tk, H·Dh] (all overwritten)
 // scratch: [B, H, Tq, Tk], the caller's workspace for dweights
-// dZ: [B, Tq, H·Dh]; Q, K, V, weights, key_lengths, causal: as in the forward pass
+// dZ: [B, Tq, H·Dh]; Q, K, V, weights: as in the forward pass
 void attention_backward(float* dQ, float* dK, float* dV, float* scratch, const float* dZ, const float* Q, int64_t ldq,
-                        const float* K, int64_t ldk, const float* V, int64_t ldv, const float* weights,
-                        const int32_t* key_lengths, int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t Dh);
+                        const float* K, int64_t ldk, const float* V, int64_t ldv, const float* weights, int64_t B,
+                        int64_t H, int64_t Tq, int64_t Tk, int64_t Dh);
 
 }  // namespace transformer::kernels

@@ -32,6 +32,22 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
 void gemm_reference(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
+// Where the matrices of a batch sit: matrix (o, i) of an outer × inner batch
+// starts at data + o·outer + i·inner (in floats) and has row stride ld. So
+// attention's heads, [B, T, H·Dh] read as B × H matrices [T, Dh], are
+// addressed without copying: ld = H·Dh, outer = T·H·Dh, inner = Dh.
+struct BatchLayout {
+  int64_t ld, outer, inner;
+};
+
+// C(o, i) = alpha · op(A(o, i)) · op(B(o, i)) + beta · C(o, i) for every
+// matrix of an outer × inner batch: one call for many small products (the
+// oneDNN backend runs them as one batched matmul, the OpenBLAS backend as a
+// parallel loop of gemm()). Not to be called inside a parallel region.
+void batched_gemm(Trans trans_a, Trans trans_b, int64_t outer, int64_t inner, int64_t M, int64_t N, int64_t K,
+                  float alpha, const float* A, BatchLayout a, const float* B, BatchLayout b, float beta, float* C,
+                  BatchLayout c);
+
 // The precision of a linear layer's products on plain weights, as training
 // chooses it (train --precision):
 //   Float32: fp32 throughout.

@@ -1,14 +1,25 @@
 // gemm() on oneDNN's sgemm: row-major like ours, and run on our OpenMP pool
 // (Debian's libdnnl is built with OpenMP and shares libgomp with us). Inside
 // one of our parallel regions oneDNN runs the product on the calling thread
-// alone (it checks omp_in_parallel), so attention's per-head products do not
-// oversubscribe the cores.
+// alone (it checks omp_in_parallel), so products there do not oversubscribe
+// the cores.
+//
+// batched_gemm() on oneDNN's matmul primitive with two batch dimensions,
+// whose strided memory descriptors read attention's heads in place: one
+// call for all B × H products instead of one sgemm call each, whose fixed
+// cost exceeded the arithmetic of a 30 × 30 × 64 product (docs/RESULTS.md).
 #include <dnnl.h>
+#include <omp.h>
 
+#include <bit>
+#include <cassert>
+#include <dnnl.hpp>
 #include <string>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "kernels/gemm.h"
+#include "kernels/onednn_context.h"
 
 namespace transformer::kernels {
 
@@ -20,6 +31,94 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
   if (status != dnnl_success)
     throw Error("oneDNN sgemm failed (status " + std::to_string(static_cast<int>(status)) + ") for M " +
                 std::to_string(M) + ", N " + std::to_string(N) + ", K " + std::to_string(K));
+}
+
+namespace {
+
+using dnnl::memory;
+
+struct BatchKey {
+  bool trans_a, trans_b;
+  int64_t outer, inner, M, N, K;
+  BatchLayout a, b, c;
+  float alpha, beta;
+  int threads;  // a primitive divides its work among the threads it was created for
+  bool operator==(const BatchKey& o) const {
+    auto same = [](const BatchLayout& x, const BatchLayout& y) {
+      return x.ld == y.ld && x.outer == y.outer && x.inner == y.inner;
+    };
+    return trans_a == o.trans_a && trans_b == o.trans_b && outer == o.outer && inner == o.inner && M == o.M &&
+           N == o.N && K == o.K && same(a, o.a) && same(b, o.b) && same(c, o.c) && alpha == o.alpha &&
+           beta == o.beta && threads == o.threads;
+  }
+};
+
+struct BatchKeyHash {
+  size_t operator()(const BatchKey& k) const {
+    return onednn::hash_fields({k.trans_a, k.trans_b, k.outer, k.inner, k.M, k.N, k.K, k.a.ld, k.a.outer, k.a.inner,
+                                k.b.ld, k.b.outer, k.b.inner, k.c.ld, k.c.outer, k.c.inner,
+                                std::bit_cast<int32_t>(k.alpha), std::bit_cast<int32_t>(k.beta), k.threads});
+  }
+};
+
+struct BatchProduct {
+  dnnl::matmul primitive;
+  memory::desc a, b, c, scratchpad;
+};
+
+// A [rows, cols] matrix per batch entry, stored row-major with `layout`, or
+// its transpose when `transposed` (the same memory read column-wise).
+memory::desc batch_desc(int64_t outer, int64_t inner, int64_t rows, int64_t cols, BatchLayout layout,
+                        bool transposed) {
+  const memory::dims strides =
+      transposed ? memory::dims{layout.outer, layout.inner, 1, layout.ld} : memory::dims{layout.outer, layout.inner, layout.ld, 1};
+  return memory::desc({outer, inner, rows, cols}, memory::data_type::f32, strides);
+}
+
+BatchProduct create_batch_product(const BatchKey& k) {
+  const memory::desc a = batch_desc(k.outer, k.inner, k.M, k.K, k.a, k.trans_a);
+  const memory::desc b = batch_desc(k.outer, k.inner, k.K, k.N, k.b, k.trans_b);
+  const memory::desc c = batch_desc(k.outer, k.inner, k.M, k.N, k.c, false);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // onednn::thread_buffer
+  if (k.alpha != 1.0f) attr.set_output_scales(0, {k.alpha});
+  if (k.beta != 0.0f) {
+    dnnl::post_ops sum;
+    sum.append_sum(k.beta);
+    attr.set_post_ops(sum);
+  }
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, onednn::cpu());
+  return BatchProduct{dnnl::matmul(pd), a, b, c, pd.scratchpad_desc()};
+}
+
+}  // namespace
+
+void batched_gemm(Trans trans_a, Trans trans_b, int64_t outer, int64_t inner, int64_t M, int64_t N, int64_t K,
+                  float alpha, const float* A, BatchLayout a, const float* B, BatchLayout b, float beta, float* C,
+                  BatchLayout c) {
+  assert(!omp_in_parallel());
+  if (outer == 0 || inner == 0 || M == 0 || N == 0) return;
+  const BatchKey key{trans_a == Trans::Yes, trans_b == Trans::Yes, outer, inner, M, N, K, a, b, c, alpha, beta,
+                     omp_get_max_threads()};
+  static auto* cache = new onednn::PrimitiveCache<BatchKey, BatchProduct, BatchKeyHash>();  // never destroyed
+  std::shared_ptr<const BatchProduct> product;
+  try {
+    product = cache->get(key, [&] { return create_batch_product(key); });
+  } catch (const dnnl::error& e) {
+    throw Error("oneDNN: no batched matmul for " + std::to_string(outer) + " × " + std::to_string(inner) + " products " +
+                std::to_string(M) + " × " + std::to_string(K) + " · " + std::to_string(K) + " × " + std::to_string(N) +
+                ": " + e.what());
+  }
+  const dnnl::engine& cpu = onednn::cpu();
+  auto bind = [&](const memory::desc& desc, const void* data) { return memory(desc, cpu, const_cast<void*>(data)); };
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, bind(product->a, A)}, {DNNL_ARG_WEIGHTS, bind(product->b, B)}, {DNNL_ARG_DST, bind(product->c, C)}};
+  const size_t scratch = product->scratchpad.get_size();
+  if (scratch > 0)
+    args.emplace(DNNL_ARG_SCRATCHPAD,
+                 bind(product->scratchpad, onednn::thread_buffer(onednn::Buffer::kScratchpad, scratch)));
+  product->primitive.execute(onednn::thread_stream(), args);
+  onednn::thread_stream().wait();
 }
 
 std::string gemm_backend() {

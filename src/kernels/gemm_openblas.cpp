@@ -29,6 +29,17 @@ void gemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float a
               static_cast<blasint>(ldc));
 }
 
+void batched_gemm(Trans trans_a, Trans trans_b, int64_t outer, int64_t inner, int64_t M, int64_t N, int64_t K,
+                  float alpha, const float* A, BatchLayout a, const float* B, BatchLayout b, float beta, float* C,
+                  BatchLayout c) {
+  // One product per task; inside the parallel region each runs on its thread alone.
+#pragma omp parallel for collapse(2) schedule(static) if (outer * inner > 1)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i)
+      gemm(trans_a, trans_b, M, N, K, alpha, A + o * a.outer + i * a.inner, a.ld, B + o * b.outer + i * b.inner, b.ld,
+           beta, C + o * c.outer + i * c.inner, c.ld);
+}
+
 std::string gemm_backend() {
   std::string config = openblas_get_config();
   return config.substr(0, config.find(' ', config.find(' ') + 1)) + " (" + openblas_get_corename() + " kernels)";

@@ -21,7 +21,6 @@ MultiHeadAttention::MultiHeadAttention(Parameters& params, const std::string& na
 void MultiHeadAttention::forward(Tensor& out, const Tensor& x_q, const Tensor& x_kv, const int32_t* key_lengths,
                                  bool causal) {
   const int64_t B = x_q.dim(0), Tq = x_q.dim(1), Tk = x_kv.dim(1), D = x_q.dim(2);
-  key_lengths_ = key_lengths;
   // Step 1: project the inputs into queries, keys and values.
   if (kind_ == AttentionKind::Self) {
     assert(&x_q == &x_kv);
@@ -79,7 +78,7 @@ void MultiHeadAttention::backward(Tensor& dx_q, Tensor& dx_kv, const Tensor& dou
   dv.resize(v.shape());
   dweights.resize(weights.shape());
   kernels::attention_backward(dq.data(), dk.data(), dv.data(), dweights.data(), dz.data(), q.data(), D, k.data(), D,
-                              v.data(), D, weights.data(), key_lengths_, B, heads_, Tq, Tk, D / heads_);
+                              v.data(), D, weights.data(), B, heads_, Tq, Tk, D / heads_);
   q_proj.backward(dx_q, dq);
   k_proj.backward(dx_kv, dk, /*accumulate=*/true);
   // The key bias adds the same q·b_k to every score of a query, and softmax

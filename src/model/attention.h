@@ -63,7 +63,6 @@ class MultiHeadAttention {
  private:
   AttentionKind kind_;
   int64_t heads_;
-  const int32_t* key_lengths_ = nullptr;
 };
 
 }  // namespace transformer
