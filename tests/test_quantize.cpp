@@ -68,6 +68,31 @@ TEST(BFloat16, RelativeErrorIsAtMostTwoToTheMinus8) {
   }
 }
 
+// The products' operand rounding is the exact one except that subnormals
+// become zeros of their sign, in the SIMD body (AVX512_BF16's instruction
+// where the build has it) and in the scalar tail alike: 37 values, so both.
+TEST(BFloat16, OperandRoundingFlushesSubnormalsAndOtherwiseRoundsExactly) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const float tiny = std::numeric_limits<float>::denorm_min(), smallest = std::numeric_limits<float>::min();
+  std::vector<float> x = {1.0f, -2.0f, 1.0f + std::ldexp(1.0f, -8), 1.0f + 3 * std::ldexp(1.0f, -8), inf, -inf,
+                          nan, -nan, std::numeric_limits<float>::max(), smallest, -smallest, 0.0f, -0.0f,
+                          tiny, -tiny, smallest / 2, -smallest * 0.75f, 3e-39f};
+  const size_t base = x.size();
+  for (size_t i = 0; i < base + 1; ++i) x.push_back(x[i % base] * (i % 2 ? 1.5f : -0.25f));
+  std::vector<uint16_t> got(x.size());
+  to_bfloat16_flushing_subnormals(x.data(), got.data(), static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    const bool subnormal = std::fpclassify(x[i]) == FP_SUBNORMAL;
+    if (std::isnan(x[i])) {
+      EXPECT_TRUE(std::isnan(from_bfloat16(got[i]))) << i;
+    } else if (subnormal) {
+      EXPECT_EQ(got[i], std::signbit(x[i]) ? 0x8000 : 0x0000) << i << ": " << x[i];
+    } else {
+      EXPECT_EQ(got[i], to_bfloat16(x[i])) << i << ": " << x[i];
+    }
+  }
+}
+
 // ---- int8 weights -----------------------------------------------------------
 
 TEST(Int8Weights, RoundTripIsExactAndQuantizingTwiceChangesNothing) {

@@ -38,7 +38,7 @@ void add_column_sums(float* db, const float* dy, int64_t rows, int64_t out, uint
   for_column_ranges(out, rows * out > (1 << 16), [&](int64_t first, int64_t last) {
     for (int64_t r = 0; r < rows; ++r) {
       const float* dyr = dy + r * out;
-      if (dy16 != nullptr) to_bfloat16(dyr + first, dy16 + r * out + first, last - first);
+      if (dy16 != nullptr) to_bfloat16_flushing_subnormals(dyr + first, dy16 + r * out + first, last - first);
       if (db == nullptr) continue;
 #pragma omp simd
       for (int64_t o = first; o < last; ++o) db[o] += dyr[o];

@@ -52,7 +52,8 @@ void batched_gemm(Trans trans_a, Trans trans_b, int64_t outer, int64_t inner, in
 // chooses it (train --precision):
 //   Float32: fp32 throughout.
 //   BFloat16: mixed precision. Both operands of each product are rounded to
-//     bfloat16 (nearest even; kernels/quantize.h) and the products are summed
+//     bfloat16 (nearest even, subnormals to zero: kernels/quantize.h's
+//     to_bfloat16_flushing_subnormals) and the products are summed
 //     in fp32 (AVX512_BF16's VDPBF16PS, through oneDNN's matmul); the result,
 //     the bias, the weights and their gradients stay fp32.
 enum class Precision { Float32, BFloat16 };

@@ -104,7 +104,8 @@ void multiply(const Key& key, const uint16_t* a, const uint16_t* b, const float*
 const uint16_t* round_into(uint16_t* out, const float* x, int64_t n) {
   constexpr int64_t kChunk = 16384;
 #pragma omp parallel for schedule(static) if (n > kChunk)
-  for (int64_t first = 0; first < n; first += kChunk) to_bfloat16(x + first, out + first, std::min(kChunk, n - first));
+  for (int64_t first = 0; first < n; first += kChunk)
+    to_bfloat16_flushing_subnormals(x + first, out + first, std::min(kChunk, n - first));
   return out;
 }
 

@@ -274,7 +274,7 @@ static void linear_forward_rows(float* y, const float* x, const PackedWeight& W,
   int32_t* zero_points = nullptr;
   if (w.type == PackedType::BFloat16) {
     auto* converted = static_cast<uint16_t*>(thread_buffer(Buffer::kSource, padded * w.in * sizeof(uint16_t)));
-    to_bfloat16(x, converted, rows * w.in);
+    to_bfloat16_flushing_subnormals(x, converted, rows * w.in);
     std::fill(converted + rows * w.in, converted + padded * w.in, uint16_t{0});
     src = converted;
   } else if (int8) {

@@ -45,6 +45,23 @@ void to_bfloat16(const float* x, uint16_t* out, int64_t n) {
   }
 }
 
+void to_bfloat16_flushing_subnormals(const float* x, uint16_t* out, int64_t n) {
+  int64_t i = 0;
+#if defined(__AVX512BF16__)
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                        reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i))));
+#endif
+  const int64_t first = i;
+#pragma omp simd
+  for (int64_t j = first; j < n; ++j) {
+    uint32_t u;
+    std::memcpy(&u, x + j, sizeof u);
+    const uint32_t flushed = (u & 0x7F800000u) == 0 ? u & 0x80000000u : u;  // subnormal → signed zero
+    out[j] = bfloat16_bits(flushed);
+  }
+}
+
 void round_to_bfloat16(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = from_bfloat16(to_bfloat16(x[i]));
 }
