@@ -150,7 +150,8 @@ TEST_P(LinearBf16, SameProductSameBits) {
 // The layer's forward pass keeps x and W rounded to bf16 (KeptOperands) and
 // its backward pass multiplies by those instead of rounding x and W again:
 // the same bits as without them, and x and W are no longer read (they are
-// overwritten with NaN here before backward).
+// overwritten with NaN here before backward). Likewise for a layer sharing
+// the kept x.
 TEST_P(LinearBf16, BackwardReadsTheOperandsForwardKept) {
   const auto [rows, in, out] = GetParam();
   const auto x = random_vector(rows * in, 12), W = random_vector(out * in, 13), dy = random_vector(rows * out, 14);
@@ -159,9 +160,9 @@ TEST_P(LinearBf16, BackwardReadsTheOperandsForwardKept) {
   KeptOperands kept;
   linear_forward(y_kept.data(), x.data(), W.data(), nullptr, rows, in, out, Precision::BFloat16, &kept);
   EXPECT_EQ(y, y_kept);
-  ASSERT_EQ(kept.x.size(), rows * in);
+  ASSERT_EQ(kept.x->size(), rows * in);
   ASSERT_EQ(kept.W.size(), out * in);
-  for (int64_t i = 0; i < rows * in; ++i) ASSERT_EQ(kept.x.data()[i], to_bfloat16(x[i])) << "x[" << i << "]";
+  for (int64_t i = 0; i < rows * in; ++i) ASSERT_EQ(kept.x->data()[i], to_bfloat16(x[i])) << "x[" << i << "]";
   for (int64_t i = 0; i < out * in; ++i) ASSERT_EQ(kept.W.data()[i], to_bfloat16(W[i])) << "W[" << i << "]";
 
   std::vector<float> dx(rows * in), dW(out * in, 0.0f), dx_kept(rows * in), dW_kept(out * in, 0.0f);
@@ -173,6 +174,17 @@ TEST_P(LinearBf16, BackwardReadsTheOperandsForwardKept) {
                   false, Precision::BFloat16, &kept);
   EXPECT_EQ(dx, dx_kept);
   EXPECT_EQ(dW, dW_kept);
+
+  // A layer that shares the first one's rounded x (x_ready: attention's
+  // W^K and W^V after W^Q) multiplies by it without reading x.
+  KeptOperands shared;
+  shared.x = kept.x;
+  shared.x_ready = true;
+  const auto W2 = random_vector(out * in, 15);
+  std::vector<float> y2(rows * out), y2_shared(rows * out);
+  linear_forward(y2.data(), x.data(), W2.data(), nullptr, rows, in, out, Precision::BFloat16);
+  linear_forward(y2_shared.data(), gone_x.data(), W2.data(), nullptr, rows, in, out, Precision::BFloat16, &shared);
+  EXPECT_EQ(y2, y2_shared);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, LinearBf16,

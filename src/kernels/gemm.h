@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "kernels/aligned_buffer.h"
@@ -86,8 +87,14 @@ class Bf16Buffer {
 // second time (each rounding is a pass over x: docs/RESULTS.md). A Float32
 // layer leaves it empty. One per layer (model/linear.h); what it holds
 // belongs to the linear_forward that last filled it.
+//
+// Layers that read one input (attention's W^Q, W^K, W^V) share x: the first
+// rounds it, and the others, called for the same input with x_ready set,
+// multiply by it as it stands (model/fused_linear.h).
 struct KeptOperands {
-  Bf16Buffer x, W;
+  std::shared_ptr<Bf16Buffer> x = std::make_shared<Bf16Buffer>();
+  Bf16Buffer W;
+  bool x_ready = false;
 };
 
 // A linear layer as PyTorch's nn.Linear defines it: y = x · Wᵀ + b.

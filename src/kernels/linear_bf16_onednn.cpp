@@ -124,7 +124,10 @@ void linear_forward_bf16(float* y, const float* x, const float* W, const float* 
                          int64_t out, KeptOperands* kept) {
   if (rows == 0) return;
   const int threads = omp_get_max_threads();
-  const uint16_t* x16 = rounded(kept ? &kept->x : nullptr, Buffer::kBf16Activations, x, rows * in);
+  assert(kept == nullptr || !kept->x_ready || kept->x->size() == rows * in);
+  const uint16_t* x16 = kept != nullptr && kept->x_ready
+                            ? kept->x->data()
+                            : rounded(kept ? kept->x.get() : nullptr, Buffer::kBf16Activations, x, rows * in);
   const uint16_t* W16 = rounded(kept ? &kept->W : nullptr, Buffer::kBf16Weights, W, out * in);
   // y [rows, out] = x [rows, in] · Wᵀ, Wᵀ being W [out, in] read transposed.
   multiply(Key{rows, out, in, false, true, b != nullptr, false, threads}, x16, W16, b, y);
@@ -133,7 +136,7 @@ void linear_forward_bf16(float* y, const float* x, const float* W, const float* 
 void linear_backward_bf16(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W,
                           int64_t rows, int64_t in, int64_t out, bool accumulate_dx, const KeptOperands* kept) {
   if (rows == 0) return;
-  assert(kept == nullptr || (kept->x.size() == rows * in && kept->W.size() == out * in));
+  assert(kept == nullptr || (kept->x->size() == rows * in && kept->W.size() == out * in));
   const int threads = omp_get_max_threads();
   // dy rounded and db summed in one pass: dy (the output layer's: rows ×
   // vocabulary) is read once.
@@ -141,7 +144,7 @@ void linear_backward_bf16(float* dx, float* dW, float* db, const float* dy, cons
       onednn::thread_buffer(Buffer::kBf16Activations, static_cast<size_t>(rows * out) * sizeof(uint16_t)));
   add_column_sums(db, dy, rows, out, dy16);
   const uint16_t* W16 = kept ? kept->W.data() : rounded(nullptr, Buffer::kBf16Weights, W, out * in);
-  const uint16_t* x16 = kept ? kept->x.data() : rounded(nullptr, Buffer::kBf16Inputs, x, rows * in);
+  const uint16_t* x16 = kept ? kept->x->data() : rounded(nullptr, Buffer::kBf16Inputs, x, rows * in);
   // dx [rows, in] = dy [rows, out] · W [out, in]
   multiply(Key{rows, in, out, false, false, false, accumulate_dx, threads}, dy16, W16, nullptr, dx);
   // dW [out, in] += dyᵀ [out, rows] · x [rows, in]

@@ -21,12 +21,23 @@ FusedWeight& fuse(Parameters& params, const std::vector<Linear*>& parts) {
 }  // namespace
 
 FusedLinear::FusedLinear(Parameters& params, std::vector<Linear*> parts)
-    : parts_(std::move(parts)), weight_(fuse(params, parts_)) {}
+    : parts_(std::move(parts)), weight_(fuse(params, parts_)) {
+  for (Linear* part : parts_) part->kept_.x = parts_.front()->kept_.x;  // one rounded copy of the shared input
+}
 
 void FusedLinear::forward(const std::vector<Tensor*>& ys, const Tensor& x) {
   assert(ys.size() == parts_.size());
   if (weight_.packed.empty()) {  // training, or weights not packed yet
-    for (size_t i = 0; i < parts_.size(); ++i) parts_[i]->forward(*ys[i], x);
+    // Each part multiplies on its own. In bf16 the first rounds x into the
+    // copy they share, and the others multiply by it as it stands.
+    const Linear& first = *parts_.front();
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      Linear& part = *parts_[i];
+      part.kept_.x_ready = i > 0 && first.kept_x_ == &x && part.weight.packed.empty() &&
+                           part.weight.precision == first.weight.precision;
+      part.forward(*ys[i], x);
+      part.kept_.x_ready = false;
+    }
     return;
   }
   const int64_t in = parts_.front()->in(), rows = x.numel() / in, width = weight_.packed.out();

@@ -4,7 +4,7 @@
 // input is multiplied by all of them in one product — one call instead of
 // three, and wider, which the matrix kernels run faster on the few rows of
 // a decoding step. In training each part runs on its own, so backward()
-// stays each Linear's. Either way every part's output lands in its own
+// stays each Linear's; in bf16 they share one rounded copy of x. Either way every part's output lands in its own
 // tensor, as if it had run alone.
 #pragma once
 
