@@ -1,6 +1,8 @@
 #include "kernels/layer_norm.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels/column_ranges.h"
 
@@ -31,34 +33,48 @@ void layer_norm_forward(float* y, float* mean, float* rstd, const float* x, cons
 
 void layer_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const float* mean,
                          const float* rstd, const float* gamma, int64_t rows, int64_t D) {
+  // dγ and dβ sum over the rows. Each block of kBlockRows rows sums its own
+  // rows in order, in the pass that computes dx (x and dy are read once),
+  // and the blocks' sums are then added in block order. The blocks depend
+  // on the row count alone, so the bits do not depend on the thread count.
+  constexpr int64_t kBlockRows = 32;
+  const int64_t blocks = (rows + kBlockRows - 1) / kBlockRows;
+  thread_local std::vector<float> partials;  // [blocks][dγ, dβ][D]
+  partials.assign(static_cast<size_t>(blocks * 2 * D), 0.0f);
+  float* const block_sums = partials.data();
 #pragma omp parallel for schedule(static) if (rows * D > 32768)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * D;
-    const float* dyr = dy + r * D;
-    float* dxr = dx + r * D;
-    const float m = mean[r], rs = rstd[r];
-    float mean_g = 0.0f, mean_gx = 0.0f;
-#pragma omp simd reduction(+ : mean_g, mean_gx)
-    for (int64_t i = 0; i < D; ++i) {
-      const float g = dyr[i] * gamma[i];
-      mean_g += g;
-      mean_gx += g * (xr[i] - m) * rs;
-    }
-    mean_g /= static_cast<float>(D);
-    mean_gx /= static_cast<float>(D);
-#pragma omp simd
-    for (int64_t i = 0; i < D; ++i) dxr[i] = rs * (dyr[i] * gamma[i] - mean_g - (xr[i] - m) * rs * mean_gx);
-  }
-  // The parameter gradients sum over rows, by column ranges (column_ranges.h).
-  for_column_ranges(D, rows * D > 32768, [&](int64_t first, int64_t last) {
-    for (int64_t r = 0; r < rows; ++r) {
+  for (int64_t b = 0; b < blocks; ++b) {
+    float* dgamma_b = block_sums + b * 2 * D;
+    float* dbeta_b = dgamma_b + D;
+    for (int64_t r = b * kBlockRows; r < std::min(rows, (b + 1) * kBlockRows); ++r) {
       const float* xr = x + r * D;
       const float* dyr = dy + r * D;
+      float* dxr = dx + r * D;
       const float m = mean[r], rs = rstd[r];
+      float mean_g = 0.0f, mean_gx = 0.0f;
+#pragma omp simd reduction(+ : mean_g, mean_gx)
+      for (int64_t i = 0; i < D; ++i) {
+        const float x_hat = (xr[i] - m) * rs;
+        const float g = dyr[i] * gamma[i];
+        mean_g += g;
+        mean_gx += g * x_hat;
+        dgamma_b[i] += dyr[i] * x_hat;
+        dbeta_b[i] += dyr[i];
+      }
+      mean_g /= static_cast<float>(D);
+      mean_gx /= static_cast<float>(D);
+#pragma omp simd
+      for (int64_t i = 0; i < D; ++i) dxr[i] = rs * (dyr[i] * gamma[i] - mean_g - (xr[i] - m) * rs * mean_gx);
+    }
+  }
+  for_column_ranges(D, blocks * D > 32768, [&](int64_t first, int64_t last) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      const float* dgamma_b = block_sums + b * 2 * D;
+      const float* dbeta_b = dgamma_b + D;
 #pragma omp simd
       for (int64_t i = first; i < last; ++i) {
-        dgamma[i] += dyr[i] * (xr[i] - m) * rs;
-        dbeta[i] += dyr[i];
+        dgamma[i] += dgamma_b[i];
+        dbeta[i] += dbeta_b[i];
       }
     }
   });
