@@ -89,7 +89,7 @@ TEST(Learning, TinyModelLearnsToCopy) {
     return s;
   };
   Tensor dlogits;
-  double loss = 0.0;
+  double loss = 0.0, last_losses = 0.0;  // the loss of the last batch, and the sum of the last 50
   for (int64_t step = 1; step <= 1200; ++step) {
     Batch b;
     b.size = B;
@@ -110,8 +110,11 @@ TEST(Learning, TinyModelLearnsToCopy) {
     loss = criterion.forward_backward(dlogits, model.forward(b), b);
     model.backward(dlogits);
     adam.step(schedule.at(step));
+    if (step > 1150) last_losses += loss;
   }
-  EXPECT_LT(loss, 0.05);
+  // One batch's loss moves between 0.01 and 0.06 from step to step here (with
+  // dropout): the mean of the last 50 says whether the model has learned.
+  EXPECT_LT(last_losses / 50, 0.05);
   model.set_training(false);
   std::vector<std::vector<int32_t>> sources;
   for (int i = 0; i < 200; ++i) sources.push_back(random_sequence());

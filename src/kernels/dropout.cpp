@@ -35,6 +35,17 @@ void dropout_forward(float* y, uint8_t* keep, const float* x, int64_t n, float p
   }
 }
 
+void dropout_add(float* y, uint8_t* keep, const float* x, const float* s, int64_t n, float p, uint64_t seed) {
+  const float keep_scale = 1.0f / (1.0f - p);
+  const Mask mask(p, seed);
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    const bool kept = mask.kept(i);
+    keep[i] = kept;
+    y[i] = x[i] + s[i] * (kept ? keep_scale : 0.0f);
+  }
+}
+
 void relu_dropout_forward(float* y, uint8_t* keep, const float* x, int64_t n, float p, uint64_t seed) {
   if (p == 0.0f) {  // ReLU alone: no hash to draw
 #pragma omp parallel for simd schedule(static) if (n > (1 << 16))

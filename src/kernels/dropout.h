@@ -23,6 +23,11 @@ void dropout_forward(float* y, uint8_t* keep, const float* x, int64_t n, float p
 // the gradient of both (of ReLU alone when p = 0). y may alias x.
 void relu_dropout_forward(float* y, uint8_t* keep, const float* x, int64_t n, float p, uint64_t seed);
 
+// The residual connection around a dropped-out sub-layer output, in one
+// pass: y = x + dropout(s), with the mask of dropout_forward for the same
+// seed. y may alias x or s.
+void dropout_add(float* y, uint8_t* keep, const float* x, const float* s, int64_t n, float p, uint64_t seed);
+
 // dx = dy · 1/(1 − p) where keep[i], dy · 0 elsewhere: the same factors as
 // the forward pass. dx may alias dy.
 void dropout_backward(float* dx, const float* dy, const uint8_t* keep, int64_t n, float p);

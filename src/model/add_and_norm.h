@@ -32,31 +32,32 @@ class AddAndNorm {
   void forward(Tensor& out, const Tensor& x, Sublayer&& sublayer) {
     if (position == NormPosition::Post) {
       sublayer(sublayer_out, x);
-      dropout.forward(sublayer_out);  // the paper: "dropout to the output of each sub-layer, before it is added"
-      sum.resize(x.shape());
-      kernels::add(sum.data(), x.data(), sublayer_out.data(), x.numel());  // Add
-      norm.forward(out, sum);                                              // & Norm
+      // Add, with the paper's "dropout to the output of each sub-layer,
+      // before it is added"
+      dropout.add_dropped_out(sum, x, sublayer_out);
+      norm.forward(out, sum);  // & Norm
     } else {
       norm.forward(normed, x);
       sublayer(sublayer_out, normed);
-      dropout.forward(sublayer_out);
-      out.resize(x.shape());
-      kernels::add(out.data(), x.data(), sublayer_out.data(), x.numel());
+      dropout.add_dropped_out(out, x, sublayer_out);
     }
   }
 
   // dx: [B, T, D] ← dout: [B, T, D]. sublayer_backward(Tensor& d_in,
-  // const Tensor& d_out) takes the gradient at the sub-layer's output to its
-  // input. The residual path adds dout (or, post-norm, the gradient at the
-  // sum) straight to dx.
+  // const Tensor& d_out, bool accumulate) takes the gradient at the
+  // sub-layer's output to its input, written to d_in or, when accumulate,
+  // added to it. The residual path carries dout (or, post-norm, the
+  // gradient at the sum) straight to dx.
   template <typename SublayerBackward>
   void backward(Tensor& dx, const Tensor& dout, SublayerBackward&& sublayer_backward) {
     if (position == NormPosition::Post) {
-      norm.backward(dsum, dout);                                 // through the Norm
-      sublayer_backward(dx, dropout.backward(dsublayer, dsum));  // through the sub-layer
-      kernels::add(dx.data(), dx.data(), dsum.data(), dx.numel());  // and around it
+      norm.backward(dx, dout);  // through the Norm: dx is the gradient at the sum, the residual path's share
+      // plus the share through the sub-layer. With dropout off, d_out is dx
+      // itself: each sub-layer reads its output's gradient (in its output
+      // projection's backward pass) before it adds to its input's.
+      sublayer_backward(dx, dropout.backward(dsublayer, dx), /*accumulate=*/true);
     } else {
-      sublayer_backward(dnormed, dropout.backward(dsublayer, dout));
+      sublayer_backward(dnormed, dropout.backward(dsublayer, dout), /*accumulate=*/false);
       norm.backward(dx, dnormed);
       kernels::add(dx.data(), dx.data(), dout.data(), dx.numel());
     }
@@ -68,7 +69,7 @@ class AddAndNorm {
   Tensor normed;        // pre-norm only: LayerNorm(x), the sub-layer's input
   Tensor sublayer_out;  // Sublayer(…)
   Tensor sum;           // post-norm only: x + Sublayer(x), the LayerNorm's input
-  Tensor dsum, dnormed, dsublayer;  // gradients at sum, normed and the sub-layer's output
+  Tensor dnormed, dsublayer;  // gradients at normed and at the sub-layer's output
 };
 
 }  // namespace transformer

@@ -70,7 +70,7 @@ void MultiHeadAttention::forward_step_cross(Tensor& out, const Tensor& x, const 
   out_proj.forward(out, z);
 }
 
-void MultiHeadAttention::backward(Tensor& dx_q, Tensor& dx_kv, const Tensor& dout) {
+void MultiHeadAttention::backward(Tensor& dx_q, Tensor& dx_kv, const Tensor& dout, bool accumulate_q) {
   const int64_t B = weights.dim(0), Tq = weights.dim(2), Tk = weights.dim(3), D = q.dim(2);
   out_proj.backward(dz, dout);  // through W^O
   dq.resize(q.shape());
@@ -79,7 +79,7 @@ void MultiHeadAttention::backward(Tensor& dx_q, Tensor& dx_kv, const Tensor& dou
   dweights.resize(weights.shape());
   kernels::attention_backward(dq.data(), dk.data(), dv.data(), dweights.data(), dz.data(), q.data(), D, k.data(), D,
                               v.data(), D, weights.data(), B, heads_, Tq, Tk, D / heads_);
-  q_proj.backward(dx_q, dq);
+  q_proj.backward(dx_q, dq, accumulate_q);
   k_proj.backward(dx_kv, dk, /*accumulate=*/true);
   // The key bias adds the same q·b_k to every score of a query, and softmax
   // ignores a constant shift: its gradient is exactly zero. Summed from dK it

@@ -29,10 +29,12 @@ class MultiHeadAttention {
   // key_lengths: [B] valid keys per row; causal: hide keys after the query.
   void forward(Tensor& out, const Tensor& x_q, const Tensor& x_kv, const int32_t* key_lengths, bool causal);
 
-  // dx_q ← dout (overwritten); the gradient for x_kv is added to dx_kv,
-  // which is dx_q itself for self-attention and the encoder output's
-  // gradient (summed over the decoder layers) for encoder-decoder attention.
-  void backward(Tensor& dx_q, Tensor& dx_kv, const Tensor& dout);
+  // dx_q ← dout (overwritten, or added to when accumulate_q; dout may then
+  // be dx_q itself: it is read before dx_q is written); the gradient for
+  // x_kv is added to dx_kv, which is dx_q itself for self-attention and the
+  // encoder output's gradient (summed over the decoder layers) for
+  // encoder-decoder attention.
+  void backward(Tensor& dx_q, Tensor& dx_kv, const Tensor& dout, bool accumulate_q = false);
 
   // Incremental decoding, one new position per row (x: [B, 1, D]):
   // self-attention appends the position's key and value to the cache and

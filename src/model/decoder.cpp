@@ -35,12 +35,15 @@ void DecoderLayer::forward_step(const Tensor& x, LayerCache& cache, int64_t posi
 }
 
 void DecoderLayer::backward(const Tensor& doutput, Tensor& dmemory) {
-  ffn_block.backward(dcross_attended, doutput, [&](Tensor& d_in, const Tensor& d_out) { ffn.backward(d_in, d_out); });
-  cross_attn_block.backward(dself_attended, dcross_attended, [&](Tensor& d_in, const Tensor& d_out) {
-    cross_attn.backward(d_in, dmemory, d_out);
+  ffn_block.backward(dcross_attended, doutput, [&](Tensor& d_in, const Tensor& d_out, bool accumulate) {
+    ffn.backward(d_in, d_out, accumulate);
   });
-  self_attn_block.backward(dinput, dself_attended, [&](Tensor& d_in, const Tensor& d_out) {
-    self_attn.backward(d_in, d_in, d_out);
+  auto cross_attn_backward = [&](Tensor& d_in, const Tensor& d_out, bool accumulate) {
+    cross_attn.backward(d_in, dmemory, d_out, accumulate);
+  };
+  cross_attn_block.backward(dself_attended, dcross_attended, cross_attn_backward);
+  self_attn_block.backward(dinput, dself_attended, [&](Tensor& d_in, const Tensor& d_out, bool accumulate) {
+    self_attn.backward(d_in, d_in, d_out, accumulate);
   });
 }
 

@@ -1,6 +1,9 @@
 #include "model/dropout.h"
 
+#include <cassert>
+
 #include "kernels/dropout.h"
+#include "kernels/elementwise.h"
 
 namespace transformer {
 
@@ -10,6 +13,16 @@ void Dropout::forward(Tensor& x) {
   rate_ = state_.rate;
   keep_.resize(static_cast<size_t>(x.numel()));
   kernels::dropout_forward(x.data(), keep_.data(), x.data(), x.numel(), rate_, state_.rng.next_u64());
+}
+
+void Dropout::add_dropped_out(Tensor& y, const Tensor& x, const Tensor& s) {
+  assert(x.shape() == s.shape());
+  applied_ = state_.training && state_.rate > 0.0f;
+  y.resize(x.shape());
+  if (!applied_) return kernels::add(y.data(), x.data(), s.data(), x.numel());
+  rate_ = state_.rate;
+  keep_.resize(static_cast<size_t>(x.numel()));
+  kernels::dropout_add(y.data(), keep_.data(), x.data(), s.data(), x.numel(), rate_, state_.rng.next_u64());
 }
 
 void Dropout::forward_relu(Tensor& y, const Tensor& x) {

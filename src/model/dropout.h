@@ -24,6 +24,9 @@ class Dropout {
 
   // x ← dropout(x), in place.
   void forward(Tensor& x);
+  // y ← x + dropout(s), in one pass: the residual connection around a
+  // sub-layer's output s (the plain sum when dropout is off).
+  void add_dropped_out(Tensor& y, const Tensor& x, const Tensor& s);
   // y ← dropout(ReLU(x)) in one pass (ReLU alone out of training). The mask
   // it keeps holds ReLU's zeros too, so backward() gives the gradient of
   // both, or of ReLU alone.

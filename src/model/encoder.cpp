@@ -17,9 +17,11 @@ void EncoderLayer::forward(const Tensor& x, const int32_t* src_lengths) {
 }
 
 void EncoderLayer::backward(const Tensor& doutput) {
-  ffn_block.backward(dattended, doutput, [&](Tensor& d_in, const Tensor& d_out) { ffn.backward(d_in, d_out); });
-  self_attn_block.backward(dinput, dattended, [&](Tensor& d_in, const Tensor& d_out) {
-    self_attn.backward(d_in, d_in, d_out);  // queries, keys and values all come from the input
+  ffn_block.backward(dattended, doutput, [&](Tensor& d_in, const Tensor& d_out, bool accumulate) {
+    ffn.backward(d_in, d_out, accumulate);
+  });
+  self_attn_block.backward(dinput, dattended, [&](Tensor& d_in, const Tensor& d_out, bool accumulate) {
+    self_attn.backward(d_in, d_in, d_out, accumulate);  // queries, keys and values all come from the input
   });
 }
 

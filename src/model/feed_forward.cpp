@@ -26,13 +26,13 @@ void FeedForward::forward(Tensor& out, const Tensor& x) {
   linear2.forward(out, activated);
 }
 
-void FeedForward::backward(Tensor& dx, const Tensor& dout) {
+void FeedForward::backward(Tensor& dx, const Tensor& dout, bool accumulate) {
   linear2.backward(dactivated, dout);
   dropout.backward(dactivated);  // after forward_relu, ReLU's gradient as well
-  if (activation == Activation::Relu) return linear1.backward(dx, dactivated);
+  if (activation == Activation::Relu) return linear1.backward(dx, dactivated, accumulate);
   dhidden.resize(hidden.shape());
   kernels::gelu_backward(dhidden.data(), dactivated.data(), hidden.data(), hidden.numel());
-  linear1.backward(dx, dhidden);
+  linear1.backward(dx, dhidden, accumulate);
 }
 
 }  // namespace transformer

@@ -17,8 +17,9 @@ class FeedForward {
 
   // out: [B, T, D] ← x: [B, T, D]
   void forward(Tensor& out, const Tensor& x);
-  // dx ← dout
-  void backward(Tensor& dx, const Tensor& dout);
+  // dx ← dout, or dx += when accumulate (dout may then be dx itself: it is
+  // read before dx is written)
+  void backward(Tensor& dx, const Tensor& dout, bool accumulate = false);
 
   Linear linear1;  // D → F
   Linear linear2;  // F → D
