@@ -170,6 +170,44 @@ TEST(Linear, MatchesDefinition) {
     }
 }
 
+// At training's row counts the oneDNN backend multiplies by a transposed
+// copy of W and takes dW as (xᵀ·dy)ᵀ when out > in (gemm_prefers_plain_operands):
+// both orientations against the definition, in double, with dW accumulating.
+TEST(Linear, TrainingRowCountsMatchTheDefinitionBothWays) {
+  const int64_t rows = 600;
+  for (const auto& [in, out] : {std::pair<int64_t, int64_t>{37, 70}, {70, 37}}) {
+    const auto x = random_vector(rows * in, 21), W = random_vector(out * in, 22), b = random_vector(out, 23);
+    const auto dy = random_vector(rows * out, 24);
+    std::vector<float> y(rows * out), dx(rows * in), dW(out * in, 0.5f), db(out, 0.25f);
+    linear_forward(y.data(), x.data(), W.data(), b.data(), rows, in, out);
+    linear_backward(dx.data(), dW.data(), db.data(), dy.data(), x.data(), W.data(), rows, in, out, false);
+    // fp32 sums of products of values in [-1, 1]: errors grow with the terms summed.
+    const double tol_in = 1e-6 * in, tol_rows = 1e-6 * rows, tol_out = 1e-6 * out;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t o = 0; o < out; ++o) {
+        double s = b[o];
+        for (int64_t i = 0; i < in; ++i) s += static_cast<double>(x[r * in + i]) * W[o * in + i];
+        ASSERT_NEAR(y[r * out + o], s, tol_in) << in << "→" << out << " y[" << r << ", " << o << "]";
+      }
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < in; ++i) {
+        double s = 0;
+        for (int64_t o = 0; o < out; ++o) s += static_cast<double>(dy[r * out + o]) * W[o * in + i];
+        ASSERT_NEAR(dx[r * in + i], s, tol_out) << in << "→" << out << " dx[" << r << ", " << i << "]";
+      }
+    for (int64_t o = 0; o < out; ++o) {
+      double sb = 0.25;
+      for (int64_t r = 0; r < rows; ++r) sb += dy[r * out + o];
+      ASSERT_NEAR(db[o], sb, tol_rows) << in << "→" << out << " db[" << o << "]";
+      for (int64_t i = 0; i < in; ++i) {
+        double s = 0.5;
+        for (int64_t r = 0; r < rows; ++r) s += static_cast<double>(dy[r * out + o]) * x[r * in + i];
+        ASSERT_NEAR(dW[o * in + i], s, tol_rows) << in << "→" << out << " dW[" << o << ", " << i << "]";
+      }
+    }
+  }
+}
+
 TEST(Softmax, RowsSumToOneAndLogSoftmaxIsItsLog) {
   const int64_t rows = 4, cols = 37;
   auto x = random_vector(rows * cols, 7, 20.0f);

@@ -65,6 +65,40 @@ void check_precision(Precision precision) {
   if (precision == Precision::BFloat16) check_bf16_products();
 }
 
+namespace {
+
+// dst [cols, rows] = srcᵀ, src [rows, cols] row-major, in square tiles that
+// stay in cache, split over the threads by tile rows.
+void transpose(float* dst, const float* src, int64_t rows, int64_t cols) {
+  constexpr int64_t kTile = 32;
+#pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
+  for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+    for (int64_t c0 = 0; c0 < cols; c0 += kTile)
+      for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r)
+        for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c) dst[c * rows + r] = src[r * cols + c];
+}
+
+// dst [rows, cols] += srcᵀ, src [cols, rows].
+void add_transposed(float* dst, const float* src, int64_t rows, int64_t cols) {
+  constexpr int64_t kTile = 32;
+#pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
+  for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+    for (int64_t c0 = 0; c0 < cols; c0 += kTile)
+      for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r)
+        for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c) dst[r * cols + c] += src[c * rows + r];
+}
+
+// A product over this many rows pays for transposing W (out × in moves
+// against rows × out × in multiply-adds); a decoding step's few rows do not.
+constexpr int64_t kRowsWorthATranspose = 512;
+
+float* scratch(size_t floats) {
+  thread_local AlignedBuffer buffer;
+  return static_cast<float*>(buffer.resize(floats * sizeof(float)));
+}
+
+}  // namespace
+
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in, int64_t out,
                     Precision precision, KeptOperands* kept) {
   if (precision == Precision::BFloat16) return linear_forward_bf16(y, x, W, b, rows, in, out, kept);
@@ -76,6 +110,11 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
     for (int64_t r = 0; r < rows; ++r) std::copy(b, b + out, y + r * out);
     beta = 1.0f;
   }
+  if (gemm_prefers_plain_operands() && rows >= kRowsWorthATranspose) {
+    float* Wt = scratch(static_cast<size_t>(in * out));
+    transpose(Wt, W, out, in);
+    return gemm(Trans::No, Trans::No, rows, out, in, 1.0f, x, in, Wt, out, beta, y, out);
+  }
   gemm(Trans::No, Trans::Yes, rows, out, in, 1.0f, x, in, W, in, beta, y, out);
 }
 
@@ -84,7 +123,13 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
   if (precision == Precision::BFloat16)
     return linear_backward_bf16(dx, dW, db, dy, x, W, rows, in, out, accumulate_dx, kept);
   gemm(Trans::No, Trans::No, rows, in, out, 1.0f, dy, out, W, in, accumulate_dx ? 1.0f : 0.0f, dx, in);
-  gemm(Trans::Yes, Trans::No, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dW, in);
+  if (gemm_prefers_plain_operands() && out > in) {  // dWᵀ = xᵀ · dy has the fewer rows
+    float* dWt = scratch(static_cast<size_t>(in * out));
+    gemm(Trans::Yes, Trans::No, in, out, rows, 1.0f, x, in, dy, out, 0.0f, dWt, out);
+    add_transposed(dW, dWt, out, in);
+  } else {
+    gemm(Trans::Yes, Trans::No, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dW, in);
+  }
   if (db != nullptr) add_column_sums(db, dy, rows, out, nullptr);
 }
 

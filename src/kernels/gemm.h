@@ -116,6 +116,14 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
                      int64_t in, int64_t out, bool accumulate_dx, Precision precision = Precision::Float32,
                      const KeptOperands* kept = nullptr);
 
+// Whether the backend's gemm runs faster on plain operands than on
+// transposed ones, so that the fp32 linear layer multiplies x by a
+// transposed copy of W (x · (Wᵀ) as [in, out], no Trans) and takes dW as
+// (xᵀ · dy)ᵀ when out > in (the product with fewer rows). oneDNN's sgemm
+// does, by up to 30% on our training shapes; OpenBLAS's runs slower so
+// (docs/RESULTS.md).
+bool gemm_prefers_plain_operands();
+
 // The backend and what it runs on, for `bench` and logs: e.g.
 // "oneDNN 2.6.3 (avx512_core_bf16)" or "OpenBLAS 0.3.21 (Haswell kernels)".
 std::string gemm_backend();

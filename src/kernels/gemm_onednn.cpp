@@ -121,6 +121,8 @@ void batched_gemm(Trans trans_a, Trans trans_b, int64_t outer, int64_t inner, in
   onednn::thread_stream().wait();
 }
 
+bool gemm_prefers_plain_operands() { return true; }
+
 std::string gemm_backend() {
   const dnnl_version_t* v = dnnl_version();
   std::string isa;

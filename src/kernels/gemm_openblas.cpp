@@ -40,6 +40,8 @@ void batched_gemm(Trans trans_a, Trans trans_b, int64_t outer, int64_t inner, in
            beta, C + o * c.outer + i * c.inner, c.ld);
 }
 
+bool gemm_prefers_plain_operands() { return false; }
+
 std::string gemm_backend() {
   std::string config = openblas_get_config();
   return config.substr(0, config.find(' ', config.find(' ') + 1)) + " (" + openblas_get_corename() + " kernels)";
