@@ -8,28 +8,11 @@
 //   OMP_NUM_THREADS=2 /tmp/attention_batched
 #include <dnnl.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <dnnl.hpp>
-#include <functional>
 #include <vector>
 
-namespace {
-
-double median_seconds(const std::function<void()>& run) {
-  run();  // warm-up
-  std::vector<double> times;
-  for (int i = 0; i < 21; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    run();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
-
-}  // namespace
+#include "median_time.h"
 
 int main() {
   using dnnl::memory;
@@ -43,14 +26,14 @@ int main() {
       for (int64_t h = 0; h < H; ++h)
         dnnl_sgemm('N', 'T', T, T, Dh, 0.125f, Q.data() + b * T * D + h * Dh, D, K.data() + b * T * D + h * Dh, D,
                    0.f, S.data() + (b * H + h) * T * T, T);
-  });
+  }, 21);
   const double values_loop = median_seconds([&] {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t b = 0; b < B; ++b)
       for (int64_t h = 0; h < H; ++h)
         dnnl_sgemm('N', 'N', T, Dh, T, 1.f, S.data() + (b * H + h) * T * T, T, K.data() + b * T * D + h * Dh, D,
                    0.f, Z.data() + b * T * D + h * Dh, D);
-  });
+  }, 21);
   const auto f32 = memory::data_type::f32;
   // scores [B, H, T, T] = Q_h [B, H, T, Dh] · K_hᵀ, the heads read in place.
   const memory::desc q({B, H, T, Dh}, f32, memory::dims{T * D, Dh, D, 1});
@@ -63,7 +46,7 @@ int main() {
   const double scores_batched = median_seconds([&] {
     scores.execute(stream, {{DNNL_ARG_SRC, q_mem}, {DNNL_ARG_WEIGHTS, kt_mem}, {DNNL_ARG_DST, s_mem}});
     stream.wait();
-  });
+  }, 21);
   // Z_h = weights [B, H, T, T] · V_h, into head h's columns of Z.
   const memory::desc v({B, H, T, Dh}, f32, memory::dims{T * D, Dh, D, 1});
   const dnnl::matmul values(dnnl::matmul::primitive_desc(dnnl::matmul::desc(s, v, v), cpu));
@@ -71,7 +54,7 @@ int main() {
   const double values_batched = median_seconds([&] {
     values.execute(stream, {{DNNL_ARG_SRC, s_mem}, {DNNL_ARG_WEIGHTS, v_mem}, {DNNL_ARG_DST, z_mem}});
     stream.wait();
-  });
+  }, 21);
   const double flop = 2.0 * B * H * T * T * Dh;
   std::printf("q·kᵀ: sgemm per (row, head) %.3f ms (%.0f GFLOP/s), batched matmul %.3f ms (%.0f GFLOP/s)\n",
               scores_loop * 1e3, flop / scores_loop / 1e9, scores_batched * 1e3, flop / scores_batched / 1e9);

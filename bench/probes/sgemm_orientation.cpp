@@ -7,28 +7,11 @@
 //   OMP_NUM_THREADS=2 /tmp/sgemm_orientation
 #include <dnnl.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <functional>
 #include <utility>
 #include <vector>
 
-namespace {
-
-double median_seconds(const std::function<void()>& run) {
-  run();  // warm-up
-  std::vector<double> times;
-  for (int i = 0; i < 15; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    run();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
-
-}  // namespace
+#include "median_time.h"
 
 int main() {
   const int64_t rows = 3840;  // 128 sentences × 30 tokens
@@ -37,13 +20,13 @@ int main() {
     std::vector<float> dy(rows * out, 0.3f), dW(out * in), dWt(in * out);
     const double flop = 2.0 * rows * in * out;
     const double nt = median_seconds(
-        [&] { dnnl_sgemm('N', 'T', rows, out, in, 1.f, x.data(), in, W.data(), in, 0.f, y.data(), out); });
+        [&] { dnnl_sgemm('N', 'T', rows, out, in, 1.f, x.data(), in, W.data(), in, 0.f, y.data(), out); }, 15);
     const double nn = median_seconds(
-        [&] { dnnl_sgemm('N', 'N', rows, out, in, 1.f, x.data(), in, Wt.data(), out, 0.f, y.data(), out); });
+        [&] { dnnl_sgemm('N', 'N', rows, out, in, 1.f, x.data(), in, Wt.data(), out, 0.f, y.data(), out); }, 15);
     const double dw = median_seconds(
-        [&] { dnnl_sgemm('T', 'N', out, in, rows, 1.f, dy.data(), out, x.data(), in, 1.f, dW.data(), in); });
+        [&] { dnnl_sgemm('T', 'N', out, in, rows, 1.f, dy.data(), out, x.data(), in, 1.f, dW.data(), in); }, 15);
     const double dwt = median_seconds(
-        [&] { dnnl_sgemm('T', 'N', in, out, rows, 1.f, x.data(), in, dy.data(), out, 1.f, dWt.data(), out); });
+        [&] { dnnl_sgemm('T', 'N', in, out, rows, 1.f, x.data(), in, dy.data(), out, 1.f, dWt.data(), out); }, 15);
     std::printf("in %4ld out %4ld: forward x·Wᵀ %6.1f, x·(Wᵀ copy) %6.1f | dyᵀ·x %6.1f, (xᵀ·dy)ᵀ %6.1f GFLOP/s\n",
                 static_cast<long>(in), static_cast<long>(out), flop / nt / 1e9, flop / nn / 1e9, flop / dw / 1e9,
                 flop / dwt / 1e9);

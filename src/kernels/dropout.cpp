@@ -24,26 +24,37 @@ struct Mask {
 
 }  // namespace
 
-void dropout_forward(float* y, uint8_t* keep, const float* x, int64_t n, float p, uint64_t seed) {
+namespace {
+
+// What a forward pass does with value i once its mask is drawn.
+enum class Pass { kScale, kAddToX, kAfterRelu };
+
+// The forward passes' one loop: draw each value's mask, keep it, write y.
+// A template rather than a callback, so that each pass is its own loop the
+// compiler vectorizes (a branch in it, `&&` for `&`, had stopped that once).
+template <Pass pass>
+void masked_pass(float* y, uint8_t* keep, const float* x, const float* s, int64_t n, float p, uint64_t seed) {
   const float keep_scale = 1.0f / (1.0f - p);
   const Mask mask(p, seed);
 #pragma omp parallel for simd schedule(static) if (n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
-    const bool kept = mask.kept(i);
+    bool kept = mask.kept(i);
+    if constexpr (pass == Pass::kAfterRelu) kept = (x[i] > 0.0f) & kept;
     keep[i] = kept;
-    y[i] = x[i] * (kept ? keep_scale : 0.0f);
+    if constexpr (pass == Pass::kScale) y[i] = x[i] * (kept ? keep_scale : 0.0f);
+    if constexpr (pass == Pass::kAddToX) y[i] = x[i] + s[i] * (kept ? keep_scale : 0.0f);
+    if constexpr (pass == Pass::kAfterRelu) y[i] = kept ? x[i] * keep_scale : 0.0f;
   }
 }
 
+}  // namespace
+
+void dropout_forward(float* y, uint8_t* keep, const float* x, int64_t n, float p, uint64_t seed) {
+  masked_pass<Pass::kScale>(y, keep, x, nullptr, n, p, seed);
+}
+
 void dropout_add(float* y, uint8_t* keep, const float* x, const float* s, int64_t n, float p, uint64_t seed) {
-  const float keep_scale = 1.0f / (1.0f - p);
-  const Mask mask(p, seed);
-#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
-  for (int64_t i = 0; i < n; ++i) {
-    const bool kept = mask.kept(i);
-    keep[i] = kept;
-    y[i] = x[i] + s[i] * (kept ? keep_scale : 0.0f);
-  }
+  masked_pass<Pass::kAddToX>(y, keep, x, s, n, p, seed);
 }
 
 void relu_dropout_forward(float* y, uint8_t* keep, const float* x, int64_t n, float p, uint64_t seed) {
@@ -55,14 +66,7 @@ void relu_dropout_forward(float* y, uint8_t* keep, const float* x, int64_t n, fl
     }
     return;
   }
-  const float keep_scale = 1.0f / (1.0f - p);
-  const Mask mask(p, seed);
-#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
-  for (int64_t i = 0; i < n; ++i) {
-    const bool kept = (x[i] > 0.0f) & mask.kept(i);  // &, not &&: no branch to stop vectorizing
-    keep[i] = kept;
-    y[i] = kept ? x[i] * keep_scale : 0.0f;
-  }
+  masked_pass<Pass::kAfterRelu>(y, keep, x, nullptr, n, p, seed);
 }
 
 void dropout_backward(float* dx, const float* dy, const uint8_t* keep, int64_t n, float p) {
