@@ -28,7 +28,7 @@ void gemm_reference(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t 
 }
 
 uint16_t* Bf16Buffer::resize(int64_t n) {
-  size_ = 0;
+  size_ = 0;  // should growing fail (bad_alloc), the buffer claims no values
   auto* data = static_cast<uint16_t*>(memory_.resize(static_cast<size_t>(n) * sizeof(uint16_t)));
   size_ = n;
   return data;

@@ -39,6 +39,7 @@ void gemm_reference(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t 
 // addressed without copying: ld = H·Dh, outer = T·H·Dh, inner = Dh.
 struct BatchLayout {
   int64_t ld, outer, inner;
+  bool operator==(const BatchLayout&) const = default;
 };
 
 // C(o, i) = alpha · op(A(o, i)) · op(B(o, i)) + beta · C(o, i) for every

@@ -43,14 +43,7 @@ struct BatchKey {
   BatchLayout a, b, c;
   float alpha, beta;
   int threads;  // a primitive divides its work among the threads it was created for
-  bool operator==(const BatchKey& o) const {
-    auto same = [](const BatchLayout& x, const BatchLayout& y) {
-      return x.ld == y.ld && x.outer == y.outer && x.inner == y.inner;
-    };
-    return trans_a == o.trans_a && trans_b == o.trans_b && outer == o.outer && inner == o.inner && M == o.M &&
-           N == o.N && K == o.K && same(a, o.a) && same(b, o.b) && same(c, o.c) && alpha == o.alpha &&
-           beta == o.beta && threads == o.threads;
-  }
+  bool operator==(const BatchKey&) const = default;
 };
 
 struct BatchKeyHash {
@@ -70,8 +63,8 @@ struct BatchProduct {
 // its transpose when `transposed` (the same memory read column-wise).
 memory::desc batch_desc(int64_t outer, int64_t inner, int64_t rows, int64_t cols, BatchLayout layout,
                         bool transposed) {
-  const memory::dims strides =
-      transposed ? memory::dims{layout.outer, layout.inner, 1, layout.ld} : memory::dims{layout.outer, layout.inner, layout.ld, 1};
+  const memory::dims strides = transposed ? memory::dims{layout.outer, layout.inner, 1, layout.ld}
+                                           : memory::dims{layout.outer, layout.inner, layout.ld, 1};
   return memory::desc({outer, inner, rows, cols}, memory::data_type::f32, strides);
 }
 
