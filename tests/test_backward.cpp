@@ -209,10 +209,11 @@ void expect_model_gradient(ModelConfig c, bool dropout) {
     model.set_training(dropout, /*seed=*/99);
     return model.forward(batch);
   };
-  Tensor dlogits;
+  // The gradient as training takes it: the final linear layer and the loss
+  // in one pass (Transformer::forward_backward).
   model.params.zero_grad();
-  criterion.forward_backward(dlogits, forward(), batch);
-  model.backward(dlogits);
+  model.set_training(dropout, /*seed=*/99);
+  model.forward_backward(batch, criterion);
 
   auto loss = [&] { return criterion.forward(forward(), batch); };
   for (const auto& p : model.params.all()) {

@@ -175,14 +175,12 @@ void bench_train(const ModelSource& source, const BenchOptions& o) {
   const Batch batch = random_batch(model->config, o, source.seed);
   LabelSmoothedCrossEntropy criterion(0.1f, static_cast<int32_t>(model->config.pad_id));
   Adam adam(model->params, AdamOptions{});
-  Tensor dlogits;
   model->set_training(true, source.seed);
   model->params.set_precision(precision);
   const Peak peak = measure_peak(kernels::PackedType::Float32, precision);
   report("train", source, o, 3.0 * forward_flops(model->config, o.batch, o.src_len, o.tgt_len), [&] {
     model->params.zero_grad();
-    criterion.forward_backward(dlogits, model->forward(batch), batch);
-    model->backward(dlogits);
+    model->forward_backward(batch, criterion);
     adam.step(1e-4);
   }, peak);
 }

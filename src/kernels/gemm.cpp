@@ -3,6 +3,7 @@
 #include "kernels/gemm.h"
 
 #include <algorithm>
+#include <limits>
 #include <new>
 
 #include "kernels/column_ranges.h"
@@ -94,9 +95,22 @@ void add_transposed(float* dst, const float* src, int64_t rows, int64_t cols) {
 // against rows × out × in multiply-adds); a decoding step's few rows do not.
 constexpr int64_t kRowsWorthATranspose = 512;
 
-float* scratch(size_t floats) {
-  thread_local AlignedBuffer buffer;
-  return static_cast<float*>(buffer.resize(floats * sizeof(float)));
+// Each thread's working memory, one buffer per use, grown as needed.
+enum class Scratch { kTransposedWeight, kOutputBlock, kGradient, kCount };
+
+template <class T>
+T* scratch(Scratch use, int64_t n) {
+  thread_local AlignedBuffer buffers[static_cast<int>(Scratch::kCount)];
+  return static_cast<T*>(buffers[static_cast<int>(use)].resize(static_cast<size_t>(n) * sizeof(T)));
+}
+
+// y [rows, out] ← b in every row, so that the product can add onto it
+// (beta = 1): one pass over y instead of two. Returns the product's beta.
+float broadcast_bias(float* y, const float* b, int64_t rows, int64_t out) {
+  if (b == nullptr) return 0.0f;
+#pragma omp parallel for schedule(static) if (rows * out > (1 << 16))
+  for (int64_t r = 0; r < rows; ++r) std::copy(b, b + out, y + r * out);
+  return 1.0f;
 }
 
 }  // namespace
@@ -104,16 +118,9 @@ float* scratch(size_t floats) {
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in, int64_t out,
                     Precision precision, KeptOperands* kept) {
   if (precision == Precision::BFloat16) return linear_forward_bf16(y, x, W, b, rows, in, out, kept);
-  // Broadcasting the bias into y first lets the product accumulate onto it
-  // (beta = 1): one pass over y instead of two.
-  float beta = 0.0f;
-  if (b != nullptr) {
-#pragma omp parallel for schedule(static) if (rows * out > (1 << 16))
-    for (int64_t r = 0; r < rows; ++r) std::copy(b, b + out, y + r * out);
-    beta = 1.0f;
-  }
+  const float beta = broadcast_bias(y, b, rows, out);
   if (gemm_prefers_plain_operands() && rows >= kRowsWorthATranspose) {
-    float* Wt = scratch(static_cast<size_t>(in * out));
+    float* Wt = scratch<float>(Scratch::kTransposedWeight, in * out);
     transpose(Wt, W, out, in);
     return gemm(Trans::No, Trans::No, rows, out, in, 1.0f, x, in, Wt, out, beta, y, out);
   }
@@ -126,13 +133,71 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
     return linear_backward_bf16(dx, dW, db, dy, x, W, rows, in, out, accumulate_dx, kept);
   gemm(Trans::No, Trans::No, rows, in, out, 1.0f, dy, out, W, in, accumulate_dx ? 1.0f : 0.0f, dx, in);
   if (gemm_prefers_plain_operands() && out > in) {  // dWᵀ = xᵀ · dy has the fewer rows
-    float* dWt = scratch(static_cast<size_t>(in * out));
+    float* dWt = scratch<float>(Scratch::kTransposedWeight, in * out);
     gemm(Trans::Yes, Trans::No, in, out, rows, 1.0f, x, in, dy, out, 0.0f, dWt, out);
     add_transposed(dW, dWt, out, in);
   } else {
     gemm(Trans::Yes, Trans::No, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dW, in);
   }
   if (db != nullptr) add_column_sums(db, dy, rows, out, nullptr);
+}
+
+int64_t rows_per_output_block(int64_t in, int64_t out) {
+  // Each block's product reads all of W again: that is cheap only while W
+  // stays in this CPU's L3 (32 MiB) beside the block. `base`'s output
+  // layer (512 × 37,000: 76 MiB in fp32) ran 4–7% slower in blocks of 128
+  // rows than in one; `small`'s (256 × 8,000: 8 MiB) 5–7% faster in blocks
+  // of 4 MiB of outputs (128 rows), the loss then reading them from L3
+  // rather than memory (docs/RESULTS.md).
+  constexpr int64_t kMaxWeightBytes = int64_t{16} << 20, kBlockBytes = int64_t{4} << 20;
+  const int64_t row_bytes = std::max<int64_t>(out, 1) * int64_t{sizeof(float)};
+  if (in * row_bytes > kMaxWeightBytes) return std::numeric_limits<int64_t>::max();
+  return std::max<int64_t>(16, kBlockBytes / row_bytes / 16 * 16);
+}
+
+double linear_forward_backward(float* dx, float* dW, float* db, const float* x, const float* W, const float* b,
+                               int64_t rows, int64_t in, int64_t out, Precision precision, KeptOperands& kept,
+                               const std::function<double(float* y, int64_t first, int64_t n)>& gradient_of) {
+  if (rows == 0) return 0.0;
+  const int64_t block = rows_per_output_block(in, out);
+  double total = 0.0;
+  if (precision == Precision::BFloat16) {
+    // Only dy leaves the loop, rounded to bf16 for the two backward products.
+    round_operands_bf16(kept, x, W, rows, in, out);
+    const uint16_t* x16 = kept.x->data();
+    float* y = scratch<float>(Scratch::kOutputBlock, std::min(block, rows) * out);
+    uint16_t* dy16 = scratch<uint16_t>(Scratch::kGradient, rows * out);
+    for (int64_t first = 0; first < rows; first += block) {
+      const int64_t n = std::min(block, rows - first);
+      linear_forward_rounded(y, x16 + first * in, kept.W.data(), b, n, in, out);
+      total += gradient_of(y, first, n);
+      add_column_sums(db, y, n, out, dy16 + first * out);
+    }
+    linear_backward_rounded(dx, dW, dy16, x16, kept.W.data(), rows, in, out, false);
+    return total;
+  }
+  // fp32: each block of y becomes its block of dy in place.
+  float* dy = scratch<float>(Scratch::kGradient, rows * out);
+  const float* Wt = nullptr;
+  if (gemm_prefers_plain_operands()) {
+    float* t = scratch<float>(Scratch::kTransposedWeight, in * out);
+    transpose(t, W, out, in);
+    Wt = t;
+  }
+  for (int64_t first = 0; first < rows; first += block) {
+    const int64_t n = std::min(block, rows - first);
+    float* y = dy + first * out;
+    const float beta = broadcast_bias(y, b, n, out);
+    if (Wt != nullptr) {
+      gemm(Trans::No, Trans::No, n, out, in, 1.0f, x + first * in, in, Wt, out, beta, y, out);
+    } else {
+      gemm(Trans::No, Trans::Yes, n, out, in, 1.0f, x + first * in, in, W, in, beta, y, out);
+    }
+    total += gradient_of(y, first, n);
+    if (db != nullptr) add_column_sums(db, y, n, out, nullptr);
+  }
+  linear_backward(dx, dW, nullptr, dy, x, W, rows, in, out, false, Precision::Float32);
+  return total;
 }
 
 }  // namespace transformer::kernels

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -116,6 +117,29 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t rows,
                      int64_t in, int64_t out, bool accumulate_dx, Precision precision = Precision::Float32,
                      const KeptOperands* kept = nullptr);
+
+// A linear layer whose output feeds nothing but a function that turns it
+// into its own gradient (the final linear layer and the loss): forward and
+// backward in one call, a block of rows at a time, so that y [rows, out]
+// (rows × vocabulary) goes from the product through the loss into dy while
+// it is in cache instead of crossing memory three times:
+//   for each block of rows [first, first + n):
+//     y_block = x_block · Wᵀ + b
+//     total += gradient_of(y_block, first, n), which overwrites y_block, [n, out], with dL/dy
+//     db += Σ_rows dy_block
+//   dx = dy · W (overwritten);  dW += dyᵀ · x
+// Returns total, the blocks' values added in block order. The blocks'
+// size depends on the layer's shape alone (rows_per_output_block), so the
+// result does not depend on the thread count. In BFloat16 the products round their operands as linear_forward
+// and linear_backward do (x and W into `kept`).
+double linear_forward_backward(float* dx, float* dW, float* db, const float* x, const float* W, const float* b,
+                               int64_t rows, int64_t in, int64_t out, Precision precision, KeptOperands& kept,
+                               const std::function<double(float* y, int64_t first, int64_t n)>& gradient_of);
+
+// The rows per block of linear_forward_backward for a layer of `in` inputs
+// and `out` outputs: the whole batch in one block (the largest int64_t)
+// when W is too large to be read again for every block.
+int64_t rows_per_output_block(int64_t in, int64_t out);
 
 // Whether the backend's gemm runs faster on plain operands than on
 // transposed ones, so that the fp32 linear layer multiplies x by a

@@ -94,24 +94,14 @@ void batched_gemm(Trans trans_a, Trans trans_b, int64_t outer, int64_t inner, in
   const BatchKey key{trans_a == Trans::Yes, trans_b == Trans::Yes, outer, inner, M, N, K, a, b, c, alpha, beta,
                      omp_get_max_threads()};
   static auto* cache = new onednn::PrimitiveCache<BatchKey, BatchProduct, BatchKeyHash>();  // never destroyed
-  std::shared_ptr<const BatchProduct> product;
-  try {
-    product = cache->get(key, [&] { return create_batch_product(key); });
-  } catch (const dnnl::error& e) {
-    throw Error("oneDNN: no batched matmul for " + std::to_string(outer) + " × " + std::to_string(inner) + " products " +
-                std::to_string(M) + " × " + std::to_string(K) + " · " + std::to_string(K) + " × " + std::to_string(N) +
-                ": " + e.what());
-  }
-  const dnnl::engine& cpu = onednn::cpu();
-  auto bind = [&](const memory::desc& desc, const void* data) { return memory(desc, cpu, const_cast<void*>(data)); };
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, bind(product->a, A)}, {DNNL_ARG_WEIGHTS, bind(product->b, B)}, {DNNL_ARG_DST, bind(product->c, C)}};
-  const size_t scratch = product->scratchpad.get_size();
-  if (scratch > 0)
-    args.emplace(DNNL_ARG_SCRATCHPAD,
-                 bind(product->scratchpad, onednn::thread_buffer(onednn::Buffer::kScratchpad, scratch)));
-  product->primitive.execute(onednn::thread_stream(), args);
-  onednn::thread_stream().wait();
+  const auto product = cache->get(key, [&] { return create_batch_product(key); }, [&] {
+    return "batched matmul for " + std::to_string(outer) + " × " + std::to_string(inner) + " products " +
+           std::to_string(M) + " × " + std::to_string(K) + " · " + std::to_string(K) + " × " + std::to_string(N);
+  });
+  onednn::execute(product->primitive, product->scratchpad,
+                  {{DNNL_ARG_SRC, onednn::bind(product->a, A)},
+                   {DNNL_ARG_WEIGHTS, onednn::bind(product->b, B)},
+                   {DNNL_ARG_DST, onednn::bind(product->c, C)}});
 }
 
 bool gemm_prefers_plain_operands() { return true; }

@@ -86,4 +86,17 @@ void linear_backward_bf16(float*, float*, float*, const float*, const float*, co
   check_bf16_products();
 }
 
+void round_operands_bf16(KeptOperands&, const float*, const float*, int64_t, int64_t, int64_t) {
+  check_bf16_products();
+}
+
+void linear_forward_rounded(float*, const uint16_t*, const uint16_t*, const float*, int64_t, int64_t, int64_t) {
+  check_bf16_products();
+}
+
+void linear_backward_rounded(float*, float*, const uint16_t*, const uint16_t*, const uint16_t*, int64_t, int64_t,
+                             int64_t, bool) {
+  check_bf16_products();
+}
+
 }  // namespace transformer::kernels

@@ -21,6 +21,18 @@ void linear_forward_bf16(float* y, const float* x, const float* W, const float* 
 void linear_backward_bf16(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W,
                           int64_t rows, int64_t in, int64_t out, bool accumulate_dx, const KeptOperands* kept);
 
+// The same products on operands already rounded to bf16, for a caller that
+// rounds them once for several products (gemm.h's linear_forward_backward):
+// round_operands_bf16 rounds x (unless kept.x_ready) and W into `kept`, as
+// linear_forward_bf16 does.
+void round_operands_bf16(KeptOperands& kept, const float* x, const float* W, int64_t rows, int64_t in, int64_t out);
+//   y [rows, out] = x16 · W16ᵀ + b (b may be null)
+void linear_forward_rounded(float* y, const uint16_t* x16, const uint16_t* W16, const float* b, int64_t rows,
+                            int64_t in, int64_t out);
+//   dx [rows, in] (=, or += when accumulate_dx) dy16 · W16;  dW [out, in] += dy16ᵀ · x16
+void linear_backward_rounded(float* dx, float* dW, const uint16_t* dy16, const uint16_t* x16, const uint16_t* W16,
+                             int64_t rows, int64_t in, int64_t out, bool accumulate_dx);
+
 // db [out] += Σ_rows dy [rows, out] in fp32, each column summed in row order
 // (column_ranges.h: the same bits on any thread count); db may be null. When dy16 is given,
 // dy is also rounded to bf16 into it [rows, out], in the same pass over dy.

@@ -22,7 +22,6 @@
 #include <string>
 #include <unordered_map>
 
-#include "core/error.h"
 #include "kernels/linear_bf16.h"
 #include "kernels/onednn_context.h"
 #include "kernels/packed_weight.h"
@@ -74,30 +73,18 @@ Product create_product(const Key& key) {
   return Product{dnnl::matmul(pd), a, b, bias, c, pd.scratchpad_desc()};
 }
 
-std::shared_ptr<const Product> cached_product(const Key& key) {
-  static auto* cache = new onednn::PrimitiveCache<Key, Product, KeyHash>();  // never destroyed, as onednn::cpu()
-  try {
-    return cache->get(key, [&] { return create_product(key); });
-  } catch (const dnnl::error& e) {
-    throw Error("oneDNN: no bf16 matmul for " + std::to_string(key.m) + " × " + std::to_string(key.k) + " · " +
-                std::to_string(key.k) + " × " + std::to_string(key.n) + ": " + e.what());
-  }
-}
-
 void multiply(const Key& key, const uint16_t* a, const uint16_t* b, const float* bias, float* c) {
   assert(!omp_in_parallel());
-  const auto product = cached_product(key);
-  const dnnl::engine& cpu = onednn::cpu();
-  auto bind = [&](const memory::desc& desc, const void* data) { return memory(desc, cpu, const_cast<void*>(data)); };
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, bind(product->a, a)},
-                                       {DNNL_ARG_WEIGHTS, bind(product->b, b)},
-                                       {DNNL_ARG_DST, bind(product->c, c)}};
-  if (key.bias) args.emplace(DNNL_ARG_BIAS, bind(product->bias, bias));
-  const size_t scratch = product->scratchpad.get_size();
-  if (scratch > 0)
-    args.emplace(DNNL_ARG_SCRATCHPAD, bind(product->scratchpad, onednn::thread_buffer(Buffer::kScratchpad, scratch)));
-  product->primitive.execute(onednn::thread_stream(), args);
-  onednn::thread_stream().wait();
+  static auto* cache = new onednn::PrimitiveCache<Key, Product, KeyHash>();  // never destroyed, as onednn::cpu()
+  const auto product = cache->get(key, [&] { return create_product(key); }, [&] {
+    return "bf16 matmul for " + std::to_string(key.m) + " × " + std::to_string(key.k) + " · " + std::to_string(key.k) +
+           " × " + std::to_string(key.n);
+  });
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, onednn::bind(product->a, a)},
+                                       {DNNL_ARG_WEIGHTS, onednn::bind(product->b, b)},
+                                       {DNNL_ARG_DST, onednn::bind(product->c, c)}};
+  if (key.bias) args.emplace(DNNL_ARG_BIAS, onednn::bind(product->bias, bias));
+  onednn::execute(product->primitive, product->scratchpad, std::move(args));
 }
 
 // n floats rounded to bf16 into out, on all threads.
@@ -123,21 +110,30 @@ void check_bf16_products() { check_packed_type(PackedType::BFloat16); }
 void linear_forward_bf16(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in,
                          int64_t out, KeptOperands* kept) {
   if (rows == 0) return;
-  const int threads = omp_get_max_threads();
   assert(kept == nullptr || !kept->x_ready || kept->x->size() == rows * in);
   const uint16_t* x16 = kept != nullptr && kept->x_ready
                             ? kept->x->data()
                             : rounded(kept ? kept->x.get() : nullptr, Buffer::kBf16Activations, x, rows * in);
   const uint16_t* W16 = rounded(kept ? &kept->W : nullptr, Buffer::kBf16Weights, W, out * in);
+  linear_forward_rounded(y, x16, W16, b, rows, in, out);
+}
+
+void round_operands_bf16(KeptOperands& kept, const float* x, const float* W, int64_t rows, int64_t in, int64_t out) {
+  if (!kept.x_ready) round_into(kept.x->resize(rows * in), x, rows * in);
+  round_into(kept.W.resize(out * in), W, out * in);
+}
+
+void linear_forward_rounded(float* y, const uint16_t* x16, const uint16_t* W16, const float* b, int64_t rows,
+                            int64_t in, int64_t out) {
+  if (rows == 0) return;
   // y [rows, out] = x [rows, in] · Wᵀ, Wᵀ being W [out, in] read transposed.
-  multiply(Key{rows, out, in, false, true, b != nullptr, false, threads}, x16, W16, b, y);
+  multiply(Key{rows, out, in, false, true, b != nullptr, false, omp_get_max_threads()}, x16, W16, b, y);
 }
 
 void linear_backward_bf16(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W,
                           int64_t rows, int64_t in, int64_t out, bool accumulate_dx, const KeptOperands* kept) {
   if (rows == 0) return;
   assert(kept == nullptr || (kept->x->size() == rows * in && kept->W.size() == out * in));
-  const int threads = omp_get_max_threads();
   // dy rounded and db summed in one pass: dy (the output layer's: rows ×
   // vocabulary) is read once.
   auto* dy16 = static_cast<uint16_t*>(
@@ -145,6 +141,13 @@ void linear_backward_bf16(float* dx, float* dW, float* db, const float* dy, cons
   add_column_sums(db, dy, rows, out, dy16);
   const uint16_t* W16 = kept ? kept->W.data() : rounded(nullptr, Buffer::kBf16Weights, W, out * in);
   const uint16_t* x16 = kept ? kept->x->data() : rounded(nullptr, Buffer::kBf16Inputs, x, rows * in);
+  linear_backward_rounded(dx, dW, dy16, x16, W16, rows, in, out, accumulate_dx);
+}
+
+void linear_backward_rounded(float* dx, float* dW, const uint16_t* dy16, const uint16_t* x16, const uint16_t* W16,
+                             int64_t rows, int64_t in, int64_t out, bool accumulate_dx) {
+  if (rows == 0) return;
+  const int threads = omp_get_max_threads();
   // dx [rows, in] = dy [rows, out] · W [out, in]
   multiply(Key{rows, in, out, false, false, false, accumulate_dx, threads}, dy16, W16, nullptr, dx);
   // dW [out, in] += dyᵀ [out, rows] · x [rows, in]

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernels/fast_exp.h"
+#include "kernels/softmax.h"
 
 namespace transformer::kernels {
 
@@ -16,9 +17,7 @@ struct RowStats {
 };
 
 RowStats row_stats(const float* z, int64_t V) {
-  float max = z[0];
-#pragma omp simd reduction(max : max)
-  for (int64_t v = 1; v < V; ++v) max = std::max(max, z[v]);
+  const float max = row_max(z, V);
   float sum = 0.0f, total = 0.0f;
 #pragma omp simd reduction(+ : sum, total)
   for (int64_t v = 0; v < V; ++v) {

@@ -9,7 +9,10 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
+
+#include "core/error.h"
 
 namespace transformer::kernels::onednn {
 
@@ -58,10 +61,31 @@ class PrimitiveCache {
     return primitives_.emplace(key, std::make_shared<const Primitive>(make())).first->second;
   }
 
+  // get(), with oneDNN's refusal to make the primitive (a dnnl::error)
+  // reported as an Error that names what was asked for: what() is, e.g.,
+  // "bf16 matmul for 30 × 256 · 256 × 8000".
+  template <class Make, class What>
+  std::shared_ptr<const Primitive> get(const Key& key, const Make& make, const What& what) {
+    try {
+      return get(key, make);
+    } catch (const dnnl::error& e) {
+      throw Error("oneDNN: no " + std::string(what()) + ": " + e.what());
+    }
+  }
+
  private:
   std::mutex mutex_;
   std::unordered_map<Key, std::shared_ptr<const Primitive>, Hash> primitives_;
 };
+
+// A memory object over the caller's data, as a primitive's argument.
+dnnl::memory bind(const dnnl::memory::desc& desc, const void* data);
+
+// Runs a primitive made with scratchpad_mode::user on the calling thread's
+// stream, its scratchpad (of `scratchpad`'s size) in the thread's
+// Buffer::kScratchpad, and waits for it to finish.
+void execute(const dnnl::primitive& primitive, const dnnl::memory::desc& scratchpad,
+             std::unordered_map<int, dnnl::memory> args);
 
 // A hash of a key's fields, for the caches' Hash.
 inline size_t hash_fields(std::initializer_list<int64_t> fields) {

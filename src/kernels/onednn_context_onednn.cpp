@@ -19,4 +19,16 @@ void* thread_buffer(Buffer use, size_t bytes) {
   return buffers[static_cast<int>(use)].resize(bytes);
 }
 
+dnnl::memory bind(const dnnl::memory::desc& desc, const void* data) {
+  return dnnl::memory(desc, cpu(), const_cast<void*>(data));  // the primitive reads inputs, writes only DST
+}
+
+void execute(const dnnl::primitive& primitive, const dnnl::memory::desc& scratchpad,
+             std::unordered_map<int, dnnl::memory> args) {
+  const size_t bytes = scratchpad.get_size();
+  if (bytes > 0) args.emplace(DNNL_ARG_SCRATCHPAD, bind(scratchpad, thread_buffer(Buffer::kScratchpad, bytes)));
+  primitive.execute(thread_stream(), args);
+  thread_stream().wait();
+}
+
 }  // namespace transformer::kernels::onednn

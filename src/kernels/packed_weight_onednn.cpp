@@ -119,12 +119,10 @@ Matmul create_matmul(const Key& key, const memory::desc& layout) {
 
 std::shared_ptr<const Matmul> cached_matmul(const Key& key, const memory::desc& layout) {
   static auto* cache = new onednn::PrimitiveCache<Key, Matmul, KeyHash>();  // never destroyed, as cpu()
-  try {
-    return cache->get(key, [&] { return create_matmul(key, layout); });
-  } catch (const dnnl::error& e) {
-    throw Error("oneDNN: no matmul for " + std::to_string(key.rows) + " rows × " + std::to_string(key.in) + " → " +
-                std::to_string(key.out) + ": " + e.what());
-  }
+  return cache->get(key, [&] { return create_matmul(key, layout); }, [&] {
+    return "matmul for " + std::to_string(key.rows) + " rows × " + std::to_string(key.in) + " → " +
+           std::to_string(key.out);
+  });
 }
 
 // The memory objects a call binds to the primitive's arguments, one set per

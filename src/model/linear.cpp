@@ -42,4 +42,15 @@ void Linear::backward(Tensor& dx, const Tensor& dy, bool accumulate) {
                            kept_x_ == x_ ? &kept_ : nullptr);
 }
 
+double Linear::forward_backward(Tensor& dx, const Tensor& x,
+                                const std::function<double(float* y, int64_t first, int64_t n)>& gradient_of) {
+  assert(x.shape().back() == in() && weight.packed.empty());
+  x_ = nullptr;  // no backward() follows: this was it
+  kept_x_ = nullptr;
+  dx.resize(x.shape());
+  return kernels::linear_forward_backward(dx.data(), weight.grad.data(), bias.grad.data(), x.data(),
+                                          weight.value.data(), bias.value.data(), x.numel() / in(), in(), out(),
+                                          weight.precision, kept_, gradient_of);
+}
+
 }  // namespace transformer

@@ -1,6 +1,7 @@
 // A linear layer, y = x · Wᵀ + b, with W stored [out, in] as in PyTorch.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "kernels/gemm.h"
@@ -22,6 +23,15 @@ class Linear {
   // accumulate: add to dx instead of overwriting it (an input that feeds
   // several layers gets the sum of their gradients).
   void backward(Tensor& dx, const Tensor& dy, bool accumulate = false);
+
+  // forward() and backward() in one call, for a layer whose output feeds
+  // nothing but `gradient_of` (the final linear layer and the loss), a
+  // block of rows at a time (kernels::linear_forward_backward): y is never
+  // stored whole. gradient_of(y, first, n) turns the rows [first, first + n)
+  // of y, [n, out], into dL/dy in place and returns their part of the loss;
+  // the sum over the blocks is returned. dx [..., in] ← dL/dx (overwritten).
+  double forward_backward(Tensor& dx, const Tensor& x,
+                          const std::function<double(float* y, int64_t first, int64_t n)>& gradient_of);
 
   int64_t in() const { return weight.value.dim(1); }
   int64_t out() const { return weight.value.dim(0); }

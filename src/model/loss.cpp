@@ -30,6 +30,18 @@ double LabelSmoothedCrossEntropy::forward_backward(Tensor& dlogits, const Tensor
   return sum / tokens;
 }
 
+double LabelSmoothedCrossEntropy::forward_backward(Tensor& dx, Linear& generator, const Tensor& x, const Batch& batch,
+                                                   float grad_scale) {
+  const int64_t V = generator.out();
+  const double tokens = static_cast<double>(target_tokens(batch));
+  const int32_t* labels = targets(batch).data();
+  const float scale = static_cast<float>(grad_scale / tokens);
+  const double sum = generator.forward_backward(dx, x, [&](float* logits, int64_t first, int64_t n) {
+    return kernels::cross_entropy_forward_backward(logits, logits, labels + first, n, V, smoothing, pad_id, scale);
+  });
+  return sum / tokens;
+}
+
 double LabelSmoothedCrossEntropy::forward(const Tensor& logits, const Batch& batch) {
   const int64_t V = logits.shape().back(), rows = logits.numel() / V;
   return kernels::cross_entropy_forward(logits.data(), targets(batch).data(), rows, V, smoothing, pad_id) /

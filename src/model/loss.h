@@ -8,6 +8,7 @@
 
 #include "core/tensor.h"
 #include "model/batch.h"
+#include "model/linear.h"
 
 namespace transformer {
 
@@ -20,6 +21,12 @@ class LabelSmoothedCrossEntropy {
   // dlogits [B, T, V] ← d(mean loss)/d logits · grad_scale (1/N when N
   // batches are accumulated into one step).
   double forward_backward(Tensor& dlogits, const Tensor& logits, const Batch& batch, float grad_scale = 1.0f);
+  // The final linear layer `generator` on x (the decoder's output) and
+  // this loss together, for training: the same mean loss as forward_backward
+  // on generator's logits, dx [B, T, D] ← its gradient at x, and the
+  // layer's weight and bias gradients added to, without ever storing the
+  // [B, T, V] logits whole (Linear::forward_backward).
+  double forward_backward(Tensor& dx, Linear& generator, const Tensor& x, const Batch& batch, float grad_scale = 1.0f);
   // The same loss, no gradient.
   double forward(const Tensor& logits, const Batch& batch);
 

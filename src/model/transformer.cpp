@@ -1,5 +1,7 @@
 #include "model/transformer.h"
 
+#include <cmath>
+
 #include "core/error.h"
 
 namespace transformer {
@@ -32,12 +34,15 @@ const Tensor& Transformer::encode(const Batch& batch) {
   return encoder.forward(batch.src_ids.data(), batch.src_lengths.data(), batch.size, batch.src_len);
 }
 
+const Tensor& Transformer::decoder_output(const Batch& batch, const Tensor& memory) {
+  return decoder.forward(batch.tgt_ids.data(), batch.tgt_lengths.data(), batch.size, batch.tgt_len, memory,
+                         batch.src_lengths.data());
+}
+
 const Tensor& Transformer::decode(const Batch& batch, const Tensor& memory) {
-  const Tensor& top = decoder.forward(batch.tgt_ids.data(), batch.tgt_lengths.data(), batch.size, batch.tgt_len,
-                                      memory, batch.src_lengths.data());
   // The final linear layer; the softmax is applied by whoever needs
   // probabilities (the loss, the search), on these logits.
-  generator.forward(logits, top);
+  generator.forward(logits, decoder_output(batch, memory));
   return logits;
 }
 
@@ -75,6 +80,15 @@ void Transformer::backward(const Tensor& dlogits) {
   generator.backward(ddecoder_output, dlogits);
   decoder.backward(ddecoder_output, dmemory);
   encoder.backward(dmemory);
+}
+
+double Transformer::forward_backward(const Batch& batch, LabelSmoothedCrossEntropy& criterion, float grad_scale) {
+  const Tensor& top = decoder_output(batch, encode(batch));
+  const double loss = criterion.forward_backward(ddecoder_output, generator, top, batch, grad_scale);
+  if (!std::isfinite(loss)) return loss;
+  decoder.backward(ddecoder_output, dmemory);
+  encoder.backward(dmemory);
+  return loss;
 }
 
 std::vector<std::pair<std::string, const Tensor*>> Transformer::attention_weights() const {

@@ -7,6 +7,7 @@
 #include "model/batch.h"
 #include "model/decoder.h"
 #include "model/encoder.h"
+#include "model/loss.h"
 
 namespace transformer {
 
@@ -38,6 +39,16 @@ class Transformer {
   // params.zero_grad() first).
   void backward(const Tensor& dlogits);
 
+  // Training's forward(), loss and backward() in one: returns criterion's
+  // mean loss for the batch and adds every parameter's gradient of
+  // grad_scale × that loss to its grad. The final linear layer and the loss
+  // run together a block of rows at a time (LabelSmoothedCrossEntropy's
+  // forward_backward with the generator), so the [B, T, Vt] logits are
+  // never stored whole and `logits` is left as it was. When the loss is not
+  // finite it stops there: the gradients of the generator alone have been
+  // added to, and the caller is expected to stop training.
+  double forward_backward(const Batch& batch, LabelSmoothedCrossEntropy& criterion, float grad_scale = 1.0f);
+
   // Incremental decoding with a KV cache: start_decoding() encodes the
   // batch's sources (its target fields are ignored) and fills the caches;
   // each decode_step() takes the previous token of every row, ids [B], and
@@ -65,6 +76,10 @@ class Transformer {
 
   Tensor logits;  // [B, T, Vt]
   Tensor ddecoder_output, dmemory;
+
+ private:
+  // The decoder stack's output [B, T, D], from which the generator makes the logits.
+  const Tensor& decoder_output(const Batch& batch, const Tensor& memory);
 };
 
 }  // namespace transformer

@@ -516,7 +516,6 @@ int train(const TrainOptions& o, Communicator& comm) {
   // sees every batch once, as one process with that much accumulation would.
   const int64_t batches_per_step = o.accumulate * comm.size();
   const float gradient_scale = 1.0f / static_cast<float>(batches_per_step);
-  Tensor dlogits;
   Batch batch;
   double window_loss = 0, window_seconds = 0;
   int64_t window_tokens = 0, window_steps = 0;
@@ -535,13 +534,11 @@ int train(const TrainOptions& o, Communicator& comm) {
         continue;
       }
       batcher.next(&batch);
-      const Tensor& logits = model.forward(batch);
-      const double loss = criterion.forward_backward(dlogits, logits, batch, gradient_scale);
+      const double loss = model.forward_backward(batch, criterion, gradient_scale);
       if (!std::isfinite(loss)) {
         nonfinite_loss = 1;
         continue;
       }
-      model.backward(dlogits);
       sums[0] += loss * gradient_scale;
       sums[1] += static_cast<double>(LabelSmoothedCrossEntropy::target_tokens(batch));
     }
