@@ -47,6 +47,22 @@ void add_column_sums(float* db, const float* dy, int64_t rows, int64_t out, uint
   });
 }
 
+void add_masked_column_sums(float* db, float* dy, DropoutMask mask, int64_t rows, int64_t out, uint16_t* dy16) {
+  const float keep_scale = 1.0f / (1.0f - mask.p);  // dropout_backward's factors, so the same bits
+  for_column_ranges(out, rows * out > (1 << 16), [&](int64_t first, int64_t last) {
+    for (int64_t r = 0; r < rows; ++r) {
+      float* dyr = dy + r * out;
+      const uint8_t* keep = mask.keep + r * out;
+#pragma omp simd
+      for (int64_t o = first; o < last; ++o) dyr[o] *= keep[o] ? keep_scale : 0.0f;
+      if (dy16 != nullptr) to_bfloat16_flushing_subnormals(dyr + first, dy16 + r * out + first, last - first);
+      if (db == nullptr) continue;
+#pragma omp simd
+      for (int64_t o = first; o < last; ++o) db[o] += dyr[o];
+    }
+  });
+}
+
 const char* precision_name(Precision precision) {
   return precision == Precision::BFloat16 ? "bfloat16" : "float32";
 }
@@ -140,6 +156,24 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
     gemm(Trans::Yes, Trans::No, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dW, in);
   }
   if (db != nullptr) add_column_sums(db, dy, rows, out, nullptr);
+}
+
+void linear_backward_masked(float* dx, float* dW, float* db, float* dy, DropoutMask mask, const float* x,
+                            const float* W, int64_t rows, int64_t in, int64_t out, bool accumulate_dx,
+                            Precision precision, const KeptOperands* kept) {
+  if (precision == Precision::Float32) {
+    add_masked_column_sums(db, dy, mask, rows, out, nullptr);
+    return linear_backward(dx, dW, nullptr, dy, x, W, rows, in, out, accumulate_dx, precision);
+  }
+  thread_local KeptOperands rounded_here;  // x and W when no forward pass kept them
+  if (kept == nullptr) {
+    rounded_here.x_ready = false;
+    round_operands_bf16(rounded_here, x, W, rows, in, out);
+    kept = &rounded_here;
+  }
+  uint16_t* dy16 = scratch<uint16_t>(Scratch::kGradient, rows * out);
+  add_masked_column_sums(db, dy, mask, rows, out, dy16);
+  linear_backward_rounded(dx, dW, dy16, kept->x->data(), kept->W.data(), rows, in, out, accumulate_dx);
 }
 
 int64_t rows_per_output_block(int64_t in, int64_t out) {

@@ -118,6 +118,21 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
                      int64_t in, int64_t out, bool accumulate_dx, Precision precision = Precision::Float32,
                      const KeptOperands* kept = nullptr);
 
+// What a dropout's forward pass kept (kernels/dropout.h), for the backward
+// pass of the layer before it: dy · 1/(1 − p) where keep[i], 0 elsewhere.
+struct DropoutMask {
+  const uint8_t* keep;  // one byte per value of dy
+  float p;
+};
+
+// linear_backward for a layer whose output went through a dropout (the
+// FFN's first layer, through ReLU and dropout: kernels::relu_dropout_forward):
+// dy ← dy · mask first, in place, in the pass that sums db and rounds dy to
+// bf16 instead of a pass of its own; then as linear_backward.
+void linear_backward_masked(float* dx, float* dW, float* db, float* dy, DropoutMask mask, const float* x,
+                            const float* W, int64_t rows, int64_t in, int64_t out, bool accumulate_dx,
+                            Precision precision = Precision::Float32, const KeptOperands* kept = nullptr);
+
 // A linear layer whose output feeds nothing but a function that turns it
 // into its own gradient (the final linear layer and the loss): forward and
 // backward in one call, a block of rows at a time, so that y [rows, out]

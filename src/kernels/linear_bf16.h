@@ -38,5 +38,7 @@ void linear_backward_rounded(float* dx, float* dW, const uint16_t* dy16, const u
 // dy is also rounded to bf16 into it [rows, out], in the same pass over dy.
 // (gemm.cpp; the backward passes of both precisions.)
 void add_column_sums(float* db, const float* dy, int64_t rows, int64_t out, uint16_t* dy16);
+// The same after dy ← dy · mask (a dropout's backward pass), in the same pass.
+void add_masked_column_sums(float* db, float* dy, DropoutMask mask, int64_t rows, int64_t out, uint16_t* dy16);
 
 }  // namespace transformer::kernels

@@ -28,8 +28,10 @@ void FeedForward::forward(Tensor& out, const Tensor& x) {
 
 void FeedForward::backward(Tensor& dx, const Tensor& dout, bool accumulate) {
   linear2.backward(dactivated, dout);
-  dropout.backward(dactivated);  // after forward_relu, ReLU's gradient as well
-  if (activation == Activation::Relu) return linear1.backward(dx, dactivated, accumulate);
+  // Dropout's backward pass, after forward_relu ReLU's as well, in the pass
+  // of linear1's backward that sums its bias gradient.
+  if (activation == Activation::Relu) return linear1.backward(dx, dactivated, accumulate, dropout.mask());
+  dropout.backward(dactivated);
   dhidden.resize(hidden.shape());
   kernels::gelu_backward(dhidden.data(), dactivated.data(), hidden.data(), hidden.numel());
   linear1.backward(dx, dhidden, accumulate);

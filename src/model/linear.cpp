@@ -42,6 +42,16 @@ void Linear::backward(Tensor& dx, const Tensor& dy, bool accumulate) {
                            kept_x_ == x_ ? &kept_ : nullptr);
 }
 
+void Linear::backward(Tensor& dx, Tensor& dy, bool accumulate, kernels::DropoutMask mask) {
+  if (mask.keep == nullptr) return backward(dx, dy, accumulate);
+  assert(x_ != nullptr && dy.numel() / out() == x_->numel() / in());
+  if (!accumulate) dx.resize(x_->shape());
+  assert(dx.shape() == x_->shape());
+  kernels::linear_backward_masked(dx.data(), weight.grad.data(), bias.grad.data(), dy.data(), mask, x_->data(),
+                                  weight.value.data(), x_->numel() / in(), in(), out(), accumulate, weight.precision,
+                                  kept_x_ == x_ ? &kept_ : nullptr);
+}
+
 double Linear::forward_backward(Tensor& dx, const Tensor& x,
                                 const std::function<double(float* y, int64_t first, int64_t n)>& gradient_of) {
   assert(x.shape().back() == in() && weight.packed.empty());

@@ -23,6 +23,11 @@ class Linear {
   // accumulate: add to dx instead of overwriting it (an input that feeds
   // several layers gets the sum of their gradients).
   void backward(Tensor& dx, const Tensor& dy, bool accumulate = false);
+  // The same for a dy that a dropout's backward pass must multiply first
+  // (Dropout::mask(); nothing when its keep is null): applied in the pass
+  // that sums the bias gradient (kernels::linear_backward_masked), which
+  // leaves dy masked.
+  void backward(Tensor& dx, Tensor& dy, bool accumulate, kernels::DropoutMask mask);
 
   // forward() and backward() in one call, for a layer whose output feeds
   // nothing but `gradient_of` (the final linear layer and the loss), a
