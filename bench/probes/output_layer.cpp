@@ -1,15 +1,17 @@
-// The final linear layer and the loss of a `small` training batch (3,840
-// rows, d_model 256, 8,000 words), forward and backward: as three calls
-// (linear_forward, the loss over the whole [rows, V] logits,
-// linear_backward) against kernels::linear_forward_backward, which runs the
-// product and the loss a block of rows at a time (docs/RESULTS.md).
+// The final linear layer and the loss of a training batch of 3,840 rows
+// (`small`'s d_model 256 and 8,000 words unless given), forward and
+// backward: as three calls (linear_forward, the loss over the whole
+// [rows, V] logits, linear_backward) against kernels::linear_forward_backward,
+// which runs the product and the loss a block of rows at a time
+// (docs/RESULTS.md).
 //
 //   cmake --build build --target transformer_lib
 //   g++ -O2 -march=native -fopenmp -std=c++20 -Isrc bench/probes/output_layer.cpp build/libtransformer_lib.a \
 //       -ldnnl -o /tmp/output_layer
-//   OMP_NUM_THREADS=2 /tmp/output_layer
-#include <cstdio>
+//   OMP_NUM_THREADS=2 /tmp/output_layer            # small: 256 inputs, 8,000 outputs
+//   OMP_NUM_THREADS=2 /tmp/output_layer 512 37000  # base
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <vector>
 

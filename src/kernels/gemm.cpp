@@ -48,13 +48,15 @@ void add_column_sums(float* db, const float* dy, int64_t rows, int64_t out, uint
 }
 
 void add_masked_column_sums(float* db, float* dy, DropoutMask mask, int64_t rows, int64_t out, uint16_t* dy16) {
-  const float keep_scale = 1.0f / (1.0f - mask.p);  // dropout_backward's factors, so the same bits
   for_column_ranges(out, rows * out > (1 << 16), [&](int64_t first, int64_t last) {
+    // dropout_backward's factors, so the same bits; a local, not a capture,
+    // or GCC reloads it after every store and keeps the loop scalar.
+    const float keep_scale = 1.0f / (1.0f - mask.p);
     for (int64_t r = 0; r < rows; ++r) {
       float* dyr = dy + r * out;
       const uint8_t* keep = mask.keep + r * out;
 #pragma omp simd
-      for (int64_t o = first; o < last; ++o) dyr[o] *= keep[o] ? keep_scale : 0.0f;
+      for (int64_t o = first; o < last; ++o) dyr[o] = dyr[o] * (keep[o] ? keep_scale : 0.0f);
       if (dy16 != nullptr) to_bfloat16_flushing_subnormals(dyr + first, dy16 + r * out + first, last - first);
       if (db == nullptr) continue;
 #pragma omp simd
