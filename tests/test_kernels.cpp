@@ -17,6 +17,7 @@
 #include "kernels/embedding.h"
 #include "kernels/fast_exp.h"
 #include "kernels/gemm.h"
+#include "kernels/transpose.h"
 #include "kernels/layer_norm.h"
 #include "kernels/loss.h"
 #include "kernels/positional_encoding.h"
@@ -155,6 +156,24 @@ TEST(Gemm, BetaZeroIgnoresWhatCHeld) {
   gemm(Trans::No, Trans::No, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C.data(), N);
   gemm_reference(Trans::No, Trans::No, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, want.data(), N);
   for (int64_t i = 0; i < M * N; ++i) ASSERT_NEAR(C[i], want[i], 1e-4) << i;
+}
+
+// Whole 16 × 16 blocks, edges of every width, and a row stride of 1,024
+// floats (the FFN's W1, where a strided store per float was slowest).
+TEST(Transpose, MovesEveryValueAndAddsWhenAsked) {
+  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{1024, 256}, {256, 1024}, {16, 16}, {37, 70},
+                                   {70, 37}, {1, 19}, {19, 1}, {33, 48}}) {
+    const auto src = random_vector(rows * cols, 51);
+    std::vector<float> t(rows * cols, std::numeric_limits<float>::quiet_NaN());
+    transpose(t.data(), src.data(), rows, cols);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) ASSERT_EQ(t[c * rows + r], src[r * cols + c]) << rows << "×" << cols;
+    // add_transposed: dst [rows, cols] += tᵀ, t being [cols, rows].
+    auto dst = random_vector(rows * cols, 52);
+    const auto before = dst;
+    add_transposed(dst.data(), t.data(), rows, cols);
+    for (int64_t i = 0; i < rows * cols; ++i) ASSERT_EQ(dst[i], before[i] + src[i]) << rows << "×" << cols;
+  }
 }
 
 TEST(Linear, MatchesDefinition) {

@@ -9,6 +9,7 @@
 #include "kernels/column_ranges.h"
 #include "kernels/linear_bf16.h"
 #include "kernels/quantize.h"
+#include "kernels/transpose.h"
 
 namespace transformer::kernels {
 
@@ -85,29 +86,6 @@ void check_precision(Precision precision) {
 }
 
 namespace {
-
-// body(r, c) for every element of a [rows, cols] matrix, in square tiles
-// that stay in cache (a transpose reads one side across rows), split over
-// the threads by tile rows.
-template <class Body>
-void for_tiles(int64_t rows, int64_t cols, const Body& body) {
-  constexpr int64_t kTile = 32;
-#pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
-  for (int64_t r0 = 0; r0 < rows; r0 += kTile)
-    for (int64_t c0 = 0; c0 < cols; c0 += kTile)
-      for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r)
-        for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c) body(r, c);
-}
-
-// dst [cols, rows] = srcᵀ, src [rows, cols] row-major.
-void transpose(float* dst, const float* src, int64_t rows, int64_t cols) {
-  for_tiles(rows, cols, [&](int64_t r, int64_t c) { dst[c * rows + r] = src[r * cols + c]; });
-}
-
-// dst [rows, cols] += srcᵀ, src [cols, rows].
-void add_transposed(float* dst, const float* src, int64_t rows, int64_t cols) {
-  for_tiles(rows, cols, [&](int64_t r, int64_t c) { dst[r * cols + c] += src[c * rows + r]; });
-}
 
 // A product over this many rows pays for transposing W (out × in moves
 // against rows × out × in multiply-adds); a decoding step's few rows do not.
