@@ -14,6 +14,10 @@ std::string find_web_dir() {
   if (!error)
     for (fs::path dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
       if (fs::is_regular_file(dir / "web" / "index.html")) return (dir / "web").string();
+#ifdef TRANSFORMER_SOURCE_WEB_DIR
+  // A build folder outside the source tree: the source tree it was built from.
+  if (fs::is_regular_file(fs::path(TRANSFORMER_SOURCE_WEB_DIR) / "index.html")) return TRANSFORMER_SOURCE_WEB_DIR;
+#endif
   return "";
 }
 
