@@ -32,4 +32,12 @@ void dropout_add(float* y, uint8_t* keep, const float* x, const float* s, int64_
 // the forward pass. dx may alias dy.
 void dropout_backward(float* dx, const float* dy, const uint8_t* keep, int64_t n, float p);
 
+// What a dropout's forward pass kept, for a backward pass that applies it
+// inside a pass of its own (gemm.h's linear_backward_masked): dy · 1/(1 − p)
+// where keep[i], 0 elsewhere, the factors of dropout_backward.
+struct DropoutMask {
+  const uint8_t* keep;  // one byte per value of dy; null: no mask
+  float p;
+};
+
 }  // namespace transformer::kernels

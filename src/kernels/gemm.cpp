@@ -36,10 +36,27 @@ uint16_t* Bf16Buffer::resize(int64_t n) {
   return data;
 }
 
-void add_column_sums(float* db, const float* dy, int64_t rows, int64_t out, uint16_t* dy16) {
+namespace {
+
+// add_column_sums and add_masked_column_sums in one pass over dy, a range of
+// columns at a time: masked (dy ← dy · mask in place, the factors of
+// dropout_backward, so the same bits), rounded into dy16, summed into db.
+template <bool kMasked>
+void column_sums_pass(float* db, const float* dy, float* masked_dy, DropoutMask mask, int64_t rows, int64_t out,
+                      uint16_t* dy16) {
   for_column_ranges(out, rows * out > (1 << 16), [&](int64_t first, int64_t last) {
+    // A local, not a capture: GCC reloads a captured value after every
+    // store and keeps the loop scalar.
+    const float keep_scale = kMasked ? 1.0f / (1.0f - mask.p) : 1.0f;
     for (int64_t r = 0; r < rows; ++r) {
       const float* dyr = dy + r * out;
+      if constexpr (kMasked) {
+        float* masked = masked_dy + r * out;
+        const uint8_t* keep = mask.keep + r * out;
+#pragma omp simd
+        for (int64_t o = first; o < last; ++o) masked[o] = dyr[o] * (keep[o] ? keep_scale : 0.0f);
+        dyr = masked;
+      }
       if (dy16 != nullptr) to_bfloat16_flushing_subnormals(dyr + first, dy16 + r * out + first, last - first);
       if (db == nullptr) continue;
 #pragma omp simd
@@ -48,22 +65,14 @@ void add_column_sums(float* db, const float* dy, int64_t rows, int64_t out, uint
   });
 }
 
+}  // namespace
+
+void add_column_sums(float* db, const float* dy, int64_t rows, int64_t out, uint16_t* dy16) {
+  column_sums_pass<false>(db, dy, nullptr, {nullptr, 0.0f}, rows, out, dy16);
+}
+
 void add_masked_column_sums(float* db, float* dy, DropoutMask mask, int64_t rows, int64_t out, uint16_t* dy16) {
-  for_column_ranges(out, rows * out > (1 << 16), [&](int64_t first, int64_t last) {
-    // dropout_backward's factors, so the same bits; a local, not a capture,
-    // or GCC reloads it after every store and keeps the loop scalar.
-    const float keep_scale = 1.0f / (1.0f - mask.p);
-    for (int64_t r = 0; r < rows; ++r) {
-      float* dyr = dy + r * out;
-      const uint8_t* keep = mask.keep + r * out;
-#pragma omp simd
-      for (int64_t o = first; o < last; ++o) dyr[o] = dyr[o] * (keep[o] ? keep_scale : 0.0f);
-      if (dy16 != nullptr) to_bfloat16_flushing_subnormals(dyr + first, dy16 + r * out + first, last - first);
-      if (db == nullptr) continue;
-#pragma omp simd
-      for (int64_t o = first; o < last; ++o) db[o] += dyr[o];
-    }
-  });
+  column_sums_pass<true>(db, dy, dy, mask, rows, out, dy16);
 }
 
 const char* precision_name(Precision precision) {
@@ -109,18 +118,31 @@ float broadcast_bias(float* y, const float* b, int64_t rows, int64_t out) {
   return 1.0f;
 }
 
+// W's transposed copy [in, out], in this thread's scratch, where the backend
+// multiplies plain operands faster and a product of `rows` rows pays for
+// the copy; else null (the products then read W as Trans::Yes).
+const float* transposed_weight_for(const float* W, int64_t rows, int64_t in, int64_t out) {
+  if (!gemm_prefers_plain_operands() || rows < kRowsWorthATranspose) return nullptr;
+  float* Wt = scratch<float>(Scratch::kTransposedWeight, in * out);
+  transpose(Wt, W, out, in);
+  return Wt;
+}
+
+// y [rows, out] = x · Wᵀ + b in fp32, from Wt when given
+// (transposed_weight_for), else from W.
+void forward_product(float* y, const float* x, const float* W, const float* Wt, const float* b, int64_t rows,
+                     int64_t in, int64_t out) {
+  const float beta = broadcast_bias(y, b, rows, out);
+  if (Wt != nullptr) return gemm(Trans::No, Trans::No, rows, out, in, 1.0f, x, in, Wt, out, beta, y, out);
+  gemm(Trans::No, Trans::Yes, rows, out, in, 1.0f, x, in, W, in, beta, y, out);
+}
+
 }  // namespace
 
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t rows, int64_t in, int64_t out,
                     Precision precision, KeptOperands* kept) {
   if (precision == Precision::BFloat16) return linear_forward_bf16(y, x, W, b, rows, in, out, kept);
-  const float beta = broadcast_bias(y, b, rows, out);
-  if (gemm_prefers_plain_operands() && rows >= kRowsWorthATranspose) {
-    float* Wt = scratch<float>(Scratch::kTransposedWeight, in * out);
-    transpose(Wt, W, out, in);
-    return gemm(Trans::No, Trans::No, rows, out, in, 1.0f, x, in, Wt, out, beta, y, out);
-  }
-  gemm(Trans::No, Trans::Yes, rows, out, in, 1.0f, x, in, W, in, beta, y, out);
+  forward_product(y, x, W, transposed_weight_for(W, rows, in, out), b, rows, in, out);
 }
 
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t rows,
@@ -141,15 +163,9 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
 void linear_backward_masked(float* dx, float* dW, float* db, float* dy, DropoutMask mask, const float* x,
                             const float* W, int64_t rows, int64_t in, int64_t out, bool accumulate_dx,
                             Precision precision, const KeptOperands* kept) {
-  if (precision == Precision::Float32) {
+  if (precision == Precision::Float32 || kept == nullptr) {  // linear_backward rounds dy itself
     add_masked_column_sums(db, dy, mask, rows, out, nullptr);
     return linear_backward(dx, dW, nullptr, dy, x, W, rows, in, out, accumulate_dx, precision);
-  }
-  thread_local KeptOperands rounded_here;  // x and W when no forward pass kept them
-  if (kept == nullptr) {
-    rounded_here.x_ready = false;
-    round_operands_bf16(rounded_here, x, W, rows, in, out);
-    kept = &rounded_here;
   }
   uint16_t* dy16 = scratch<uint16_t>(Scratch::kGradient, rows * out);
   add_masked_column_sums(db, dy, mask, rows, out, dy16);
@@ -191,22 +207,13 @@ double linear_forward_backward(float* dx, float* dW, float* db, const float* x, 
     return total;
   }
   // fp32: each block of y becomes its block of dy in place.
+  // W is transposed (where it is) once for all the blocks.
   float* dy = scratch<float>(Scratch::kGradient, rows * out);
-  const float* Wt = nullptr;
-  if (gemm_prefers_plain_operands()) {
-    float* t = scratch<float>(Scratch::kTransposedWeight, in * out);
-    transpose(t, W, out, in);
-    Wt = t;
-  }
+  const float* Wt = transposed_weight_for(W, rows, in, out);
   for (int64_t first = 0; first < rows; first += block) {
     const int64_t n = std::min(block, rows - first);
     float* y = dy + first * out;
-    const float beta = broadcast_bias(y, b, n, out);
-    if (Wt != nullptr) {
-      gemm(Trans::No, Trans::No, n, out, in, 1.0f, x + first * in, in, Wt, out, beta, y, out);
-    } else {
-      gemm(Trans::No, Trans::Yes, n, out, in, 1.0f, x + first * in, in, W, in, beta, y, out);
-    }
+    forward_product(y, x + first * in, W, Wt, b, n, in, out);
     total += gradient_of(y, first, n);
     if (db != nullptr) add_column_sums(db, y, n, out, nullptr);
   }

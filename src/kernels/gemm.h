@@ -21,6 +21,7 @@
 #include <string>
 
 #include "kernels/aligned_buffer.h"
+#include "kernels/dropout.h"
 
 namespace transformer::kernels {
 
@@ -117,13 +118,6 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t rows,
                      int64_t in, int64_t out, bool accumulate_dx, Precision precision = Precision::Float32,
                      const KeptOperands* kept = nullptr);
-
-// What a dropout's forward pass kept (kernels/dropout.h), for the backward
-// pass of the layer before it: dy · 1/(1 − p) where keep[i], 0 elsewhere.
-struct DropoutMask {
-  const uint8_t* keep;  // one byte per value of dy
-  float p;
-};
 
 // linear_backward for a layer whose output went through a dropout (the
 // FFN's first layer, through ReLU and dropout: kernels::relu_dropout_forward):

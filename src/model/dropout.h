@@ -7,7 +7,7 @@
 
 #include "core/random.h"
 #include "core/tensor.h"
-#include "kernels/gemm.h"
+#include "kernels/dropout.h"
 
 namespace transformer {
 
@@ -34,9 +34,9 @@ class Dropout {
   void forward_relu(Tensor& y, const Tensor& x);
   // dx ← dx · mask, in place (nothing when forward did nothing).
   void backward(Tensor& dx) const;
-  // The mask forward() kept, for a backward pass that applies it in a pass
-  // of its own (kernels::linear_backward_masked); keep is null when forward
-  // did nothing.
+  // The mask forward() kept, for a backward pass that applies it inside
+  // another kernel's pass over dy (kernels::linear_backward_masked, in the
+  // pass that sums the bias gradient); keep is null when forward did nothing.
   kernels::DropoutMask mask() const { return {applied_ ? keep_.data() : nullptr, rate_}; }
   // d · mask in scratch, or d itself when forward did nothing: for a
   // gradient that is also needed unmasked (the residual path).

@@ -34,23 +34,27 @@ void Linear::forward(Tensor& y, const Tensor& x) {
 }
 
 void Linear::backward(Tensor& dx, const Tensor& dy, bool accumulate) {
-  assert(x_ != nullptr && dy.numel() / out() == x_->numel() / in());
-  if (!accumulate) dx.resize(x_->shape());
-  assert(dx.shape() == x_->shape());
+  const int64_t rows = prepare_backward(dx, dy, accumulate);
   kernels::linear_backward(dx.data(), weight.grad.data(), bias.grad.data(), dy.data(), x_->data(),
-                           weight.value.data(), x_->numel() / in(), in(), out(), accumulate, weight.precision,
-                           kept_x_ == x_ ? &kept_ : nullptr);
+                           weight.value.data(), rows, in(), out(), accumulate, weight.precision, kept_for_backward());
 }
 
 void Linear::backward(Tensor& dx, Tensor& dy, bool accumulate, kernels::DropoutMask mask) {
   if (mask.keep == nullptr) return backward(dx, dy, accumulate);
+  const int64_t rows = prepare_backward(dx, dy, accumulate);
+  kernels::linear_backward_masked(dx.data(), weight.grad.data(), bias.grad.data(), dy.data(), mask, x_->data(),
+                                  weight.value.data(), rows, in(), out(), accumulate, weight.precision,
+                                  kept_for_backward());
+}
+
+int64_t Linear::prepare_backward(Tensor& dx, [[maybe_unused]] const Tensor& dy, bool accumulate) {
   assert(x_ != nullptr && dy.numel() / out() == x_->numel() / in());
   if (!accumulate) dx.resize(x_->shape());
   assert(dx.shape() == x_->shape());
-  kernels::linear_backward_masked(dx.data(), weight.grad.data(), bias.grad.data(), dy.data(), mask, x_->data(),
-                                  weight.value.data(), x_->numel() / in(), in(), out(), accumulate, weight.precision,
-                                  kept_x_ == x_ ? &kept_ : nullptr);
+  return x_->numel() / in();
 }
+
+const kernels::KeptOperands* Linear::kept_for_backward() const { return kept_x_ == x_ ? &kept_ : nullptr; }
 
 double Linear::forward_backward(Tensor& dx, const Tensor& x,
                                 const std::function<double(float* y, int64_t first, int64_t n)>& gradient_of) {

@@ -45,6 +45,12 @@ class Linear {
   Parameter& bias;
 
  private:
+  // What both backward()s do first: checks dy and dx against forward's
+  // input, sizes dx unless accumulating, and returns the rows.
+  int64_t prepare_backward(Tensor& dx, const Tensor& dy, bool accumulate);
+  // The operands forward() kept, when they are this input's.
+  const kernels::KeptOperands* kept_for_backward() const;
+
   friend class FusedLinear;    // multiplies by this weight among others, and sets x_ as forward() would
   const Tensor* x_ = nullptr;  // forward's input, read by backward
   // What the forward pass on plain weights kept for backward (x and W
