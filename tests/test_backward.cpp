@@ -16,18 +16,14 @@
 #include "kernels/loss.h"
 #include "model/loss.h"
 #include "model/transformer.h"
+#include "support/random_vector.h"
 
 namespace transformer {
 namespace {
 
 using namespace kernels;
 
-std::vector<float> random_vector(int64_t n, uint64_t seed, float scale = 1.0f) {
-  Rng rng(seed);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v) x = rng.uniform(-scale, scale);
-  return v;
-}
+using test_support::random_vector;
 
 double dot(const std::vector<float>& a, const std::vector<float>& b) {
   double s = 0;
@@ -77,7 +73,7 @@ TEST(KernelGradients, Linear) {
 
 TEST(KernelGradients, LayerNorm) {
   const int64_t rows = 3, D = 6;
-  auto x = random_vector(rows * D, 5, 2.0f), gamma = random_vector(D, 6), beta = random_vector(D, 7);
+  auto x = random_vector(rows * D, 5, -2.0f, 2.0f), gamma = random_vector(D, 6), beta = random_vector(D, 7);
   const auto w = random_vector(rows * D, 8);
   std::vector<float> y(rows * D), mean(rows), rstd(rows), dx(rows * D), dgamma(D, 0.0f), dbeta(D, 0.0f);
   auto loss = [&] {
@@ -93,7 +89,7 @@ TEST(KernelGradients, LayerNorm) {
 }
 
 TEST(KernelGradients, ReluAndGelu) {
-  auto x = random_vector(20, 9, 3.0f);
+  auto x = random_vector(20, 9, -3.0f, 3.0f);
   for (float& v : x)
     if (std::abs(v) < 0.05f) v = 0.5f;  // keep ReLU's kink out of the finite differences
   const auto w = random_vector(20, 10);
@@ -152,7 +148,7 @@ TEST(KernelGradients, AttentionWithPaddingAndCausalMasks) {
 
 TEST(KernelGradients, LabelSmoothedCrossEntropy) {
   const int64_t rows = 4, V = 7;
-  auto logits = random_vector(rows * V, 17, 3.0f);
+  auto logits = random_vector(rows * V, 17, -3.0f, 3.0f);
   const int32_t targets[] = {3, 0, 6, 0};  // 0 is ignored (padding)
   for (float smoothing : {0.0f, 0.1f}) {
     std::vector<float> dlogits(rows * V);

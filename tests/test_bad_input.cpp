@@ -23,6 +23,7 @@
 #include "text/vocabulary.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
+#include "support/error_of.h"
 #include "support/run_cli.h"
 #include "support/word_corpora.h"
 
@@ -34,17 +35,10 @@ using testing::HasSubstr;
 using testing::StartsWith;
 using nlohmann::json;
 
-using Result = test_support::CommandResult;
+using test_support::CommandResult;
 using test_support::run_cli;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test_support::error_of;
 
 // A vocabulary and a tiny model with random weights: enough to start every
 // command, and a server.
@@ -74,7 +68,7 @@ class BadInput : public testing::Test {
 std::string BadInput::dir_, BadInput::model_;
 
 TEST_F(BadInput, UnknownFlagsAndMissingOptionsExitWithCli11Codes) {
-  Result r = run_cli("summary --preset tiny --no-such-flag");
+  CommandResult r = run_cli("summary --preset tiny --no-such-flag");
   EXPECT_EQ(r.exit_code, 109);  // CLI::ExitCodes::ExtrasError
   EXPECT_THAT(r.output, HasSubstr("The following argument was not expected: --no-such-flag"));
   r = run_cli("init --preset tiny");
@@ -93,7 +87,7 @@ TEST_F(BadInput, UnknownFlagsAndMissingOptionsExitWithCli11Codes) {
 
 TEST_F(BadInput, UnwritableOutputPathsAreNamed) {
   const std::string under_file = dir_ + "/file/sub";
-  Result r = run_cli("init --preset tiny --out " + under_file);
+  CommandResult r = run_cli("init --preset tiny --out " + under_file);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("error: " + under_file + ": cannot create the model directory: Not a directory"));
 
@@ -231,7 +225,7 @@ TEST_F(BadInput, ConfigFileFieldsAreNamedWithThePath) {
   EXPECT_THAT(error_of([&] { ModelConfig::load(path); }), StartsWith(path + ": not valid JSON ("));
   // Through the command line, as one error line.
   std::ofstream(path) << "{\"preset\": \"tiny\", \"norm\": \"middle\"}";
-  const Result r = run_cli("summary --config " + path);
+  const CommandResult r = run_cli("summary --config " + path);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output, "error: " + path + ": field 'norm': expected one of \"post\", \"pre\", got \"middle\"\n");
 }
@@ -265,7 +259,7 @@ TEST_F(BadInput, AStdoutThatCannotBeWrittenIsAnError) {
     SCOPED_TRACE(command);
     EXPECT_EQ(test_support::run_command(command + " >/dev/null 2>&1").exit_code, 0);
     // stderr to the pipe, stdout to the full device.
-    Result r = test_support::run_command(command + " 2>&1 >/dev/full");
+    CommandResult r = test_support::run_command(command + " 2>&1 >/dev/full");
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_EQ(r.output, "error: stdout: cannot write: No space left on device\n");
     r = test_support::run_command(command + " 2>&1 >&-");  // closed
@@ -277,12 +271,12 @@ TEST_F(BadInput, AStdoutThatCannotBeWrittenIsAnError) {
   std::string many;
   for (int i = 0; i < 300; ++i) many += "red cat the dog runs\n";
   std::ofstream(dir_ + "/many.txt") << many;
-  const Result r = test_support::run_command(bin + " translate --beam 1 --model " + model_ + " " + dir_ +
+  const CommandResult r = test_support::run_command(bin + " translate --beam 1 --model " + model_ + " " + dir_ +
                                              "/many.txt 2>&1 >/dev/full");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output, "error: stdout: cannot write: No space left on device\n");
   // A command that fails on its own keeps its own error and exit code.
-  const Result failed = test_support::run_command(bin + " translate --model " + dir_ + "/absent 2>&1 >/dev/full");
+  const CommandResult failed = test_support::run_command(bin + " translate --model " + dir_ + "/absent 2>&1 >/dev/full");
   EXPECT_EQ(failed.exit_code, 1);
   EXPECT_THAT(failed.output, StartsWith("error: " + dir_ + "/absent: not a model directory"));
 }
@@ -291,7 +285,7 @@ TEST_F(BadInput, OutputFilesOnAFullDeviceAreNamed) {
   const std::string full = dir_ + "/full";
   fs::remove(full);
   fs::create_symlink("/dev/full", full);
-  Result r = run_cli("explain --model " + model_ + " \"red cat\" --html " + full);
+  CommandResult r = run_cli("explain --model " + model_ + " \"red cat\" --html " + full);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output, "error: " + full + ": cannot write: No space left on device\n");
   r = run_cli("explain --model " + model_ + " \"red cat\" -o " + full);

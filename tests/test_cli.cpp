@@ -16,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::HasSubstr;
 
-using Result = transformer::test_support::CommandResult;
+using transformer::test_support::CommandResult;
 using transformer::test_support::run_cli;
 
 class Cli : public testing::Test {
@@ -31,9 +31,9 @@ class Cli : public testing::Test {
 };
 
 TEST_F(Cli, InitThenSummary) {
-  const Result init = run_cli("init --preset tiny --seed 5 --out " + path("m"));
+  const CommandResult init = run_cli("init --preset tiny --seed 5 --out " + path("m"));
   ASSERT_EQ(init.exit_code, 0) << init.output;
-  const Result summary = run_cli("summary --model " + path("m"));
+  const CommandResult summary = run_cli("summary --model " + path("m"));
   ASSERT_EQ(summary.exit_code, 0) << summary.output;
   EXPECT_THAT(summary.output, HasSubstr("final linear layer: logits"));
   EXPECT_THAT(summary.output, HasSubstr("decoder 1: encoder-decoder attention, add & norm"));
@@ -42,7 +42,7 @@ TEST_F(Cli, InitThenSummary) {
 
 TEST_F(Cli, ForwardWritesLogitsAndAttention) {
   const fs::path fixture = fs::path(TRANSFORMER_FIXTURES_DIR) / "parity" / "pre_concatenated_gelu";
-  const Result r = run_cli("forward --model " + fixture.string() + " --input " + (fixture / "batch.safetensors").string() +
+  const CommandResult r = run_cli("forward --model " + fixture.string() + " --input " + (fixture / "batch.safetensors").string() +
                     " --output " + path("out.safetensors"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("logits [4, 6, 48]"));
@@ -52,14 +52,14 @@ TEST_F(Cli, ForwardWritesLogitsAndAttention) {
 // before any model is read.
 TEST_F(Cli, CompareNeedsTheHtmlPage) {
   for (const std::string& option : {"--compare " + path("other"), std::string("--compare-beam 1"), std::string("--compare-compute-type int8")}) {
-    const Result r = run_cli("explain --model " + path("m") + " " + option + " \"ein Satz\"");
+    const CommandResult r = run_cli("explain --model " + path("m") + " " + option + " \"ein Satz\"");
     EXPECT_EQ(r.exit_code, 105) << option;
     EXPECT_THAT(r.output, HasSubstr("--compare: side by side is a view of the --html page: give --html OUT.html")) << option;
   }
 }
 
 TEST_F(Cli, MissingModelDirectory) {
-  const Result r = run_cli("summary --model " + path("absent"));
+  const CommandResult r = run_cli("summary --model " + path("absent"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("error: " + path("absent") + ": not a model directory"));
 }
@@ -67,7 +67,7 @@ TEST_F(Cli, MissingModelDirectory) {
 TEST_F(Cli, CorruptWeights) {
   ASSERT_EQ(run_cli("init --preset tiny --out " + path("m")).exit_code, 0);
   std::ofstream(path("m/model.safetensors"), std::ios::binary | std::ios::trunc) << "\x10\x00\x00\x00\x00\x00\x00\x00{not json}";
-  const Result r = run_cli("summary --model " + path("m"));
+  const CommandResult r = run_cli("summary --model " + path("m"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("error: " + path("m/model.safetensors")));
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
@@ -75,7 +75,7 @@ TEST_F(Cli, CorruptWeights) {
 
 TEST_F(Cli, BadConfigFieldIsNamed) {
   transformer::write_file_atomic(path("c.json"), R"({"preset": "tiny", "heads": 5})");
-  const Result r = run_cli("init --config " + path("c.json") + " --out " + path("m"));
+  const CommandResult r = run_cli("init --config " + path("c.json") + " --out " + path("m"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr(path("c.json") + ": field 'heads': d_model 32 is not divisible by heads 5"));
   EXPECT_FALSE(fs::exists(path("m/model.safetensors")));
@@ -87,7 +87,7 @@ TEST_F(Cli, BadConfigFieldIsNamed) {
 TEST_F(Cli, TrainPrecisionIsChecked) {
   const std::string files = " --vocab " + path("none.model") + " --train-source " + path("none.de") +
                             " --train-target " + path("none.en") + " --out " + path("run");
-  Result r = run_cli("train --precision int8" + files);
+  CommandResult r = run_cli("train --precision int8" + files);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.output, HasSubstr("--precision: must be float32 (fp32) or bfloat16 (bf16)"));
   r = transformer::test_support::run_command("TRANSFORMER_HIDE_CPU_FEATURES=avx512_bf16 " + std::string(TRANSFORMER_BIN) +

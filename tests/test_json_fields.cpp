@@ -17,7 +17,7 @@ using nlohmann::json;
 using testing::HasSubstr;
 using testing::StrEq;
 
-std::string error_of(const std::function<void()>& f) {
+std::string field_error_of(const std::function<void()>& f) {
   try {
     f();
   } catch (const Error& e) {
@@ -29,15 +29,15 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 TEST(JsonFields, ParseErrorsNameTheSource) {
-  EXPECT_THAT(error_of([] { parse_json("{\"a\": ", "f.json"); }), HasSubstr("f.json: not valid JSON ("));
+  EXPECT_THAT(field_error_of([] { parse_json("{\"a\": ", "f.json"); }), HasSubstr("f.json: not valid JSON ("));
   // A number beyond double: nlohmann's out_of_range, not a parse_error.
-  EXPECT_THAT(error_of([] { parse_json("{\"a\": 1e400}", "f.json"); }), HasSubstr("f.json: not valid JSON ("));
+  EXPECT_THAT(field_error_of([] { parse_json("{\"a\": 1e400}", "f.json"); }), HasSubstr("f.json: not valid JSON ("));
   EXPECT_EQ(parse_json("{\"a\": 2}", "f.json")["a"], 2);
 }
 
 TEST(JsonFields, IntegersAreCheckedForTypeAndRange) {
   const auto integer = [](const std::string& text, int64_t min, int64_t max) {
-    return error_of([&] { json_integer(json::parse(text), "f.json", "n", min, max); });
+    return field_error_of([&] { json_integer(json::parse(text), "f.json", "n", min, max); });
   };
   constexpr int64_t lowest = std::numeric_limits<int64_t>::min(), highest = std::numeric_limits<int64_t>::max();
   EXPECT_THAT(integer("\"3\"", lowest, highest), StrEq("f.json: field 'n': expected an integer, got \"3\""));
@@ -58,10 +58,10 @@ TEST(JsonFields, IntegersAreCheckedForTypeAndRange) {
 }
 
 TEST(JsonFields, OtherTypes) {
-  EXPECT_THAT(error_of([] { json_number(json("1"), "f", "x"); }), StrEq("f: field 'x': expected a number, got \"1\""));
+  EXPECT_THAT(field_error_of([] { json_number(json("1"), "f", "x"); }), StrEq("f: field 'x': expected a number, got \"1\""));
   EXPECT_EQ(json_number(json(2), "f", "x"), 2.0);
-  EXPECT_THAT(error_of([] { json_bool(json(0), "f", "b"); }), StrEq("f: field 'b': expected true or false, got 0"));
-  EXPECT_THAT(error_of([] { json_string(json::array({1}), "f", "s"); }),
+  EXPECT_THAT(field_error_of([] { json_bool(json(0), "f", "b"); }), StrEq("f: field 'b': expected true or false, got 0"));
+  EXPECT_THAT(field_error_of([] { json_string(json::array({1}), "f", "s"); }),
               StrEq("f: field 's': expected a string, got [1]"));
 }
 
@@ -72,18 +72,18 @@ TEST(JsonFields, Unsigned64BitIntegersAsDecimalStrings) {
   for (const json& bad : {json(12), json(""), json("18446744073709551616"), json("-1"), json("+1"), json(" 1"),
                           json("1 "), json("0x10"), json("1e3")}) {
     SCOPED_TRACE(bad.dump());
-    EXPECT_THAT(error_of([&] { json_u64_string(bad, "f", "r"); }), StrEq(expected + bad.dump()));
+    EXPECT_THAT(field_error_of([&] { json_u64_string(bad, "f", "r"); }), StrEq(expected + bad.dump()));
   }
 }
 
 TEST(JsonFields, ObjectsNameTheirSourceAndMissingFields) {
-  EXPECT_THAT(error_of([] { JsonObject(json::array(), "ckpt: metadata 'progress'"); }),
+  EXPECT_THAT(field_error_of([] { JsonObject(json::array(), "ckpt: metadata 'progress'"); }),
               StrEq("ckpt: metadata 'progress': expected a JSON object, got []"));
   const JsonObject o(json{{"step", "ten"}, {"loss", 0.5}}, "ckpt: metadata 'progress'");
   EXPECT_TRUE(o.has("step"));
   EXPECT_FALSE(o.has("epoch"));
-  EXPECT_THAT(error_of([&] { o.integer("epoch"); }), StrEq("ckpt: metadata 'progress': field 'epoch' is missing"));
-  EXPECT_THAT(error_of([&] { o.integer("step", 0); }),
+  EXPECT_THAT(field_error_of([&] { o.integer("epoch"); }), StrEq("ckpt: metadata 'progress': field 'epoch' is missing"));
+  EXPECT_THAT(field_error_of([&] { o.integer("step", 0); }),
               StrEq("ckpt: metadata 'progress': field 'step': expected an integer of at least 0, got \"ten\""));
   EXPECT_EQ(o.number("loss"), 0.5);
   // The object is a copy: reading from one made of a temporary is safe.
@@ -94,7 +94,7 @@ TEST(JsonFields, ObjectsNameTheirSourceAndMissingFields) {
 TEST(JsonFields, LongValuesAreQuotedShortAndWholeCharactersOnly) {
   // 79 ASCII bytes and then 'é' (2 bytes) straddles the cut at 80.
   const std::string value = std::string(78, 'a') + "é" + std::string(100, 'b');
-  const std::string message = error_of([&] { json_integer(json(value), "f", "n"); });
+  const std::string message = field_error_of([&] { json_integer(json(value), "f", "n"); });
   EXPECT_THAT(message, StrEq("f: field 'n': expected an integer, got \"" + std::string(78, 'a') + "…"));
 }
 

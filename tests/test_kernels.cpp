@@ -22,16 +22,12 @@
 #include "kernels/loss.h"
 #include "kernels/positional_encoding.h"
 #include "kernels/softmax.h"
+#include "support/random_vector.h"
 
 namespace transformer::kernels {
 namespace {
 
-std::vector<float> random_vector(int64_t n, uint64_t seed, float scale = 1.0f) {
-  Rng rng(seed);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v) x = rng.uniform(-scale, scale);
-  return v;
-}
+using test_support::random_vector;
 
 // The article: "The Illustrated Transformer", self-attention in detail. With
 // q·k1 = 112 and q·k2 = 96, dividing by √64 = 8 gives 14 and 12, and the
@@ -229,7 +225,7 @@ TEST(Linear, TrainingRowCountsMatchTheDefinitionBothWays) {
 
 TEST(Softmax, RowsSumToOneAndLogSoftmaxIsItsLog) {
   const int64_t rows = 4, cols = 37;
-  auto x = random_vector(rows * cols, 7, 20.0f);
+  auto x = random_vector(rows * cols, 7, -20.0f, 20.0f);
   x[5] = 1000.0f;  // no overflow for large scores
   std::vector<float> p(rows * cols), logp(rows * cols);
   softmax_forward(p.data(), x.data(), rows, cols);
@@ -249,7 +245,7 @@ TEST(Softmax, RowsSumToOneAndLogSoftmaxIsItsLog) {
 
 TEST(Softmax, MasksArePrefixesOfTheKeys) {
   const int64_t Tq = 4, Tk = 6;
-  const auto scores = random_vector(Tq * Tk, 8, 3.0f);
+  const auto scores = random_vector(Tq * Tk, 8, -3.0f, 3.0f);
   std::vector<float> p(Tq * Tk);
   // Key padding at 5, causal with the queries at positions 2…5.
   masked_softmax_forward(p.data(), scores.data(), Tq, Tk, /*key_length=*/5, /*causal=*/true, /*query_offset=*/2);
@@ -383,7 +379,7 @@ TEST(Kernels, SumOfSquaresIsTheSameForAnyThreadCount) {
 // partial sums add the same either way round).
 TEST(Kernels, CrossEntropyIsTheSameForAnyThreadCount) {
   const int64_t rows = 1001, V = 97;  // rows × V ≥ 2^16: the threaded path
-  const auto logits = random_vector(rows * V, 11, 4.0f);
+  const auto logits = random_vector(rows * V, 11, -4.0f, 4.0f);
   std::vector<int32_t> targets(static_cast<size_t>(rows));
   Rng rng(12);
   for (auto& t : targets) t = static_cast<int32_t>(rng.next_u64() % V);

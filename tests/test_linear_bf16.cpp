@@ -16,6 +16,7 @@
 #include "kernels/gemm.h"
 #include "kernels/quantize.h"
 #include "support/random_vector.h"
+#include "support/unit_roundoff.h"
 
 namespace transformer::kernels {
 namespace {
@@ -53,17 +54,17 @@ Exact exact_product(int64_t m, int64_t n, int64_t k, A a, B b) {
   return e;
 }
 
-const double u = std::ldexp(1.0, -24);  // fp32's unit roundoff
+using test_support::u;  // fp32's unit roundoff
 // bf16's: 8 significant bits, so rounding to nearest errs by at most 2⁻⁹
 // relative. A product of two rounded operands then errs by at most
 // (1 + 2⁻⁹)² − 1 = 2⁻⁸ + 2⁻¹⁸ relative to the exact one.
 const double kBf16Product = std::ldexp(1.0, -8) + std::ldexp(1.0, -18);
 
-struct Case {
+struct Bf16Case {
   int64_t rows, in, out;
 };
 
-class LinearBf16 : public testing::TestWithParam<Case> {
+class LinearBf16 : public testing::TestWithParam<Bf16Case> {
  protected:
   void SetUp() override {
     if (!bf16_runs()) GTEST_SKIP() << "no bf16 products here (OpenBLAS build or a CPU without AVX512_BF16)";
@@ -188,10 +189,10 @@ TEST_P(LinearBf16, BackwardReadsTheOperandsForwardKept) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, LinearBf16,
-                         testing::Values(Case{1, 1, 1}, Case{3, 13, 17}, Case{5, 17, 1}, Case{33, 64, 130},
-                                         Case{130, 33, 257}, Case{70, 256, 256}, Case{300, 96, 40}),
-                         [](const testing::TestParamInfo<Case>& info) {
-                           const Case& c = info.param;
+                         testing::Values(Bf16Case{1, 1, 1}, Bf16Case{3, 13, 17}, Bf16Case{5, 17, 1}, Bf16Case{33, 64, 130},
+                                         Bf16Case{130, 33, 257}, Bf16Case{70, 256, 256}, Bf16Case{300, 96, 40}),
+                         [](const testing::TestParamInfo<Bf16Case>& info) {
+                           const Bf16Case& c = info.param;
                            return std::to_string(c.rows) + "x" + std::to_string(c.in) + "to" + std::to_string(c.out);
                          });
 

@@ -19,6 +19,7 @@
 #include "kernels/packed_weight.h"
 #include "kernels/quantize.h"
 #include "support/random_vector.h"
+#include "support/unit_roundoff.h"
 
 namespace transformer::kernels {
 namespace {
@@ -36,7 +37,7 @@ std::string unavailable(PackedType type) {
   }
 }
 
-const double u = std::ldexp(1.0, -24);  // fp32's unit roundoff
+using test_support::u;  // fp32's unit roundoff
 
 // ---- bfloat16 ---------------------------------------------------------------
 

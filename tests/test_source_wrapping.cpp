@@ -38,14 +38,14 @@ using testing::HasSubstr;
 // The message of the Error that `f` throws.
 using test_support::error_of;
 
-std::vector<std::string> lines_of(const std::string& path) {
+std::vector<std::string> file_lines(const std::string& path) {
   std::vector<std::string> lines;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
 }
 
-const std::vector<std::string> kLines = {"red cat runs", "the big dog sits", "a bird", "blue green cat jumps the dog"};
+const std::vector<std::string> kSourceLines = {"red cat runs", "the big dog sits", "a bird", "blue green cat jumps the dog"};
 
 class SourceWrapping : public testing::Test {
  protected:
@@ -133,7 +133,7 @@ TEST_F(SourceWrapping, EncodeSourceWrapsAsTheConfigSaysAndTargetsStayBare) {
     for (const bool eos : {false, true}) {
       auto m = model(bos, eos, DecoderStart::Bos);
       const Translator t(*m, *vocab_, {});
-      for (const auto& line : kLines) {
+      for (const auto& line : kSourceLines) {
         EXPECT_EQ(t.encode_source(line, "test"), wrapped(line, bos, eos)) << line << " bos " << bos << " eos " << eos;
         EXPECT_EQ(t.encode_target(line, "test"), vocab_->encode(line)) << line;
       }
@@ -168,13 +168,13 @@ TEST_F(SourceWrapping, TranslationReadsTheWrappedSourceFromTheConfiguredStart) {
     o.beam.beam_size = 1;  // greedy
     Translator t(*m, *vocab_, o);
     std::vector<std::vector<int32_t>> sources;
-    for (const auto& line : kLines) sources.push_back(t.encode_source(line, "test"));
+    for (const auto& line : kSourceLines) sources.push_back(t.encode_source(line, "test"));
     const auto got = t.translate(sources);
     const int32_t start = k.start == DecoderStart::Bos ? text::kBosId : text::kEosId;
-    for (size_t i = 0; i < kLines.size(); ++i) {
-      const auto source = wrapped(kLines[i], k.bos, k.eos);
+    for (size_t i = 0; i < kSourceLines.size(); ++i) {
+      const auto source = wrapped(kSourceLines[i], k.bos, k.eos);
       const int64_t limit = static_cast<int64_t>(o.max_length_a * source.size()) + o.max_length_b;
-      EXPECT_EQ(got[i][0].tokens, greedy_by_hand(*m, source, start, limit)) << kLines[i];
+      EXPECT_EQ(got[i][0].tokens, greedy_by_hand(*m, source, start, limit)) << kSourceLines[i];
     }
   }
   // The wrapping matters to this model: read bare, the same weights say
@@ -182,7 +182,7 @@ TEST_F(SourceWrapping, TranslationReadsTheWrappedSourceFromTheConfiguredStart) {
   auto wrapped_model = model(true, true, DecoderStart::Bos);
   auto bare_model = model(false, false, DecoderStart::Bos);
   int differ = 0;
-  for (const auto& line : kLines)
+  for (const auto& line : kSourceLines)
     differ += greedy_by_hand(*wrapped_model, wrapped(line, true, true), text::kBosId, 20) !=
               greedy_by_hand(*bare_model, wrapped(line, false, false), text::kBosId, 20);
   EXPECT_GT(differ, 0);
@@ -192,8 +192,8 @@ TEST_F(SourceWrapping, ScoringStartsTheDecoderWithTheConfiguredToken) {
   const int64_t V = vocab_->size();
   for (const DecoderStart start : {DecoderStart::Bos, DecoderStart::Eos}) {
     auto m = model(true, true, start);
-    const auto source = wrapped(kLines[1], true, true);
-    const auto target = vocab_->encode(kLines[0]);
+    const auto source = wrapped(kSourceLines[1], true, true);
+    const auto target = vocab_->encode(kSourceLines[0]);
     const PairScore score = score_pairs(*m, {source}, {target})[0];
     // By hand: the decoder reads start y1 … yn and predicts y1 … yn EOS.
     std::vector<int32_t> input{start == DecoderStart::Bos ? text::kBosId : text::kEosId};
@@ -217,14 +217,14 @@ TEST_F(SourceWrapping, AlignmentsCountOnlyTheSentencesWords) {
   o.alignment_layer = 1;
   Translator t(*m, *vocab_, o);
   std::vector<std::vector<int32_t>> sources;
-  for (const auto& line : kLines) sources.push_back(t.encode_source(line, "test"));
+  for (const auto& line : kSourceLines) sources.push_back(t.encode_source(line, "test"));
   const auto got = t.translate(sources);
   bool last_word_seen = false;
-  for (size_t i = 0; i < kLines.size(); ++i) {
-    const int32_t words = static_cast<int32_t>(std::count(kLines[i].begin(), kLines[i].end(), ' ') + 1);
+  for (size_t i = 0; i < kSourceLines.size(); ++i) {
+    const int32_t words = static_cast<int32_t>(std::count(kSourceLines[i].begin(), kSourceLines[i].end(), ' ') + 1);
     for (const auto& [s, _] : got[i][0].alignment) {
       EXPECT_GE(s, 0);
-      EXPECT_LT(s, words) << kLines[i];
+      EXPECT_LT(s, words) << kSourceLines[i];
       last_word_seen = last_word_seen || s == words - 1;
     }
   }
@@ -283,7 +283,7 @@ TEST_F(SourceWrapping, TrainingReadsTheSourceAsTranslationWill) {
   // The validation loss again, the trainer's way, over sources wrapped by hand or left bare.
   auto loss = [&](bool wrap) {
     std::vector<Example> examples;
-    const auto sources = lines_of(o.valid_source), targets = lines_of(o.valid_target);
+    const auto sources = file_lines(o.valid_source), targets = file_lines(o.valid_target);
     for (size_t i = 0; i < sources.size(); ++i)
       examples.push_back({wrapped(sources[i], wrap, wrap), vocab_->encode(targets[i])});
     BatcherOptions b;

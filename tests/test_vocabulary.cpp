@@ -294,14 +294,14 @@ TEST_F(VocabTraining, LoadErrorsNameThePath) {
 // The command line
 // ---------------------------------------------------------------------------
 
-using Result = transformer::test_support::CommandResult;
+using transformer::test_support::CommandResult;
 using transformer::test_support::run_cli;
 
 class VocabCli : public testing::Test {
  protected:
   void SetUp() override {
     // A broken command fails these tests; it must never skip them.
-    const Result help = run_cli("vocab --help");
+    const CommandResult help = run_cli("vocab --help");
     ASSERT_EQ(help.exit_code, 0) << "`transformer vocab --help` fails: " << help.output;
     if (!workspace().error.empty()) FAIL() << workspace().error;
     dir_ = make_temp_dir();
@@ -315,7 +315,7 @@ class VocabCli : public testing::Test {
 };
 
 TEST_F(VocabCli, TrainsAJointVocabulary) {
-  const Result r = run_cli("--threads 2 vocab --input " + slice("train.de") + " " + slice("train.en") + " --out " +
+  const CommandResult r = run_cli("--threads 2 vocab --input " + slice("train.de") + " " + slice("train.en") + " --out " +
                            path("spm.model") + " --vocab-size 300");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr(": 300 pieces (unigram), from 4000 lines of 2 files"));
@@ -333,21 +333,21 @@ TEST_F(VocabCli, TrainsAJointVocabulary) {
 }
 
 TEST_F(VocabCli, SampleOfALargeCorpus) {
-  const Result r = run_cli("--threads 2 vocab --input " + slice("train.en") + " --out " + path("en.model") +
+  const CommandResult r = run_cli("--threads 2 vocab --input " + slice("train.en") + " --out " + path("en.model") +
                            " --vocab-size 200 --model-type bpe --max-sentences 500 --seed 3");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr(": 200 pieces (bpe), from a sample of 500 of 2000 lines of 1 file\n"));
 }
 
 TEST_F(VocabCli, HelpExplainsPerLanguageVocabularies) {
-  const Result r = run_cli("vocab --help");
+  const CommandResult r = run_cli("vocab --help");
   EXPECT_THAT(r.output, HasSubstr("--max-sentences"));
   EXPECT_THAT(r.output, HasSubstr("once per language"));
 }
 
 TEST_F(VocabCli, InvalidUtf8IsOneErrorLine) {
   std::ofstream(path("bad.txt"), std::ios::binary) << "gut\n\xc3\x28 schlecht\n";
-  const Result r = run_cli("vocab --input " + slice("train.de") + " " + path("bad.txt") + " --out " + path("m.model"));
+  const CommandResult r = run_cli("vocab --input " + slice("train.de") + " " + path("bad.txt") + " --out " + path("m.model"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("error: " + path("bad.txt") + ":2: invalid UTF-8 at byte 1 of the line"));
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
@@ -355,7 +355,7 @@ TEST_F(VocabCli, InvalidUtf8IsOneErrorLine) {
 }
 
 TEST_F(VocabCli, MissingInput) {
-  const Result r = run_cli("vocab --input " + path("absent.txt") + " --out " + path("m.model"));
+  const CommandResult r = run_cli("vocab --input " + path("absent.txt") + " --out " + path("m.model"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("error: " + path("absent.txt") + ": cannot open"));
 }
