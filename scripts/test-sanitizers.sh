@@ -21,7 +21,10 @@
 # run on all cores.
 #
 # Both builds: Debug (so invariants asserted in debug builds are checked
-# too) at -O1 (sanitized -O0 is several times slower for no more findings).
+# too) at -O1 (sanitized -O0 is several times slower for no more findings),
+# with -g1: line tables, all a report's stack needs (function, file:line),
+# compiled in two thirds of the time full debug information takes (-g: 20 s
+# against 13 s for src/core/safetensors.cpp under ASan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,7 +48,7 @@ jobs=$(nproc)
 # built with a sanitizer (its runtime must come first in the process), and
 # the module's C++ is the library these tests already run.
 build() {  # build() DIR SANITIZERS
-  cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DTRANSFORMER_SANITIZE="$2" \
+  cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1 -O1" -DTRANSFORMER_SANITIZE="$2" \
         -DTRANSFORMER_BUILD_BENCH=OFF -DTRANSFORMER_PYTHON=OFF >/dev/null
   cmake --build "$1" -j"$jobs"
 }
