@@ -20,7 +20,7 @@ namespace {
 // there, never on a thread in the middle of a product. A signal landing in
 // oneDNN's sgemm corrupted the heap now and then (glibc's "corrupted size vs.
 // prev_size" in a free inside dnnl_sgemm, the step after a SIGTERM: 4 of 60
-// stops of a 2-process job under load; 0 of 140 with this thread;
+// stops of a 2-process job under load; 0 of 180 with this thread;
 // docs/DISTRIBUTED.md).
 void receive_stop_signals_on_their_own_thread() {
   sigset_t stop_signals;
@@ -120,8 +120,8 @@ void add_train_command(CLI::App& app) {
     set_architecture(o, s->preset, s->config, s->dropout);
     set_schedule(o, s->schedule);
     kernels::parse_precision(s->precision, &o.precision);
-    // Under mpirun, one process of a data-parallel job (docs/DISTRIBUTED.md).
     receive_stop_signals_on_their_own_thread();
+    // Under mpirun, one process of a data-parallel job (docs/DISTRIBUTED.md).
     const auto job = join_training_job();
     int code = 0;
     try {
