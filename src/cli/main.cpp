@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   CLI::App app{"transformer: train, run and look inside an encoder-decoder Transformer", "transformer"};
   app.require_subcommand(1);
   int threads = 0;
-  app.add_option("--threads", threads, "threads for matrix products and kernels (0: all cores)")
+  app.add_option("--threads", threads, "threads for matrix products and kernels (0: OMP_NUM_THREADS when set, else all cores)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   app.parse_complete_callback([&] { transformer::set_num_threads(threads); });

@@ -10,7 +10,25 @@
 
 namespace transformer {
 
+namespace {
+
+// The thread count OMP_NUM_THREADS asks for (its first level, as in "4,2"),
+// or 0 when it is unset or not a positive number. Read from the
+// environment, not from omp_get_max_threads(), which an earlier
+// set_num_threads on this thread has already changed.
+int threads_from_environment() {
+  const char* value = std::getenv("OMP_NUM_THREADS");
+  if (value == nullptr) return 0;
+  char* end = nullptr;
+  const long n = std::strtol(value, &end, 10);
+  const bool whole = end != value && (*end == '\0' || *end == ',');
+  return whole && n > 0 && n <= 4096 ? static_cast<int>(n) : 0;
+}
+
+}  // namespace
+
 void set_num_threads(int n) {
+  if (n <= 0) n = threads_from_environment();
   if (n <= 0) {
     // All cores, shared fairly among the processes of an MPI job that run on
     // this machine (Open MPI says how many), so they do not oversubscribe it.

@@ -106,7 +106,9 @@ void train_from_python(const py::object& on_step, const py::object& on_validatio
       if (value->empty()) throw py::type_error(std::string("train() needs ") + name + " (or data, a prepared corpus)");
   for (const auto& [name, value] : {std::pair{"vocab", &o.vocabulary}, {"out", &o.out}})
     if (value->empty()) throw py::type_error(std::string("train() needs ") + name);
-  if (threads < 0) throw Error("threads must not be negative (0: all cores), not " + std::to_string(threads));
+  if (threads < 0)
+    throw Error("threads must not be negative (0: OMP_NUM_THREADS when set, else all cores), not " +
+                std::to_string(threads));
   if (dropout && *dropout < 0) throw Error("dropout must be in [0, 0.99], not " + std::to_string(*dropout));
   set_architecture(o, preset, config, dropout.value_or(-1.0f));  // negative: the config's
   set_schedule(o, schedule);

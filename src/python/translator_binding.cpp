@@ -26,7 +26,9 @@ namespace {
 class PyTranslator {
  public:
   PyTranslator(std::shared_ptr<LoadedModel> loaded, int threads) : loaded_(std::move(loaded)), threads_(threads) {
-    if (threads < 0) throw Error("threads must not be negative (0: all cores), not " + std::to_string(threads));
+    if (threads < 0)
+      throw Error("threads must not be negative (0: OMP_NUM_THREADS when set, else all cores), not " +
+                  std::to_string(threads));
   }
 
   std::vector<TranslationResult> translate(const py::handle& sentences, const TranslatorOptions& options,
@@ -117,7 +119,7 @@ void bind_translator(py::module_& m) {
   const explain::ExplainOptions e;
   py::class_<PyTranslator>(m, "Translator", "Translates and scores with one model (docs/PYTHON.md)")
       .def(py::init(&make_translator), py::arg("model"), py::arg("threads") = 0, py::arg("compute_type") = py::none(),
-           "model: a model directory or a transformer.Model; threads: 0 for all cores; compute_type: float32, "
+           "model: a model directory or a transformer.Model; threads: 0 for OMP_NUM_THREADS when set, else all cores; compute_type: float32, "
            "bfloat16 or int8 (default: the type the model is stored in)")
       .def(
           "translate_batch",
