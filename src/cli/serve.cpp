@@ -2,12 +2,10 @@
 // (serve/server.h, docs/SERVE.md), like marian-server. Runs until SIGINT or
 // SIGTERM, then lets the requests in flight finish and exits.
 #include <malloc.h>
-#include <signal.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -17,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/compute_type.h"
 #include "cli/web_dir.h"
+#include "core/stop_signals.h"
 #include "serve/auth.h"
 #include "serve/server.h"
 
@@ -127,13 +126,8 @@ void add_serve_command(CLI::App& app) {
 #ifdef M_ARENA_MAX
     mallopt(M_ARENA_MAX, 2);
 #endif
-    // Block the stop signals before any thread exists, so every thread
-    // inherits the mask and only sigtimedwait below receives them.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    // Blocked before any thread exists: only the wait below receives them.
+    const StopSignals stop_signals;
 
     serve::ServerOptions options = *o;
     // `transformer --threads N serve`: N threads for each replica; without
@@ -159,10 +153,8 @@ void add_serve_command(CLI::App& app) {
     if (options.web_dir.empty()) std::printf("no explorer page: no web directory found (--web DIR)\n");
     std::fflush(stdout);
     // Wake up once a second as well, in case the server stopped by itself.
-    const timespec second{1, 0};
     while (server.running()) {
-      const int signal = sigtimedwait(&stop_signals, nullptr, &second);
-      if (signal == SIGINT || signal == SIGTERM) {
+      if (stop_signals.wait(std::chrono::seconds(1)) != 0) {
         std::fprintf(stderr, "stopping: finishing the queued translations (at most %g s)\n", *grace);
         break;
       }

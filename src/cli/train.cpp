@@ -1,40 +1,12 @@
 // transformer train: trains a translation model on a parallel corpus.
-#include <pthread.h>
-#include <unistd.h>
-
-#include <csignal>
 #include <cstdio>
-#include <thread>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/stop_signals.h"
 #include "train/trainer.h"
 
 namespace transformer::cli {
-
-namespace {
-
-// Ctrl-C and SIGTERM reach training on a thread of their own. Blocked here,
-// before MPI or OpenMP start theirs (which inherit the mask), and unblocked
-// only in a thread that sleeps: the stop handler train() installs runs
-// there, never on a thread in the middle of a product. A signal landing in
-// oneDNN's sgemm corrupted the heap now and then (glibc's "corrupted size vs.
-// prev_size" in a free inside dnnl_sgemm, the step after a SIGTERM: 4 of 60
-// stops of a 2-process job under load; 0 of 180 with this thread;
-// docs/DISTRIBUTED.md).
-void receive_stop_signals_on_their_own_thread() {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::thread([stop_signals] {
-    pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
-    for (;;) pause();  // returns after each handler; the process's end ends it
-  }).detach();
-}
-
-}  // namespace
 
 void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "train a translation model on a parallel corpus");
@@ -120,7 +92,10 @@ void add_train_command(CLI::App& app) {
     set_architecture(o, s->preset, s->config, s->dropout);
     set_schedule(o, s->schedule);
     kernels::parse_precision(s->precision, &o.precision);
-    receive_stop_signals_on_their_own_thread();
+    // Ctrl-C and SIGTERM stop training between steps (checkpoint written,
+    // exit 0). Blocked before MPI and OpenMP start their threads.
+    StopSignals stop_signals;
+    o.stop_requested = [stop = stop_signals.flag()] { return stop->load(); };
     // Under mpirun, one process of a data-parallel job (docs/DISTRIBUTED.md).
     const auto job = join_training_job();
     int code = 0;

@@ -2,10 +2,8 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -37,10 +35,6 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::atomic<bool> g_stop_requested{false};
-
-extern "C" void request_stop(int) { g_stop_requested = true; }
 
 // The tokenized corpus, and the validation references as text for BLEU.
 // With subword sampling the training side is `sampled`, segmented anew each
@@ -479,11 +473,6 @@ int train(const TrainOptions& o, Communicator& comm) {
   std::optional<MetricsLog> metrics;
   if (root) metrics.emplace((fs::path(o.out) / "metrics.jsonl").string(), o.on_metrics);
   LabelSmoothedCrossEntropy criterion(o.label_smoothing, static_cast<int32_t>(config.pad_id));
-  g_stop_requested = false;
-  if (o.handle_signals) {
-    std::signal(SIGINT, request_stop);
-    std::signal(SIGTERM, request_stop);
-  }
 
   auto save_progress = [&] {
     const BatcherState s = batcher.state();
@@ -504,7 +493,7 @@ int train(const TrainOptions& o, Communicator& comm) {
   // last checkpoint but before the final model was written resumes at its
   // limit, and must only finish, not take one step more.
   auto local_stop = [&]() -> StopCode {
-    if (g_stop_requested || (o.stop_requested && o.stop_requested())) return kInterrupted;
+    if (o.stop_requested && o.stop_requested()) return kInterrupted;
     if (o.max_minutes > 0 && elapsed() >= o.max_minutes * 60) return kMaxMinutes;
     if (o.max_epochs > 0 && batcher.epoch() >= o.max_epochs) return kMaxEpochs;
     if (o.max_steps > 0 && progress.step >= o.max_steps) return kMaxSteps;

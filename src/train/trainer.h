@@ -62,14 +62,14 @@ struct TrainOptions {
   std::vector<std::string> probes;
   int64_t probe_valid = 0;
 
-  // For a program that trains inside itself (the Python module): on_metrics
-  // gets every record metrics.jsonl gets (a logged step, a validation);
-  // stop_requested is asked once per step, and true stops the run as Ctrl-C
-  // does (checkpoint written, train returns 0). With handle_signals false,
-  // train leaves SIGINT and SIGTERM to the caller.
+  // on_metrics gets every record metrics.jsonl gets (a logged step, a
+  // validation: the Python module's callbacks). stop_requested is asked once
+  // per step, and true stops the run cleanly: checkpoint written, train
+  // returns 0. That is how Ctrl-C and SIGTERM stop it (the CLI asks a
+  // core/stop_signals.h flag; the Python module, Python's own SIGINT
+  // handler); train itself installs no signal handler.
   std::function<void(const nlohmann::json&)> on_metrics;
   std::function<bool()> stop_requested;
-  bool handle_signals = true;
 };
 
 // The architecture as `transformer train` names it: a preset, or a
