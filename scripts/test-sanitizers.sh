@@ -38,10 +38,13 @@ cd "$(dirname "$0")/.."
 # training runs beside busy loops, which a Debug build makes several times
 # slower and which the unit tests' kernels and training loop cover.
 TESTS_ASAN_EXCLUDE='^(convert_pytorch|explorer_browser|mpi_data_parallel|training_under_load)$'
-# The code that runs on threads we start: the server (test_serve.cpp, and the
-# raw-socket tests of test_bad_input.cpp), and, single-threaded as said above,
-# the kernels it calls (test_kernels.cpp, test_backward.cpp).
-TESTS_TSAN='^(Serve|BadHttp|KernelGradients|Dropout|ArticleNumbers|PositionalEncoding|LayerNorm|Shapes/GemmTest|Linear|Softmax|FastExp|Activations|Embedding|Attention)\.'
+# The code that runs on threads we start: the server (every Serve* suite:
+# test_serve*.cpp, batching across requests, back-pressure, keys, metrics,
+# errors; and the raw-socket tests of test_bad_input.cpp), and,
+# single-threaded as said above, the kernels it calls (test_kernels.cpp,
+# test_backward.cpp). A `transformer serve` the tests start inherits
+# OMP_NUM_THREADS=1 too (core/threads.h).
+TESTS_TSAN='^(Serve[A-Za-z]*|BadHttp|KernelGradients|Dropout|ArticleNumbers|PositionalEncoding|LayerNorm|Shapes/GemmTest|Linear|Softmax|FastExp|Activations|Embedding|Attention)\.'
 
 jobs=$(nproc)
 # No Python module (TRANSFORMER_PYTHON=OFF): Python cannot load a module
