@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "kernels/row_search.h"
 
 namespace transformer {
 
@@ -40,6 +41,14 @@ void best_of_row(const float* row, double base, int32_t slot, int64_t V, int32_t
                  std::vector<Candidate>& out) {
   const size_t first = out.size();
   for (int64_t v = 0; v < V; ++v) {
+    if (out.size() - first == keep) {
+      // Full: a word enters only if it beats the worst, whose token came
+      // earlier in the row, so it must score at least as high (the same
+      // base plus a value below the worst's is no more, and a tie goes to
+      // the smaller token). Skip to the next word that does, 16 at a time.
+      v = kernels::first_at_least(row, v, V, row[out.back().token]);
+      if (v == V) break;
+    }
     if (v == banned) continue;
     const Candidate c{base + row[v], slot, static_cast<int32_t>(v)};
     const size_t size = out.size() - first;
