@@ -5,7 +5,7 @@
 // the middle of a computation: one that did, in oneDNN's sgemm, corrupted
 // the heap now and then (glibc's "corrupted size vs. prev_size" in a free
 // inside dnnl_sgemm, the step after a SIGTERM: 4 of 60 stops of a 2-process
-// training job under load, 0 of 180 received this way; docs/DISTRIBUTED.md).
+// training job under load, 0 of 60 received this way; docs/DISTRIBUTED.md).
 #pragma once
 
 #include <signal.h>

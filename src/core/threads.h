@@ -10,8 +10,9 @@ namespace transformer {
 
 // n <= 0 means what OMP_NUM_THREADS says when it is set (as every OpenMP
 // program reads it), else all hardware threads (divided among the processes
-// of an MPI job on this machine). Also turns off OpenMP's dynamic adjustment of the
-// thread count (OMP_DYNAMIC), so every region runs on exactly n threads.
+// of an MPI job on this machine). Also turns off OpenMP's dynamic
+// adjustment of the thread count (OMP_DYNAMIC), so every region runs on
+// exactly n threads.
 void set_num_threads(int n);
 int num_threads();
 

@@ -115,8 +115,9 @@ void train_from_python(const py::object& on_step, const py::object& on_validatio
   if (!kernels::parse_precision(precision, &o.precision))
     throw Error("precision must be float32 (fp32) or bfloat16 (bf16), not '" + precision + "'");
 
-  // Python's own SIGINT handler stays and only marks the signal; Python raises KeyboardInterrupt when it next runs: in a
-  // callback, or when asked at every step. Either way the exception is kept
+  // Python's own SIGINT handler stays and only marks the signal; Python
+  // raises KeyboardInterrupt when it next runs: in a callback, or when asked
+  // at every step. Either way the exception is kept
   // until training has stopped as the CLI stops on Ctrl-C, checkpoint
   // written, and then raised.
   std::optional<py::error_already_set> interrupted;
