@@ -18,6 +18,16 @@ FusedWeight& fuse(Parameters& params, const std::vector<Linear*>& parts) {
   return params.fuse(std::move(weights), std::move(biases));
 }
 
+// The one product's output, [rows, Σ out_i], lives only until forward()
+// has copied each part's columns out, so every FusedLinear on a thread
+// shares one: a buffer per layer kept 15 MiB more at batch 32, beam 4
+// (docs/RESULTS.md). One per thread, because replicas of a model compute
+// on threads of their own.
+Tensor& stacked_output() {
+  thread_local Tensor stacked;
+  return stacked;
+}
+
 }  // namespace
 
 FusedLinear::FusedLinear(Parameters& params, std::vector<Linear*> parts)
@@ -42,8 +52,9 @@ void FusedLinear::forward(const std::vector<Tensor*>& ys, const Tensor& x) {
   }
   const int64_t in = parts_.front()->in(), rows = x.numel() / in, width = weight_.packed.out();
   assert(x.shape().back() == in && weight_.packed.in() == in);
-  stacked_.resize({rows, width});
-  kernels::linear_forward(stacked_.data(), x.data(), weight_.packed, weight_.bias.data(), rows);
+  Tensor& stacked = stacked_output();
+  stacked.resize({rows, width});
+  kernels::linear_forward(stacked.data(), x.data(), weight_.packed, weight_.bias.data(), rows);
   // Part i's columns of each row, into its own tensor.
   int64_t column = 0;
   for (size_t i = 0; i < parts_.size(); ++i) {
@@ -54,7 +65,7 @@ void FusedLinear::forward(const std::vector<Tensor*>& ys, const Tensor& x) {
     shape.back() = out;
     ys[i]->resize(shape);
     float* y = ys[i]->data();
-    const float* from = stacked_.data() + column;
+    const float* from = stacked.data() + column;
     for (int64_t r = 0; r < rows; ++r) std::copy_n(from + r * width, out, y + r * out);
     column += out;
   }

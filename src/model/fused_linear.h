@@ -24,7 +24,6 @@ class FusedLinear {
  private:
   std::vector<Linear*> parts_;
   const FusedWeight& weight_;
-  Tensor stacked_;  // [rows, Σ out_i]: the one product's output
 };
 
 }  // namespace transformer
