@@ -74,17 +74,18 @@ check_reports() {  # check_reports DIR
 
 build build-asan address,undefined
 rm -rf build-asan/reports && mkdir -p build-asan/reports
-ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:log_path=$PWD/build-asan/reports/asan" \
-UBSAN_OPTIONS="halt_on_error=1:exitcode=86:print_stacktrace=1" \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs" -E "$TESTS_ASAN_EXCLUDE"
+asan_options() {  # asan_options DETECT_LEAKS (1 or 0)
+  echo "halt_on_error=1:exitcode=86:detect_leaks=$1:strict_string_checks=1:detect_stack_use_after_return=1:log_path=$PWD/build-asan/reports/asan"
+}
+export UBSAN_OPTIONS="halt_on_error=1:exitcode=86:print_stacktrace=1"
+ASAN_OPTIONS="$(asan_options 1)" ctest --test-dir build-asan --output-on-failure -j"$jobs" -E "$TESTS_ASAN_EXCLUDE"
 check_reports build-asan
 # The MPI test (2-process jobs: stopped, resumed, killed, signalled) under
 # ASan+UBSan without the leak check: Open MPI's own start-up allocations,
 # never freed, would be reported as leaks. 46 s here.
-ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=0:strict_string_checks=1:detect_stack_use_after_return=1:log_path=$PWD/build-asan/reports/asan" \
-UBSAN_OPTIONS="halt_on_error=1:exitcode=86:print_stacktrace=1" \
-  ctest --test-dir build-asan --output-on-failure -R '^mpi_data_parallel$'
+ASAN_OPTIONS="$(asan_options 0)" ctest --test-dir build-asan --output-on-failure -R '^mpi_data_parallel$'
 check_reports build-asan
+unset UBSAN_OPTIONS
 
 build build-tsan thread
 rm -rf build-tsan/reports && mkdir -p build-tsan/reports
