@@ -19,7 +19,11 @@ namespace transformer {
 class StopSignals {
  public:
   // Blocks SIGINT and SIGTERM in the calling thread (and so in every thread
-  // it starts afterwards).
+  // it starts afterwards). They stay blocked after the object ends, on
+  // purpose: unblocked at the end, a second signal that came during a stop
+  // (mpirun forwards its own, a user presses Ctrl-C twice) would be
+  // delivered then and kill, by signal, a process that had stopped cleanly
+  // and was about to exit 0.
   StopSignals();
 
   // Waits at most `timeout` for one of them: SIGINT or SIGTERM, or 0 when
