@@ -248,6 +248,40 @@ TEST_F(Serve, TokenScoresAndAlignmentsWhenAsked) {
   EXPECT_EQ(list[1]["alignment"], "");
 }
 
+TEST_F(Serve, SamplesAndHoldsMinLengthAsTheTranslatorDoes) {
+  TranslatorOptions sampling;
+  sampling.sampling = true;
+  sampling.sample = {0.7f, 5, 0.9f, 7};
+  const json request{{"text", kSentences}, {"sample", true}, {"temperature", 0.7}, {"top_k", 5}, {"top_p", 0.9},
+                     {"seed", 7}};
+  const Reply r = post(request);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto want = expected(kSentences, sampling);
+  const json reply = r.parsed();
+  ASSERT_EQ(reply["translations"].size(), kSentences.size());
+  for (size_t i = 0; i < kSentences.size(); ++i) {
+    expect_same(reply["translations"][i], want[i]);
+    EXPECT_FALSE(reply["translations"][i].contains("n_best"));  // one draw per sentence
+  }
+  EXPECT_EQ(post(request).parsed(), reply);  // the same seed draws the same
+  json other = request;
+  other["seed"] = 8;
+  sampling.sample.seed = 8;
+  const auto want_other = expected(kSentences, sampling);
+  const json reply_other = post(other).parsed();
+  for (size_t i = 0; i < kSentences.size(); ++i) expect_same(reply_other["translations"][i], want_other[i]);
+  EXPECT_NE(reply_other, reply);  // and another seed draws something else
+
+  TranslatorOptions longer;
+  longer.beam.beam_size = 1;
+  longer.beam.min_length = 6;
+  const Reply min = post({{"text", "red cat"}, {"beam", 1}, {"min_length", 6}});
+  ASSERT_EQ(min.status, 200) << min.body;
+  const json t = min.parsed()["translations"][0];
+  expect_same(t, expected({"red cat"}, longer)[0]);
+  EXPECT_GE(t["tokens"].size(), 6u);
+}
+
 TEST_F(Serve, BadRequestsGetA400NamingTheField) {
   std::string long_sentence;
   for (int i = 0; i < 300; ++i) long_sentence += "red ";
@@ -271,6 +305,16 @@ TEST_F(Serve, BadRequestsGetA400NamingTheField) {
       {"{\"text\": \"red\", \"scores\": 1}", "field 'scores': must be true or false"},
       {"{\"text\": \"red\", \"alignment\": \"yes\"}", "field 'alignment': must be true or false"},
       {"{\"text\": \"red\", \"bean\": 4}", "unknown field 'bean'"},
+      {"{\"text\": \"red\", \"min_length\": -1}", "field 'min_length': must be an integer from 0 to 100000"},
+      {"{\"text\": \"red\", \"sample\": \"yes\"}", "field 'sample': must be true or false"},
+      {"{\"text\": \"red\", \"temperature\": 0.5}", "field 'temperature': a sampling option: add \"sample\": true"},
+      {"{\"text\": \"red\", \"seed\": 3, \"sample\": false}", "field 'seed': a sampling option"},
+      {"{\"text\": \"red\", \"sample\": true, \"beam\": 4}", "field 'beam': a search option, but the request samples"},
+      {"{\"text\": \"red\", \"n_best\": 2, \"sample\": true}", "field 'n_best': a search option"},
+      {"{\"text\": \"red\", \"sample\": true, \"temperature\": 0}", "field 'temperature': must be a number above 0"},
+      {"{\"text\": \"red\", \"sample\": true, \"top_p\": 1.5}", "field 'top_p': must be a number from 0 to 1"},
+      {"{\"text\": \"red\", \"sample\": true, \"top_k\": -1}", "field 'top_k': must be an integer from 0 to 1000000"},
+      {"{\"text\": \"red\", \"sample\": true, \"seed\": -1}", "field 'seed': must be an integer from 0 to 9007199254740991"},
       {"{\"text\": [\"red\", \"" + long_sentence + "\"]}",
        "field 'text[1]': 1200 tokens, more than the model's max_length 256"},
       {"{\"text\": \"" + long_sentence + "\"}", "field 'text': 1200 tokens"},

@@ -174,6 +174,42 @@ TEST_F(ServeBatching, ConcurrentRequestsShareOneBatchAndEachGetsItsOwnAnswersInO
   EXPECT_EQ(test_support::metric_value(metrics, "transformer_batch_sentences_sum"), sentences_.size());
 }
 
+// Sampling draws sentence i of a request from the stream of (seed, i): in a
+// batch gathered from several requests, each request still draws what it
+// draws alone, which a stream per batch position would not.
+TEST_F(ServeBatching, SampledRequestsShareABatchAndEachDrawsWhatItWouldAlone) {
+  std::vector<std::vector<std::string>> requests;
+  for (size_t i = 0, r = 0; i < sentences_.size(); ++r) {
+    const size_t size = std::min<size_t>(1 + r % 3, sentences_.size() - i);
+    requests.emplace_back(sentences_.begin() + i, sentences_.begin() + i + size);
+    i += size;
+  }
+  serve::Server server(holding_server(static_cast<int64_t>(sentences_.size())));
+  server.load();
+  const int port = server.start();
+  std::vector<std::future<Reply>> replies;
+  for (const auto& lines : requests)
+    replies.push_back(std::async(std::launch::async, [&, lines] {
+      const json body{{"text", lines}, {"sample", true}, {"seed", 5}, {"temperature", 1.5}};
+      return test_support::send_request(port, "POST", "/v1/translate", body.dump());
+    }));
+  TranslatorOptions sampling;
+  sampling.sampling = true;
+  sampling.sample.seed = 5;
+  sampling.sample.temperature = 1.5f;
+  auto model = load_model(model_);
+  const text::Vocabulary vocab(model_ + "/spm.model");
+  Translator translator(*model, vocab, sampling);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    SCOPED_TRACE("request " + std::to_string(r));
+    std::vector<std::vector<int32_t>> sources;  // the request's sentences in one call: ids 0, 1, …
+    for (const auto& line : requests[r]) sources.push_back(translator.encode_source(line, "test"));
+    expect_alone(replies[r].get(), translator.translate(sources));
+  }
+  const std::string metrics = scrape(port);
+  EXPECT_EQ(test_support::metric_value(metrics, "transformer_batch_compute_seconds_count"), 1) << metrics;
+}
+
 TEST_F(ServeBatching, OnlyRequestsThatDecodeAlikeShareABatch) {
   // Four greedy requests and four with a beam of 3, interleaved: two
   // batches of four, each decoded with its own options.

@@ -131,7 +131,14 @@ std::vector<int32_t> Translator::checked_target(std::vector<int32_t> pieces, con
   return pieces;
 }
 
-std::vector<Translation> Translator::translate(const std::vector<std::vector<int32_t>>& sources) {
+std::vector<Translation> Translator::translate(const std::vector<std::vector<int32_t>>& sources,
+                                               const std::vector<int64_t>& sentence_ids) {
+  if (!sentence_ids.empty() && sentence_ids.size() != sources.size())
+    throw Error("translate: " + std::to_string(sentence_ids.size()) + " sentence ids for " +
+                std::to_string(sources.size()) + " sentences");
+  std::vector<int64_t> ids = sentence_ids;
+  if (ids.empty())
+    for (size_t i = 0; i < sources.size(); ++i) ids.push_back(options_.first_sentence_id + static_cast<int64_t>(i));
   std::vector<Translation> results(sources.size());
   // Sorted by length, so that a batch pads little; an empty line translates
   // to an empty line and takes no place in a batch.
@@ -150,13 +157,14 @@ std::vector<Translation> Translator::translate(const std::vector<std::vector<int
       if (rows * static_cast<int64_t>(members.size() + 1) * longest > options_.max_tokens) break;
       members.push_back(order[next]);
     }
-    translate_batch(sources, members, results);
+    translate_batch(sources, ids, members, results);
     start = next;
   }
   return results;
 }
 
-void Translator::translate_batch(const std::vector<std::vector<int32_t>>& sources, const std::vector<size_t>& members,
+void Translator::translate_batch(const std::vector<std::vector<int32_t>>& sources,
+                                 const std::vector<int64_t>& sentence_ids, const std::vector<size_t>& members,
                                  std::vector<Translation>& results) {
   const ModelConfig& c = config();
   std::vector<std::vector<int32_t>> batch;
@@ -165,7 +173,7 @@ void Translator::translate_batch(const std::vector<std::vector<int32_t>>& source
     batch.push_back(sources[m]);
     limits.push_back(std::min<int64_t>(
         max_length() - 1, static_cast<int64_t>(options_.max_length_a * sources[m].size()) + options_.max_length_b));
-    ids.push_back(options_.first_sentence_id + static_cast<int64_t>(m));
+    ids.push_back(sentence_ids[m]);
   }
   const int64_t longest = *std::max_element(limits.begin(), limits.end());
   const int64_t rows = options_.sampling ? 1 : options_.beam.beam_size;

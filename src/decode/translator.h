@@ -94,8 +94,14 @@ class Translator {
   std::vector<int32_t> encode_target(const std::string& line, const std::string& where) const;
   std::vector<int32_t> encode_target(const std::vector<std::string>& pieces, const std::string& where) const;
 
-  // Translations of encode_source's lines, in their order.
-  std::vector<Translation> translate(const std::vector<std::vector<int32_t>>& sources);
+  // Translations of encode_source's lines, in their order. Sampling draws
+  // sources[i]'s words from the stream of sentence id sentence_ids[i] when
+  // given (one per source), else first_sentence_id + i: a caller that
+  // gathers sentences of several requests into one call (the server's
+  // batcher) passes each its id within its own request, and every request
+  // draws what it would alone.
+  std::vector<Translation> translate(const std::vector<std::vector<int32_t>>& sources,
+                                     const std::vector<int64_t>& sentence_ids = {});
 
   const TranslatorOptions& options() const { return options_; }
 
@@ -104,8 +110,8 @@ class Translator {
   struct HypothesisIndex {
     size_t sentence, rank;
   };
-  void translate_batch(const std::vector<std::vector<int32_t>>& sources, const std::vector<size_t>& members,
-                       std::vector<Translation>& results);
+  void translate_batch(const std::vector<std::vector<int32_t>>& sources, const std::vector<int64_t>& sentence_ids,
+                       const std::vector<size_t>& members, std::vector<Translation>& results);
   // Token log-probs and alignments by one forced-decoding pass, for the
   // hypotheses the search could not annotate itself: those cut at the length
   // limit, whose EOS probability it never computed.

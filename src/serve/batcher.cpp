@@ -194,9 +194,11 @@ void Batcher::run(ReplicaPool::Lease& replica, std::vector<Entry>& batch) {
   // A ticket's sources and options do not change once it is queued, so
   // they are read here without the lock.
   std::vector<std::vector<int32_t>> sources;
+  std::vector<int64_t> sentence_ids;  // sampling's: each sentence's place in its own request
   int64_t source_tokens = 0;
   for (const Entry& e : batch) {
     sources.push_back(e.ticket->sources[e.index]);
+    sentence_ids.push_back(e.ticket->options.first_sentence_id + static_cast<int64_t>(e.index));
     source_tokens += static_cast<int64_t>(sources.back().size());
     metrics_.queue_wait_seconds.observe({}, std::chrono::duration<double>(start - e.queued).count());
   }
@@ -207,7 +209,7 @@ void Batcher::run(ReplicaPool::Lease& replica, std::vector<Entry>& batch) {
   std::vector<Translation> results;
   std::exception_ptr error;
   try {
-    results = Translator(replica.model(), vocabulary_, options).translate(sources);
+    results = Translator(replica.model(), vocabulary_, options).translate(sources, sentence_ids);
   } catch (...) {
     error = std::current_exception();
   }

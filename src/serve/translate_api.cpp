@@ -23,6 +23,9 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
   // n_best is checked after the loop: its bound is the request's beam, which may come later.
   const json* n_best = nullptr;
   bool has_text = false;
+  // Fields that mean something only for sampling, or only for search: a
+  // request that mixes them is told, rather than having some ignored.
+  std::string sampling_field, search_field;
   for (const auto& [key, v] : j.items()) {
     if (key == "text") {
       has_text = true;
@@ -42,10 +45,31 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
       }
     } else if (key == "beam") {
       o.beam.beam_size = get_integer(v, key, 1, limits.max_beam);
+      search_field = key;
     } else if (key == "n_best") {
       n_best = &v;
+      search_field = key;
     } else if (key == "length_penalty") {
       o.beam.length_penalty = static_cast<float>(get_number(v, key, 0, 10));
+      search_field = key;
+    } else if (key == "min_length") {
+      o.beam.min_length = get_integer(v, key, 0, 100000);
+      search_field = key;
+    } else if (key == "sample") {
+      o.sampling = get_bool(v, key);
+    } else if (key == "temperature") {
+      o.sample.temperature = static_cast<float>(get_number(v, key, 0, 100));
+      if (!(o.sample.temperature > 0)) bad_field(key, "must be a number above 0, at most 100");
+      sampling_field = key;
+    } else if (key == "top_k") {
+      o.sample.top_k = get_integer(v, key, 0, 1000000);
+      sampling_field = key;
+    } else if (key == "top_p") {
+      o.sample.top_p = static_cast<float>(get_number(v, key, 0, 1));
+      sampling_field = key;
+    } else if (key == "seed") {
+      o.sample.seed = static_cast<uint64_t>(get_integer(v, key, 0, (int64_t{1} << 53) - 1));  // JSON's exact integers
+      sampling_field = key;
     } else if (key == "max_length_a") {
       o.max_length_a = get_number(v, key, 0, 100);
     } else if (key == "max_length_b") {
@@ -60,11 +84,20 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
       request.timeout_ms = get_integer(v, key, 1, 3600000);
     } else {
       throw ApiError(400, "unknown field '" + key +
-                              "' (known: text, beam, n_best, length_penalty, max_length_a, max_length_b, scores, "
-                              "alignment, truncate, timeout_ms)");
+                              "' (known: text, beam, n_best, length_penalty, min_length, sample, temperature, "
+                              "top_k, top_p, seed, max_length_a, max_length_b, scores, alignment, truncate, "
+                              "timeout_ms)");
     }
   }
   if (!has_text) bad_field("text", "missing: send {\"text\": \"a sentence\"} or {\"text\": [\"one\", \"two\"]}");
+  if (o.sampling && !search_field.empty())
+    bad_field(search_field, "a search option, but the request samples (\"sample\": true), which draws one translation per sentence");
+  if (!o.sampling && !sampling_field.empty())
+    bad_field(sampling_field, "a sampling option: add \"sample\": true");
+  if (o.sampling) {
+    o.beam.n_best = 1;  // one draw per sentence, whatever the server's --n-best
+    return request;
+  }
   if (n_best)
     o.beam.n_best = get_integer(*n_best, "n_best", 1, o.beam.beam_size, " (the beam size)");
   else
