@@ -41,6 +41,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(o.max_length_a >= 0 && o.max_length_a <= 100);
     FUZZ_CHECK(o.max_length_b >= 0 && o.max_length_b <= 100000);
     FUZZ_CHECK(o.alignment_layer >= -1 && o.alignment_layer < limits.decoder_layers);
+    FUZZ_CHECK(o.beam.min_length >= 0 && o.beam.min_length <= 100000);
+    FUZZ_CHECK(o.sample.temperature > 0 && o.sample.temperature <= 100);
+    FUZZ_CHECK(o.sample.top_k >= 0 && o.sample.top_k <= 1000000);
+    FUZZ_CHECK(o.sample.top_p >= 0 && o.sample.top_p <= 1);
+    FUZZ_CHECK(o.sample.seed < (uint64_t{1} << 53));
+    // Sampling and search fields never mix: a sampled request keeps the
+    // search defaults and one draw, a searched one the sampling defaults.
+    if (o.sampling) {
+      FUZZ_CHECK(o.beam.n_best == 1 && o.beam.beam_size == defaults.beam.beam_size && o.beam.min_length == 0);
+    } else {
+      FUZZ_CHECK(o.sample.temperature == defaults.sample.temperature && o.sample.top_k == defaults.sample.top_k &&
+                 o.sample.top_p == defaults.sample.top_p && o.sample.seed == defaults.sample.seed);
+    }
     for (size_t i = 0; i < r.sentences.size(); ++i) FUZZ_CHECK(!serve::sentence_field(r, i).empty());
   } catch (const serve::ApiError& e) {
     FUZZ_CHECK(e.status == 400 || e.status == 413);
