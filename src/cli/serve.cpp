@@ -107,7 +107,7 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   cmd->add_option("--api-key-file", o->api_key_file,
-                  "API keys, one a line: then every endpoint but /healthz needs Authorization: Bearer KEY");
+                  "API keys, one a line: then every endpoint but /healthz and /livez needs Authorization: Bearer KEY");
   cmd->add_option("--log-format", *log_format, "the access log on stderr, a line per request: text or json (JSON lines)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
