@@ -60,8 +60,9 @@ void add_vocab_command(CLI::App& app) {
       "  transformer vocab --input train.en --out en.model\n"
       "The special ids are always pad 0, unk 1, bos 2, eos 3 (the config defaults). The model and the\n"
       "piece list (.vocab beside it) are written atomically. The same inputs, options and --threads\n"
-      "(given before \"vocab\"; default: OMP_NUM_THREADS when set, else all cores) give byte-identical files; another thread count\n"
-      "sums the unigram statistics in another order and can change the last digits of the scores.");
+      "(given before \"vocab\"; default: OMP_NUM_THREADS when set, else all cores) give\n"
+      "byte-identical files; another thread count sums the unigram statistics in another order and\n"
+      "can change the last digits of the scores.");
   auto o = std::make_shared<text::VocabOptions>();
   cmd->add_option("--input", o->inputs, "UTF-8 text files, one sentence a line (all train one model)")
       ->required()
