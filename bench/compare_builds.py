@@ -13,8 +13,23 @@ the ratio is the steadier figure when the load varies.
     /usr/bin/python3 bench/compare_builds.py --rounds 5 \\
         openblas=build-openblas/transformer onednn=build/transformer
 
-docs/RESULTS.md ("oneDNN as the matrix backend") has what this measured.
---jsonl FILE appends one line per run, for a look at each run's load.
+A build may carry arguments of its own, after a comma, appended to every
+benchmark it runs: one binary is then two builds, as issue 14's training
+targets compare (the trainer at the issue's filing, the OpenBLAS build, and
+oneDNN in fp32 and in bf16; bench/build_revision.sh builds the first):
+
+    /usr/bin/python3 bench/compare_builds.py --rounds 5 --bench train --bench train-base \\
+        filing=build-038acda/transformer openblas=build-openblas/transformer \\
+        fp32=build/transformer "bf16=build/transformer,--precision bfloat16" \\
+        --ratio fp32/filing --ratio fp32/openblas --ratio bf16/fp32
+
+--ratio A/B prints the per-round ratio of build A to build B (default: every
+build to the first). Each run's same-run peaks (fp32, and bf16 where the run
+measures it) are kept and summarised too.
+
+docs/RESULTS.md ("oneDNN as the matrix backend", "bf16 mixed-precision
+training") has what this measured. --jsonl FILE appends one line per run,
+for a look at each run's load.
 """
 
 import argparse
@@ -35,6 +50,7 @@ BENCHES = {  # in the order each round runs them
     "decode-32-beam4": (["bench", "decode", "--preset", "small", "--batch", "32", "--beam", "4", "--iters", "3"],
                         "sentences/s"),
     "train": (["bench", "train", "--preset", "small", "--iters", "5"], "target tokens/s"),
+    "train-base": (["bench", "train", "--preset", "base", "--iters", "3"], "target tokens/s"),
 }
 
 PATTERNS = {
@@ -42,7 +58,8 @@ PATTERNS = {
     "sentences/s": r"^\s*sentences\s+([0-9.]+) sentences/s",
     "ms": r"^\s*time per batch\s+([0-9.]+) ms",
     "GFLOP/s": r"^\s*achieved\s+([0-9.]+) GFLOP/s",
-    "peak": r"peak \(2048³\)\s+([0-9.]+) GFLOP/s",
+    "peak": r"fp32 peak \(2048³\)\s+([0-9.]+) GFLOP/s",
+    "bf16 peak": r"bfloat16 peak \(2048³\)\s+([0-9.]+) GFLOP/s",
     "share %": r"-> ([0-9]+)% of peak",
     "memory MiB": r"^\s*peak memory\s+([0-9.]+) MiB",
 }
@@ -68,7 +85,11 @@ def run(binary, threads, args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("builds", nargs="+", help="NAME=PATH of a transformer binary; the first is the baseline")
+    p.add_argument("builds", nargs="+",
+                   help="NAME=PATH of a transformer binary, or NAME=PATH,ARGS with arguments appended to every "
+                        "benchmark it runs; the first is the baseline")
+    p.add_argument("--ratio", action="append", default=[], metavar="A/B",
+                   help="also print build A's figure over build B's, per round (default: each over the first)")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bench", action="append", choices=sorted(BENCHES), help="only these (default: all)")
@@ -76,7 +97,20 @@ def main():
     a = p.parse_args()
     builds = [b.split("=", 1) for b in a.builds]
     if any(len(b) != 2 for b in builds):
-        sys.exit("error: give builds as NAME=PATH")
+        sys.exit("error: give builds as NAME=PATH or NAME=PATH,ARGS")
+    extra = {}  # build name → its own arguments
+    for b in builds:
+        path, _, args = b[1].partition(",")
+        b[1], extra[b[0]] = path, args.split()
+    names = [name for name, _ in builds]
+    if len(set(names)) != len(names):
+        sys.exit("error: two builds are named alike")
+    ratios = [r.split("/") for r in a.ratio]
+    for r, text in zip(ratios, a.ratio):
+        if len(r) != 2 or r[0] not in names or r[1] not in names:
+            sys.exit("error: --ratio %s: give A/B with A and B among the builds' names (%s)" % (text, ", ".join(names)))
+    if not ratios:
+        ratios = [[name, names[0]] for name in names[1:]]
     benches = [b for b in BENCHES if not a.bench or b in a.bench]
     results = {}  # (bench, build) -> [figures per round]
     out = open(a.jsonl, "a") if a.jsonl else None
@@ -84,7 +118,7 @@ def main():
         for bench in benches:
             args, _ = BENCHES[bench]
             for name, binary in builds:
-                figures = run(binary, a.threads, args)
+                figures = run(binary, a.threads, args + extra[name])
                 results.setdefault((bench, name), []).append(figures)
                 record = dict(round=rnd, bench=bench, build=name, time=time.strftime("%H:%M:%S"), **figures)
                 print(json.dumps(record), flush=True)
@@ -92,7 +126,6 @@ def main():
                     out.write(json.dumps(record) + "\n")
                     out.flush()
     print()
-    base = builds[0][0]
     for bench in benches:
         metric = BENCHES[bench][1]
         for name, _ in builds:
@@ -100,13 +133,17 @@ def main():
             values = [r[metric] for r in runs]
             line = "%-17s %-10s %s median %9.1f [%.1f-%.1f]" % (bench, name, metric, statistics.median(values),
                                                                  min(values), max(values))
-            if name != base:
-                ratios = [r[metric] / b[metric] for r, b in zip(runs, results[(bench, base)])]
-                line += "   / %s per round: median %.2f [%.2f-%.2f]" % (base, statistics.median(ratios), min(ratios),
-                                                                        max(ratios))
+            for peak in ("peak", "bf16 peak"):
+                if all(peak in r for r in runs):
+                    line += "   %s %.0f-%.0f GFLOP/s" % (peak, min(r[peak] for r in runs), max(r[peak] for r in runs))
             loads = [r["load"] for r in runs]
             line += "   load %.1f-%.1f" % (min(loads), max(loads))
             print(line)
+        for top, bottom in ratios:
+            per_round = [t[metric] / b[metric] for t, b in zip(results[(bench, top)], results[(bench, bottom)])]
+            print("%-17s %s / %s per round: median %.2f [%.2f-%.2f]  (%s)" % (
+                bench, top, bottom, statistics.median(per_round), min(per_round), max(per_round),
+                " ".join("%.2f" % x for x in per_round)))
 
 
 if __name__ == "__main__":
