@@ -58,7 +58,7 @@ PATTERNS = {
     "sentences/s": r"^\s*sentences\s+([0-9.]+) sentences/s",
     "ms": r"^\s*time per batch\s+([0-9.]+) ms",
     "GFLOP/s": r"^\s*achieved\s+([0-9.]+) GFLOP/s",
-    "peak": r"fp32 peak \(2048³\)\s+([0-9.]+) GFLOP/s",
+    "peak": r"(?:fp32|sgemm) peak \(2048³\)\s+([0-9.]+) GFLOP/s",
     "bf16 peak": r"bfloat16 peak \(2048³\)\s+([0-9.]+) GFLOP/s",
     "share %": r"-> ([0-9]+)% of peak",
     "memory MiB": r"^\s*peak memory\s+([0-9.]+) MiB",
