@@ -123,13 +123,23 @@ TEST_F(TrainerTest, Bf16TrainingResumesBitIdenticallyAndLearnsAsFp32Does) {
 
 TEST_F(TrainerTest, KeepLastKeepsTheLastSnapshotsAndAverageIsTheirMean) {
   TrainOptions o = options("snapshots");
-  o.max_steps = 40;
   o.keep_last = 2;
+  // Folders that are not snapshots stay, however much like one they look
+  // (put there between a run and its resumption).
+  o.max_steps = 20;
+  ASSERT_EQ(train(o), 0);
+  const std::vector<std::string> foreign{"step-", "step-1a", "step-99999999999999999999", "old-step-5"};
+  for (const auto& name : foreign) fs::create_directories(o.out + "/checkpoints/" + name);
+  o.max_steps = 40;
+  o.resume = true;
   ASSERT_EQ(train(o), 0);
   std::vector<std::string> kept;
   for (const auto& entry : fs::directory_iterator(o.out + "/checkpoints")) kept.push_back(entry.path().filename());
   std::sort(kept.begin(), kept.end());
-  EXPECT_EQ(kept, (std::vector<std::string>{"step-30", "step-40"}));
+  std::vector<std::string> want = foreign;
+  want.insert(want.end(), {"step-30", "step-40"});
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(kept, want);
   EXPECT_TRUE(fs::exists(snapshot_dir(o.out, 40) + "/spm.model"));
 
   const auto a = load_model(snapshot_dir(o.out, 30)), b = load_model(snapshot_dir(o.out, 40));

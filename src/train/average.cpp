@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <regex>
 
 #include <nlohmann/json.hpp>
 
@@ -75,12 +74,15 @@ void save_snapshot(const Transformer& model, const std::string& out, int64_t ste
   save_model(model, dir);
   write_file_atomic((fs::path(dir) / "spm.model").string(), read_file(vocabulary));
   // The most recent `keep` by step; older ones go.
-  const std::regex name("step-([0-9]+)");
   std::vector<std::pair<int64_t, fs::path>> snapshots;
   for (const auto& entry : fs::directory_iterator(fs::path(out) / "checkpoints")) {
-    std::smatch m;
+    // "step-" and up to 18 digits (an int64 without overflow); anything
+    // else in the folder is not ours to remove.
     const std::string file = entry.path().filename().string();
-    if (entry.is_directory() && std::regex_match(file, m, name)) snapshots.emplace_back(std::stoll(m[1]), entry.path());
+    const std::string digits = file.rfind("step-", 0) == 0 ? file.substr(5) : "";
+    const bool numbered = !digits.empty() && digits.size() <= 18 &&
+                          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (entry.is_directory() && numbered) snapshots.emplace_back(std::stoll(digits), entry.path());
   }
   std::sort(snapshots.begin(), snapshots.end());
   for (size_t i = 0; i + static_cast<size_t>(keep) < snapshots.size(); ++i) {
