@@ -25,7 +25,13 @@ void GradientAllreduce::flush(std::vector<Parameter*>& pending, int64_t filled) 
 void GradientAllreduce::run() {
   allreduces_ = 0;
   if (comm_.size() == 1) return;
-  bucket_.resize(static_cast<size_t>(bucket_floats_));
+  // Room for the largest bucket the tensors fill, not for the whole
+  // capacity: the small tensors may hold fewer floats than a bucket takes
+  // (a 2^30-float bucket once zero-filled 4 GiB for a 0.2 M-float model).
+  int64_t small = 0;
+  for (const auto& p : params_.all())
+    if (p->grad.numel() < bucket_floats_) small += p->grad.numel();
+  bucket_.resize(static_cast<size_t>(std::min(small, bucket_floats_)));
   std::vector<Parameter*> pending;
   int64_t filled = 0;
   for (const auto& p : params_.all()) {
