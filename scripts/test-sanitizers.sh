@@ -34,8 +34,11 @@ cd "$(dirname "$0")/.."
 # Not under ASan: the PyTorch and browser tests run other programs; the MPI
 # test runs on its own below; the busy-machine test compares the bits of six
 # training runs beside busy loops, which a Debug build makes several times
-# slower and which the unit tests' kernels and training loop cover.
-TESTS_ASAN_EXCLUDE='^(convert_pytorch|explorer_browser|mpi_data_parallel|training_under_load)$'
+# slower and which the unit tests' kernels and training loop cover; and
+# Learning.TinyModelLearnsToCopy, 1,200 steps of the training loop until the
+# model copies its input (45 s under ASan): a test of learning, whose code
+# is the few steps TrainerTest and the gradient checks run under ASan.
+TESTS_ASAN_EXCLUDE='^(convert_pytorch|explorer_browser|mpi_data_parallel|training_under_load|Learning\.TinyModelLearnsToCopy)$'
 # The code that runs on threads we start: the server (every Serve* suite:
 # test_serve*.cpp, batching across requests, back-pressure, keys, metrics,
 # errors; and the raw-socket tests of test_bad_input.cpp), and,
