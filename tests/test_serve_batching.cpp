@@ -88,6 +88,30 @@ class ServeBatching : public testing::Test {
 
   static std::string scrape(int port) { return test_support::send_request(port, "GET", "/metrics").body; }
 
+  // The sentences as six requests of 1 to 3 sentences each (12 in all).
+  static std::vector<std::vector<std::string>> one_to_three_a_request() {
+    std::vector<std::vector<std::string>> requests;
+    for (size_t i = 0, r = 0; i < sentences_.size(); ++r) {
+      const size_t size = std::min<size_t>(1 + r % 3, sentences_.size() - i);
+      requests.emplace_back(sentences_.begin() + i, sentences_.begin() + i + size);
+      i += size;
+    }
+    return requests;
+  }
+
+  // Every request at once, each {"text": its lines} plus `fields`.
+  static std::vector<std::future<Reply>> post_at_once(int port, const std::vector<std::vector<std::string>>& requests,
+                                                      const json& fields) {
+    std::vector<std::future<Reply>> replies;
+    for (const auto& lines : requests)
+      replies.push_back(std::async(std::launch::async, [port, lines, fields] {
+        json body = fields;
+        body["text"] = lines;
+        return test_support::send_request(port, "POST", "/v1/translate", body.dump());
+      }));
+    return replies;
+  }
+
   static std::string dir_, model_;
   static std::vector<std::string> sentences_;
 };
@@ -151,20 +175,11 @@ TEST_F(ServeBatching, ASentencesTranslationDoesNotDependOnItsBatchMates) {
 
 TEST_F(ServeBatching, ConcurrentRequestsShareOneBatchAndEachGetsItsOwnAnswersInOrder) {
   // Six requests of 1 to 3 sentences: 12 sentences, one batch of 12.
-  std::vector<std::vector<std::string>> requests;
-  for (size_t i = 0, r = 0; i < sentences_.size(); ++r) {
-    const size_t size = std::min<size_t>(1 + r % 3, sentences_.size() - i);
-    requests.emplace_back(sentences_.begin() + i, sentences_.begin() + i + size);
-    i += size;
-  }
+  const auto requests = one_to_three_a_request();
   serve::Server server(holding_server(static_cast<int64_t>(sentences_.size())));
   server.load();
   const int port = server.start();
-  std::vector<std::future<Reply>> replies;
-  for (const auto& lines : requests)
-    replies.push_back(std::async(std::launch::async, [&, lines] {
-      return test_support::send_request(port, "POST", "/v1/translate", json{{"text", lines}}.dump());
-    }));
+  auto replies = post_at_once(port, requests, json::object());
   for (size_t r = 0; r < requests.size(); ++r) {
     SCOPED_TRACE("request " + std::to_string(r));
     expect_alone(replies[r].get(), alone(requests[r], TranslatorOptions{}));
@@ -178,21 +193,11 @@ TEST_F(ServeBatching, ConcurrentRequestsShareOneBatchAndEachGetsItsOwnAnswersInO
 // batch gathered from several requests, each request still draws what it
 // draws alone, which a stream per batch position would not.
 TEST_F(ServeBatching, SampledRequestsShareABatchAndEachDrawsWhatItWouldAlone) {
-  std::vector<std::vector<std::string>> requests;
-  for (size_t i = 0, r = 0; i < sentences_.size(); ++r) {
-    const size_t size = std::min<size_t>(1 + r % 3, sentences_.size() - i);
-    requests.emplace_back(sentences_.begin() + i, sentences_.begin() + i + size);
-    i += size;
-  }
+  const auto requests = one_to_three_a_request();
   serve::Server server(holding_server(static_cast<int64_t>(sentences_.size())));
   server.load();
   const int port = server.start();
-  std::vector<std::future<Reply>> replies;
-  for (const auto& lines : requests)
-    replies.push_back(std::async(std::launch::async, [&, lines] {
-      const json body{{"text", lines}, {"sample", true}, {"seed", 5}, {"temperature", 1.5}};
-      return test_support::send_request(port, "POST", "/v1/translate", body.dump());
-    }));
+  auto replies = post_at_once(port, requests, {{"sample", true}, {"seed", 5}, {"temperature", 1.5}});
   TranslatorOptions sampling;
   sampling.sampling = true;
   sampling.sample.seed = 5;
