@@ -20,9 +20,9 @@ FusedWeight& fuse(Parameters& params, const std::vector<Linear*>& parts) {
 
 // The one product's output, [rows, Σ out_i], lives only until forward()
 // has copied each part's columns out, so every FusedLinear on a thread
-// shares one: a buffer per layer kept 15 MiB more at batch 32, beam 4
-// (docs/RESULTS.md). One per thread, because replicas of a model compute
-// on threads of their own.
+// shares one: a buffer per layer raised decoding's peak memory at batch 32
+// by 12 MiB (small) and 50–55 MiB (base) (docs/RESULTS.md). One per
+// thread, because replicas of a model compute on threads of their own.
 Tensor& stacked_output() {
   thread_local Tensor stacked;
   return stacked;

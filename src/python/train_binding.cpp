@@ -117,9 +117,8 @@ void train_from_python(const py::object& on_step, const py::object& on_validatio
 
   // Python's own SIGINT handler stays and only marks the signal; Python
   // raises KeyboardInterrupt when it next runs: in a callback, or when asked
-  // at every step. Either way the exception is kept
-  // until training has stopped as the CLI stops on Ctrl-C, checkpoint
-  // written, and then raised.
+  // at every step. Either way the exception is kept until training has
+  // stopped as the CLI stops on Ctrl-C, checkpoint written, and then raised.
   std::optional<py::error_already_set> interrupted;
   o.stop_requested = [&] {
     py::gil_scoped_acquire gil;
