@@ -39,14 +39,16 @@ cd "$(dirname "$0")/.."
 # model copies its input (45 s under ASan): a test of learning, whose code
 # is the few steps TrainerTest and the gradient checks run under ASan.
 TESTS_ASAN_EXCLUDE='^(convert_pytorch|explorer_browser|mpi_data_parallel|training_under_load|Learning\.TinyModelLearnsToCopy)$'
-# The code that runs on threads we start: the server (every Serve* suite:
+# The code that runs on threads we start: model replicas in one process
+# (test_replicas.cpp: the collectives, and two replicas of a model stepping
+# together), the server (every Serve* suite:
 # test_serve*.cpp, batching across requests, back-pressure, keys, metrics,
 # errors; and the raw-socket tests of test_bad_input.cpp), and,
 # single-threaded as said above, the kernels it calls (test_kernels.cpp,
 # test_backward.cpp). A `transformer serve` the tests start inherits
 # OMP_NUM_THREADS=1 too (core/threads.h). The TSan build compiles only the
-# test files that hold these suites (TRANSFORMER_TEST_FILES): 8 of 39.
-SUITES_TSAN='Serve[A-Za-z]*|BadHttp|KernelGradients|Dropout|ArticleNumbers|PositionalEncoding|LayerNorm|GemmTest|Linear|Softmax|FastExp|Activations|Embedding|Attention'
+# test files that hold these suites (TRANSFORMER_TEST_FILES): 9 of 40.
+SUITES_TSAN='Replicas|Serve[A-Za-z]*|BadHttp|KernelGradients|Dropout|ArticleNumbers|PositionalEncoding|LayerNorm|GemmTest|Linear|Softmax|FastExp|Activations|Embedding|Attention'
 TESTS_TSAN="^([A-Za-z]+/)?($SUITES_TSAN)\\."  # a parameterized suite's name has its instantiation's prefix: Shapes/GemmTest
 tsan_test_files() {  # the tests/ files that define a suite of SUITES_TSAN, ;-separated; every suite must have one
   local suite files

@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/safetensors.h"
+#include "core/threads.h"
 #include "model/model_io.h"
 #include "text/vocabulary.h"
 #include "train/average.h"
@@ -56,14 +57,16 @@ std::string TrainerTest::dir_;
 // then 17 more), and checks that both end with the same losses, weights,
 // Adam moments and progress to the last bit. Returns the straight run's options.
 TrainOptions expect_resume_is_bit_identical(const TrainerTest& test, const std::string& name,
-                                            kernels::Precision precision) {
+                                            kernels::Precision precision, int64_t replicas = 1) {
   TrainOptions straight = test.options(name);
   straight.precision = precision;
+  straight.replicas = replicas;
   straight.max_steps = 30;
   EXPECT_EQ(train(straight), 0);
 
   TrainOptions first = test.options(name + "-resumed");
   first.precision = precision;
+  first.replicas = replicas;
   first.max_steps = 13;  // stops mid-epoch, between validations
   EXPECT_EQ(train(first), 0);
   TrainOptions second = first;
@@ -119,6 +122,43 @@ TEST_F(TrainerTest, Bf16TrainingResumesBitIdenticallyAndLearnsAsFp32Does) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 0.02 * b[i]) << "step " << i + 1;
   const auto weights = safetensors::File::read(bf16.out + "/model.safetensors");
   for (const auto& t : weights.tensors()) EXPECT_EQ(t.dtype, "F32") << t.name;
+}
+
+// Replicas in one process (train --replicas 2, one thread each): a step
+// takes a batch for each, as accumulating two batches does (without dropout
+// the same up to the order of the gradients' sums and the threads'
+// products); with dropout, stopped and resumed is bit-identical; and a
+// checkpoint resumes only with as many replicas.
+TEST_F(TrainerTest, ReplicasTrainAsAccumulationAndResumeBitIdentically) {
+  const ScopedThreadCount two_threads(2);
+  TrainOptions accumulated = options("accumulated");
+  accumulated.model.dropout = 0;
+  accumulated.accumulate = 2;
+  accumulated.max_steps = 10;
+  TrainOptions replicated = accumulated;
+  replicated.out = dir_ + "/replicated";
+  replicated.accumulate = 1;
+  replicated.replicas = 2;
+  ASSERT_EQ(train(accumulated), 0);
+  ASSERT_EQ(train(replicated), 0);
+  const auto a = losses(accumulated.out), b = losses(replicated.out);
+  ASSERT_EQ(a.size(), 10u);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-4 * a[i]) << "step " << i + 1;
+  EXPECT_LT(a.back(), 0.9 * a.front());  // they trained: agreeing on untrained models would prove little
+
+  const TrainOptions straight = expect_resume_is_bit_identical(*this, "replicas", kernels::Precision::Float32, 2);
+  TrainOptions one = straight;
+  one.out = dir_ + "/replicas-resumed";
+  one.replicas = 1;
+  one.resume = true;
+  one.max_steps = 40;
+  EXPECT_THAT(error_of([&] { train(one); }),
+              HasSubstr("written by a job of 2 (replicas or MPI processes), this one has 1; resume it with as many "
+                        "(--replicas 2, or mpirun -np 2)"));
+  TrainOptions too_many = options("too-many");
+  too_many.replicas = 3;
+  EXPECT_THAT(error_of([&] { train(too_many); }), HasSubstr("replicas 3: more than the threads (2)"));
 }
 
 TEST_F(TrainerTest, KeepLastKeepsTheLastSnapshotsAndAverageIsTheirMean) {

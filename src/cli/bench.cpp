@@ -18,6 +18,8 @@
 #include "core/error.h"
 #include "decode/beam_search.h"
 #include "decode/transformer_scorer.h"
+#include "dist/data_parallel.h"
+#include "dist/replicas.h"
 #include "kernels/gemm.h"
 #include "kernels/packed_weight.h"
 #include "model/flops.h"
@@ -96,9 +98,9 @@ Peak measure_peak(kernels::PackedType type = kernels::PackedType::Float32,
 }
 
 // The backend, its peak, and the share of it that `flops` in `seconds` reached.
-void print_peak(const Peak& peak, double flops, double seconds) {
+void print_peak(const Peak& peak, double flops, double seconds, const char* per = "batch") {
   const double achieved = flops / seconds * 1e-9;
-  std::printf("  achieved              %10.1f GFLOP/s (%.2f GFLOP per batch)\n", achieved, flops * 1e-9);
+  std::printf("  achieved              %10.1f GFLOP/s (%.2f GFLOP per %s)\n", achieved, flops * 1e-9, per);
   std::printf("  fp32 peak (2048³)     %10.1f GFLOP/s -> %.0f%% of peak\n", peak.best(), 100.0 * achieved / peak.best());
   std::printf("  backend               %s: sgemm %.1f, packed weights %.1f GFLOP/s\n", kernels::gemm_backend().c_str(),
               peak.sgemm, peak.packed);
@@ -113,6 +115,7 @@ void print_peak(const Peak& peak, double flops, double seconds) {
 struct BenchOptions {
   int64_t batch = 32, src_len = 30, tgt_len = 30, iters = 10;
   std::string precision = "float32";  // bench train: the linear layers' products (train --precision)
+  int replicas = 1;                   // bench train: model replicas, each with its own batch (train --replicas)
 };
 
 // Random ids, every sentence full length (no padding), labels for training.
@@ -132,10 +135,9 @@ Batch random_batch(const ModelConfig& c, const BenchOptions& o, uint64_t seed) {
   return batch;
 }
 
-// Times `step` (after one warm-up call, which sizes every buffer) and prints
-// tokens/s and the share of the backend's peak for `flops` per step.
-void report(const char* what, const ModelSource& source, const BenchOptions& o, double flops,
-            const std::function<void()>& step, const Peak& peak) {
+// The median time of `step` over o.iters calls, after one warm-up call
+// (which sizes every buffer).
+double median_time(const BenchOptions& o, const std::function<void()>& step) {
   step();
   std::vector<double> times;
   for (int64_t i = 0; i < o.iters; ++i) {
@@ -143,15 +145,27 @@ void report(const char* what, const ModelSource& source, const BenchOptions& o, 
     step();
     times.push_back(seconds_since(start));
   }
-  const double t = median(times);
-  const double tokens = static_cast<double>(o.batch * (o.src_len + o.tgt_len));
-  std::printf("%s: %s, batch %lld × (source %lld + target %lld tokens), %d threads, median of %lld runs%s\n", what,
-              source.describe().c_str(), (long long)o.batch, (long long)o.src_len, (long long)o.tgt_len, num_threads(),
-              (long long)o.iters, peak.type == kernels::PackedType::BFloat16 ? ", bfloat16 products" : "");
-  std::printf("  time per batch        %10.2f ms\n", t * 1e3);
+  return median(times);
+}
+
+// Tokens/s and the share of the backend's peak of a step that took t
+// seconds for o.replicas batches of `flops` each.
+void report(const char* what, const ModelSource& source, const BenchOptions& o, double flops, double t,
+            const Peak& peak) {
+  const double batches = o.replicas;
+  const double tokens = batches * static_cast<double>(o.batch * (o.src_len + o.tgt_len));
+  const int each = num_threads() / o.replicas;
+  const std::string threads = o.replicas > 1 ? std::to_string(o.replicas) + " replicas × " + std::to_string(each) +
+                                                   (each == 1 ? " thread" : " threads") + ", a batch each"
+                                             : std::to_string(num_threads()) + " threads";
+  std::printf("%s: %s, batch %lld × (source %lld + target %lld tokens), %s, median of %lld runs%s\n", what,
+              source.describe().c_str(), (long long)o.batch, (long long)o.src_len, (long long)o.tgt_len,
+              threads.c_str(), (long long)o.iters, peak.type == kernels::PackedType::BFloat16 ? ", bfloat16 products" : "");
+  if (o.replicas > 1) std::printf("  time per step         %10.2f ms (%d batches)\n", t * 1e3, o.replicas);
+  std::printf("  time per batch        %10.2f ms%s\n", t / batches * 1e3, o.replicas > 1 ? " (the step's ÷ replicas)" : "");
   std::printf("  source+target tokens  %10.0f tokens/s\n", tokens / t);
-  std::printf("  target tokens         %10.0f tokens/s\n", static_cast<double>(o.batch * o.tgt_len) / t);
-  print_peak(peak, flops, t);
+  std::printf("  target tokens         %10.0f tokens/s\n", batches * static_cast<double>(o.batch * o.tgt_len) / t);
+  print_peak(peak, batches * flops, t, o.replicas > 1 ? "step" : "batch");
 }
 
 // Inference: the linear layers multiply by packed weights, as after load_model.
@@ -159,30 +173,47 @@ void bench_forward(const ModelSource& source, const BenchOptions& o) {
   auto model = source.build();
   model->params.pack_linear_weights();
   const Batch batch = random_batch(model->config, o, source.seed);
-  report("forward", source, o, forward_flops(model->config, o.batch, o.src_len, o.tgt_len),
-         [&] { model->forward(batch); }, measure_peak());
+  const double t = median_time(o, [&] { model->forward(batch); });
+  report("forward", source, o, forward_flops(model->config, o.batch, o.src_len, o.tgt_len), t, measure_peak());
 }
 
 // One optimizer step as training runs it: forward with dropout, the
 // label-smoothed loss, backward, Adam, all on unpacked weights (training
 // mode drops packed ones). Counted as 3× the forward FLOPs (the backward of
-// a matrix product is two products of the same size).
+// a matrix product is two products of the same size). With replicas (train
+// --replicas), each replica takes its own batch on its share of the
+// threads, and a step also sums their gradients.
 void bench_train(const ModelSource& source, const BenchOptions& o) {
   kernels::Precision precision = kernels::Precision::Float32;
   kernels::parse_precision(o.precision, &precision);  // checked by the option
   kernels::check_precision(precision);
-  auto model = source.build();
-  const Batch batch = random_batch(model->config, o, source.seed);
-  LabelSmoothedCrossEntropy criterion(0.1f, static_cast<int32_t>(model->config.pad_id));
-  Adam adam(model->params, AdamOptions{});
-  model->set_training(true, source.seed);
-  model->params.set_precision(precision);
-  const Peak peak = measure_peak(kernels::PackedType::Float32, precision);
-  report("train", source, o, 3.0 * forward_flops(model->config, o.batch, o.src_len, o.tgt_len), [&] {
-    model->params.zero_grad();
-    model->forward_backward(batch, criterion);
-    adam.step(1e-4);
-  }, peak);
+  const int threads = num_threads();
+  if (o.replicas > threads)
+    throw Error("--replicas " + std::to_string(o.replicas) + ": more replicas than threads (" +
+                std::to_string(threads) + "); each replica needs a thread of its own");
+  const Peak peak = measure_peak(kernels::PackedType::Float32, precision);  // on all the threads
+  double t = 0, flops = 0;
+  run_replicas(o.replicas, threads / o.replicas, [&](Communicator& job) {
+    auto model = source.build();
+    const Batch batch = random_batch(model->config, o, source.seed + job.rank());
+    LabelSmoothedCrossEntropy criterion(0.1f, static_cast<int32_t>(model->config.pad_id));
+    Adam adam(model->params, AdamOptions{});
+    model->set_training(true, dropout_seed_for_rank(source.seed, job.rank()));
+    model->params.set_precision(precision);
+    GradientAllreduce gradients(model->params, job);
+    const double mine = median_time(o, [&] {
+      model->params.zero_grad();
+      model->forward_backward(batch, criterion);
+      gradients.run();
+      adam.step(1e-4);
+    });
+    if (job.is_root()) {  // every replica's steps end together, at the gradients' sum
+      t = mine;
+      flops = 3.0 * forward_flops(model->config, o.batch, o.src_len, o.tgt_len);
+    }
+    return 0;
+  });
+  report("train", source, o, flops, t, peak);
 }
 
 double peak_resident_mib() {
@@ -270,6 +301,10 @@ void add_bench_command(CLI::App& app) {
         kernels::Precision p;
         return kernels::parse_precision(name, &p) ? std::string() : "must be float32 (fp32) or bfloat16 (bf16)";
       })
+      ->capture_default_str();
+  train->add_option("--replicas", train_options->replicas,
+                    "model replicas, as train --replicas: each takes its own batch on threads ÷ replicas threads")
+      ->check(CLI::Range(1, 1024))
       ->capture_default_str();
 
   auto* decode = bench->add_subcommand("decode", "sentences/s, tokens/s, GFLOP/s and peak memory of translation (KV cache, fixed output length)");

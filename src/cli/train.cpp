@@ -31,6 +31,11 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--dropout", s->dropout, "dropout rate (default: the config's)")->check(CLI::Range(0.0, 0.99));
   cmd->add_option("--max-tokens", o.max_tokens, "tokens per batch")->check(CLI::Range(16, 1 << 24))->capture_default_str();
   cmd->add_option("--accumulate", o.accumulate, "batches per optimizer step")->check(CLI::Range(1, 1024))->capture_default_str();
+  cmd->add_option("--replicas", o.replicas,
+                  "model replicas in this process, each on its own batches and threads ÷ N threads: a step takes "
+                  "accumulate × N batches, as mpirun -np N would; faster than one model on all the threads")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   cmd->add_option("--schedule", s->schedule, "learning-rate schedule: noam (the paper's), inverse-sqrt or constant")
       ->check(CLI::IsMember({"noam", "inverse-sqrt", "constant"}))
       ->capture_default_str();

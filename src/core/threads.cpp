@@ -47,6 +47,16 @@ void set_num_threads(int n) {
 
 int num_threads() { return omp_get_max_threads(); }
 
+ScopedThreadCount::ScopedThreadCount(int n) {
+  if (n <= 0) return;
+  before_ = num_threads();
+  set_num_threads(n);
+}
+
+ScopedThreadCount::~ScopedThreadCount() {
+  if (before_ > 0) omp_set_num_threads(before_);
+}
+
 void bound_openmp_spinning(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
   // 1,000 turns: measured with `bench decode` (small, batch 32, greedy) while

@@ -16,6 +16,20 @@ namespace transformer {
 void set_num_threads(int n);
 int num_threads();
 
+// set_num_threads(n) for the calling thread while it lives, then back to the
+// count before (n <= 0: nothing changes). OpenMP's thread count is per
+// thread: this changes no other thread's.
+class ScopedThreadCount {
+ public:
+  explicit ScopedThreadCount(int n);
+  ~ScopedThreadCount();
+  ScopedThreadCount(const ScopedThreadCount&) = delete;
+  ScopedThreadCount& operator=(const ScopedThreadCount&) = delete;
+
+ private:
+  int before_ = 0;
+};
+
 // OpenMP threads that wait for work spin for a while first (libgomp: 300,000
 // turns). When other processes share the cores, a spinning thread burns the
 // time slice the thread it waits for needs: decoding ran 4× slower with one

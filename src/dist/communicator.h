@@ -36,6 +36,10 @@ class Communicator {
   // after an error the others cannot know about, rather than leave them
   // waiting in a collective for ever.
   [[noreturn]] virtual void abort(int code) = 0;
+  // The threads rank 0 may use for what it does alone while the others wait
+  // (validation): replicas of one process (dist/replicas.h) lend it theirs,
+  // which would otherwise idle. 0: keep its own.
+  virtual int threads_for_root_alone() const { return 0; }
 
   bool is_root() const { return rank() == 0; }
 };

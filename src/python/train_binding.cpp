@@ -76,6 +76,7 @@ void train_from_python(const py::object& on_step, const py::object& on_validatio
   options.take("dropout", dropout);
   options.take("max_tokens", o.max_tokens);
   options.take("accumulate", o.accumulate);
+  options.take("replicas", o.replicas);
   options.take("schedule", schedule);
   options.take("lr_factor", o.schedule.factor);
   options.take("warmup", o.schedule.warmup);

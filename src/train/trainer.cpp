@@ -13,8 +13,10 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/threads.h"
 #include "decode/greedy.h"
 #include "dist/data_parallel.h"
+#include "dist/replicas.h"
 #include "model/loss.h"
 #include "model/model_io.h"
 #include "text/bleu.h"
@@ -334,6 +336,7 @@ void check_train_options(const TrainOptions& o) {
     throw Error("train_source and train_target (or data, a prepared corpus): the training corpus is missing");
   in_range("max_tokens", static_cast<double>(o.max_tokens), 16, 1 << 24);
   in_range("accumulate", static_cast<double>(o.accumulate), 1, 1024);
+  in_range("replicas", static_cast<double>(o.replicas), 1, 1024);
   in_range("warmup", static_cast<double>(o.schedule.warmup), 1, 1 << 30);
   in_range("label_smoothing", o.label_smoothing, 0, 0.99);
   in_range("valid_every", static_cast<double>(o.valid_every), 1, 1 << 30);
@@ -366,8 +369,35 @@ void check_train_options(const TrainOptions& o) {
 
 int train(const TrainOptions& o) { return train(o, *single_process()); }
 
+namespace {
+
+// train(o) as o.replicas replicas of one process (dist/replicas.h), each a
+// rank of the job on its share of the threads.
+int train_replicas(const TrainOptions& o) {
+  const int threads = num_threads();
+  if (o.replicas > threads)
+    throw Error("replicas " + std::to_string(o.replicas) + ": more than the threads (" + std::to_string(threads) +
+                "); each replica needs a thread of its own");
+  return run_replicas(static_cast<int>(o.replicas), threads / static_cast<int>(o.replicas), [&](Communicator& job) {
+    TrainOptions mine = o;
+    mine.replicas = 1;  // one rank of the job
+    // Rank 0 reports and is asked to stop for all (the ranks agree on the
+    // stop each step): the caller's callbacks run on the caller's thread.
+    if (!job.is_root()) mine.on_metrics = nullptr, mine.stop_requested = nullptr;
+    return train(mine, job);
+  });
+}
+
+}  // namespace
+
 int train(const TrainOptions& o, Communicator& comm) {
   check_train_options(o);
+  if (o.replicas > 1) {
+    if (comm.size() > 1)
+      throw Error("replicas " + std::to_string(o.replicas) + " in each of " + std::to_string(comm.size()) +
+                  " processes (mpirun): give replicas or processes, not both");
+    return train_replicas(o);
+  }
   try {
     kernels::check_precision(o.precision);  // before anything is read: a machine without bf16 fails at once
   } catch (const Error& e) {
@@ -422,8 +452,10 @@ int train(const TrainOptions& o, Communicator& comm) {
     if (root) load_checkpoint(checkpoint_path, model, adam, &progress);
     share_progress(progress, comm);
     if (progress.ranks != comm.size())
-      throw Error(checkpoint_path + ": written by a run of " + std::to_string(progress.ranks) +
-                  " process(es); resume it with as many (mpirun -np " + std::to_string(progress.ranks) + ")");
+      throw Error(checkpoint_path + ": written by a job of " + std::to_string(progress.ranks) +
+                  " (replicas or MPI processes), this one has " + std::to_string(comm.size()) +
+                  "; resume it with as many (--replicas " + std::to_string(progress.ranks) + ", or mpirun -np " +
+                  std::to_string(progress.ranks) + ")");
     // The epochs' segmentations depend on the sampling settings, as the
     // model on its configuration: another setting would be another run.
     if (progress.subword_alpha != o.subword_sampling ||
@@ -589,6 +621,8 @@ int train(const TrainOptions& o, Communicator& comm) {
     if (validate_now) {
       double early_stop = 0;
       if (root) {
+        // The other replicas of this process wait: their threads are free.
+        const ScopedThreadCount all_threads(comm.threads_for_root_alone());
         const ValidationResult v = validate(model, data, o, vocab);
         if (probes) probes->record(progress.step, model, vocab);  // evaluation mode, as validation
         model.set_training(true);

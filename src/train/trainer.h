@@ -31,6 +31,13 @@ struct TrainOptions {
                                   // checkpoint.safetensors (last), metrics.jsonl
   int64_t max_tokens = 4096;      // tokens per batch (padded target positions, and source ones)
   int64_t accumulate = 1;         // batches per optimizer step (gradient accumulation)
+  // Model replicas in this process (dist/replicas.h), each on its own batches
+  // and on threads ÷ replicas threads: a step takes accumulate × replicas
+  // batches, as that many processes of an MPI job would, and sums their
+  // gradients in memory. Faster than one model on all the threads (fewer
+  // meetings of the threads); each replica holds its own copy of the model,
+  // its gradients, Adam's moments and the corpus.
+  int64_t replicas = 1;
   LearningRateSchedule schedule;  // the paper's warm-up schedule by default
   AdamOptions adam;               // β1 0.9, β2 0.98, ε 1e-9, clipping
   float label_smoothing = 0.1f;   // ε_ls, the paper's 0.1; 0 trains against the one-hot target
@@ -86,14 +93,16 @@ void set_schedule(TrainOptions& o, const std::string& name);
 // go through it: one Error naming the first option out of range.
 void check_train_options(const TrainOptions& o);
 
-// Runs training to the end; returns the process exit code (0 also after a
-// Ctrl-C, which writes a checkpoint first). Throws Error for bad input.
+// Runs training to the end, as options.replicas replicas; returns the
+// process exit code (0 also after a Ctrl-C, which writes a checkpoint
+// first). Throws Error for bad input.
 int train(const TrainOptions& options);
 
 // The same as one process of a data-parallel job (docs/DISTRIBUTED.md): every
 // process of `job` calls this with the same options; each trains on its
 // share of every step's batches, the gradients are summed over all of them,
-// and rank 0 alone writes logs, metrics and checkpoints.
+// and rank 0 alone writes logs, metrics and checkpoints. options.replicas
+// must be 1 in a job of several processes.
 int train(const TrainOptions& options, Communicator& job);
 
 }  // namespace transformer

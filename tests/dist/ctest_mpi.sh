@@ -17,6 +17,9 @@
 #     same segmentation of every epoch: 2 processes over several epochs end as
 #     1 process accumulating 2 batches, and a 2-process resume mid-epoch is
 #     bit-identical.
+#  8. 2 replicas in one process (train --replicas 2, a thread each) end
+#     bit-identical to 2 processes, dropout on, and each resumes what the
+#     other wrote; --replicas under mpirun is refused.
 #
 #   tests/dist/ctest_mpi.sh TRANSFORMER MPIRUN MULTI30K_DIR
 set -euo pipefail
@@ -60,7 +63,7 @@ echo "== 3. resuming with another number of processes"
 if "${train[@]}" --out parts --dropout 0.1 --max-steps 12 --resume 2>other.log; then
   echo "resumed a 2-process checkpoint in 1 process"; exit 1
 fi
-grep -q "written by a run of 2 process(es); resume it with as many (mpirun -np 2)" other.log
+grep -q "written by a job of 2 (replicas or MPI processes), this one has 1; resume it with as many (--replicas 2, or mpirun -np 2)" other.log
 
 echo "== 4. a process dies"
 launch 2 "${train[@]}" --out dies --dropout 0.1 --max-steps 100000 --valid-every 20 >dies.out 2>&1 &
@@ -130,5 +133,20 @@ compare sampled-two/checkpoint.safetensors sampled-parts/checkpoint.safetensors 
 # the same command with ALPHA 0.2 instead of 0.1 (its last word)
 "${sampled[@]:0:${#sampled[@]}-1}" 0.2 --out sampled-one --accumulate 2 --max-steps 25 --resume 2>refused.log && exit 1
 grep -q "the checkpoint's run had --subword-sampling 0.1 --nbest-size -1" refused.log
+
+echo "== 8. replicas in one process = processes"
+replicas=("$bin" --threads 2 train "${train[@]:4}" --replicas 2 --dropout 0.1 --valid-every 5)
+"${replicas[@]}" --out replicas --max-steps 10 2>replicas.log
+compare whole/checkpoint.safetensors replicas/checkpoint.safetensors --tolerance 0
+"${replicas[@]}" --out replicas-then-processes --max-steps 5 2>>replicas.log
+launch 2 "${train[@]}" --out replicas-then-processes --dropout 0.1 --max-steps 10 --valid-every 5 --resume 2>>replicas.log
+compare whole/checkpoint.safetensors replicas-then-processes/checkpoint.safetensors --tolerance 0
+launch 2 "${train[@]}" --out processes-then-replicas --dropout 0.1 --max-steps 5 --valid-every 5 2>>replicas.log
+"${replicas[@]}" --out processes-then-replicas --max-steps 10 --resume 2>>replicas.log
+compare whole/checkpoint.safetensors processes-then-replicas/checkpoint.safetensors --tolerance 0
+if launch 2 "${train[@]}" --out both --replicas 2 --max-steps 1 >both.log 2>&1; then
+  echo "mpirun with --replicas was not refused"; exit 1
+fi
+grep -q "replicas 2 in each of 2 processes (mpirun): give replicas or processes, not both" both.log
 
 echo "all data-parallel checks passed"

@@ -1,0 +1,35 @@
+// Model replicas in one process (train --replicas, docs/DISTRIBUTED.md): R
+// copies of the model, each on its own threads and its own batches, joined
+// by a Communicator whose collectives are sums in shared memory. The
+// data-parallel trainer runs on it unchanged, as on MPI's processes.
+//
+// Why: one model on all of a machine's cores splits every product of every
+// layer among its threads, and they meet at the end of each (hundreds of
+// times a step), where the one that finished first waits for the other; a
+// replica on its own threads meets the others twice a step. On this 2-core
+// machine two processes of one thread trained 3–26% faster than one of two
+// threads (docs/RESULTS.md).
+#pragma once
+
+#include <functional>
+
+#include "dist/communicator.h"
+
+namespace transformer {
+
+// Thrown by a replica's collective when another replica has failed: that
+// one's own exception is the one run_replicas() rethrows.
+struct ReplicaStopped : std::exception {
+  const char* what() const noexcept override { return "another replica stopped"; }
+};
+
+// Runs body(job) as `replicas` ranks of one job, each with `threads_each`
+// OpenMP threads (the caller's thread count is restored after). Rank 0 runs
+// on the calling thread, so what rank 0 calls back (metrics, a stop request)
+// runs where the caller does; the others on threads of their own. Returns
+// rank 0's result. An exception in any replica makes every collective of the
+// others throw ReplicaStopped, and is rethrown here once all have ended.
+// The job's threads_for_root_alone() is replicas × threads_each.
+int run_replicas(int replicas, int threads_each, const std::function<int(Communicator& job)>& body);
+
+}  // namespace transformer
