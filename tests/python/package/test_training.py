@@ -134,3 +134,28 @@ def test_bad_training_options(data_dir, model_dir, tmp_path):
         transformer.train(max_stepz=3, **data)
     with pytest.raises(FileNotFoundError, match="absent.de: cannot open"):
         transformer.train(**{**data, "train_source": tmp_path / "absent.de"})
+
+
+def test_replicas_equal_the_cli_and_stop_on_ctrl_c(data_dir, model_dir, tmp_path):
+    """replicas=2: the CLI's --replicas 2 to the last bit; rank 0 runs on
+    the calling thread, so the callbacks and Ctrl-C work as with one."""
+    data = dict(train_source=data_dir / "train.de", train_target=data_dir / "train.en", vocab=model_dir / "spm.model")
+    options = {**OPTIONS, "keep_last": 0, "threads": 2, "replicas": 2}
+    steps = []
+    transformer.train(out=tmp_path / "py", on_step=steps.append, **data, **options)
+    cli("--threads", 2, "train", *[a for k, v in data.items() for a in ("--" + k.replace("_", "-"), v)],
+        "--out", tmp_path / "cli",
+        *[arg for name, value in options.items() if name != "threads" for arg in ("--" + name.replace("_", "-"), value)])
+    assert (tmp_path / "py" / "model.safetensors").read_bytes() == (tmp_path / "cli" / "model.safetensors").read_bytes()
+    assert [r["step"] for r in steps] == [4, 8, 12]
+
+    def interrupt_at_step_8(record):
+        if record["step"] == 8:
+            signal.raise_signal(signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        transformer.train(out=tmp_path / "stopped", on_step=interrupt_at_step_8, **data, **options)
+    raw = (tmp_path / "stopped" / "checkpoint.safetensors").read_bytes()
+    header = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])  # safetensors: 8-byte length, JSON header
+    progress = json.loads(header["__metadata__"]["progress"])
+    assert progress["step"] == 8 and progress["ranks"] == 2
