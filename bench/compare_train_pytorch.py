@@ -70,6 +70,9 @@ def parse_args():
     p.add_argument("--threads", type=int, default=2, help="threads for both sides")
     p.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
                    help="our linear layers' products (train --precision); PyTorch trains in float32 either way")
+    p.add_argument("--replicas", type=int, default=1,
+                   help="ours: model replicas (bench train --replicas), each a batch of --batch on threads/replicas "
+                        "threads; PyTorch stays one model on all the threads")
     p.add_argument("--bin", default="build/transformer", help="our binary (relative paths: from the repo root)")
     a = p.parse_args()
     for name in ("batch", "src_len", "tgt_len", "iters", "rounds", "threads"):
@@ -98,7 +101,7 @@ def binary_env():
 def run_ours(binary, a):
     cmd = [binary, "--threads", str(a.threads), "bench", "train", "--preset", a.preset,
            "--batch", str(a.batch), "--src-len", str(a.src_len), "--tgt-len", str(a.tgt_len),
-           "--iters", str(a.iters), "--precision", a.precision]
+           "--iters", str(a.iters), "--precision", a.precision, "--replicas", str(a.replicas)]
     r = subprocess.run(cmd, cwd=REPO, env=binary_env(), capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"error: {' '.join(cmd)} failed with status {r.returncode}:\n{r.stdout}{r.stderr}")
@@ -211,7 +214,8 @@ def main():
     print(f"PyTorch model: {params / 1e6:.2f} M parameters")
     sys.stdout.flush()
 
-    print(f"ours: products in {a.precision}; PyTorch: float32")
+    print(f"ours: products in {a.precision}" + (f", {a.replicas} replicas, a batch each (time per batch: the step's "
+                                                f"÷ {a.replicas})" if a.replicas > 1 else "") + "; PyTorch: float32")
     ours, theirs = [], []
     command = None
     for r in range(a.rounds):
