@@ -378,7 +378,11 @@ int train_replicas(const TrainOptions& o) {
   if (o.replicas > threads)
     throw Error("replicas " + std::to_string(o.replicas) + ": more than the threads (" + std::to_string(threads) +
                 "); each replica needs a thread of its own");
-  return run_replicas(static_cast<int>(o.replicas), threads / static_cast<int>(o.replicas), [&](Communicator& job) {
+  const int each = threads / static_cast<int>(o.replicas);
+  if (threads % o.replicas != 0)
+    std::fprintf(stderr, "note: %d threads for %lld replicas: %d each, %lld left idle\n", threads,
+                 (long long)o.replicas, each, (long long)(threads % o.replicas));
+  return run_replicas(static_cast<int>(o.replicas), each, [&](Communicator& job) {
     TrainOptions mine = o;
     mine.replicas = 1;  // one rank of the job
     // Rank 0 reports and is asked to stop for all (the ranks agree on the
