@@ -470,6 +470,60 @@ TEST_F(Serve, ExplainsOneSentenceForTheExplorer) {
   expect_error(send("GET", "/v1/explain"), 405, "not allowed");
 }
 
+// An explanation waits for a replica no longer than its timeout_ms (or the
+// server's --request-timeout): with the one replica held by a batch that
+// waits to fill (a 1-sentence request and a 3-second batch delay), it gets
+// a 504, and the translation still gets its answer once the delay is over.
+TEST_F(Serve, ExplainWaitsForAReplicaNoLongerThanItsTimeout) {
+  serve::ServerOptions o;
+  o.model_dir = model_;
+  o.port = 0;
+  o.workers = 1;
+  o.max_batch_delay_ms = 3000;
+  serve::Server server(o);
+  server.load();
+  const int port = server.start();
+  Reply translated;
+  std::thread translation([&] { translated = send("POST", "/v1/translate", json{{"text", "red cat"}}.dump(), port); });
+  bool held = false;
+  for (int i = 0; i < 1000 && !held; ++i) {
+    held = send("GET", "/metrics", "", port).body.find("\ntransformer_replicas_busy 1") != std::string::npos;
+    if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(held) << "the translation's batch never took the replica";
+  expect_error(send("POST", "/v1/explain", json{{"text", "red cat"}, {"timeout_ms", 100}}.dump(), port), 504,
+               "no model replica was free within 100 ms (the request's timeout_ms, or the server's --request-timeout)");
+  translation.join();
+  EXPECT_EQ(translated.status, 200) << translated.body;
+  // And with the replica free, the same request is answered.
+  EXPECT_EQ(send("POST", "/v1/explain", json{{"text", "red cat"}, {"timeout_ms", 100}}.dump(), port).status, 200);
+  expect_error(send("POST", "/v1/explain", json{{"text", "red"}, {"timeout_ms", 0}}.dump(), port), 400,
+               "field 'timeout_ms'");
+}
+
+// An explanation with a replica free is not held up by the timeout, and the
+// pool gives a replica to one holder at a time.
+TEST(ServeReplicaPool, BorrowUntilGivesUpAtItsDeadlineAndTakesAReplicaGivenBack) {
+  char tmpl[] = "/tmp/transformer-pool-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  serve::ReplicaPool pool(test_support::make_serve_model(dir), 1);
+  const auto now = [] { return std::chrono::steady_clock::now(); };
+  std::optional<serve::ReplicaPool::Lease> held = pool.borrow_until(now() + std::chrono::seconds(10));
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(pool.busy(), 1u);
+  const auto start = now();
+  EXPECT_FALSE(pool.borrow_until(start + std::chrono::milliseconds(50)).has_value());
+  EXPECT_GE(now() - start, std::chrono::milliseconds(50));
+  std::thread giver([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    held.reset();
+  });
+  EXPECT_TRUE(pool.borrow_until(now() + std::chrono::seconds(60)).has_value());
+  giver.join();
+  EXPECT_EQ(pool.busy(), 0u);
+  fs::remove_all(dir);
+}
+
 // What the served explorer page GETs to pre-fill its sentence box and draw
 // the training curves: the model directory's examples.txt and metrics.jsonl,
 // read at each request.

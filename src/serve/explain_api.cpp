@@ -36,9 +36,12 @@ ExplainRequest parse_explain_request(const std::string& body, const explain::Exp
       o.max_length_a = get_number(v, key, 0, 100);
     } else if (key == "max_length_b") {
       o.max_length_b = get_integer(v, key, 0, 100000);
+    } else if (key == "timeout_ms") {
+      request.timeout_ms = get_integer(v, key, 1, 3600000);  // as /v1/translate's
     } else {
       throw ApiError(400, "unknown field '" + key +
-                              "' (known: text, beam, n_best, length_penalty, top_k, max_length_a, max_length_b)");
+                              "' (known: text, beam, n_best, length_penalty, top_k, max_length_a, max_length_b, "
+                              "timeout_ms)");
     }
   }
   if (!has_text) bad_field("text", "missing: send {\"text\": \"a sentence\"}");

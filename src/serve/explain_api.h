@@ -14,6 +14,7 @@ namespace transformer::serve {
 struct ExplainRequest {
   std::string sentence;            // "text": one non-empty sentence
   explain::ExplainOptions options; // the defaults with the request's fields applied
+  int64_t timeout_ms = 0;          // "timeout_ms": the longest wait for a replica, if sooner than the server's; 0: unset
 };
 
 // Malformed JSON, an unknown field, a wrong type or an out-of-range value is

@@ -22,6 +22,14 @@ ReplicaPool::Lease ReplicaPool::borrow() {
   return Lease(*this, index);
 }
 
+std::optional<ReplicaPool::Lease> ReplicaPool::borrow_until(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  if (!available_.wait_until(lock, deadline, [&] { return !free_.empty(); })) return std::nullopt;
+  const size_t index = free_.back();
+  free_.pop_back();
+  return std::optional<Lease>(std::in_place, *this, index);
+}
+
 size_t ReplicaPool::busy() const {
   std::lock_guard lock(mutex_);
   return models_.size() - free_.size();

@@ -4,6 +4,7 @@
 // busy) and the lease gives it back when it goes out of scope.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
@@ -42,6 +43,8 @@ class ReplicaPool {
 
   // Blocks until a replica is free.
   Lease borrow();
+  // The same, waiting no later than `deadline`: nothing then.
+  std::optional<Lease> borrow_until(std::chrono::steady_clock::time_point deadline);
 
   size_t size() const { return models_.size(); }
   // Replicas lent out now.

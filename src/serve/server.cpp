@@ -464,7 +464,21 @@ void Server::handle_explain(const std::string& body, httplib::Response& response
   } catch (const Error& e) {
     throw ApiError(400, e.what());
   }
-  const ReplicaPool::Lease replica = model.replicas.borrow();
+  // It waits for a replica as a translation waits for its batch: no longer
+  // than --request-timeout, or the request's timeout_ms if that is sooner
+  // (then 504), not for ever on an HTTP thread behind translations and
+  // other explanations.
+  int64_t timeout_ms = options_.request_timeout_ms;
+  if (parsed.timeout_ms > 0 && (timeout_ms == 0 || parsed.timeout_ms < timeout_ms)) timeout_ms = parsed.timeout_ms;
+  std::optional<ReplicaPool::Lease> lease =
+      timeout_ms == 0 ? std::optional<ReplicaPool::Lease>(model.replicas.borrow())
+                      : model.replicas.borrow_until(std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms));
+  if (!lease)
+    throw ApiError(504, "no model replica was free within " + std::to_string(timeout_ms) +
+                            " ms (the request's timeout_ms, or the server's --request-timeout): the translations and "
+                            "explanations before this one held them all");
+  if (stopping_) throw ApiError(503, "the server is shutting down", 1);
+  const ReplicaPool::Lease& replica = *lease;
   // This HTTP thread's OpenMP setting, as each batcher worker sets its own.
   set_num_threads(threads_per_replica(options_));
   const auto started = std::chrono::steady_clock::now();
