@@ -33,7 +33,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--accumulate", o.accumulate, "batches per optimizer step")->check(CLI::Range(1, 1024))->capture_default_str();
   cmd->add_option("--replicas", o.replicas,
                   "model replicas in this process, each on its own batches and threads ÷ N threads: a step takes "
-                  "accumulate × N batches, as mpirun -np N would; faster than one model on all the threads")
+                  "accumulate × N batches, as mpirun -np N would; usually faster than one model on all the threads")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   cmd->add_option("--schedule", s->schedule, "learning-rate schedule: noam (the paper's), inverse-sqrt or constant")

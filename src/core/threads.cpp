@@ -50,11 +50,14 @@ int num_threads() { return omp_get_max_threads(); }
 ScopedThreadCount::ScopedThreadCount(int n) {
   if (n <= 0) return;
   before_ = num_threads();
+  dynamic_before_ = omp_get_dynamic() != 0;
   set_num_threads(n);
 }
 
 ScopedThreadCount::~ScopedThreadCount() {
-  if (before_ > 0) omp_set_num_threads(before_);
+  if (before_ == 0) return;
+  omp_set_num_threads(before_);
+  omp_set_dynamic(dynamic_before_);
 }
 
 void bound_openmp_spinning(char** argv) {

@@ -28,6 +28,7 @@ class ScopedThreadCount {
 
  private:
   int before_ = 0;
+  bool dynamic_before_ = false;
 };
 
 // OpenMP threads that wait for work spin for a while first (libgomp: 300,000

@@ -30,6 +30,7 @@ class Rendezvous {
   void wait_for_all() {
     std::unique_lock<std::mutex> lock(mutex_);
     if (failed_) throw ReplicaStopped();
+    if (departed_ > 0) throw_departed();
     const uint64_t mine = generation_;
     if (++arrived_ == size_) {
       arrived_ = 0;
@@ -37,13 +38,23 @@ class Rendezvous {
       all_arrived_.notify_all();
       return;
     }
-    all_arrived_.wait(lock, [&] { return generation_ != mine || failed_; });
-    if (generation_ == mine) throw ReplicaStopped();
+    all_arrived_.wait(lock, [&] { return generation_ != mine || failed_ || departed_ > 0; });
+    if (generation_ != mine) return;  // all arrived, even if one has left since
+    if (failed_) throw ReplicaStopped();
+    throw_departed();
   }
 
   void fail() {
     const std::lock_guard<std::mutex> lock(mutex_);
     failed_ = true;
+    all_arrived_.notify_all();
+  }
+
+  // A replica's body returned: one still waiting, or arriving later, would
+  // wait for ever, and gets an Error instead.
+  void leave() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    ++departed_;
     all_arrived_.notify_all();
   }
 
@@ -57,9 +68,14 @@ class Rendezvous {
   const int size_;
   std::mutex mutex_;
   std::condition_variable all_arrived_;
-  int arrived_ = 0;
+  int arrived_ = 0, departed_ = 0;
   uint64_t generation_ = 0;
   bool failed_ = false;
+
+  [[noreturn]] static void throw_departed() {
+    throw Error("a replica returned while another waited for it in a collective (replicas must make the same "
+                "collectives)");
+  }
 };
 
 class Replica final : public Communicator {
@@ -78,6 +94,9 @@ class Replica final : public Communicator {
   void broadcast(std::span<uint64_t> v) override { from_root(v); }
 
   void gather(uint64_t value, std::span<uint64_t> at_root) override {
+    if (rank_ == 0 && at_root.size() < static_cast<size_t>(size_))
+      throw Error("gather: rank 0's buffer holds " + std::to_string(at_root.size()) + " values, not " +
+                  std::to_string(size_));
     publish(&value, 1);
     if (rank_ == 0)
       for (int r = 0; r < size_; ++r) at_root[r] = *static_cast<const uint64_t*>(meet_.slots[r].data);
@@ -87,6 +106,9 @@ class Replica final : public Communicator {
   uint64_t scatter(std::span<const uint64_t> from_root) override {
     // Only rank 0's values are read: the others may pass none.
     publish(const_cast<uint64_t*>(from_root.data()), from_root.size(), /*same_count=*/false);
+    if (meet_.slots[0].count < static_cast<size_t>(size_))  // every replica sees it, so all throw
+      throw Error("scatter: rank 0 gave " + std::to_string(meet_.slots[0].count) + " values for " +
+                  std::to_string(size_) + " replicas");
     const uint64_t mine = static_cast<const uint64_t*>(meet_.slots[0].data)[rank_];
     meet_.wait_for_all();
     return mine;
@@ -152,14 +174,18 @@ int run_replicas(int replicas, int threads_each, const std::function<int(Communi
   Rendezvous meet(replicas);
   std::vector<Replica> members;
   members.reserve(static_cast<size_t>(replicas));
-  for (int r = 0; r < replicas; ++r) members.emplace_back(meet, r, replicas, replicas * threads_each);
+  // What rank 0 may use alone: the caller's threads, spare ones included.
+  const int threads_total = std::max(num_threads(), replicas * threads_each);
+  for (int r = 0; r < replicas; ++r) members.emplace_back(meet, r, replicas, threads_total);
 
   std::mutex error_mutex;
   std::exception_ptr first_error;
   auto run = [&](int rank) -> int {
     try {
       const ScopedThreadCount threads(threads_each);
-      return body(members[rank]);
+      const int result = body(members[rank]);
+      meet.leave();
+      return result;
     } catch (const ReplicaStopped&) {
       // Another replica failed; its exception is the one to report.
     } catch (...) {

@@ -29,7 +29,10 @@ struct ReplicaStopped : std::exception {
 // runs where the caller does; the others on threads of their own. Returns
 // rank 0's result. An exception in any replica makes every collective of the
 // others throw ReplicaStopped, and is rethrown here once all have ended.
-// The job's threads_for_root_alone() is replicas × threads_each.
+// A replica that returns while another waits in a collective (they made
+// different collectives: a bug) makes the waiting one throw an Error. The
+// job's threads_for_root_alone() is the caller's thread count (at least
+// replicas × threads_each).
 int run_replicas(int replicas, int threads_each, const std::function<int(Communicator& job)>& body);
 
 }  // namespace transformer

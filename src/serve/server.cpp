@@ -472,7 +472,7 @@ void Server::handle_explain(const std::string& body, httplib::Response& response
   if (parsed.timeout_ms > 0 && (timeout_ms == 0 || parsed.timeout_ms < timeout_ms)) timeout_ms = parsed.timeout_ms;
   std::optional<ReplicaPool::Lease> lease =
       timeout_ms == 0 ? std::optional<ReplicaPool::Lease>(model.replicas.borrow())
-                      : model.replicas.borrow_until(std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms));
+                      : model.replicas.borrow_until(trace.start + std::chrono::milliseconds(timeout_ms));
   if (!lease)
     throw ApiError(504, "no model replica was free within " + std::to_string(timeout_ms) +
                             " ms (the request's timeout_ms, or the server's --request-timeout): the translations and "

@@ -34,8 +34,8 @@ struct TrainOptions {
   // Model replicas in this process (dist/replicas.h), each on its own batches
   // and on threads ÷ replicas threads: a step takes accumulate × replicas
   // batches, as that many processes of an MPI job would, and sums their
-  // gradients in memory. Faster than one model on all the threads (fewer
-  // meetings of the threads); each replica holds its own copy of the model,
+  // gradients in memory. Usually faster than one model on all the threads
+  // (fewer meetings of the threads); each replica holds its own copy of the model,
   // its gradients, Adam's moments and the corpus.
   int64_t replicas = 1;
   LearningRateSchedule schedule;  // the paper's warm-up schedule by default
