@@ -89,16 +89,20 @@ TEST_F(TranslateCli, ReversesWordsLineByLineInInputOrder) {
                                                       "dog red big cat the jumps"}));
 }
 
-// The same tokens whatever the batch; the scores agree to float32 round-off
-// (a matrix product's summation order may depend on how many rows it has).
+// The same tokens whatever the batch, and whichever replica translates a
+// sentence (--replicas: sampling included, each sentence keeps its stream);
+// the scores agree to float32 round-off (a matrix product's summation order
+// may depend on how many rows it has, and on its threads).
 TEST_F(TranslateCli, SameOutputAloneAndInAnyBatch) {
   for (const std::string search : {"--beam 1", "--beam 4 --n-best 4", "--sample --seed 5 --temperature 3 --n-best 1"}) {
     const std::string base = "translate --model " + model_ + " " + search + " " + dir_ + "/input.txt";
     const Result together = run(base);
     ASSERT_EQ(together.exit_code, 0) << together.err;
     const auto expected = lines_of(together.out);
-    for (const std::string batching : {"--batch 1", "--batch 2", "--max-tokens 9", "--max-tokens 1"}) {
-      const Result r = run(base + " " + batching);
+    for (const auto& [threads, batching] : std::vector<std::pair<std::string, std::string>>{
+             {"", "--batch 1"}, {"", "--batch 2"}, {"", "--max-tokens 9"}, {"", "--max-tokens 1"},
+             {"--threads 2 ", "--replicas 2"}, {"--threads 3 ", "--replicas 3 --batch 1"}}) {
+      const Result r = run(threads + base + " " + batching);
       ASSERT_EQ(r.exit_code, 0) << r.err;
       const auto got = lines_of(r.out);
       ASSERT_EQ(got.size(), expected.size()) << search << " " << batching;
@@ -214,6 +218,9 @@ TEST_F(TranslateCli, BadInputIsNamed) {
   r = run("translate --beam 2 --n-best 3 --model " + model_ + " " + dir_ + "/input.txt");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("--n-best"));
+  r = run("--threads 2 translate --replicas 3 --model " + model_ + " " + dir_ + "/input.txt");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("--replicas 3: more than the threads (2)"));
 
   r = run("score --model " + model_ + " " + file("a.txt", "red\nblue\n") + " " + file("b.txt", "red\n"));
   EXPECT_EQ(r.exit_code, 1);
