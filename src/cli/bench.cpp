@@ -228,48 +228,61 @@ double peak_resident_mib() {
 // stored in, float32 for a new model).
 void bench_decode(const ModelSource& source, const BenchOptions& o, int64_t beam,
                   std::optional<kernels::PackedType> compute) {
-  // A --model is packed as it loads, in `compute`: packing it twice would
-  // count a float32 copy in the peak memory of an int8 run.
-  auto model = source.build(compute);
-  if (source.model_dir.empty()) model->params.pack_linear_weights(compute.value_or(kernels::PackedType::Float32));
-  const kernels::PackedType type = compute.value_or(model->config.weight_type);
-  const ModelConfig& c = model->config;
-  if (o.tgt_len + 1 > c.max_length) throw Error("--tgt-len: the output and its start token do not fit the model's max_length");
-  const int64_t pieces = o.src_len - c.source_wrap_tokens();  // the source as translate wraps it, src_len in all
-  if (pieces < 1) throw Error("--src-len: no room for a source piece beside the BOS/EOS the model's config adds");
-  const Batch batch = random_batch(c, o, source.seed);
-  std::vector<std::vector<int32_t>> sources(o.batch);
-  for (int64_t b = 0; b < o.batch; ++b)
-    sources[b] = c.wrap_source({batch.src_ids.begin() + b * o.src_len, batch.src_ids.begin() + b * o.src_len + pieces});
-  const std::vector<int64_t> limits(o.batch, o.tgt_len);
-  // The fixed-length benchmark (CTranslate2 reports the same): EOS may not
-  // end a sentence before the limit, so every output has tgt_len tokens.
-  BeamOptions options;
-  options.beam_size = beam;
-  options.min_length = o.tgt_len;
-  auto decode = [&] {
-    TransformerScorer scorer(*model, sources, beam, o.tgt_len + 1);
-    const auto found = beam_search(scorer, o.batch, limits, c.decoder_start_id(), static_cast<int32_t>(c.eos_id), options);
-    if (static_cast<int64_t>(found[0][0].tokens.size()) != o.tgt_len) throw Error("bench decode: output length is not fixed");
-  };
-  decode();  // warm-up: sizes every buffer
-  std::vector<double> times;
-  for (int64_t i = 0; i < o.iters; ++i) {
-    const auto start = Clock::now();
-    decode();
-    times.push_back(seconds_since(start));
-  }
-  const double t = median(times);
+  const int threads = num_threads();
+  if (o.replicas > threads)
+    throw Error("--replicas " + std::to_string(o.replicas) + ": more replicas than threads (" +
+                std::to_string(threads) + "); each replica needs a thread of its own");
+  // With replicas (translate --replicas), each decodes a batch of its own on
+  // its share of the threads, and a timed run ends when the last of them
+  // ends (a barrier), so the figures are the replicas' together.
+  double t = 0, flops = 0;
+  kernels::PackedType type = kernels::PackedType::Float32;
+  run_replicas(o.replicas, threads / o.replicas, [&](Communicator& job) {
+    // A --model is packed as it loads, in `compute`: packing it twice would
+    // count a float32 copy in the peak memory of an int8 run.
+    auto model = source.build(compute);
+    if (source.model_dir.empty()) model->params.pack_linear_weights(compute.value_or(kernels::PackedType::Float32));
+    const ModelConfig& c = model->config;
+    if (o.tgt_len + 1 > c.max_length) throw Error("--tgt-len: the output and its start token do not fit the model's max_length");
+    const int64_t pieces = o.src_len - c.source_wrap_tokens();  // the source as translate wraps it, src_len in all
+    if (pieces < 1) throw Error("--src-len: no room for a source piece beside the BOS/EOS the model's config adds");
+    const Batch batch = random_batch(c, o, source.seed + job.rank());
+    std::vector<std::vector<int32_t>> sources(o.batch);
+    for (int64_t b = 0; b < o.batch; ++b)
+      sources[b] = c.wrap_source({batch.src_ids.begin() + b * o.src_len, batch.src_ids.begin() + b * o.src_len + pieces});
+    const std::vector<int64_t> limits(o.batch, o.tgt_len);
+    // The fixed-length benchmark (CTranslate2 reports the same): EOS may not
+    // end a sentence before the limit, so every output has tgt_len tokens.
+    BeamOptions options;
+    options.beam_size = beam;
+    options.min_length = o.tgt_len;
+    const double mine = median_time(o, [&] {
+      TransformerScorer scorer(*model, sources, beam, o.tgt_len + 1);
+      const auto found = beam_search(scorer, o.batch, limits, c.decoder_start_id(), static_cast<int32_t>(c.eos_id), options);
+      if (static_cast<int64_t>(found[0][0].tokens.size()) != o.tgt_len) throw Error("bench decode: output length is not fixed");
+      job.barrier();
+    });
+    if (job.is_root()) {
+      t = mine;
+      type = compute.value_or(c.weight_type);
+      flops = decode_flops(c, o.batch, beam, o.src_len, o.tgt_len);
+    }
+    return 0;
+  });
   // The peak afterwards: its 64 MiB of matrices must not count in decoding's memory.
   const double resident = peak_resident_mib();
   const Peak peak = measure_peak(type);
-  std::printf("decode: %s, %s products, batch %lld, beam %lld, source %lld tokens, output forced to %lld tokens, %d threads, median of %lld runs\n",
+  const double batches = o.replicas;
+  const std::string how = o.replicas > 1 ? std::to_string(o.replicas) + " replicas × " +
+                                               std::to_string(threads / o.replicas) + " thread(s), a batch each"
+                                         : std::to_string(threads) + " threads";
+  std::printf("decode: %s, %s products, batch %lld, beam %lld, source %lld tokens, output forced to %lld tokens, %s, median of %lld runs\n",
               source.describe().c_str(), kernels::packed_type_name(type), (long long)o.batch, (long long)beam,
-              (long long)o.src_len, (long long)o.tgt_len, num_threads(), (long long)o.iters);
-  std::printf("  time per batch        %10.2f ms\n", t * 1e3);
-  std::printf("  sentences             %10.1f sentences/s\n", static_cast<double>(o.batch) / t);
-  std::printf("  target tokens         %10.0f tokens/s\n", static_cast<double>(o.batch * o.tgt_len) / t);
-  print_peak(peak, decode_flops(c, o.batch, beam, o.src_len, o.tgt_len), t);
+              (long long)o.src_len, (long long)o.tgt_len, how.c_str(), (long long)o.iters);
+  std::printf("  time per batch        %10.2f ms%s\n", t / batches * 1e3, o.replicas > 1 ? " (a run's ÷ replicas)" : "");
+  std::printf("  sentences             %10.1f sentences/s\n", batches * static_cast<double>(o.batch) / t);
+  std::printf("  target tokens         %10.0f tokens/s\n", batches * static_cast<double>(o.batch * o.tgt_len) / t);
+  print_peak(peak, batches * flops, t, o.replicas > 1 ? "run" : "batch");
   std::printf("  peak memory           %10.1f MiB (resident)\n", resident);
 }
 
@@ -319,6 +332,10 @@ void add_bench_command(CLI::App& app) {
   decode->add_option("--src-len", o->src_len, "source tokens per sentence")->check(CLI::Range(1, 100000))->capture_default_str();
   decode->add_option("--tgt-len", o->tgt_len, "output tokens per sentence (EOS is never chosen)")->check(CLI::Range(1, 100000))->capture_default_str();
   decode->add_option("--iters", o->iters, "timed runs (the median is reported)")->check(CLI::Range(1, 100000))->capture_default_str();
+  decode->add_option("--replicas", o->replicas,
+                     "model replicas, as translate --replicas: each decodes its own batch on threads ÷ replicas threads")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   decode->callback([source, o, beam, compute] { bench_decode(*source, *o, *beam, compute_type(*compute)); });
   add_bench_allreduce_command(*bench);
 }
