@@ -231,5 +231,25 @@ TEST(Replicas, BadCountsAreRefused) {
   EXPECT_THROW(run_replicas(2, 0, [](Communicator&) { return 0; }), Error);
 }
 
+// What each replica's threads are, for every command with replicas: the
+// caller's ÷ replicas, the remainder noted, and more replicas than threads
+// refused by the option's name.
+TEST(Replicas, ThreadsPerReplicaShareTheCallersAndNameTheOption) {
+  const ScopedThreadCount five(5);
+  EXPECT_EQ(threads_per_replica(1, "--replicas"), 5);
+  EXPECT_EQ(threads_per_replica(5, "--replicas"), 1);
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(threads_per_replica(2, "--replicas"), 2);
+  EXPECT_THAT(testing::internal::GetCapturedStderr(), HasSubstr("5 threads for 2 replicas: 2 each, 1 left idle"));
+  for (const int64_t bad : {int64_t{6}, int64_t{0}}) {
+    try {
+      threads_per_replica(bad, "replicas");
+      ADD_FAILURE() << bad << " replicas were not refused";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("replicas " + std::to_string(bad) + ": "));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace transformer

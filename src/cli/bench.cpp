@@ -148,21 +148,33 @@ double median_time(const BenchOptions& o, const std::function<void()>& step) {
   return median(times);
 }
 
+// How a benchmark's batches share the threads, for its header line: with
+// replicas, each its own batch on its share of the threads.
+std::string threads_text(int replicas) {
+  auto threads = [](int n) { return std::to_string(n) + (n == 1 ? " thread" : " threads"); };
+  if (replicas == 1) return threads(num_threads());
+  return std::to_string(replicas) + " replicas × " + threads(num_threads() / replicas) + ", a batch each";
+}
+
+// The time of a batch, t for one timed `run` (a step, a decoding run) of
+// `replicas` batches at once: with replicas, the run's time too.
+void print_time_per_batch(double t, int replicas, const std::string& run) {
+  if (replicas > 1) std::printf("  %-21s %10.2f ms (%d batches)\n", ("time per " + run).c_str(), t * 1e3, replicas);
+  std::printf("  time per batch        %10.2f ms%s\n", t / replicas * 1e3,
+              replicas > 1 ? (" (the " + run + "'s ÷ replicas)").c_str() : "");
+}
+
 // Tokens/s and the share of the backend's peak of a step that took t
 // seconds for o.replicas batches of `flops` each.
 void report(const char* what, const ModelSource& source, const BenchOptions& o, double flops, double t,
             const Peak& peak) {
   const double batches = o.replicas;
   const double tokens = batches * static_cast<double>(o.batch * (o.src_len + o.tgt_len));
-  const int each = num_threads() / o.replicas;
-  const std::string threads = o.replicas > 1 ? std::to_string(o.replicas) + " replicas × " + std::to_string(each) +
-                                                   (each == 1 ? " thread" : " threads") + ", a batch each"
-                                             : std::to_string(num_threads()) + " threads";
   std::printf("%s: %s, batch %lld × (source %lld + target %lld tokens), %s, median of %lld runs%s\n", what,
               source.describe().c_str(), (long long)o.batch, (long long)o.src_len, (long long)o.tgt_len,
-              threads.c_str(), (long long)o.iters, peak.type == kernels::PackedType::BFloat16 ? ", bfloat16 products" : "");
-  if (o.replicas > 1) std::printf("  time per step         %10.2f ms (%d batches)\n", t * 1e3, o.replicas);
-  std::printf("  time per batch        %10.2f ms%s\n", t / batches * 1e3, o.replicas > 1 ? " (the step's ÷ replicas)" : "");
+              threads_text(o.replicas).c_str(), (long long)o.iters,
+              peak.type == kernels::PackedType::BFloat16 ? ", bfloat16 products" : "");
+  print_time_per_batch(t, o.replicas, "step");
   std::printf("  source+target tokens  %10.0f tokens/s\n", tokens / t);
   std::printf("  target tokens         %10.0f tokens/s\n", batches * static_cast<double>(o.batch * o.tgt_len) / t);
   print_peak(peak, batches * flops, t, o.replicas > 1 ? "step" : "batch");
@@ -187,13 +199,10 @@ void bench_train(const ModelSource& source, const BenchOptions& o) {
   kernels::Precision precision = kernels::Precision::Float32;
   kernels::parse_precision(o.precision, &precision);  // checked by the option
   kernels::check_precision(precision);
-  const int threads = num_threads();
-  if (o.replicas > threads)
-    throw Error("--replicas " + std::to_string(o.replicas) + ": more replicas than threads (" +
-                std::to_string(threads) + "); each replica needs a thread of its own");
+  const int each = threads_per_replica(o.replicas, "--replicas");
   const Peak peak = measure_peak(kernels::PackedType::Float32, precision);  // on all the threads
   double t = 0, flops = 0;
-  run_replicas(o.replicas, threads / o.replicas, [&](Communicator& job) {
+  run_replicas(o.replicas, each, [&](Communicator& job) {
     auto model = source.build();
     const Batch batch = random_batch(model->config, o, source.seed + job.rank());
     LabelSmoothedCrossEntropy criterion(0.1f, static_cast<int32_t>(model->config.pad_id));
@@ -228,16 +237,13 @@ double peak_resident_mib() {
 // stored in, float32 for a new model).
 void bench_decode(const ModelSource& source, const BenchOptions& o, int64_t beam,
                   std::optional<kernels::PackedType> compute) {
-  const int threads = num_threads();
-  if (o.replicas > threads)
-    throw Error("--replicas " + std::to_string(o.replicas) + ": more replicas than threads (" +
-                std::to_string(threads) + "); each replica needs a thread of its own");
+  const int each = threads_per_replica(o.replicas, "--replicas");
   // With replicas (translate --replicas), each decodes a batch of its own on
   // its share of the threads, and a timed run ends when the last of them
   // ends (a barrier), so the figures are the replicas' together.
   double t = 0, flops = 0;
   kernels::PackedType type = kernels::PackedType::Float32;
-  run_replicas(o.replicas, threads / o.replicas, [&](Communicator& job) {
+  run_replicas(o.replicas, each, [&](Communicator& job) {
     // A --model is packed as it loads, in `compute`: packing it twice would
     // count a float32 copy in the peak memory of an int8 run.
     auto model = source.build(compute);
@@ -273,13 +279,10 @@ void bench_decode(const ModelSource& source, const BenchOptions& o, int64_t beam
   const double resident = peak_resident_mib();
   const Peak peak = measure_peak(type);
   const double batches = o.replicas;
-  const std::string how = o.replicas > 1 ? std::to_string(o.replicas) + " replicas × " +
-                                               std::to_string(threads / o.replicas) + " thread(s), a batch each"
-                                         : std::to_string(threads) + " threads";
   std::printf("decode: %s, %s products, batch %lld, beam %lld, source %lld tokens, output forced to %lld tokens, %s, median of %lld runs\n",
               source.describe().c_str(), kernels::packed_type_name(type), (long long)o.batch, (long long)beam,
-              (long long)o.src_len, (long long)o.tgt_len, how.c_str(), (long long)o.iters);
-  std::printf("  time per batch        %10.2f ms%s\n", t / batches * 1e3, o.replicas > 1 ? " (a run's ÷ replicas)" : "");
+              (long long)o.src_len, (long long)o.tgt_len, threads_text(o.replicas).c_str(), (long long)o.iters);
+  print_time_per_batch(t, o.replicas, "run");
   std::printf("  sentences             %10.1f sentences/s\n", batches * static_cast<double>(o.batch) / t);
   std::printf("  target tokens         %10.0f tokens/s\n", batches * static_cast<double>(o.batch * o.tgt_len) / t);
   print_peak(peak, batches * flops, t, o.replicas > 1 ? "run" : "batch");

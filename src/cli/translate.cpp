@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <iostream>
 #include <numeric>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/compute_type.h"
@@ -15,9 +14,9 @@
 #include "cli/lines.h"
 #include "core/error.h"
 #include "core/file_io.h"
-#include "core/threads.h"
 #include "decode/alignment.h"
 #include "decode/translator.h"
+#include "dist/replicas.h"
 
 namespace transformer::cli {
 
@@ -41,40 +40,29 @@ std::vector<Translation> translate_on_replicas(const EnsembleModels& loaded, con
                                                std::optional<kernels::PackedType> compute,
                                                const TranslatorOptions& options,
                                                const std::vector<std::vector<int32_t>>& sources, int replicas) {
-  const int threads = num_threads();
-  if (replicas > threads)
-    throw Error("--replicas " + std::to_string(replicas) + ": more than the threads (" + std::to_string(threads) +
-                "); each replica needs a thread of its own");
+  const int each = threads_per_replica(replicas, "--replicas");
   std::vector<int64_t> by_length(sources.size());
   std::iota(by_length.begin(), by_length.end(), 0);
   std::stable_sort(by_length.begin(), by_length.end(),
                    [&](int64_t a, int64_t b) { return sources[a].size() < sources[b].size(); });
   std::vector<Translation> results(sources.size());
-  std::vector<std::exception_ptr> errors(replicas);
-  auto work = [&](int r) {
-    try {
-      const ScopedThreadCount own(threads / replicas);
-      const EnsembleModels own_models = r == 0 ? EnsembleModels{} : load_ensemble(model_dirs, compute);
-      const EnsembleModels& ensemble = r == 0 ? loaded : own_models;
-      Translator translator(ensemble.models, ensemble.vocabulary, options);
-      std::vector<std::vector<int32_t>> mine;
-      std::vector<int64_t> ids;
-      for (size_t i = r; i < by_length.size(); i += replicas) {
-        mine.push_back(sources[by_length[i]]);
-        ids.push_back(by_length[i]);
-      }
-      std::vector<Translation> translated = translator.translate(mine, ids);
-      for (size_t i = 0; i < ids.size(); ++i) results[ids[i]] = std::move(translated[i]);  // each its own sentences
-    } catch (...) {
-      errors[r] = std::current_exception();
+  // The replicas share nothing but the results, each its own entries: they
+  // make no collective.
+  run_replicas(replicas, each, [&](Communicator& job) {
+    const int r = job.rank();
+    const EnsembleModels own_models = r == 0 ? EnsembleModels{} : load_ensemble(model_dirs, compute);
+    const EnsembleModels& ensemble = r == 0 ? loaded : own_models;
+    Translator translator(ensemble.models, ensemble.vocabulary, options);
+    std::vector<std::vector<int32_t>> mine;
+    std::vector<int64_t> ids;
+    for (size_t i = r; i < by_length.size(); i += replicas) {
+      mine.push_back(sources[by_length[i]]);
+      ids.push_back(by_length[i]);
     }
-  };
-  std::vector<std::thread> others;
-  for (int r = 1; r < replicas; ++r) others.emplace_back(work, r);
-  work(0);
-  for (auto& t : others) t.join();
-  for (const auto& e : errors)
-    if (e) std::rethrow_exception(e);
+    std::vector<Translation> translated = translator.translate(mine, ids);
+    for (size_t i = 0; i < ids.size(); ++i) results[ids[i]] = std::move(translated[i]);
+    return 0;
+  });
   return results;
 }
 

@@ -11,7 +11,9 @@
 // both threads in bf16, 1.01–1.12× in fp32 (docs/RESULTS.md).
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <string>
 
 #include "dist/communicator.h"
 
@@ -34,5 +36,11 @@ struct ReplicaStopped : std::exception {
 // job's threads_for_root_alone() is the caller's thread count (at least
 // replicas × threads_each).
 int run_replicas(int replicas, int threads_each, const std::function<int(Communicator& job)>& body);
+
+// The threads each of `replicas` replicas gets of the caller's: its thread
+// count ÷ replicas. More replicas than threads is an Error that names
+// `option` (the flag or field the count came from); threads that do not
+// divide get a note on stderr, as the remainder stays idle.
+int threads_per_replica(int64_t replicas, const std::string& option);
 
 }  // namespace transformer

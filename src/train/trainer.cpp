@@ -374,14 +374,7 @@ namespace {
 // train(o) as o.replicas replicas of one process (dist/replicas.h), each a
 // rank of the job on its share of the threads.
 int train_replicas(const TrainOptions& o) {
-  const int threads = num_threads();
-  if (o.replicas > threads)
-    throw Error("replicas " + std::to_string(o.replicas) + ": more than the threads (" + std::to_string(threads) +
-                "); each replica needs a thread of its own");
-  const int each = threads / static_cast<int>(o.replicas);
-  if (threads % o.replicas != 0)
-    std::fprintf(stderr, "note: %d threads for %lld replicas: %d each, %lld left idle\n", threads,
-                 (long long)o.replicas, each, (long long)(threads % o.replicas));
+  const int each = threads_per_replica(o.replicas, "replicas");
   return run_replicas(static_cast<int>(o.replicas), each, [&](Communicator& job) {
     TrainOptions mine = o;
     mine.replicas = 1;  // one rank of the job
