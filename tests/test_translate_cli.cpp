@@ -152,6 +152,19 @@ TEST_F(TranslateCli, NBestListsWithTokenScoresThatScoreAgrees) {
   // Forced decoding of the same outputs gives the same per-token log-probabilities.
   const Result scored = run("score --per-token --model " + model_ + " " + file("s.txt", sources) + " " + file("t.txt", targets));
   ASSERT_EQ(scored.exit_code, 0) << scored.err;
+  // And the same, in input order, from replicas that each score some of them.
+  const Result on_replicas = run("--threads 3 score --per-token --replicas 3 --batch 2 --model " + model_ + " " +
+                                 dir_ + "/s.txt " + dir_ + "/t.txt");
+  ASSERT_EQ(on_replicas.exit_code, 0) << on_replicas.err;
+  ASSERT_EQ(lines_of(on_replicas.out).size(), lines_of(scored.out).size());
+  for (size_t k = 0; k < lines_of(scored.out).size(); ++k) {
+    const auto a = split(lines_of(on_replicas.out)[k], " ||| "), b = split(lines_of(scored.out)[k], " ||| ");
+    ASSERT_EQ(a.size(), 2u);
+    EXPECT_NEAR(std::stod(a[0]), std::stod(b[0]), 1e-4) << "pair " << k;
+    const auto tokens_a = numbers(a[1]), tokens_b = numbers(b[1]);
+    ASSERT_EQ(tokens_a.size(), tokens_b.size()) << "pair " << k;
+    for (size_t t = 0; t < tokens_a.size(); ++t) EXPECT_NEAR(tokens_a[t], tokens_b[t], 1e-4) << "pair " << k;
+  }
   const auto expected = lines_of(token_scores), got = lines_of(scored.out);
   ASSERT_EQ(got.size(), expected.size());
   for (size_t k = 0; k < got.size(); ++k) {

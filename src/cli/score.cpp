@@ -13,6 +13,7 @@
 #include "cli/lines.h"
 #include "core/error.h"
 #include "core/file_io.h"
+#include "decode/on_replicas.h"
 #include "decode/score.h"
 #include "decode/translator.h"
 
@@ -27,6 +28,7 @@ void add_score_command(CLI::App& app) {
     bool normalize = false;
     bool per_token = false;
     std::string compute_type;
+    int replicas = 1;
   };
   auto o = std::make_shared<Options>();
   add_models_option(*cmd, o->model_dirs);
@@ -35,6 +37,11 @@ void add_score_command(CLI::App& app) {
   cmd->add_flag("--normalize", o->normalize, "divide each score by its token count (target tokens + EOS)");
   cmd->add_flag("--per-token", o->per_token, "append ||| and each target token's log-probability (then EOS's)");
   add_compute_type_option(*cmd, o->compute_type);
+  cmd->add_option("--replicas", o->replicas,
+                  "copies of the model(s) scoring at once, each its share of the pairs on threads ÷ N threads, as "
+                  "translate --replicas")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   cmd->callback([o] {
     if (o->files.size() == 1) throw CLI::ValidationError("files", "give both SOURCE and TARGET, or neither (stdin)");
     const EnsembleModels ensemble = load_ensemble(o->model_dirs, compute_type(o->compute_type));
@@ -72,7 +79,18 @@ void add_score_command(CLI::App& app) {
       targets[i] = checker.encode_target(target_lines[i], target_where[i]);
     }
 
-    const std::vector<PairScore> scores = score_pairs_in_batches(ensemble.models, sources, targets, o->batch);
+    std::vector<int64_t> lengths;
+    for (size_t i = 0; i < n; ++i) lengths.push_back(std::ssize(sources[i]) + std::ssize(targets[i]));
+    // Replica 0 scores with the models loaded above; the others load their own.
+    const auto compute = compute_type(o->compute_type);
+    const std::vector<PairScore> scores =
+        on_replicas<PairScore>(o->replicas, "--replicas", lengths, [&](int r, const std::vector<int64_t>& ids) {
+          const EnsembleModels own_models = r == 0 ? EnsembleModels{} : load_ensemble(o->model_dirs, compute);
+          const EnsembleModels& models = r == 0 ? ensemble : own_models;
+          std::vector<std::vector<int32_t>> my_sources, my_targets;
+          for (int64_t id : ids) my_sources.push_back(sources[id]), my_targets.push_back(targets[id]);
+          return score_pairs_in_batches(models.models, my_sources, my_targets, o->batch);
+        });
     for (const PairScore& score : scores) {
       const double value = o->normalize ? score.log_prob / static_cast<double>(score.token_log_probs.size()) : score.log_prob;
       std::printf("%.6f", value);

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <numeric>
 
 #include "cli/commands.h"
 #include "cli/compute_type.h"
@@ -15,8 +14,8 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "decode/alignment.h"
+#include "decode/on_replicas.h"
 #include "decode/translator.h"
-#include "dist/replicas.h"
 
 namespace transformer::cli {
 
@@ -28,42 +27,23 @@ std::string format_score(double value) {
   return text;
 }
 
-// The sources translated by `replicas` copies of the models at once, each on
-// threads ÷ replicas threads and its share of the sentences, as
-// CTranslate2's inter_threads: one model on all the threads meets them at
-// every product of every decoding step, which small batches cannot fill.
-// Each replica takes every replicas-th sentence in order of length, so the
-// shares cost about the same, and keeps each sentence's id: a sentence is
-// translated the same alone and in any batch (sampling included).
-// Replica 0 is `loaded`; the others load their own copies.
+// The sources translated by `replicas` copies of the models at once
+// (decode/on_replicas.h), each keeping its sentences' ids: a sentence is
+// translated the same alone and in any batch (sampling included). Replica 0
+// is `loaded`; the others load their own copies.
 std::vector<Translation> translate_on_replicas(const EnsembleModels& loaded, const std::vector<std::string>& model_dirs,
                                                std::optional<kernels::PackedType> compute,
                                                const TranslatorOptions& options,
                                                const std::vector<std::vector<int32_t>>& sources, int replicas) {
-  const int each = threads_per_replica(replicas, "--replicas");
-  std::vector<int64_t> by_length(sources.size());
-  std::iota(by_length.begin(), by_length.end(), 0);
-  std::stable_sort(by_length.begin(), by_length.end(),
-                   [&](int64_t a, int64_t b) { return sources[a].size() < sources[b].size(); });
-  std::vector<Translation> results(sources.size());
-  // The replicas share nothing but the results, each its own entries: they
-  // make no collective.
-  run_replicas(replicas, each, [&](Communicator& job) {
-    const int r = job.rank();
+  std::vector<int64_t> lengths;
+  for (const auto& s : sources) lengths.push_back(std::ssize(s));
+  return on_replicas<Translation>(replicas, "--replicas", lengths, [&](int r, const std::vector<int64_t>& ids) {
     const EnsembleModels own_models = r == 0 ? EnsembleModels{} : load_ensemble(model_dirs, compute);
     const EnsembleModels& ensemble = r == 0 ? loaded : own_models;
-    Translator translator(ensemble.models, ensemble.vocabulary, options);
     std::vector<std::vector<int32_t>> mine;
-    std::vector<int64_t> ids;
-    for (size_t i = r; i < by_length.size(); i += replicas) {
-      mine.push_back(sources[by_length[i]]);
-      ids.push_back(by_length[i]);
-    }
-    std::vector<Translation> translated = translator.translate(mine, ids);
-    for (size_t i = 0; i < ids.size(); ++i) results[ids[i]] = std::move(translated[i]);
-    return 0;
+    for (int64_t id : ids) mine.push_back(sources[id]);
+    return Translator(ensemble.models, ensemble.vocabulary, options).translate(mine, ids);
   });
-  return results;
 }
 
 }  // namespace

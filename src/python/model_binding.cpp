@@ -3,6 +3,7 @@
 // changes the model; loaded_model.h says how inference then sees it).
 #include <nlohmann/json.hpp>
 #include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>  // a path argument may be str or os.PathLike
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -32,7 +33,8 @@ py::dict parameters(const std::shared_ptr<LoadedModel>& loaded) {
   return arrays;
 }
 
-void save(LoadedModel& loaded, const std::string& dir) {
+void save(LoadedModel& loaded, const std::filesystem::path& path) {
+  const std::string dir = path.string();
   py::gil_scoped_release nogil;
   const auto lock = loaded.use();
   // Stored in the type its weights are rounded to: float32, or the type of a
@@ -48,10 +50,10 @@ void bind_model(py::module_& m) {
   py::class_<LoadedModel, std::shared_ptr<LoadedModel>>(m, "Model", "A model directory: config.json, model.safetensors, spm.model")
       .def_static(
           "load",
-          [](const std::string& dir, const std::optional<std::string>& compute_type) {
+          [](const std::filesystem::path& dir, const std::optional<std::string>& compute_type) {
             const auto compute = parse_compute_type(compute_type);
             py::gil_scoped_release nogil;
-            return std::make_shared<LoadedModel>(dir, compute);
+            return std::make_shared<LoadedModel>(dir.string(), compute);
           },
           py::arg("model_dir"), py::arg("compute_type") = py::none(),
           "Loads a model directory; compute_type: float32, bfloat16 or int8 (default: the type it is stored in)")

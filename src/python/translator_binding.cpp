@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/threads.h"
+#include "decode/on_replicas.h"
 #include "decode/score.h"
 #include "python/bindings.h"
 #include "python/compute_type.h"
@@ -25,11 +26,10 @@ namespace {
 
 class PyTranslator {
  public:
-  PyTranslator(std::shared_ptr<LoadedModel> loaded, int threads) : loaded_(std::move(loaded)), threads_(threads) {
-    if (threads < 0)
-      throw Error("threads must not be negative (0: OMP_NUM_THREADS when set, else all cores), not " +
-                  std::to_string(threads));
-  }
+  // replicas: loaded, then the other copies of the model (each computes
+  // one batch at a time, on threads ÷ replicas threads).
+  PyTranslator(std::vector<std::shared_ptr<LoadedModel>> replicas, int threads)
+      : replicas_(std::move(replicas)), loaded_(replicas_.front()), threads_(threads) {}
 
   std::vector<TranslationResult> translate(const py::handle& sentences, const TranslatorOptions& options,
                                            const std::optional<std::vector<std::string>>& names) {
@@ -40,9 +40,18 @@ class PyTranslator {
       Translator translator(loaded_->model(), loaded_->vocabulary(), options);  // checks the options
       std::vector<std::vector<int32_t>> sources;
       for (const SentenceInput& s : inputs) sources.push_back(encode_source(translator, s));
-      const auto lock = loaded_->use();
       set_num_threads(threads_);
-      translations = translator.translate(sources);
+      std::vector<int64_t> lengths;
+      for (const auto& source : sources) lengths.push_back(std::ssize(source));
+      translations = on_replicas<Translation>(replica_count(), "replicas", lengths, [&](int r, const std::vector<int64_t>& ids) {
+        LoadedModel& replica = *replicas_[r];
+        std::vector<std::vector<int32_t>> mine;
+        for (int64_t id : ids) mine.push_back(sources[id]);
+        std::vector<int64_t> sentence_ids;  // sampling seeds each by its place in the whole input
+        for (int64_t id : ids) sentence_ids.push_back(options.first_sentence_id + id);
+        const auto lock = replica.use();
+        return Translator(replica.model(), replica.vocabulary(), options).translate(mine, sentence_ids);
+      });
     }
     std::vector<TranslationResult> results;
     for (const Translation& t : translations) results.push_back(translation_result(t, loaded_->vocabulary(), options));
@@ -66,9 +75,16 @@ class PyTranslator {
         if (source_ids.back().empty()) throw Error(sources[i].where + ": empty source sentence");
         target_ids.push_back(encode_target(checker, targets[i]));
       }
-      const auto lock = loaded_->use();
       set_num_threads(threads_);
-      scores = score_pairs_in_batches({&loaded_->model()}, source_ids, target_ids, batch_size);
+      std::vector<int64_t> lengths;
+      for (size_t i = 0; i < source_ids.size(); ++i) lengths.push_back(std::ssize(source_ids[i]) + std::ssize(target_ids[i]));
+      scores = on_replicas<PairScore>(replica_count(), "replicas", lengths, [&](int r, const std::vector<int64_t>& ids) {
+        LoadedModel& replica = *replicas_[r];
+        std::vector<std::vector<int32_t>> my_sources, my_targets;
+        for (int64_t id : ids) my_sources.push_back(source_ids[id]), my_targets.push_back(target_ids[id]);
+        const auto lock = replica.use();
+        return score_pairs_in_batches({&replica.model()}, my_sources, my_targets, batch_size);
+      });
     }
     std::vector<ScoreResult> results;
     for (size_t i = 0; i < scores.size(); ++i) {
@@ -85,28 +101,42 @@ class PyTranslator {
 
   const std::shared_ptr<LoadedModel>& model() const { return loaded_; }
   int threads() const { return threads_; }
+  int replica_count() const { return static_cast<int>(replicas_.size()); }
 
  private:
-  std::shared_ptr<LoadedModel> loaded_;
+  std::vector<std::shared_ptr<LoadedModel>> replicas_;
+  std::shared_ptr<LoadedModel> loaded_;  // replicas_[0]: the model that explain() and .model show
   int threads_;
 };
 
-// A Translator from a directory (loaded here) or from a Model (shared: its
-// weights, and edits made through its parameters(), are the Translator's).
+// A Translator from a directory (loaded here, `replicas` times) or from a
+// Model (shared: its weights, and edits made through its parameters(), are
+// the Translator's; so it is the one replica).
 std::unique_ptr<PyTranslator> make_translator(const py::object& model, int threads,
-                                              const std::optional<std::string>& compute_type) {
+                                              const std::optional<std::string>& compute_type, int replicas) {
+  if (threads < 0)
+    throw Error("threads must not be negative (0: OMP_NUM_THREADS when set, else all cores), not " +
+                std::to_string(threads));
+  {
+    const ScopedThreadCount count(threads);
+    threads_per_replica(replicas, "replicas");  // refuses more replicas than threads, before anything loads
+  }
   if (py::isinstance<LoadedModel>(model)) {
     if (compute_type) throw Error("compute_type is chosen when a Model is loaded (Model.load), not by a Translator made from it");
-    return std::make_unique<PyTranslator>(model.cast<std::shared_ptr<LoadedModel>>(), threads);
+    if (replicas != 1)
+      throw Error("replicas " + std::to_string(replicas) +
+                  ": a Translator made from a Model translates with that one model (its weights may be edited); give "
+                  "a model directory for replicas");
+    return std::make_unique<PyTranslator>(std::vector{model.cast<std::shared_ptr<LoadedModel>>()}, threads);
   }
   if (!py::isinstance<py::str>(model) && !py::hasattr(model, "__fspath__"))
     throw py::type_error("model must be a model directory or a transformer.Model");
   const std::string dir = py::str(py::module_::import("os").attr("fspath")(model)).cast<std::string>();
   const auto compute = parse_compute_type(compute_type);
-  std::shared_ptr<LoadedModel> loaded;
+  std::vector<std::shared_ptr<LoadedModel>> loaded;
   {
     py::gil_scoped_release nogil;
-    loaded = std::make_shared<LoadedModel>(dir, compute);
+    for (int r = 0; r < replicas; ++r) loaded.push_back(std::make_shared<LoadedModel>(dir, compute));
   }
   return std::make_unique<PyTranslator>(std::move(loaded), threads);
 }
@@ -119,8 +149,11 @@ void bind_translator(py::module_& m) {
   const explain::ExplainOptions e;
   py::class_<PyTranslator>(m, "Translator", "Translates and scores with one model (docs/PYTHON.md)")
       .def(py::init(&make_translator), py::arg("model"), py::arg("threads") = 0, py::arg("compute_type") = py::none(),
+           py::arg("replicas") = 1,
            "model: a model directory or a transformer.Model; threads: 0 for OMP_NUM_THREADS when set, else all cores; compute_type: float32, "
-           "bfloat16 or int8 (default: the type the model is stored in)")
+           "bfloat16 or int8 (default: the type the model is stored in); replicas: copies of the model translating "
+           "at once, each its share of a call's sentences on threads ÷ replicas threads (CTranslate2's inter_threads; "
+           "a model directory only)")
       .def(
           "translate_batch",
           [](PyTranslator& t, const py::handle& sentences, int64_t beam_size, int64_t n_best, float length_penalty,
@@ -181,7 +214,8 @@ void bind_translator(py::module_& m) {
           py::arg("length_penalty") = e.beam.length_penalty, py::arg("top_k") = e.top_k,
           "The explain record of one sentence (docs/EXPLAIN.md), every tensor a NumPy array viewing the engine's memory")
       .def_property_readonly("model", &PyTranslator::model)
-      .def_property_readonly("threads", &PyTranslator::threads);
+      .def_property_readonly("threads", &PyTranslator::threads)
+      .def_property_readonly("replicas", &PyTranslator::replica_count);
 }
 
 }  // namespace transformer::python

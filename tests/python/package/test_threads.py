@@ -4,7 +4,10 @@ at the same time, each with its own Translator, and agree with one another.
 docs/RESULTS.md, not asserted: the machine's load is not the test's.)"""
 import threading
 
+import pytest
+
 import transformer
+from conftest import cli
 
 
 def test_two_threads_translate_at_once_and_agree(model_dir, sentences):
@@ -39,3 +42,33 @@ def test_threads_sharing_one_translator_take_turns(model_dir, sentences):
     for t in threads:
         t.join(timeout=300)
     assert results == [expected] * 3
+
+
+def test_replicas_share_a_call_and_equal_the_cli(model_dir, data_dir, sentences):
+    """replicas= (CTranslate2's inter_threads): each replica translates some of
+    a call's sentences at once; the results are one model's, in input order."""
+    translator = transformer.Translator(model_dir, threads=3, replicas=3)
+    assert translator.replicas == 3 and translator.model is not None
+    for args, options in ((("--beam", 4), dict(beam_size=4)),
+                          (("--sample", "--seed", 5, "--temperature", 3), dict(sampling=True, seed=5,
+                                                                               sampling_temperature=3))):
+        expected = cli("translate", "--model", model_dir, *args, data_dir / "val.de").splitlines()
+        assert [r.text for r in translator.translate_batch(sentences, max_batch_size=2, **options)] == expected
+    # Sampling seeds each sentence by its place in the whole input, whichever replica has it.
+    sampled = cli("translate", "--model", model_dir, "--sample", "--seed", 3, data_dir / "val.de").splitlines()
+    assert [r.text for r in translator.translate_iterable(sentences, chunk_size=5, sampling=True, seed=3)] == sampled
+    targets = (data_dir / "val.en").read_text(encoding="utf-8").splitlines()
+    alone = transformer.Translator(model_dir).score_batch(sentences, targets)
+    scored = translator.score_batch(sentences, targets, max_batch_size=3)
+    assert [r.tokens for r in scored] == [r.tokens for r in alone]
+    for a, b in zip(scored, alone):
+        assert abs(a.log_prob - b.log_prob) < 1e-4
+
+
+def test_replicas_are_checked(model_dir):
+    with pytest.raises(ValueError, match=r"replicas 3: more than the threads \(2\)"):
+        transformer.Translator(model_dir, threads=2, replicas=3)
+    with pytest.raises(ValueError, match="replicas 0: must be at least 1"):
+        transformer.Translator(model_dir, replicas=0)
+    with pytest.raises(ValueError, match="a Translator made from a Model translates with that one model"):
+        transformer.Translator(transformer.Model.load(model_dir), replicas=2)
