@@ -55,6 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                  o.sample.top_p == defaults.sample.top_p && o.sample.seed == defaults.sample.seed);
     }
     for (size_t i = 0; i < r.sentences.size(); ++i) FUZZ_CHECK(!serve::sentence_field(r, i).empty());
+    // Target prefixes: none, or one (valid UTF-8) for each sentence.
+    FUZZ_CHECK(r.prefixes.empty() || r.prefixes.size() == r.sentences.size());
+    for (const std::string& p : r.prefixes) FUZZ_CHECK(fuzz::is_valid_utf8(p));
   } catch (const serve::ApiError& e) {
     FUZZ_CHECK(e.status == 400 || e.status == 413);
   }

@@ -165,11 +165,17 @@ class HashScorer : public StepScorer {
 
 // The search as defined, by brute force: every extension of every live
 // hypothesis ranked by one full sort (log-prob, then token, then slot).
-std::vector<Hypothesis> reference_beam(const HashScorer& scorer, int64_t K, int64_t V, int64_t max_length) {
+// With a prefix, the search starts from it as its one live hypothesis.
+std::vector<Hypothesis> reference_beam(const HashScorer& scorer, int64_t K, int64_t V, int64_t max_length,
+                                       const std::vector<int32_t>& prefix = {}) {
   struct Live { std::vector<int32_t> tokens; double log_prob; };
   std::vector<Live> live{{{}, 0.0}};
+  for (int32_t t : prefix) {
+    live[0].log_prob += scorer.log_prob(live[0].tokens, t);
+    live[0].tokens.push_back(t);
+  }
   std::vector<Hypothesis> finished;
-  for (int64_t step = 0; step < max_length && !live.empty(); ++step) {
+  for (int64_t step = static_cast<int64_t>(prefix.size()); step < max_length && !live.empty(); ++step) {
     struct Ext { double log_prob; int32_t token; size_t from; };
     std::vector<Ext> all;
     for (size_t k = 0; k < live.size(); ++k)
@@ -222,6 +228,59 @@ TEST(BeamSearch, KeepsWhatAFullSortOfEveryExtensionKeeps) {
       }
     }
   }
+}
+
+// A target prefix is forced, and the search goes on from it as if it were
+// where it started; a sentence without one in the same batch is searched
+// as alone.
+TEST(BeamSearch, APrefixIsForcedThenSearchedOnFrom) {
+  for (const int64_t K : {1, 3}) {
+    SCOPED_TRACE("beam " + std::to_string(K));
+    const int64_t V = 40;
+    BeamOptions options;
+    options.beam_size = K;
+    options.n_best = K;
+    options.length_penalty = 0.0f;
+    HashScorer scorer(2 * K, V);
+    const std::vector<int32_t> prefix{7, 9};
+    const auto got = beam_search(scorer, 2, {6, 6}, kBos, kEos, options, nullptr, {}, Prefixes{prefix, {}});
+    for (size_t b = 0; b < 2; ++b) {
+      const auto want = reference_beam(scorer, K, V, 6, b == 0 ? prefix : std::vector<int32_t>{});
+      ASSERT_EQ(got[b].size(), want.size()) << "sentence " << b;
+      for (size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ(got[b][i].tokens, want[i].tokens) << "sentence " << b << ", hypothesis " << i;
+        EXPECT_EQ(got[b][i].log_prob, want[i].log_prob) << "sentence " << b << ", hypothesis " << i;
+        if (b == 0) {
+          EXPECT_EQ(std::vector<int32_t>(got[b][i].tokens.begin(), got[b][i].tokens.begin() + 2), prefix);
+        }
+      }
+    }
+  }
+  // A prefix as long as the limit is the whole output, cut there.
+  StubScorer stub(2);
+  BeamOptions options;
+  options.beam_size = 2;
+  const auto cut = beam_search(stub, 1, {2}, kBos, kEos, options, nullptr, {}, Prefixes{{kA, kB}});
+  ASSERT_EQ(cut[0].size(), 1u);
+  EXPECT_EQ(cut[0][0].tokens, (std::vector<int32_t>{kA, kB}));
+  EXPECT_FALSE(cut[0][0].ended_with_eos);
+}
+
+TEST(Sampling, APrefixIsForcedThenSampledOnFrom) {
+  // The stub: [] → a 0.55, b 0.45; [b] → EOS 0.9, a 0.1.
+  StubScorer scorer(400);
+  const auto out = sample(scorer, 400, std::vector<int64_t>(400, 3), kBos, kEos, SamplingOptions{}, {}, {},
+                          Prefixes(400, {kB}));
+  int ended = 0;
+  for (const auto& h : out) {
+    ASSERT_FALSE(h.tokens.empty());
+    EXPECT_EQ(h.tokens[0], kB);
+    if (h.tokens.size() == 1) {
+      ++ended;
+      EXPECT_NEAR(h.log_prob, std::log(0.45 * 0.9), 1e-6);
+    }
+  }
+  EXPECT_NEAR(ended / 400.0, 0.9, 0.05);
 }
 
 TEST(BeamSearch, LengthPenaltyIsGnmts) {

@@ -74,14 +74,18 @@ class Serve : public testing::Test {
   static Reply post(const json& body) { return send("POST", "/v1/translate", body.dump()); }
   static Reply post_to(int port, const json& body) { return send("POST", "/v1/translate", body.dump(), port); }
 
-  // What the Translator says directly, on its own copy of the model.
-  static std::vector<Translation> expected(const std::vector<std::string>& lines, TranslatorOptions options = {}) {
+  // What the Translator says directly, on its own copy of the model (with
+  // target prefixes, one per line, when given).
+  static std::vector<Translation> expected(const std::vector<std::string>& lines, TranslatorOptions options = {},
+                                           const std::vector<std::string>& prefix_lines = {}) {
     auto model = load_model(model_);
     const text::Vocabulary vocab(model_ + "/spm.model");
     Translator translator(*model, vocab, options);
     std::vector<std::vector<int32_t>> sources;
     for (const auto& line : lines) sources.push_back(translator.encode_source(line, "test"));
-    return translator.translate(sources);
+    Prefixes prefixes;
+    for (const auto& line : prefix_lines) prefixes.push_back(translator.encode_prefix(line, "test"));
+    return translator.translate(sources, {}, prefixes);
   }
 
   // A reply's translation against the Translator's best hypothesis.
@@ -199,6 +203,28 @@ TEST_F(Serve, TranslatesManySentencesInInputOrder) {
   EXPECT_EQ(none.parsed(), (json{{"translations", json::array()}}));
 }
 
+// "target_prefix": each translation starts with its sentence's, as the
+// Translator's; a request with prefixes and one without may share a batch.
+TEST_F(Serve, TargetPrefixesStartTheTranslationsAsTheTranslatorsDo) {
+  const std::vector<std::string> prefixes = {"dog", "", "cat", "", "", "the"};
+  json prefix_field = json::array();
+  for (const auto& p : prefixes) prefix_field.push_back(p.empty() ? json(nullptr) : json(p));
+  const Reply r = post({{"text", kSentences}, {"target_prefix", prefix_field}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto want = expected(kSentences, {}, prefixes);
+  for (size_t i = 0; i < kSentences.size(); ++i) {
+    expect_same(r.parsed()["translations"][i], want[i]);
+    if (!prefixes[i].empty()) {
+      EXPECT_THAT(r.parsed()["translations"][i]["text"].get<std::string>(), testing::StartsWith(prefixes[i]));
+    }
+  }
+  const Reply one = post({{"text", "red cat"}, {"target_prefix", "blue"}, {"beam", 2}});
+  ASSERT_EQ(one.status, 200) << one.body;
+  TranslatorOptions beam2;
+  beam2.beam.beam_size = 2;
+  expect_same(one.parsed()["translations"][0], expected({"red cat"}, beam2, {"blue"})[0]);
+}
+
 TEST_F(Serve, NBestListsAreTheTranslatorsBestFirst) {
   const Reply r = post({{"text", json::array({"red cat", "a green bird sits"})}, {"beam", 3}, {"n_best", 3}});
   ASSERT_EQ(r.status, 200) << r.body;
@@ -305,6 +331,12 @@ TEST_F(Serve, BadRequestsGetA400NamingTheField) {
       {"{\"text\": \"red\", \"scores\": 1}", "field 'scores': must be true or false"},
       {"{\"text\": \"red\", \"alignment\": \"yes\"}", "field 'alignment': must be true or false"},
       {"{\"text\": \"red\", \"bean\": 4}", "unknown field 'bean'"},
+      {"{\"text\": \"red\", \"target_prefix\": [\"a\"]}", "field 'target_prefix': must be a string, as \"text\" is one"},
+      {"{\"text\": [\"red\", \"cat\"], \"target_prefix\": [\"a\"]}",
+       "field 'target_prefix': must be an array of 2 strings or nulls"},
+      {"{\"text\": [\"red\"], \"target_prefix\": [3]}", "field 'target_prefix[0]': must be a string or null"},
+      {"{\"text\": [\"red\"], \"target_prefix\": [\"" + long_sentence + "\"]}",
+       "field 'target_prefix[0]': 1200 tokens and EOS do not fit the model's max_length 256"},
       {"{\"text\": \"red\", \"min_length\": -1}", "field 'min_length': must be an integer from 0 to 100000"},
       {"{\"text\": \"red\", \"sample\": \"yes\"}", "field 'sample': must be true or false"},
       {"{\"text\": \"red\", \"temperature\": 0.5}", "field 'temperature': a sampling option: add \"sample\": true"},

@@ -182,6 +182,75 @@ TEST_F(TranslateCli, NBestListsWithTokenScoresThatScoreAgrees) {
   }
 }
 
+// --prefix: every translation of a line starts with its prefix, forced; the
+// search goes on from there, and the prefix's log-probabilities are those
+// forced decoding (`score`) gives the same tokens.
+TEST_F(TranslateCli, PrefixesStartEveryTranslationAndScoreAsForcedDecoding) {
+  const std::string input = dir_ + "/input.txt";  // the big dog runs / (empty) / red cat / a green bird sits / blue / jumps …
+  const std::string prefixes = file("prefixes.txt", "runs dog\n\nblue\n\n\nthe cat\n");
+  const std::vector<std::string> wanted = {"runs dog", "", "blue", "", "", "the cat"};
+  // Greedy: the model's own first words change nothing; other words lead.
+  const Result greedy = run("translate --beam 1 --prefix " + prefixes + " --model " + model_ + " " + input);
+  ASSERT_EQ(greedy.exit_code, 0) << greedy.err;
+  const auto lines = lines_of(greedy.out);
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[0], "runs dog big the");
+  EXPECT_EQ(lines[1], "");
+  EXPECT_EQ(lines[3], "sits bird green a");  // no prefix: as without --prefix
+  EXPECT_EQ(lines[4], "blue");
+  EXPECT_THAT(lines[2], testing::StartsWith("blue "));
+  EXPECT_THAT(lines[5], testing::StartsWith("the cat "));
+  // Replicas share the lines, each with its prefix.
+  const Result replicas = run("--threads 2 translate --beam 1 --replicas 2 --prefix " + prefixes + " --model " + model_ +
+                              " " + input);
+  ASSERT_EQ(replicas.exit_code, 0) << replicas.err;
+  EXPECT_EQ(lines_of(replicas.out), lines);
+
+  // Beam search and sampling: every hypothesis starts with the prefix (a
+  // piece that continues a word may follow its last). Beam search's token
+  // scores are forced decoding's, for the hypotheses whose text encodes back
+  // to as many pieces (sampling at temperature 2 draws texts that encode
+  // back to other pieces, which forced decoding then scores).
+  const auto inputs = lines_of(read_file(input));
+  const text::Vocabulary vocabulary(dir_ + "/spm.model");
+  for (const std::string search : {"--beam 3 --n-best 3", "--sample --seed 2 --temperature 2 --n-best 1"}) {
+    const Result r = run("translate --scores " + search + " --prefix " + prefixes + " --model " + model_ + " " + input);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::string sources, targets, token_scores;
+    for (const std::string& line : lines_of(r.out)) {
+      const auto fields = split(line, " ||| ");
+      ASSERT_EQ(fields.size(), 4u) << line;
+      const size_t i = std::stoul(fields[0]);
+      if (inputs[i].empty()) continue;
+      EXPECT_THAT(fields[1], testing::StartsWith(wanted[i])) << search;
+      if (search.starts_with("--sample") || vocabulary.encode(fields[1]).size() + 1 != numbers(fields[3]).size()) continue;
+      sources += inputs[i] + "\n";
+      targets += fields[1] + "\n";
+      token_scores += fields[3] + "\n";
+    }
+    if (search.starts_with("--sample")) continue;
+    const Result scored = run("score --per-token --model " + model_ + " " + file("ps.txt", sources) + " " +
+                              file("pt.txt", targets));
+    ASSERT_EQ(scored.exit_code, 0) << scored.err;
+    const auto expected = lines_of(token_scores), got = lines_of(scored.out);
+    ASSERT_EQ(got.size(), expected.size());
+    EXPECT_GE(got.size(), 3u) << search << ": too few hypotheses compared";
+    for (size_t k = 0; k < got.size(); ++k) {
+      const auto a = numbers(split(got[k], " ||| ")[1]), b = numbers(expected[k]);
+      ASSERT_EQ(a.size(), b.size()) << search << ": " << got[k];
+      for (size_t t = 0; t < a.size(); ++t) EXPECT_NEAR(a[t], b[t], 1e-4) << search << ", line " << k;
+    }
+  }
+
+  const Result short_file = run("translate --prefix " + file("two.txt", "a\nb\n") + " --model " + model_ + " " + input);
+  EXPECT_EQ(short_file.exit_code, 1);
+  EXPECT_THAT(short_file.err, HasSubstr(dir_ + "/two.txt: 2 prefixes for 6 input lines"));
+  const Result bad = run("translate --prefix " + file("bad_prefix.txt", "a\nb\nc \xC3\x28\n\n\n\n") + " --model " + model_ +
+                         " " + input);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr(dir_ + "/bad_prefix.txt:3: invalid UTF-8"));
+}
+
 TEST_F(TranslateCli, AlignmentsFollowTheReversal) {
   const Result r = run("translate --model " + model_ + " --alignment " + dir_ + "/input.txt");
   ASSERT_EQ(r.exit_code, 0) << r.err;

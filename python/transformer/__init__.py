@@ -56,6 +56,8 @@ def translate_iterable(translator, sentences, chunk_size=1024, names=None, **opt
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
+    if "target_prefix" in options:
+        raise ValueError("target_prefix is one per sentence: give the sentences and their prefixes to translate_batch")
     names = iter(names) if names is not None else None
     done = 0
     chunk = []

@@ -34,15 +34,20 @@ std::string format_score(double value) {
 std::vector<Translation> translate_on_replicas(const EnsembleModels& loaded, const std::vector<std::string>& model_dirs,
                                                std::optional<kernels::PackedType> compute,
                                                const TranslatorOptions& options,
-                                               const std::vector<std::vector<int32_t>>& sources, int replicas) {
+                                               const std::vector<std::vector<int32_t>>& sources,
+                                               const Prefixes& prefixes, int replicas) {
   std::vector<int64_t> lengths;
   for (const auto& s : sources) lengths.push_back(std::ssize(s));
   return on_replicas<Translation>(replicas, "--replicas", lengths, [&](int r, const std::vector<int64_t>& ids) {
     const EnsembleModels own_models = r == 0 ? EnsembleModels{} : load_ensemble(model_dirs, compute);
     const EnsembleModels& ensemble = r == 0 ? loaded : own_models;
     std::vector<std::vector<int32_t>> mine;
-    for (int64_t id : ids) mine.push_back(sources[id]);
-    return Translator(ensemble.models, ensemble.vocabulary, options).translate(mine, ids);
+    Prefixes my_prefixes;
+    for (int64_t id : ids) {
+      mine.push_back(sources[id]);
+      if (!prefixes.empty()) my_prefixes.push_back(prefixes[id]);
+    }
+    return Translator(ensemble.models, ensemble.vocabulary, options).translate(mine, ids, my_prefixes);
   });
 }
 
@@ -58,6 +63,7 @@ void add_translate_command(CLI::App& app) {
     int64_t alignment_layer = -1;
     std::string compute_type;
     int replicas = 1;
+    std::string prefix_file;
   };
   auto o = std::make_shared<Options>();
   TranslatorOptions& t = o->translator;
@@ -97,6 +103,10 @@ void add_translate_command(CLI::App& app) {
                   "(CTranslate2's inter_threads): the same output, faster on small batches")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  cmd->add_option("--prefix", o->prefix_file,
+                  "a file of target prefixes, one a line for each input line (an empty line: none): every translation "
+                  "of the line starts with its prefix's pieces, forced, and goes on from there (CTranslate2's "
+                  "target_prefix); their log-probabilities count in its score");
   cmd->add_flag("--truncate", t.truncate, "cut sentences longer than the model's max_length (with a warning) instead of failing");
   cmd->callback([o, n_best] {
     const EnsembleModels ensemble = load_ensemble(o->model_dirs, compute_type(o->compute_type));
@@ -113,11 +123,20 @@ void add_translate_command(CLI::App& app) {
     if (o->inputs.empty())
       add_lines(std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()), "stdin");
     for (const auto& path : o->inputs) add_lines(read_file(path), path);
+    Prefixes prefixes;
+    if (!o->prefix_file.empty()) {
+      const auto lines = split_lines(read_file(o->prefix_file));
+      if (lines.size() != sources.size())
+        throw Error(o->prefix_file + ": " + std::to_string(lines.size()) + " prefixes for " +
+                    std::to_string(sources.size()) + " input lines (one a line, an empty line for none)");
+      for (size_t i = 0; i < lines.size(); ++i)
+        prefixes.push_back(translator.encode_prefix(lines[i], o->prefix_file + ":" + std::to_string(i + 1)));
+    }
 
     const auto results = o->replicas == 1
-                             ? translator.translate(sources)
+                             ? translator.translate(sources, {}, prefixes)
                              : translate_on_replicas(ensemble, o->model_dirs, compute_type(o->compute_type), options,
-                                                     sources, o->replicas);
+                                                     sources, prefixes, o->replicas);
     const bool n_best_output = n_best->count() > 0;
     for (size_t i = 0; i < results.size(); ++i) {
       Translation list = results[i];

@@ -86,13 +86,30 @@ std::vector<Candidate> best_candidates(const float* log_probs, const std::vector
   return all;
 }
 
+// Sentence b's live hypotheses, each extended by the one token its prefix
+// forces at this step (while forcing, only one slot is live).
+std::vector<Candidate> forced_candidates(const float* log_probs, const std::vector<double>& beam_log_prob, int64_t b,
+                                         int64_t K, int64_t V, bool first_step, int32_t forced) {
+  std::vector<Candidate> all;
+  for (int64_t k = 0; k < (first_step ? 1 : K); ++k) {
+    const double base = beam_log_prob[b * K + k];
+    if (base != kDead) all.push_back({base + log_probs[(b * K + k) * V + forced], static_cast<int32_t>(k), forced});
+  }
+  std::sort(all.begin(), all.end(), better);
+  return all;
+}
+
 }  // namespace
 
 std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sentences,
                                                  const std::vector<int64_t>& max_lengths, int32_t start_id,
                                                  int32_t eos_id, const BeamOptions& options,
-                                                 std::vector<BeamTrace>* trace, BeamKeep keep) {
+                                                 std::vector<BeamTrace>* trace, BeamKeep keep,
+                                                 const Prefixes& prefixes) {
   const int64_t K = options.beam_size, V = scorer.vocab_size(), rows = sentences * K;
+  if (!prefixes.empty() && static_cast<int64_t>(prefixes.size()) != sentences)
+    throw Error("beam search: " + std::to_string(prefixes.size()) + " prefixes for " + std::to_string(sentences) +
+                " sentences");
   std::vector<std::vector<int32_t>> tokens(rows);  // each slot's hypothesis so far
   std::vector<double> log_prob(rows, 0.0);
   // With `keep`: each slot's token log-probs and attention rows so far.
@@ -134,7 +151,11 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
       BeamStepTrace ended;  // trace only: this step's finished hypotheses, listed after the live ones
       const int32_t banned = step < options.min_length ? eos_id : -1;
       int64_t rank = 0;
-      for (const Candidate& c : best_candidates(log_probs, log_prob, b, K, V, step == 0, banned)) {
+      const int32_t forced = forced_token(prefixes, b, step);
+      const std::vector<Candidate> candidates = forced >= 0
+                                                    ? forced_candidates(log_probs, log_prob, b, K, V, step == 0, forced)
+                                                    : best_candidates(log_probs, log_prob, b, K, V, step == 0, banned);
+      for (const Candidate& c : candidates) {
         const auto& prefix = tokens[b * K + c.from];
         const bool in_beam = rank++ < K;
         if (c.token == eos_id || last) {

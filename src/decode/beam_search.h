@@ -67,16 +67,29 @@ struct TracedHypothesis {
 using BeamStepTrace = std::vector<TracedHypothesis>;
 using BeamTrace = std::vector<BeamStepTrace>;  // one entry per decoding step
 
+// Target prefixes (CTranslate2's target_prefix, Marian's --force-decode):
+// prefixes[b] are the first tokens of every output of sentence b, forced
+// one a step before the search chooses; their log-probabilities count in
+// the hypotheses' as any token's. Empty (or an empty entry): none.
+using Prefixes = std::vector<std::vector<int32_t>>;
+
 // Searches for `sentences` sentences at once; max_lengths[b] bounds the
-// output of sentence b (EOS excluded); every hypothesis starts from start_id
-// (the model's decoder_start token). Returns, per sentence, up to n_best
-// distinct hypotheses sorted by score. With `trace` (resized to `sentences`),
-// also records each sentence's steps; without it nothing is recorded, and
-// the results are the same either way.
+// output of sentence b (EOS excluded, the prefix included); every hypothesis
+// starts from start_id (the model's decoder_start token), then its prefix.
+// Returns, per sentence, up to n_best distinct hypotheses sorted by score.
+// With `trace` (resized to `sentences`), also records each sentence's steps;
+// without it nothing is recorded, and the results are the same either way.
 std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sentences,
                                                  const std::vector<int64_t>& max_lengths, int32_t start_id,
                                                  int32_t eos_id, const BeamOptions& options,
-                                                 std::vector<BeamTrace>* trace = nullptr, BeamKeep keep = {});
+                                                 std::vector<BeamTrace>* trace = nullptr, BeamKeep keep = {},
+                                                 const Prefixes& prefixes = {});
+
+// The token prefixes forces at `step` for sentence b; -1 when none.
+inline int32_t forced_token(const Prefixes& prefixes, int64_t b, int64_t step) {
+  if (prefixes.empty() || step >= static_cast<int64_t>(prefixes[b].size())) return -1;
+  return prefixes[b][step];
+}
 
 // ((5 + length) / 6)^α
 double length_penalty(int64_t length, float alpha);

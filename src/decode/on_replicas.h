@@ -19,16 +19,18 @@ namespace transformer {
 
 // Runs work(replica, ids) on `replicas` replicas at once (dist/replicas.h's
 // run_replicas, threads_per_replica naming `option` when they are more than
-// the threads) and returns each item's result in input order. Replica r
-// gets every replicas-th item in order of `lengths` (the items' costs), so
-// the shares cost about the same; `ids` are its items' indices in the
-// input, and work returns one result per id, in that order. Replica 0 runs
-// on the calling thread. An exception in any replica is rethrown here once
-// all have ended.
+// the threads, and noting idle threads unless `quiet`) and returns each
+// item's result in input order. Replica r gets every replicas-th item in
+// order of `lengths` (the items' costs), so the shares cost about the same;
+// `ids` are its items' indices in the input, and work returns one result
+// per id, in that order. A replica with no items is not called (it loads
+// nothing). Replica 0 runs on the calling thread. An exception in any
+// replica is rethrown here once all have ended.
 template <typename Result>
 std::vector<Result> on_replicas(int replicas, const std::string& option, const std::vector<int64_t>& lengths,
-                                const std::function<std::vector<Result>(int replica, const std::vector<int64_t>& ids)>& work) {
-  const int each = threads_per_replica(replicas, option);
+                                const std::function<std::vector<Result>(int replica, const std::vector<int64_t>& ids)>& work,
+                                bool quiet = false) {
+  const int each = threads_per_replica(replicas, option, quiet);
   std::vector<int64_t> by_length(lengths.size());
   std::iota(by_length.begin(), by_length.end(), 0);
   std::stable_sort(by_length.begin(), by_length.end(), [&](int64_t a, int64_t b) { return lengths[a] < lengths[b]; });
@@ -39,6 +41,7 @@ std::vector<Result> on_replicas(int replicas, const std::string& option, const s
     std::vector<int64_t> ids;
     for (size_t i = static_cast<size_t>(job.rank()); i < by_length.size(); i += static_cast<size_t>(replicas))
       ids.push_back(by_length[i]);
+    if (ids.empty()) return 0;
     std::vector<Result> mine = work(job.rank(), ids);
     if (mine.size() != ids.size())
       throw Error("replica " + std::to_string(job.rank()) + " returned " + std::to_string(mine.size()) +

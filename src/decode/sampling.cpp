@@ -43,8 +43,11 @@ int32_t draw(const float* log_probs, int64_t V, const SamplingOptions& o, Rng& r
 
 std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std::vector<int64_t>& max_lengths,
                                int32_t start_id, int32_t eos_id, const SamplingOptions& options,
-                               const std::vector<int64_t>& sentence_ids, BeamKeep keep) {
+                               const std::vector<int64_t>& sentence_ids, BeamKeep keep, const Prefixes& prefixes) {
   const int64_t V = scorer.vocab_size();
+  if (!prefixes.empty() && static_cast<int64_t>(prefixes.size()) != sentences)
+    throw Error("sampling: " + std::to_string(prefixes.size()) + " prefixes for " + std::to_string(sentences) +
+                " sentences");
   std::vector<Hypothesis> out(sentences);
   std::vector<int32_t> feed(sentences, start_id), order;
   std::vector<double> weights;
@@ -66,7 +69,8 @@ std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std:
     for (int64_t b = 0; b < sentences; ++b) {
       if (done[b]) continue;
       const float* row = log_probs + b * V;
-      const int32_t token = draw(row, V, options, streams[b], order, weights);
+      const int32_t forced = forced_token(prefixes, b, step);
+      const int32_t token = forced >= 0 ? forced : draw(row, V, options, streams[b], order, weights);
       out[b].log_prob += row[token];
       if (keep.token_log_probs) out[b].token_log_probs.push_back(row[token]);
       feed[b] = token;

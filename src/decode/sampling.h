@@ -25,9 +25,11 @@ struct SamplingOptions {
 // a caller that batches sentences differently passes their fixed ids and gets
 // the same draws. log_prob is under the model's own distribution (before
 // temperature and cut-offs), and so are the token log-probs `keep` asks
-// for, as beam_search keeps them.
+// for, as beam_search keeps them. A sentence's prefix (beam_search.h) is
+// forced first, drawing nothing from its stream.
 std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std::vector<int64_t>& max_lengths,
                                int32_t start_id, int32_t eos_id, const SamplingOptions& options,
-                               const std::vector<int64_t>& sentence_ids = {}, BeamKeep keep = {});
+                               const std::vector<int64_t>& sentence_ids = {}, BeamKeep keep = {},
+                               const Prefixes& prefixes = {});
 
 }  // namespace transformer

@@ -131,11 +131,31 @@ std::vector<int32_t> Translator::checked_target(std::vector<int32_t> pieces, con
   return pieces;
 }
 
+std::vector<int32_t> Translator::encode_prefix(const std::string& line, const std::string& where) const {
+  return checked_prefix(checked_pieces(vocabulary_, line, where), where);
+}
+
+std::vector<int32_t> Translator::encode_prefix(const std::vector<std::string>& pieces, const std::string& where) const {
+  return checked_prefix(known_ids(vocabulary_, pieces, where), where);
+}
+
+std::vector<int32_t> Translator::checked_prefix(std::vector<int32_t> pieces, const std::string& where) const {
+  const ModelConfig& c = config();
+  for (size_t i = 0; i < pieces.size(); ++i)
+    if (pieces[i] == c.bos_id || pieces[i] == c.eos_id || pieces[i] == c.pad_id)
+      throw Error(where + ": piece " + std::to_string(i + 1) + " \"" + vocabulary_.id_to_piece(pieces[i]) +
+                  "\" is a special token, which a prefix cannot force");
+  return checked_target(std::move(pieces), where);
+}
+
 std::vector<Translation> Translator::translate(const std::vector<std::vector<int32_t>>& sources,
-                                               const std::vector<int64_t>& sentence_ids) {
+                                               const std::vector<int64_t>& sentence_ids, const Prefixes& prefixes) {
   if (!sentence_ids.empty() && sentence_ids.size() != sources.size())
     throw Error("translate: " + std::to_string(sentence_ids.size()) + " sentence ids for " +
                 std::to_string(sources.size()) + " sentences");
+  if (!prefixes.empty() && prefixes.size() != sources.size())
+    throw Error("translate: " + std::to_string(prefixes.size()) + " prefixes for " + std::to_string(sources.size()) +
+                " sentences");
   std::vector<int64_t> ids = sentence_ids;
   if (ids.empty())
     for (size_t i = 0; i < sources.size(); ++i) ids.push_back(options_.first_sentence_id + static_cast<int64_t>(i));
@@ -157,23 +177,26 @@ std::vector<Translation> Translator::translate(const std::vector<std::vector<int
       if (rows * static_cast<int64_t>(members.size() + 1) * longest > options_.max_tokens) break;
       members.push_back(order[next]);
     }
-    translate_batch(sources, ids, members, results);
+    translate_batch(sources, ids, prefixes, members, results);
     start = next;
   }
   return results;
 }
 
 void Translator::translate_batch(const std::vector<std::vector<int32_t>>& sources,
-                                 const std::vector<int64_t>& sentence_ids, const std::vector<size_t>& members,
-                                 std::vector<Translation>& results) {
+                                 const std::vector<int64_t>& sentence_ids, const Prefixes& prefixes,
+                                 const std::vector<size_t>& members, std::vector<Translation>& results) {
   const ModelConfig& c = config();
   std::vector<std::vector<int32_t>> batch;
   std::vector<int64_t> limits, ids;
+  Prefixes batch_prefixes;
   for (size_t m : members) {
     batch.push_back(sources[m]);
-    limits.push_back(std::min<int64_t>(
-        max_length() - 1, static_cast<int64_t>(options_.max_length_a * sources[m].size()) + options_.max_length_b));
+    const int64_t prefix = prefixes.empty() ? 0 : static_cast<int64_t>(prefixes[m].size());
+    const int64_t limit = static_cast<int64_t>(options_.max_length_a * sources[m].size()) + options_.max_length_b;
+    limits.push_back(std::min<int64_t>(max_length() - 1, std::max(limit, prefix + 1)));
     ids.push_back(sentence_ids[m]);
+    if (!prefixes.empty()) batch_prefixes.push_back(prefixes[m]);
   }
   const int64_t longest = *std::max_element(limits.begin(), limits.end());
   const int64_t rows = options_.sampling ? 1 : options_.beam.beam_size;
@@ -192,10 +215,12 @@ void Translator::translate_batch(const std::vector<std::vector<int32_t>>& source
   const int32_t start = c.decoder_start_id(), eos = static_cast<int32_t>(c.eos_id);
   std::vector<std::vector<Hypothesis>> found;
   if (options_.sampling) {
-    for (auto& h : sample(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.sample, ids, keep))
+    for (auto& h : sample(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.sample, ids, keep,
+                          batch_prefixes))
       found.push_back({std::move(h)});
   } else {
-    found = beam_search(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.beam, nullptr, keep);
+    found = beam_search(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.beam, nullptr, keep,
+                        batch_prefixes);
   }
   std::vector<HypothesisIndex> unannotated;
   for (size_t k = 0; k < members.size(); ++k) {

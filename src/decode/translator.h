@@ -94,14 +94,23 @@ class Translator {
   std::vector<int32_t> encode_target(const std::string& line, const std::string& where) const;
   std::vector<int32_t> encode_target(const std::vector<std::string>& pieces, const std::string& where) const;
 
+  // A target prefix (translate's third argument): the pieces every
+  // translation of its sentence starts with. As encode_target, and a
+  // special piece (BOS, EOS, padding) in it is an Error.
+  std::vector<int32_t> encode_prefix(const std::string& line, const std::string& where) const;
+  std::vector<int32_t> encode_prefix(const std::vector<std::string>& pieces, const std::string& where) const;
+
   // Translations of encode_source's lines, in their order. Sampling draws
   // sources[i]'s words from the stream of sentence id sentence_ids[i] when
   // given (one per source), else first_sentence_id + i: a caller that
   // gathers sentences of several requests into one call (the server's
   // batcher) passes each its id within its own request, and every request
-  // draws what it would alone.
+  // draws what it would alone. prefixes[i] (encode_prefix's; none when
+  // empty) starts every translation of sources[i] (beam_search.h); its
+  // pieces count in the output's length limit, which is raised to leave
+  // room for one more piece after them.
   std::vector<Translation> translate(const std::vector<std::vector<int32_t>>& sources,
-                                     const std::vector<int64_t>& sentence_ids = {});
+                                     const std::vector<int64_t>& sentence_ids = {}, const Prefixes& prefixes = {});
 
   const TranslatorOptions& options() const { return options_; }
 
@@ -111,7 +120,7 @@ class Translator {
     size_t sentence, rank;
   };
   void translate_batch(const std::vector<std::vector<int32_t>>& sources, const std::vector<int64_t>& sentence_ids,
-                       const std::vector<size_t>& members, std::vector<Translation>& results);
+                       const Prefixes& prefixes, const std::vector<size_t>& members, std::vector<Translation>& results);
   // Token log-probs and alignments by one forced-decoding pass, for the
   // hypotheses the search could not annotate itself: those cut at the length
   // limit, whose EOS probability it never computed.
@@ -124,6 +133,7 @@ class Translator {
 
   std::vector<int32_t> wrap_source(std::vector<int32_t> pieces, const std::string& where) const;
   std::vector<int32_t> checked_target(std::vector<int32_t> pieces, const std::string& where) const;
+  std::vector<int32_t> checked_prefix(std::vector<int32_t> pieces, const std::string& where) const;
 
   const ModelConfig& config() const { return models_.front()->config; }  // what the models share
   int64_t max_length() const;  // the longest sequence every model reads

@@ -212,14 +212,14 @@ int run_replicas(int replicas, int threads_each, const std::function<int(Communi
   return result;
 }
 
-int threads_per_replica(int64_t replicas, const std::string& option) {
+int threads_per_replica(int64_t replicas, const std::string& option, bool quiet) {
   const int threads = num_threads();
   if (replicas < 1) throw Error(option + " " + std::to_string(replicas) + ": must be at least 1");
   if (replicas > threads)
     throw Error(option + " " + std::to_string(replicas) + ": more than the threads (" + std::to_string(threads) +
                 "); each replica needs a thread of its own");
   const int each = threads / static_cast<int>(replicas);
-  if (threads % replicas != 0)
+  if (threads % replicas != 0 && !quiet)
     std::fprintf(stderr, "note: %d threads for %lld replicas: %d each, %lld left idle\n", threads, (long long)replicas,
                  each, (long long)(threads % replicas));
   return each;

@@ -40,7 +40,8 @@ int run_replicas(int replicas, int threads_each, const std::function<int(Communi
 // The threads each of `replicas` replicas gets of the caller's: its thread
 // count ÷ replicas. More replicas than threads is an Error that names
 // `option` (the flag or field the count came from); threads that do not
-// divide get a note on stderr, as the remainder stays idle.
-int threads_per_replica(int64_t replicas, const std::string& option);
+// divide get a note on stderr (unless `quiet`: a caller that asks again
+// for every call), as the remainder stays idle.
+int threads_per_replica(int64_t replicas, const std::string& option, bool quiet = false);
 
 }  // namespace transformer

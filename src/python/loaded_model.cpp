@@ -1,5 +1,6 @@
 #include "python/loaded_model.h"
 
+#include "core/error.h"
 #include "decode/vocabulary_check.h"
 #include "model/model_io.h"
 
@@ -22,6 +23,10 @@ std::unique_lock<std::mutex> LoadedModel::use() {
 }
 
 std::shared_ptr<void> LoadedModel::weight_views() {
+  if (replicas_ > 1)
+    throw Error("the model of a Translator with " + std::to_string(replicas_) +
+                " replicas: an edit through parameters() would change one copy of them; use Model.load(\"" + dir_ +
+                "\") to see or edit the weights");
   std::lock_guard<std::mutex> lock(mutex_);
   std::shared_ptr<void> token = views_.lock();
   if (!token) {

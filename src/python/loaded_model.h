@@ -34,8 +34,13 @@ class LoadedModel {
   std::unique_lock<std::mutex> use();
 
   // A token held by every array that views the weights: while one is alive
-  // the packed copies stay dropped. Takes the lock itself.
+  // the packed copies stay dropped. Takes the lock itself. An Error for the
+  // first copy of a Translator's replicas (replicated()): an edit would
+  // change that copy alone.
   std::shared_ptr<void> weight_views();
+
+  // This model is the first of `count` copies a Translator translates with.
+  void replicated(int count) { replicas_ = count; }
 
   Transformer& model() { return *model_; }
   const text::Vocabulary& vocabulary() const { return vocabulary_; }
@@ -50,6 +55,7 @@ class LoadedModel {
   bool packed_ = true;           // load_model packs
   std::mutex mutex_;
   std::weak_ptr<void> views_;
+  int replicas_ = 1;
 };
 
 }  // namespace transformer::python

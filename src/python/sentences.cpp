@@ -7,14 +7,16 @@ namespace transformer::python {
 namespace py = pybind11;
 
 std::vector<SentenceInput> read_sentences(const py::handle& sentences, const std::string& name,
-                                          const std::optional<std::vector<std::string>>& names) {
+                                          const std::optional<std::vector<std::string>>& names, bool none_is_empty) {
   if (py::isinstance<py::str>(sentences) || py::isinstance<py::bytes>(sentences) || !py::isinstance<py::iterable>(sentences))
     throw py::type_error(name + " must be a list of sentences, not " + py::str(py::type::of(sentences).attr("__name__")).cast<std::string>());
   std::vector<SentenceInput> out;
   for (const py::handle item : sentences) {
     SentenceInput s;
     s.where = name + "[" + std::to_string(out.size()) + "]";
-    if (py::isinstance<py::str>(item) || py::isinstance<py::bytes>(item)) {
+    if (none_is_empty && item.is_none()) {
+      s.segmented = true;  // no pieces
+    } else if (py::isinstance<py::str>(item) || py::isinstance<py::bytes>(item)) {
       s.text = item.cast<std::string>();
     } else if (py::isinstance<py::list>(item) || py::isinstance<py::tuple>(item)) {
       s.segmented = true;
@@ -25,7 +27,7 @@ std::vector<SentenceInput> read_sentences(const py::handle& sentences, const std
         s.pieces.push_back(piece.cast<std::string>());
       }
     } else {
-      throw py::type_error(s.where + " must be a str or a list of pieces, not " +
+      throw py::type_error(s.where + " must be a str" + (none_is_empty ? ", None" : "") + " or a list of pieces, not " +
                            py::str(py::type::of(item).attr("__name__")).cast<std::string>());
     }
     out.push_back(std::move(s));
@@ -46,6 +48,11 @@ std::vector<int32_t> encode_source(const Translator& translator, const SentenceI
 std::vector<int32_t> encode_target(const Translator& translator, const SentenceInput& sentence) {
   return sentence.segmented ? translator.encode_target(sentence.pieces, sentence.where)
                             : translator.encode_target(sentence.text, sentence.where);
+}
+
+std::vector<int32_t> encode_prefix(const Translator& translator, const SentenceInput& sentence) {
+  return sentence.segmented ? translator.encode_prefix(sentence.pieces, sentence.where)
+                            : translator.encode_prefix(sentence.text, sentence.where);
 }
 
 }  // namespace transformer::python

@@ -24,12 +24,15 @@ struct SentenceInput {
 // `names` gives each sentence its own ("input.de:4", as the CLI names a
 // line). A str where a list was expected, or an element of another type, is
 // a TypeError; names of another length a ValueError.
+// With none_is_empty (target prefixes), None stands for an empty one.
 std::vector<SentenceInput> read_sentences(const pybind11::handle& sentences, const std::string& name,
-                                          const std::optional<std::vector<std::string>>& names = std::nullopt);
+                                          const std::optional<std::vector<std::string>>& names = std::nullopt,
+                                          bool none_is_empty = false);
 
 // The ids the encoder reads (Translator::encode_source), and a target's
 // pieces for forced decoding (Translator::encode_target).
 std::vector<int32_t> encode_source(const Translator& translator, const SentenceInput& sentence);
 std::vector<int32_t> encode_target(const Translator& translator, const SentenceInput& sentence);
+std::vector<int32_t> encode_prefix(const Translator& translator, const SentenceInput& sentence);
 
 }  // namespace transformer::python

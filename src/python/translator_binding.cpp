@@ -32,26 +32,40 @@ class PyTranslator {
       : replicas_(std::move(replicas)), loaded_(replicas_.front()), threads_(threads) {}
 
   std::vector<TranslationResult> translate(const py::handle& sentences, const TranslatorOptions& options,
-                                           const std::optional<std::vector<std::string>>& names) {
+                                           const std::optional<std::vector<std::string>>& names,
+                                           const py::handle& target_prefix) {
     const std::vector<SentenceInput> inputs = read_sentences(sentences, "sentences", names);
+    std::vector<SentenceInput> prefix_inputs;
+    if (!target_prefix.is_none()) {
+      prefix_inputs = read_sentences(target_prefix, "target_prefix", std::nullopt, /*none_is_empty=*/true);
+      if (prefix_inputs.size() != inputs.size())
+        throw Error("target_prefix has " + std::to_string(prefix_inputs.size()) + " prefixes for " +
+                    std::to_string(inputs.size()) + " sentences (None for a sentence without one)");
+    }
     std::vector<Translation> translations;
     {
       py::gil_scoped_release nogil;
       Translator translator(loaded_->model(), loaded_->vocabulary(), options);  // checks the options
       std::vector<std::vector<int32_t>> sources;
       for (const SentenceInput& s : inputs) sources.push_back(encode_source(translator, s));
+      Prefixes prefixes;
+      for (const SentenceInput& p : prefix_inputs) prefixes.push_back(encode_prefix(translator, p));
       set_num_threads(threads_);
       std::vector<int64_t> lengths;
       for (const auto& source : sources) lengths.push_back(std::ssize(source));
       translations = on_replicas<Translation>(replica_count(), "replicas", lengths, [&](int r, const std::vector<int64_t>& ids) {
         LoadedModel& replica = *replicas_[r];
         std::vector<std::vector<int32_t>> mine;
-        for (int64_t id : ids) mine.push_back(sources[id]);
         std::vector<int64_t> sentence_ids;  // sampling seeds each by its place in the whole input
-        for (int64_t id : ids) sentence_ids.push_back(options.first_sentence_id + id);
+        Prefixes my_prefixes;
+        for (int64_t id : ids) {
+          mine.push_back(sources[id]);
+          sentence_ids.push_back(options.first_sentence_id + id);
+          if (!prefixes.empty()) my_prefixes.push_back(prefixes[id]);
+        }
         const auto lock = replica.use();
-        return Translator(replica.model(), replica.vocabulary(), options).translate(mine, sentence_ids);
-      });
+        return Translator(replica.model(), replica.vocabulary(), options).translate(mine, sentence_ids, my_prefixes);
+      }, /*quiet=*/true);  // the constructor noted idle threads
     }
     std::vector<TranslationResult> results;
     for (const Translation& t : translations) results.push_back(translation_result(t, loaded_->vocabulary(), options));
@@ -84,7 +98,7 @@ class PyTranslator {
         for (int64_t id : ids) my_sources.push_back(source_ids[id]), my_targets.push_back(target_ids[id]);
         const auto lock = replica.use();
         return score_pairs_in_batches({&replica.model()}, my_sources, my_targets, batch_size);
-      });
+      }, /*quiet=*/true);
     }
     std::vector<ScoreResult> results;
     for (size_t i = 0; i < scores.size(); ++i) {
@@ -118,7 +132,10 @@ std::unique_ptr<PyTranslator> make_translator(const py::object& model, int threa
     throw Error("threads must not be negative (0: OMP_NUM_THREADS when set, else all cores), not " +
                 std::to_string(threads));
   {
-    const ScopedThreadCount count(threads);
+    // The count a call will run on (threads 0: OMP_NUM_THREADS or all
+    // cores, not what this thread was last set to), restored after.
+    const ScopedThreadCount keep(num_threads());
+    set_num_threads(threads);
     threads_per_replica(replicas, "replicas");  // refuses more replicas than threads, before anything loads
   }
   if (py::isinstance<LoadedModel>(model)) {
@@ -138,6 +155,7 @@ std::unique_ptr<PyTranslator> make_translator(const py::object& model, int threa
     py::gil_scoped_release nogil;
     for (int r = 0; r < replicas; ++r) loaded.push_back(std::make_shared<LoadedModel>(dir, compute));
   }
+  loaded.front()->replicated(replicas);
   return std::make_unique<PyTranslator>(std::move(loaded), threads);
 }
 
@@ -160,7 +178,8 @@ void bind_translator(py::module_& m) {
              int64_t min_length, double max_length_a, int64_t max_length_b, bool sampling, int64_t sampling_topk,
              float sampling_topp, float sampling_temperature, uint64_t seed, bool return_scores, bool return_alignment,
              int64_t alignment_layer, int64_t max_batch_size, int64_t max_batch_tokens, bool truncate,
-             int64_t first_sentence_id, const std::optional<std::vector<std::string>>& names) {
+             int64_t first_sentence_id, const std::optional<std::vector<std::string>>& names,
+             const py::handle& target_prefix) {
             // The Translator checks the lower bounds; these upper ones are
             // the CLI's (and the server's), which would otherwise ask for
             // memory without limit.
@@ -182,7 +201,7 @@ void bind_translator(py::module_& m) {
             o.max_tokens = max_batch_tokens;
             o.truncate = truncate;
             o.first_sentence_id = first_sentence_id;
-            return t.translate(sentences, o, names);
+            return t.translate(sentences, o, names, target_prefix);
           },
           py::arg("sentences"), py::kw_only(), py::arg("beam_size") = d.beam.beam_size, py::arg("n_best") = d.beam.n_best,
           py::arg("length_penalty") = d.beam.length_penalty, py::arg("min_length") = d.beam.min_length,
@@ -193,10 +212,11 @@ void bind_translator(py::module_& m) {
           py::arg("return_alignment") = false, py::arg("alignment_layer") = -1,
           py::arg("max_batch_size") = d.max_sentences, py::arg("max_batch_tokens") = d.max_tokens,
           py::arg("truncate") = d.truncate, py::arg("first_sentence_id") = d.first_sentence_id,
-          py::arg("names") = py::none(),
+          py::arg("names") = py::none(), py::arg("target_prefix") = py::none(),
           "Translates a list of sentences (str, or lists of pieces); one TranslationResult each, in order. "
           "first_sentence_id: sampling seeds sentence i by first_sentence_id + i; names: each sentence's name in "
-          "error messages (default sentences[i])")
+          "error messages (default sentences[i]); target_prefix: one per sentence (str, pieces or None), the "
+          "start every translation of it is forced to")
       .def("score_batch", &PyTranslator::score, py::arg("sources"), py::arg("targets"), py::kw_only(),
            py::arg("max_batch_size") = 64, "Forced decoding: how probable the model finds each target, as `transformer score`")
       .def(

@@ -33,9 +33,10 @@ Batcher::Batcher(ReplicaPool& replicas, const text::Vocabulary& vocabulary, Batc
 Batcher::~Batcher() { drain(clock::duration::zero()); }
 
 std::shared_ptr<Batcher::Ticket> Batcher::submit(std::vector<std::vector<int32_t>> sources,
-                                                 const TranslatorOptions& options) {
+                                                 const TranslatorOptions& options, Prefixes prefixes) {
   auto ticket = std::make_shared<Ticket>();
   ticket->options = options;
+  ticket->prefixes = std::move(prefixes);
   ticket->results.resize(sources.size());
   for (const auto& s : sources) ticket->remaining += s.empty() ? 0 : 1;  // an empty sentence translates to nothing
   ticket->sources = std::move(sources);
@@ -195,8 +196,14 @@ void Batcher::run(ReplicaPool::Lease& replica, std::vector<Entry>& batch) {
   // they are read here without the lock.
   std::vector<std::vector<int32_t>> sources;
   std::vector<int64_t> sentence_ids;  // sampling's: each sentence's place in its own request
+  Prefixes prefixes(batch.size());     // requests without prefixes batch with those with
+  bool any_prefix = false;
   int64_t source_tokens = 0;
   for (const Entry& e : batch) {
+    if (!e.ticket->prefixes.empty()) {
+      prefixes[sources.size()] = e.ticket->prefixes[e.index];
+      any_prefix = true;
+    }
     sources.push_back(e.ticket->sources[e.index]);
     sentence_ids.push_back(e.ticket->options.first_sentence_id + static_cast<int64_t>(e.index));
     source_tokens += static_cast<int64_t>(sources.back().size());
@@ -209,7 +216,8 @@ void Batcher::run(ReplicaPool::Lease& replica, std::vector<Entry>& batch) {
   std::vector<Translation> results;
   std::exception_ptr error;
   try {
-    results = Translator(replica.model(), vocabulary_, options).translate(sources, sentence_ids);
+    results = Translator(replica.model(), vocabulary_, options).translate(sources, sentence_ids,
+                                                                          any_prefix ? prefixes : Prefixes{});
   } catch (...) {
     error = std::current_exception();
   }

@@ -63,6 +63,7 @@ class Batcher {
   // `results`, by index.
   struct Ticket {
     std::vector<std::vector<int32_t>> sources;
+    Prefixes prefixes;  // one per source, or none (beam_search.h)
     TranslatorOptions options;
     std::vector<Translation> results;
     size_t remaining = 0;       // sentences not yet translated
@@ -81,7 +82,8 @@ class Batcher {
   // Queues a request's encoded sentences (empty ones are translated at once,
   // to nothing). ApiError 503 with Retry-After when they would take the
   // queue past its bound, or once drain() has begun.
-  std::shared_ptr<Ticket> submit(std::vector<std::vector<int32_t>> sources, const TranslatorOptions& options);
+  std::shared_ptr<Ticket> submit(std::vector<std::vector<int32_t>> sources, const TranslatorOptions& options,
+                                 Prefixes prefixes = {});
 
   // Waits until the ticket is finished (true) or until `deadline` (false);
   // `give_up`, asked every `poll` while waiting, may end the wait early

@@ -413,12 +413,14 @@ void Server::handle_translate(const httplib::Request& request, const std::string
   // Encoding reads only the model's configuration, so it needs no replica:
   // a bad sentence is answered without waiting for one.
   std::vector<std::vector<int32_t>> sources;
+  Prefixes prefixes;
   {
     const Translator encoder(model.replicas.first(), model.vocabulary, parsed.options);
     for (size_t i = 0; i < parsed.sentences.size(); ++i) {
-      const std::string field = "field '" + sentence_field(parsed, i) + "'";
       try {
-        sources.push_back(encoder.encode_source(parsed.sentences[i], field));
+        sources.push_back(encoder.encode_source(parsed.sentences[i], "field '" + sentence_field(parsed, i) + "'"));
+        if (!parsed.prefixes.empty())
+          prefixes.push_back(encoder.encode_prefix(parsed.prefixes[i], "field '" + prefix_field(parsed, i) + "'"));
       } catch (const Error& e) {
         throw ApiError(400, e.what());
       }
@@ -431,7 +433,7 @@ void Server::handle_translate(const httplib::Request& request, const std::string
   if (parsed.timeout_ms > 0 && (timeout_ms == 0 || parsed.timeout_ms < timeout_ms)) timeout_ms = parsed.timeout_ms;
   const auto deadline = timeout_ms == 0 ? Batcher::clock::time_point::max()
                                         : trace.start + std::chrono::milliseconds(timeout_ms);
-  const auto ticket = model.batcher->submit(std::move(sources), parsed.options);
+  const auto ticket = model.batcher->submit(std::move(sources), parsed.options, std::move(prefixes));
   ConnectionProbe probe(request);
   if (!model.batcher->wait(*ticket, deadline, [&] { return probe.client_gone(); })) {
     // Gave up: what is still queued of this request leaves the queue.

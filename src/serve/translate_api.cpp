@@ -26,6 +26,7 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
   // Fields that mean something only for sampling, or only for search: a
   // request that mixes them is told, rather than having some ignored.
   std::string sampling_field, search_field;
+  const json* prefix = nullptr;  // read after the loop: its shape must match "text"'s
   for (const auto& [key, v] : j.items()) {
     if (key == "text") {
       has_text = true;
@@ -82,14 +83,29 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
       o.truncate = get_bool(v, key);
     } else if (key == "timeout_ms") {
       request.timeout_ms = get_integer(v, key, 1, 3600000);
+    } else if (key == "target_prefix") {
+      prefix = &v;
     } else {
       throw ApiError(400, "unknown field '" + key +
-                              "' (known: text, beam, n_best, length_penalty, min_length, sample, temperature, "
-                              "top_k, top_p, seed, max_length_a, max_length_b, scores, alignment, truncate, "
-                              "timeout_ms)");
+                              "' (known: text, target_prefix, beam, n_best, length_penalty, min_length, sample, "
+                              "temperature, top_k, top_p, seed, max_length_a, max_length_b, scores, alignment, "
+                              "truncate, timeout_ms)");
     }
   }
   if (!has_text) bad_field("text", "missing: send {\"text\": \"a sentence\"} or {\"text\": [\"one\", \"two\"]}");
+  if (prefix && request.single) {
+    if (!prefix->is_string()) bad_field("target_prefix", "must be a string, as \"text\" is one");
+    request.prefixes.push_back(prefix->get<std::string>());
+  } else if (prefix) {
+    if (!prefix->is_array() || prefix->size() != request.sentences.size())
+      bad_field("target_prefix", "must be an array of " + std::to_string(request.sentences.size()) +
+                                     " strings or nulls, one for each sentence of \"text\"");
+    for (size_t i = 0; i < prefix->size(); ++i) {
+      const json& p = (*prefix)[i];
+      if (!p.is_string() && !p.is_null()) bad_field("target_prefix[" + std::to_string(i) + "]", "must be a string or null");
+      request.prefixes.push_back(p.is_string() ? p.get<std::string>() : "");
+    }
+  }
   if (o.sampling && !search_field.empty())
     bad_field(search_field, "a search option, but the request samples (\"sample\": true), which draws one translation per sentence");
   if (!o.sampling && !sampling_field.empty())
@@ -107,6 +123,10 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
 
 std::string sentence_field(const TranslateRequest& request, size_t i) {
   return request.single ? "text" : "text[" + std::to_string(i) + "]";
+}
+
+std::string prefix_field(const TranslateRequest& request, size_t i) {
+  return request.single ? "target_prefix" : "target_prefix[" + std::to_string(i) + "]";
 }
 
 nlohmann::ordered_json translations_json(const std::vector<Translation>& results, const TranslatorOptions& options,

@@ -22,6 +22,9 @@ struct TranslateLimits {
 
 struct TranslateRequest {
   std::vector<std::string> sentences;  // "text": one string, or each entry of the array
+  // "target_prefix": as "text" (one string, or an array of the same
+  // length, null for none); empty: none asked.
+  std::vector<std::string> prefixes;
   bool single = false;                 // "text" was one string (its errors say "text", not "text[0]")
   TranslatorOptions options;           // the server's defaults with the request's fields applied
   int64_t timeout_ms = 0;              // "timeout_ms": the request's own deadline; 0: none asked
@@ -34,8 +37,10 @@ struct TranslateRequest {
 TranslateRequest parse_translate_request(const std::string& body, const TranslatorOptions& defaults,
                                          const TranslateLimits& limits);
 
-// The field name of sentence i in errors: "text" or "text[i]".
+// The field name of sentence i in errors: "text" or "text[i]"; of its
+// prefix, "target_prefix" or "target_prefix[i]".
 std::string sentence_field(const TranslateRequest& request, size_t i);
+std::string prefix_field(const TranslateRequest& request, size_t i);
 
 // {"translations": [...]} in input order; each entry has the best
 // hypothesis's text, score and pieces, and, as the options asked, its n-best

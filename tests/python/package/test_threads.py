@@ -72,3 +72,10 @@ def test_replicas_are_checked(model_dir):
         transformer.Translator(model_dir, replicas=0)
     with pytest.raises(ValueError, match="a Translator made from a Model translates with that one model"):
         transformer.Translator(transformer.Model.load(model_dir), replicas=2)
+
+
+def test_a_replicated_model_cannot_be_edited_in_one_copy(model_dir):
+    translator = transformer.Translator(model_dir, threads=2, replicas=2)
+    with pytest.raises(ValueError, match="the model of a Translator with 2 replicas"):
+        translator.model.parameters()
+    assert transformer.Translator(model_dir).model.parameters()  # one replica: views as ever

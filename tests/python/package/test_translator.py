@@ -98,3 +98,46 @@ def test_compute_type_int8_equals_the_cli(model_dir, data_dir, sentences):
     results = translator.translate_batch(sentences, return_scores=True)
     assert [r.text + " ||| " + " ".join(map(f6, r.token_scores)) for r in results] == expected
     assert translator.model.compute_type == "int8"
+
+
+def test_target_prefix_equals_the_cli(model_dir, data_dir, sentences, tmp_path):
+    """target_prefix (CTranslate2's): each translation starts with its
+    sentence's prefix, forced, as `transformer translate --prefix FILE`."""
+    translator = transformer.Translator(model_dir)
+    plain = [r.text for r in translator.translate_batch(sentences)]
+    # Every third sentence gets its own translation's first word, every
+    # third "Two dogs", the rest none.
+    prefixes = [p.split()[0] if i % 3 == 0 and p else "Two dogs" if i % 3 == 1 else None for i, p in enumerate(plain)]
+    prefix_file = tmp_path / "prefix.txt"
+    prefix_file.write_text("".join((p or "") + "\n" for p in prefixes), encoding="utf-8")
+    for args, options in ((("--beam", 4), dict(beam_size=4)), (("--sample", "--seed", 4), dict(sampling=True, seed=4))):
+        expected = cli("translate", "--model", model_dir, "--prefix", prefix_file, *args,
+                       data_dir / "val.de").splitlines()
+        results = translator.translate_batch(sentences, target_prefix=prefixes, **options)
+        assert [r.text for r in results] == expected
+        for p, r in zip(prefixes, results):
+            if p:
+                assert r.tokens[:len(translator.model.tokenize(p))] == translator.model.tokenize(p)
+    assert results[1].text.startswith("Two dogs") and not plain[1].startswith("Two dogs")
+    # Pieces, and replicas, give the same.
+    pieces = [translator.model.tokenize(p) if p else None for p in prefixes]
+    expected = [r.text for r in translator.translate_batch(sentences, target_prefix=prefixes)]
+    assert [r.text for r in translator.translate_batch(sentences, target_prefix=pieces)] == expected
+    replicated = transformer.Translator(model_dir, threads=2, replicas=2)
+    assert [r.text for r in replicated.translate_batch(sentences, target_prefix=prefixes)] == expected
+    # A prefix that is the model's own start changes nothing (greedy).
+    greedy = [r.text for r in translator.translate_batch(sentences, beam_size=1)]
+    own = [t.split()[0] if t else None for t in greedy]
+    assert [r.text for r in translator.translate_batch(sentences, beam_size=1, target_prefix=own)] == greedy
+
+
+def test_target_prefix_is_checked(model_dir, sentences):
+    translator = transformer.Translator(model_dir)
+    with pytest.raises(ValueError, match="target_prefix has 1 prefixes for 2 sentences"):
+        translator.translate_batch(sentences[:2], target_prefix=["A"])
+    with pytest.raises(ValueError, match=r'target_prefix\[0\]: piece 2 "</s>" is a special token'):
+        translator.translate_batch(sentences[:1], target_prefix=[["▁A", "</s>"]])
+    with pytest.raises(TypeError, match=r"target_prefix\[0\] must be a str, None or a list of pieces, not int"):
+        translator.translate_batch(sentences[:1], target_prefix=[3])
+    with pytest.raises(ValueError, match="give the sentences and their prefixes to translate_batch"):
+        list(translator.translate_iterable(sentences, target_prefix=["A"] * len(sentences)))
