@@ -65,6 +65,17 @@ def test_replicas_share_a_call_and_equal_the_cli(model_dir, data_dir, sentences)
         assert abs(a.log_prob - b.log_prob) < 1e-4
 
 
+def test_threads_zero_means_the_default_whatever_this_thread_ran_on(model_dir, sentences):
+    """threads=0 is OMP_NUM_THREADS or all cores, also after a Translator of
+    one thread ran on this Python thread (OpenMP's count is per thread)."""
+    import os
+    default = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count())
+    if default < 2:
+        pytest.skip("one thread by default: two replicas are more than the threads")
+    transformer.Translator(model_dir, threads=1).translate_batch(sentences[:2])
+    assert transformer.Translator(model_dir, threads=0, replicas=2).translate_batch(sentences[:2])
+
+
 def test_replicas_are_checked(model_dir):
     with pytest.raises(ValueError, match=r"replicas 3: more than the threads \(2\)"):
         transformer.Translator(model_dir, threads=2, replicas=3)
