@@ -84,7 +84,8 @@ class Serve : public testing::Test {
     std::vector<std::vector<int32_t>> sources;
     for (const auto& line : lines) sources.push_back(translator.encode_source(line, "test"));
     Prefixes prefixes;
-    for (const auto& line : prefix_lines) prefixes.push_back(translator.encode_prefix(line, "test"));
+    for (size_t i = 0; i < prefix_lines.size(); ++i)
+      prefixes.push_back(translator.encode_prefix(prefix_lines[i], "test", sources[i]));
     return translator.translate(sources, {}, prefixes);
   }
 
@@ -204,7 +205,8 @@ TEST_F(Serve, TranslatesManySentencesInInputOrder) {
 }
 
 // "target_prefix": each translation starts with its sentence's, as the
-// Translator's; a request with prefixes and one without may share a batch.
+// Translator's (ServeBatching tests requests with and without prefixes in
+// one batch).
 TEST_F(Serve, TargetPrefixesStartTheTranslationsAsTheTranslatorsDo) {
   const std::vector<std::string> prefixes = {"dog", "", "cat", "", "", "the"};
   json prefix_field = json::array();
@@ -331,7 +333,8 @@ TEST_F(Serve, BadRequestsGetA400NamingTheField) {
       {"{\"text\": \"red\", \"scores\": 1}", "field 'scores': must be true or false"},
       {"{\"text\": \"red\", \"alignment\": \"yes\"}", "field 'alignment': must be true or false"},
       {"{\"text\": \"red\", \"bean\": 4}", "unknown field 'bean'"},
-      {"{\"text\": \"red\", \"target_prefix\": [\"a\"]}", "field 'target_prefix': must be a string, as \"text\" is one"},
+      {"{\"text\": \"red\", \"target_prefix\": [\"a\"]}", "field 'target_prefix': must be a string or null, as \"text\" is one string"},
+      {"{\"text\": \"\", \"target_prefix\": \"a\"}", "field 'target_prefix': a prefix for an empty sentence"},
       {"{\"text\": [\"red\", \"cat\"], \"target_prefix\": [\"a\"]}",
        "field 'target_prefix': must be an array of 2 strings or nulls"},
       {"{\"text\": [\"red\"], \"target_prefix\": [3]}", "field 'target_prefix[0]': must be a string or null"},

@@ -215,6 +215,43 @@ TEST_F(ServeBatching, SampledRequestsShareABatchAndEachDrawsWhatItWouldAlone) {
   EXPECT_EQ(test_support::metric_value(metrics, "transformer_batch_compute_seconds_count"), 1) << metrics;
 }
 
+// Requests with target prefixes and requests without share a batch, and
+// each gets what the Translator gives its sentences and prefixes alone.
+TEST_F(ServeBatching, RequestsWithAndWithoutPrefixesShareABatch) {
+  const auto requests = one_to_three_a_request();
+  serve::Server server(holding_server(static_cast<int64_t>(sentences_.size())));
+  server.load();
+  const int port = server.start();
+  // Every other request: each sentence's prefix is its own first word.
+  std::vector<std::vector<std::string>> prefixes(requests.size());
+  std::vector<std::future<Reply>> replies;
+  for (size_t r = 0; r < requests.size(); ++r) {
+    json body{{"text", requests[r]}};
+    if (r % 2 == 0) {
+      for (const auto& line : requests[r]) prefixes[r].push_back(line.substr(0, line.find(' ')));
+      body["target_prefix"] = prefixes[r];
+    }
+    replies.push_back(std::async(std::launch::async, [port, body] {
+      return test_support::send_request(port, "POST", "/v1/translate", body.dump());
+    }));
+  }
+  auto model = load_model(model_);
+  const text::Vocabulary vocab(model_ + "/spm.model");
+  Translator translator(*model, vocab, TranslatorOptions{});
+  for (size_t r = 0; r < requests.size(); ++r) {
+    SCOPED_TRACE("request " + std::to_string(r));
+    std::vector<std::vector<int32_t>> sources;
+    Prefixes wanted;
+    for (size_t i = 0; i < requests[r].size(); ++i) {
+      sources.push_back(translator.encode_source(requests[r][i], "test"));
+      if (!prefixes[r].empty()) wanted.push_back(translator.encode_prefix(prefixes[r][i], "test", sources.back()));
+    }
+    expect_alone(replies[r].get(), translator.translate(sources, {}, wanted));
+  }
+  const std::string metrics = scrape(port);
+  EXPECT_EQ(test_support::metric_value(metrics, "transformer_batch_compute_seconds_count"), 1) << metrics;
+}
+
 TEST_F(ServeBatching, OnlyRequestsThatDecodeAlikeShareABatch) {
   // Four greedy requests and four with a beam of 3, interleaved: two
   // batches of four, each decoded with its own options.

@@ -245,10 +245,14 @@ TEST_F(TranslateCli, PrefixesStartEveryTranslationAndScoreAsForcedDecoding) {
   const Result short_file = run("translate --prefix " + file("two.txt", "a\nb\n") + " --model " + model_ + " " + input);
   EXPECT_EQ(short_file.exit_code, 1);
   EXPECT_THAT(short_file.err, HasSubstr(dir_ + "/two.txt: 2 prefixes for 6 input lines"));
-  const Result bad = run("translate --prefix " + file("bad_prefix.txt", "a\nb\nc \xC3\x28\n\n\n\n") + " --model " + model_ +
+  const Result bad = run("translate --prefix " + file("bad_prefix.txt", "a\n\nc \xC3\x28\n\n\n\n") + " --model " + model_ +
                          " " + input);
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.err, HasSubstr(dir_ + "/bad_prefix.txt:3: invalid UTF-8"));
+  const Result empty = run("translate --prefix " + file("empty_line_prefix.txt", "a\nb\n\n\n\n\n") + " --model " +
+                           model_ + " " + input);  // line 2 of the input is empty
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_THAT(empty.err, HasSubstr(dir_ + "/empty_line_prefix.txt:2: a prefix for an empty sentence"));
 }
 
 TEST_F(TranslateCli, AlignmentsFollowTheReversal) {

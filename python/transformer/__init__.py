@@ -54,10 +54,20 @@ def translate_iterable(translator, sentences, chunk_size=1024, names=None, **opt
     iterable). names, an iterable beside sentences, names each sentence in
     error messages (default: sentences[i], i counted over the whole).
     """
+    _check_chunking(chunk_size, options)
+    return _translate_chunks(translator, sentences, chunk_size, names, options)
+
+
+def _check_chunking(chunk_size, options):
+    """What translate_iterable refuses, checked when it is called (its
+    chunks are translated lazily) and before translate_file opens its output."""
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
-    if "target_prefix" in options:
+    if options.get("target_prefix") is not None:
         raise ValueError("target_prefix is one per sentence: give the sentences and their prefixes to translate_batch")
+
+
+def _translate_chunks(translator, sentences, chunk_size, names, options):
     names = iter(names) if names is not None else None
     done = 0
     chunk = []
@@ -94,6 +104,7 @@ def translate_file(translator, input_path, output_path, chunk_size=1024, **optio
     translation of each line, one a line, as `transformer translate` prints
     it), reading and writing chunk_size lines at a time; errors name
     FILE:LINE as the CLI's do. Returns the number of lines."""
+    _check_chunking(chunk_size, options)  # before the output is opened, and so emptied
     count = 0
     names = (f"{os.fspath(input_path)}:{i}" for i in itertools.count(1))
     with open(output_path, "w", encoding="utf-8", newline="\n") as out:

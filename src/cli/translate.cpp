@@ -130,7 +130,7 @@ void add_translate_command(CLI::App& app) {
         throw Error(o->prefix_file + ": " + std::to_string(lines.size()) + " prefixes for " +
                     std::to_string(sources.size()) + " input lines (one a line, an empty line for none)");
       for (size_t i = 0; i < lines.size(); ++i)
-        prefixes.push_back(translator.encode_prefix(lines[i], o->prefix_file + ":" + std::to_string(i + 1)));
+        prefixes.push_back(translator.encode_prefix(lines[i], o->prefix_file + ":" + std::to_string(i + 1), sources[i]));
     }
 
     const auto results = o->replicas == 1

@@ -131,15 +131,20 @@ std::vector<int32_t> Translator::checked_target(std::vector<int32_t> pieces, con
   return pieces;
 }
 
-std::vector<int32_t> Translator::encode_prefix(const std::string& line, const std::string& where) const {
-  return checked_prefix(checked_pieces(vocabulary_, line, where), where);
+std::vector<int32_t> Translator::encode_prefix(const std::string& line, const std::string& where,
+                                               const std::vector<int32_t>& source) const {
+  return checked_prefix(checked_pieces(vocabulary_, line, where), where, source);
 }
 
-std::vector<int32_t> Translator::encode_prefix(const std::vector<std::string>& pieces, const std::string& where) const {
-  return checked_prefix(known_ids(vocabulary_, pieces, where), where);
+std::vector<int32_t> Translator::encode_prefix(const std::vector<std::string>& pieces, const std::string& where,
+                                               const std::vector<int32_t>& source) const {
+  return checked_prefix(known_ids(vocabulary_, pieces, where), where, source);
 }
 
-std::vector<int32_t> Translator::checked_prefix(std::vector<int32_t> pieces, const std::string& where) const {
+std::vector<int32_t> Translator::checked_prefix(std::vector<int32_t> pieces, const std::string& where,
+                                                const std::vector<int32_t>& source) const {
+  if (source.empty() && !pieces.empty())
+    throw Error(where + ": a prefix for an empty sentence, which translates to nothing");
   const ModelConfig& c = config();
   for (size_t i = 0; i < pieces.size(); ++i)
     if (pieces[i] == c.bos_id || pieces[i] == c.eos_id || pieces[i] == c.pad_id)

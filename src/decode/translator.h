@@ -95,10 +95,13 @@ class Translator {
   std::vector<int32_t> encode_target(const std::vector<std::string>& pieces, const std::string& where) const;
 
   // A target prefix (translate's third argument): the pieces every
-  // translation of its sentence starts with. As encode_target, and a
-  // special piece (BOS, EOS, padding) in it is an Error.
-  std::vector<int32_t> encode_prefix(const std::string& line, const std::string& where) const;
-  std::vector<int32_t> encode_prefix(const std::vector<std::string>& pieces, const std::string& where) const;
+  // translation of `source` (its sentence, encoded) starts with. As
+  // encode_target; a special piece (BOS, EOS, padding) in it is an Error,
+  // and so is a prefix for an empty sentence (which translates to nothing).
+  std::vector<int32_t> encode_prefix(const std::string& line, const std::string& where,
+                                     const std::vector<int32_t>& source) const;
+  std::vector<int32_t> encode_prefix(const std::vector<std::string>& pieces, const std::string& where,
+                                     const std::vector<int32_t>& source) const;
 
   // Translations of encode_source's lines, in their order. Sampling draws
   // sources[i]'s words from the stream of sentence id sentence_ids[i] when
@@ -133,7 +136,8 @@ class Translator {
 
   std::vector<int32_t> wrap_source(std::vector<int32_t> pieces, const std::string& where) const;
   std::vector<int32_t> checked_target(std::vector<int32_t> pieces, const std::string& where) const;
-  std::vector<int32_t> checked_prefix(std::vector<int32_t> pieces, const std::string& where) const;
+  std::vector<int32_t> checked_prefix(std::vector<int32_t> pieces, const std::string& where,
+                                      const std::vector<int32_t>& source) const;
 
   const ModelConfig& config() const { return models_.front()->config; }  // what the models share
   int64_t max_length() const;  // the longest sequence every model reads

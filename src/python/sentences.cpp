@@ -50,9 +50,10 @@ std::vector<int32_t> encode_target(const Translator& translator, const SentenceI
                             : translator.encode_target(sentence.text, sentence.where);
 }
 
-std::vector<int32_t> encode_prefix(const Translator& translator, const SentenceInput& sentence) {
-  return sentence.segmented ? translator.encode_prefix(sentence.pieces, sentence.where)
-                            : translator.encode_prefix(sentence.text, sentence.where);
+std::vector<int32_t> encode_prefix(const Translator& translator, const SentenceInput& sentence,
+                                   const std::vector<int32_t>& source) {
+  return sentence.segmented ? translator.encode_prefix(sentence.pieces, sentence.where, source)
+                            : translator.encode_prefix(sentence.text, sentence.where, source);
 }
 
 }  // namespace transformer::python

@@ -33,6 +33,7 @@ std::vector<SentenceInput> read_sentences(const pybind11::handle& sentences, con
 // pieces for forced decoding (Translator::encode_target).
 std::vector<int32_t> encode_source(const Translator& translator, const SentenceInput& sentence);
 std::vector<int32_t> encode_target(const Translator& translator, const SentenceInput& sentence);
-std::vector<int32_t> encode_prefix(const Translator& translator, const SentenceInput& sentence);
+std::vector<int32_t> encode_prefix(const Translator& translator, const SentenceInput& sentence,
+                                   const std::vector<int32_t>& source);
 
 }  // namespace transformer::python

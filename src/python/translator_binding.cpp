@@ -29,7 +29,16 @@ class PyTranslator {
   // replicas: loaded, then the other copies of the model (each computes
   // one batch at a time, on threads ÷ replicas threads).
   PyTranslator(std::vector<std::shared_ptr<LoadedModel>> replicas, int threads)
-      : replicas_(std::move(replicas)), loaded_(replicas_.front()), threads_(threads) {}
+      : replicas_(std::move(replicas)), loaded_(replicas_.front()), threads_(threads) {
+    if (replica_count() > 1) loaded_->replicated(replica_count());
+  }
+  // Its first copy, alive in Python after it, is one model again: its
+  // weights may be viewed and edited.
+  ~PyTranslator() {
+    if (replica_count() > 1) loaded_->replicated(1);
+  }
+  PyTranslator(const PyTranslator&) = delete;
+  PyTranslator& operator=(const PyTranslator&) = delete;
 
   std::vector<TranslationResult> translate(const py::handle& sentences, const TranslatorOptions& options,
                                            const std::optional<std::vector<std::string>>& names,
@@ -49,7 +58,7 @@ class PyTranslator {
       std::vector<std::vector<int32_t>> sources;
       for (const SentenceInput& s : inputs) sources.push_back(encode_source(translator, s));
       Prefixes prefixes;
-      for (const SentenceInput& p : prefix_inputs) prefixes.push_back(encode_prefix(translator, p));
+      for (size_t i = 0; i < prefix_inputs.size(); ++i) prefixes.push_back(encode_prefix(translator, prefix_inputs[i], sources[i]));
       set_num_threads(threads_);
       std::vector<int64_t> lengths;
       for (const auto& source : sources) lengths.push_back(std::ssize(source));
@@ -155,7 +164,6 @@ std::unique_ptr<PyTranslator> make_translator(const py::object& model, int threa
     py::gil_scoped_release nogil;
     for (int r = 0; r < replicas; ++r) loaded.push_back(std::make_shared<LoadedModel>(dir, compute));
   }
-  loaded.front()->replicated(replicas);
   return std::make_unique<PyTranslator>(std::move(loaded), threads);
 }
 

@@ -420,7 +420,8 @@ void Server::handle_translate(const httplib::Request& request, const std::string
       try {
         sources.push_back(encoder.encode_source(parsed.sentences[i], "field '" + sentence_field(parsed, i) + "'"));
         if (!parsed.prefixes.empty())
-          prefixes.push_back(encoder.encode_prefix(parsed.prefixes[i], "field '" + prefix_field(parsed, i) + "'"));
+          prefixes.push_back(
+              encoder.encode_prefix(parsed.prefixes[i], "field '" + prefix_field(parsed, i) + "'", sources.back()));
       } catch (const Error& e) {
         throw ApiError(400, e.what());
       }

@@ -94,8 +94,8 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
   }
   if (!has_text) bad_field("text", "missing: send {\"text\": \"a sentence\"} or {\"text\": [\"one\", \"two\"]}");
   if (prefix && request.single) {
-    if (!prefix->is_string()) bad_field("target_prefix", "must be a string, as \"text\" is one");
-    request.prefixes.push_back(prefix->get<std::string>());
+    if (!prefix->is_string() && !prefix->is_null()) bad_field("target_prefix", "must be a string or null, as \"text\" is one string");
+    request.prefixes.push_back(prefix->is_string() ? prefix->get<std::string>() : "");
   } else if (prefix) {
     if (!prefix->is_array() || prefix->size() != request.sentences.size())
       bad_field("target_prefix", "must be an array of " + std::to_string(request.sentences.size()) +

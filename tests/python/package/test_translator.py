@@ -140,4 +140,16 @@ def test_target_prefix_is_checked(model_dir, sentences):
     with pytest.raises(TypeError, match=r"target_prefix\[0\] must be a str, None or a list of pieces, not int"):
         translator.translate_batch(sentences[:1], target_prefix=[3])
     with pytest.raises(ValueError, match="give the sentences and their prefixes to translate_batch"):
-        list(translator.translate_iterable(sentences, target_prefix=["A"] * len(sentences)))
+        translator.translate_iterable(sentences, target_prefix=["A"] * len(sentences))  # at the call, not lazily
+    with pytest.raises(ValueError, match=r"target_prefix\[0\]: a prefix for an empty sentence"):
+        translator.translate_batch(["", "ein Mann"], target_prefix=["A", None])
+    assert translator.translate_batch(["", "ein Mann"], target_prefix=[None, None])[0].text == ""
+
+
+def test_translate_file_refuses_target_prefix_before_touching_its_output(model_dir, data_dir, tmp_path):
+    out = tmp_path / "out.en"
+    out.write_text("precious\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="target_prefix is one per sentence"):
+        transformer.Translator(model_dir).translate_file(data_dir / "val.de", out, target_prefix=["A"])
+    assert out.read_text(encoding="utf-8") == "precious\n"
+    assert list(transformer.Translator(model_dir).translate_iterable(["ein Mann"], target_prefix=None))  # None: none
