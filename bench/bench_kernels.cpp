@@ -93,7 +93,33 @@ void BM_Attention(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(4.0 * B * H * T * T * Dh, benchmark::Counter::kIsIterationInvariantRate,
                                                  benchmark::Counter::kIs1000);
 }
-BENCHMARK(BM_Attention)->Args({32, 8, 32, 64})->Args({32, 4, 32, 64})->Args({8, 8, 128, 64})->UseRealTime();
+// The shapes of `bench train`'s batch (128 sentences of 30, `small`'s 4
+// heads and `base`'s 8), a batch of 32, and longer sentences.
+void attention_shapes(benchmark::internal::Benchmark* b) {
+  for (const auto& args : std::vector<std::vector<int64_t>>{
+           {128, 4, 30, 64}, {128, 8, 30, 64}, {32, 8, 32, 64}, {8, 8, 64, 64}, {8, 8, 128, 64}, {4, 8, 256, 64}})
+    b->Args(args);
+}
+BENCHMARK(BM_Attention)->Apply(attention_shapes)->UseRealTime();
+
+// Its backward pass, as training runs it after the forward one. Arguments: B, H, T, Dh.
+void BM_AttentionBackward(benchmark::State& state) {
+  const int64_t B = state.range(0), H = state.range(1), T = state.range(2), Dh = state.range(3), D = H * Dh;
+  const auto Q = random_vector(B * T * D, 1), K = random_vector(B * T * D, 2), V = random_vector(B * T * D, 3),
+             dZ = random_vector(B * T * D, 4);
+  std::vector<float> Z(B * T * D), P(B * H * T * T), scratch(B * H * T * T), dQ(B * T * D), dK(B * T * D), dV(B * T * D);
+  std::vector<int32_t> lengths(B, static_cast<int32_t>(T));
+  attention_forward(Z.data(), P.data(), Q.data(), D, K.data(), D, V.data(), D, lengths.data(), /*causal=*/true, 0, B, H,
+                    T, T, Dh);
+  for (auto _ : state) {
+    attention_backward(dQ.data(), dK.data(), dV.data(), scratch.data(), dZ.data(), Q.data(), D, K.data(), D, V.data(),
+                       D, P.data(), B, H, T, T, Dh);
+    benchmark::DoNotOptimize(dQ.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(8.0 * B * H * T * T * Dh, benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_AttentionBackward)->Apply(attention_shapes)->UseRealTime();
 
 // LayerNorm over rows of D. Arguments: rows, D.
 void BM_LayerNorm(benchmark::State& state) {
