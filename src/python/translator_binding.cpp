@@ -81,9 +81,11 @@ class PyTranslator {
     return results;
   }
 
-  std::vector<ScoreResult> score(const py::handle& source_list, const py::handle& target_list, int64_t batch_size) {
-    const std::vector<SentenceInput> sources = read_sentences(source_list, "sources");
-    const std::vector<SentenceInput> targets = read_sentences(target_list, "targets");
+  std::vector<ScoreResult> score(const py::handle& source_list, const py::handle& target_list, int64_t batch_size,
+                                 const std::optional<std::vector<std::string>>& source_names,
+                                 const std::optional<std::vector<std::string>>& target_names) {
+    const std::vector<SentenceInput> sources = read_sentences(source_list, "sources", source_names);
+    const std::vector<SentenceInput> targets = read_sentences(target_list, "targets", target_names);
     if (sources.size() != targets.size())
       throw Error("sources has " + std::to_string(sources.size()) + " sentences but targets has " +
                   std::to_string(targets.size()));
@@ -226,7 +228,9 @@ void bind_translator(py::module_& m) {
           "error messages (default sentences[i]); target_prefix: one per sentence (str, pieces or None), the "
           "start every translation of it is forced to")
       .def("score_batch", &PyTranslator::score, py::arg("sources"), py::arg("targets"), py::kw_only(),
-           py::arg("max_batch_size") = 64, "Forced decoding: how probable the model finds each target, as `transformer score`")
+           py::arg("max_batch_size") = 64, py::arg("source_names") = py::none(), py::arg("target_names") = py::none(),
+           "Forced decoding: how probable the model finds each target, as `transformer score`; source_names, "
+           "target_names: each sentence's name in error messages (default sources[i], targets[i])")
       .def(
           "explain",
           [](PyTranslator& t, const std::string& sentence, int64_t beam_size, int64_t n_best, float length_penalty,

@@ -153,3 +153,33 @@ def test_translate_file_refuses_target_prefix_before_touching_its_output(model_d
         transformer.Translator(model_dir).translate_file(data_dir / "val.de", out, target_prefix=["A"])
     assert out.read_text(encoding="utf-8") == "precious\n"
     assert list(transformer.Translator(model_dir).translate_iterable(["ein Mann"], target_prefix=None))  # None: none
+
+
+def test_score_file_and_iterable_equal_the_cli(model_dir, data_dir, sentences, tmp_path):
+    translator = transformer.Translator(model_dir)
+    src, tgt = data_dir / "val.de", data_dir / "val.en"
+    for flags, options in (((), {}), (("--per-token",), dict(per_token=True)), (("--normalize",), dict(normalize=True))):
+        expected = cli("score", *flags, "--model", model_dir, src, tgt).splitlines()
+        out = tmp_path / "scores.txt"
+        assert translator.score_file(src, tgt, out, chunk_size=5, **options) == len(expected)
+        assert out.read_text(encoding="utf-8").splitlines() == expected
+    targets = tgt.read_text(encoding="utf-8").splitlines()
+    whole = translator.score_batch(sentences, targets)
+    chunked = list(translator.score_iterable(iter(sentences), iter(targets), chunk_size=7))
+    assert [(r.log_prob, r.token_scores) for r in chunked] == [(r.log_prob, r.token_scores) for r in whole]
+
+
+def test_score_file_and_iterable_errors_name_the_line(model_dir, tmp_path):
+    translator = transformer.Translator(model_dir)
+    src, tgt = tmp_path / "s.txt", tmp_path / "t.txt"
+    src.write_text("ein Mann\n\n", encoding="utf-8")
+    tgt.write_text("a man\nsomething\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=f"{src}:2: empty source sentence"):
+        translator.score_file(src, tgt, tmp_path / "out.txt")
+    tgt.write_text("a man\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=f"{tgt} ended after 1 sentences, before {src} did"):
+        translator.score_file(src, tgt, tmp_path / "out.txt")
+    with pytest.raises(ValueError, match="sources ended after 1 sentences, before targets did"):
+        list(translator.score_iterable(["ein Mann"], ["a man", "a dog"]))
+    with pytest.raises(ValueError, match=r"targets\[8\]: invalid UTF-8"):
+        list(translator.score_iterable(["ein Mann"] * 9, ["a man"] * 8 + [b"\xc3\x28"], chunk_size=4))
