@@ -200,6 +200,19 @@ TEST_F(TranslateCli, PrefixesStartEveryTranslationAndScoreAsForcedDecoding) {
   EXPECT_EQ(lines[4], "blue");
   EXPECT_THAT(lines[2], testing::StartsWith("blue "));
   EXPECT_THAT(lines[5], testing::StartsWith("the cat "));
+  // The limit is raised for a prefix only: a limit of 0 still gives nothing
+  // to a line without one, and a prefixed line its prefix and one piece more.
+  const Result zero = run("translate --beam 1 --max-length-a 0 --max-length-b 0 --prefix " + prefixes + " --model " +
+                          model_ + " " + input);
+  ASSERT_EQ(zero.exit_code, 0) << zero.err;
+  const auto cut = lines_of(zero.out);
+  ASSERT_EQ(cut.size(), 6u);
+  const Result zero_alone = run("translate --beam 1 --max-length-a 0 --max-length-b 0 --model " + model_,
+                                file("blue.txt", "blue\n"));
+  ASSERT_EQ(zero_alone.exit_code, 0) << zero_alone.err;
+  EXPECT_EQ(zero_alone.out, "\n");
+  EXPECT_EQ(split(cut[0], " ").size(), 3u) << cut[0];
+  EXPECT_THAT(cut[0], testing::StartsWith("runs dog"));
   // Replicas share the lines, each with its prefix.
   const Result replicas = run("--threads 2 translate --beam 1 --replicas 2 --prefix " + prefixes + " --model " + model_ +
                               " " + input);

@@ -61,8 +61,8 @@ def translate_iterable(translator, sentences, chunk_size=1024, names=None, **opt
 
 
 def _check_chunking(chunk_size, options):
-    """What translate_iterable refuses, checked when it is called (its
-    chunks are translated lazily) and before translate_file opens its output."""
+    """What the chunked helpers refuse, checked when they are called (their
+    chunks are worked on lazily) and before a file helper opens its output."""
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     if options.get("target_prefix") is not None:
@@ -125,8 +125,7 @@ def score_iterable(translator, sources, targets, chunk_size=1024, source_names=N
     as each other (a ValueError says which ended first). source_names and
     target_names, iterables beside them, name each sentence in error
     messages (default: sources[i], targets[i], i counted over the whole)."""
-    if chunk_size < 1:
-        raise ValueError("chunk_size must be at least 1")
+    _check_chunking(chunk_size, {})
     return _score_chunks(translator, sources, targets, chunk_size, source_names, target_names, max_batch_size)
 
 
@@ -167,8 +166,7 @@ def score_file(translator, source_path, target_path, output_path, chunk_size=102
     (divided by its token count with normalize), then with per_token " |||"
     and each token's log-probability; chunk_size pairs at a time. Errors
     name FILE:LINE as the CLI's do. Returns the number of pairs."""
-    if chunk_size < 1:
-        raise ValueError("chunk_size must be at least 1")
+    _check_chunking(chunk_size, {})
     count = 0
     source_names = (f"{os.fspath(source_path)}:{i}" for i in itertools.count(1))
     target_names = (f"{os.fspath(target_path)}:{i}" for i in itertools.count(1))

@@ -87,9 +87,7 @@ void add_score_command(CLI::App& app) {
         on_replicas<PairScore>(o->replicas, "--replicas", lengths, [&](int r, const std::vector<int64_t>& ids) {
           const EnsembleModels own_models = r == 0 ? EnsembleModels{} : load_ensemble(o->model_dirs, compute);
           const EnsembleModels& models = r == 0 ? ensemble : own_models;
-          std::vector<std::vector<int32_t>> my_sources, my_targets;
-          for (int64_t id : ids) my_sources.push_back(sources[id]), my_targets.push_back(targets[id]);
-          return score_pairs_in_batches(models.models, my_sources, my_targets, o->batch);
+          return score_pairs_in_batches(models.models, pick(sources, ids), pick(targets, ids), o->batch);
         });
     for (const PairScore& score : scores) {
       const double value = o->normalize ? score.log_prob / static_cast<double>(score.token_log_probs.size()) : score.log_prob;

@@ -41,13 +41,8 @@ std::vector<Translation> translate_on_replicas(const EnsembleModels& loaded, con
   return on_replicas<Translation>(replicas, "--replicas", lengths, [&](int r, const std::vector<int64_t>& ids) {
     const EnsembleModels own_models = r == 0 ? EnsembleModels{} : load_ensemble(model_dirs, compute);
     const EnsembleModels& ensemble = r == 0 ? loaded : own_models;
-    std::vector<std::vector<int32_t>> mine;
-    Prefixes my_prefixes;
-    for (int64_t id : ids) {
-      mine.push_back(sources[id]);
-      if (!prefixes.empty()) my_prefixes.push_back(prefixes[id]);
-    }
-    return Translator(ensemble.models, ensemble.vocabulary, options).translate(mine, ids, my_prefixes);
+    return Translator(ensemble.models, ensemble.vocabulary, options).translate(pick(sources, ids), ids,
+                                                                               pick(prefixes, ids));
   });
 }
 

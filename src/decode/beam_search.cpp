@@ -4,11 +4,18 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <string>
 
 #include "core/error.h"
 #include "kernels/row_search.h"
 
 namespace transformer {
+
+void check_prefix_count(const Prefixes& prefixes, size_t sentences, const char* who) {
+  if (!prefixes.empty() && prefixes.size() != sentences)
+    throw Error(std::string(who) + ": " + std::to_string(prefixes.size()) + " prefixes for " +
+                std::to_string(sentences) + " sentences");
+}
 
 double length_penalty(int64_t length, float alpha) {
   return alpha == 0.0f ? 1.0 : std::pow((5.0 + static_cast<double>(length)) / 6.0, alpha);
@@ -107,9 +114,7 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
                                                  std::vector<BeamTrace>* trace, BeamKeep keep,
                                                  const Prefixes& prefixes) {
   const int64_t K = options.beam_size, V = scorer.vocab_size(), rows = sentences * K;
-  if (!prefixes.empty() && static_cast<int64_t>(prefixes.size()) != sentences)
-    throw Error("beam search: " + std::to_string(prefixes.size()) + " prefixes for " + std::to_string(sentences) +
-                " sentences");
+  check_prefix_count(prefixes, static_cast<size_t>(sentences), "beam search");
   std::vector<std::vector<int32_t>> tokens(rows);  // each slot's hypothesis so far
   std::vector<double> log_prob(rows, 0.0);
   // With `keep`: each slot's token log-probs and attention rows so far.

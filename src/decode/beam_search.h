@@ -6,6 +6,7 @@
 // translations are not punished merely for having more factors below one.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -84,6 +85,9 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
                                                  int32_t eos_id, const BeamOptions& options,
                                                  std::vector<BeamTrace>* trace = nullptr, BeamKeep keep = {},
                                                  const Prefixes& prefixes = {});
+
+// Prefixes are none (empty) or one per sentence: an Error naming `who` otherwise.
+void check_prefix_count(const Prefixes& prefixes, size_t sentences, const char* who);
 
 // The token prefixes forces at `step` for sentence b; -1 when none.
 inline int32_t forced_token(const Prefixes& prefixes, int64_t b, int64_t step) {

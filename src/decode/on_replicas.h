@@ -52,4 +52,14 @@ std::vector<Result> on_replicas(int replicas, const std::string& option, const s
   return results;
 }
 
+// items[ids[0]], items[ids[1]], …: a replica's share of a per-item input;
+// none when items is empty (an input not given, as no prefixes).
+template <typename T>
+std::vector<T> pick(const std::vector<T>& items, const std::vector<int64_t>& ids) {
+  std::vector<T> mine;
+  if (items.empty()) return mine;
+  for (int64_t id : ids) mine.push_back(items[static_cast<size_t>(id)]);
+  return mine;
+}
+
 }  // namespace transformer

@@ -45,9 +45,7 @@ std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std:
                                int32_t start_id, int32_t eos_id, const SamplingOptions& options,
                                const std::vector<int64_t>& sentence_ids, BeamKeep keep, const Prefixes& prefixes) {
   const int64_t V = scorer.vocab_size();
-  if (!prefixes.empty() && static_cast<int64_t>(prefixes.size()) != sentences)
-    throw Error("sampling: " + std::to_string(prefixes.size()) + " prefixes for " + std::to_string(sentences) +
-                " sentences");
+  check_prefix_count(prefixes, static_cast<size_t>(sentences), "sampling");
   std::vector<Hypothesis> out(sentences);
   std::vector<int32_t> feed(sentences, start_id), order;
   std::vector<double> weights;

@@ -158,9 +158,7 @@ std::vector<Translation> Translator::translate(const std::vector<std::vector<int
   if (!sentence_ids.empty() && sentence_ids.size() != sources.size())
     throw Error("translate: " + std::to_string(sentence_ids.size()) + " sentence ids for " +
                 std::to_string(sources.size()) + " sentences");
-  if (!prefixes.empty() && prefixes.size() != sources.size())
-    throw Error("translate: " + std::to_string(prefixes.size()) + " prefixes for " + std::to_string(sources.size()) +
-                " sentences");
+  check_prefix_count(prefixes, sources.size(), "translate");
   std::vector<int64_t> ids = sentence_ids;
   if (ids.empty())
     for (size_t i = 0; i < sources.size(); ++i) ids.push_back(options_.first_sentence_id + static_cast<int64_t>(i));
@@ -199,7 +197,7 @@ void Translator::translate_batch(const std::vector<std::vector<int32_t>>& source
     batch.push_back(sources[m]);
     const int64_t prefix = prefixes.empty() ? 0 : static_cast<int64_t>(prefixes[m].size());
     const int64_t limit = static_cast<int64_t>(options_.max_length_a * sources[m].size()) + options_.max_length_b;
-    limits.push_back(std::min<int64_t>(max_length() - 1, std::max(limit, prefix + 1)));
+    limits.push_back(std::min<int64_t>(max_length() - 1, prefix > 0 ? std::max(limit, prefix + 1) : limit));
     ids.push_back(sentence_ids[m]);
     if (!prefixes.empty()) batch_prefixes.push_back(prefixes[m]);
   }

@@ -64,16 +64,11 @@ class PyTranslator {
       for (const auto& source : sources) lengths.push_back(std::ssize(source));
       translations = on_replicas<Translation>(replica_count(), "replicas", lengths, [&](int r, const std::vector<int64_t>& ids) {
         LoadedModel& replica = *replicas_[r];
-        std::vector<std::vector<int32_t>> mine;
         std::vector<int64_t> sentence_ids;  // sampling seeds each by its place in the whole input
-        Prefixes my_prefixes;
-        for (int64_t id : ids) {
-          mine.push_back(sources[id]);
-          sentence_ids.push_back(options.first_sentence_id + id);
-          if (!prefixes.empty()) my_prefixes.push_back(prefixes[id]);
-        }
+        for (int64_t id : ids) sentence_ids.push_back(options.first_sentence_id + id);
         const auto lock = replica.use();
-        return Translator(replica.model(), replica.vocabulary(), options).translate(mine, sentence_ids, my_prefixes);
+        return Translator(replica.model(), replica.vocabulary(), options)
+            .translate(pick(sources, ids), sentence_ids, pick(prefixes, ids));
       }, /*quiet=*/true);  // the constructor noted idle threads
     }
     std::vector<TranslationResult> results;
@@ -105,10 +100,8 @@ class PyTranslator {
       for (size_t i = 0; i < source_ids.size(); ++i) lengths.push_back(std::ssize(source_ids[i]) + std::ssize(target_ids[i]));
       scores = on_replicas<PairScore>(replica_count(), "replicas", lengths, [&](int r, const std::vector<int64_t>& ids) {
         LoadedModel& replica = *replicas_[r];
-        std::vector<std::vector<int32_t>> my_sources, my_targets;
-        for (int64_t id : ids) my_sources.push_back(source_ids[id]), my_targets.push_back(target_ids[id]);
         const auto lock = replica.use();
-        return score_pairs_in_batches({&replica.model()}, my_sources, my_targets, batch_size);
+        return score_pairs_in_batches({&replica.model()}, pick(source_ids, ids), pick(target_ids, ids), batch_size);
       }, /*quiet=*/true);
     }
     std::vector<ScoreResult> results;

@@ -196,14 +196,10 @@ void Batcher::run(ReplicaPool::Lease& replica, std::vector<Entry>& batch) {
   // they are read here without the lock.
   std::vector<std::vector<int32_t>> sources;
   std::vector<int64_t> sentence_ids;  // sampling's: each sentence's place in its own request
-  Prefixes prefixes(batch.size());     // requests without prefixes batch with those with
-  bool any_prefix = false;
+  Prefixes prefixes(batch.size());     // a request without prefixes leaves its sentences' empty
   int64_t source_tokens = 0;
   for (const Entry& e : batch) {
-    if (!e.ticket->prefixes.empty()) {
-      prefixes[sources.size()] = e.ticket->prefixes[e.index];
-      any_prefix = true;
-    }
+    if (!e.ticket->prefixes.empty()) prefixes[sources.size()] = e.ticket->prefixes[e.index];
     sources.push_back(e.ticket->sources[e.index]);
     sentence_ids.push_back(e.ticket->options.first_sentence_id + static_cast<int64_t>(e.index));
     source_tokens += static_cast<int64_t>(sources.back().size());
@@ -216,8 +212,7 @@ void Batcher::run(ReplicaPool::Lease& replica, std::vector<Entry>& batch) {
   std::vector<Translation> results;
   std::exception_ptr error;
   try {
-    results = Translator(replica.model(), vocabulary_, options).translate(sources, sentence_ids,
-                                                                          any_prefix ? prefixes : Prefixes{});
+    results = Translator(replica.model(), vocabulary_, options).translate(sources, sentence_ids, prefixes);
   } catch (...) {
     error = std::current_exception();
   }
