@@ -211,6 +211,8 @@ TEST_F(TranslateCli, PrefixesStartEveryTranslationAndScoreAsForcedDecoding) {
                                 file("blue.txt", "blue\n"));
   ASSERT_EQ(zero_alone.exit_code, 0) << zero_alone.err;
   EXPECT_EQ(zero_alone.out, "\n");
+  EXPECT_EQ(cut[3], "");  // as alone: a batch mate with room (a prefixed line) gives it none
+  EXPECT_EQ(cut[4], "");
   EXPECT_EQ(split(cut[0], " ").size(), 3u) << cut[0];
   EXPECT_THAT(cut[0], testing::StartsWith("runs dog"));
   // Replicas share the lines, each with its prefix.

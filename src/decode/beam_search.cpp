@@ -121,7 +121,10 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
   std::vector<std::vector<float>> token_lp(rows), attention(rows);
   std::vector<int32_t> feed(rows, start_id);
   std::vector<std::vector<Hypothesis>> finished(sentences);
+  // A sentence with no room for a token is done before it starts, as it is
+  // alone (no step runs then), not given one token by a longer batch mate.
   std::vector<bool> done(sentences, false);
+  for (int64_t b = 0; b < sentences; ++b) done[b] = max_lengths[b] <= 0;
   const int64_t longest = max_lengths.empty() ? 0 : *std::max_element(max_lengths.begin(), max_lengths.end());
   if (trace) trace->assign(sentences, {});
 

@@ -49,7 +49,10 @@ std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std:
   std::vector<Hypothesis> out(sentences);
   std::vector<int32_t> feed(sentences, start_id), order;
   std::vector<double> weights;
+  // A sentence with no room for a token is done before it starts, as it is
+  // alone (no step runs then), not given one token by a longer batch mate.
   std::vector<bool> done(sentences, false);
+  for (int64_t b = 0; b < sentences; ++b) done[b] = max_lengths[b] <= 0;
   // Sentence b draws from its own stream: what it samples does not depend on
   // what the other sentences drew.
   std::vector<Rng> streams;
