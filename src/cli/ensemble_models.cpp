@@ -30,4 +30,12 @@ EnsembleModels load_ensemble(const std::vector<std::string>& dirs, std::optional
   return e;
 }
 
+const EnsembleModels& replica_models(int r, const EnsembleModels& loaded, EnsembleModels& own,
+                                     const std::vector<std::string>& dirs,
+                                     std::optional<kernels::PackedType> compute) {
+  if (r == 0) return loaded;
+  own = load_ensemble(dirs, compute);
+  return own;
+}
+
 }  // namespace transformer::cli

@@ -32,4 +32,10 @@ struct EnsembleModels {
 EnsembleModels load_ensemble(const std::vector<std::string>& dirs,
                              std::optional<kernels::PackedType> compute = std::nullopt);
 
+// The models replica r of a --replicas run computes with (decode/on_replicas.h):
+// replica 0 uses `loaded`; any other loads its own copy of `dirs` into `own`.
+const EnsembleModels& replica_models(int r, const EnsembleModels& loaded, EnsembleModels& own,
+                                     const std::vector<std::string>& dirs,
+                                     std::optional<kernels::PackedType> compute);
+
 }  // namespace transformer::cli

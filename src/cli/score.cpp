@@ -85,8 +85,8 @@ void add_score_command(CLI::App& app) {
     const auto compute = compute_type(o->compute_type);
     const std::vector<PairScore> scores =
         on_replicas<PairScore>(o->replicas, "--replicas", lengths, [&](int r, const std::vector<int64_t>& ids) {
-          const EnsembleModels own_models = r == 0 ? EnsembleModels{} : load_ensemble(o->model_dirs, compute);
-          const EnsembleModels& models = r == 0 ? ensemble : own_models;
+          EnsembleModels own_models;
+          const EnsembleModels& models = replica_models(r, ensemble, own_models, o->model_dirs, compute);
           return score_pairs_in_batches(models.models, pick(sources, ids), pick(targets, ids), o->batch);
         });
     for (const PairScore& score : scores) {

@@ -39,8 +39,8 @@ std::vector<Translation> translate_on_replicas(const EnsembleModels& loaded, con
   std::vector<int64_t> lengths;
   for (const auto& s : sources) lengths.push_back(std::ssize(s));
   return on_replicas<Translation>(replicas, "--replicas", lengths, [&](int r, const std::vector<int64_t>& ids) {
-    const EnsembleModels own_models = r == 0 ? EnsembleModels{} : load_ensemble(model_dirs, compute);
-    const EnsembleModels& ensemble = r == 0 ? loaded : own_models;
+    EnsembleModels own_models;
+    const EnsembleModels& ensemble = replica_models(r, loaded, own_models, model_dirs, compute);
     return Translator(ensemble.models, ensemble.vocabulary, options).translate(pick(sources, ids), ids,
                                                                                pick(prefixes, ids));
   });

@@ -17,17 +17,19 @@ ReplicaPool::ReplicaPool(const std::string& dir, int count, std::optional<kernel
 ReplicaPool::Lease ReplicaPool::borrow() {
   std::unique_lock lock(mutex_);
   available_.wait(lock, [&] { return !free_.empty(); });
-  const size_t index = free_.back();
-  free_.pop_back();
-  return Lease(*this, index);
+  return Lease(*this, take_free());
 }
 
 std::optional<ReplicaPool::Lease> ReplicaPool::borrow_until(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mutex_);
   if (!available_.wait_until(lock, deadline, [&] { return !free_.empty(); })) return std::nullopt;
+  return std::optional<Lease>(std::in_place, *this, take_free());
+}
+
+size_t ReplicaPool::take_free() {
   const size_t index = free_.back();
   free_.pop_back();
-  return std::optional<Lease>(std::in_place, *this, index);
+  return index;
 }
 
 size_t ReplicaPool::busy() const {

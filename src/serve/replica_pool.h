@@ -56,6 +56,8 @@ class ReplicaPool {
   Transformer& first() const { return *models_.front(); }
 
  private:
+  // With mutex_ held and free_ not empty: takes a free replica's index.
+  size_t take_free();
   void release(size_t index);
 
   std::vector<std::unique_ptr<Transformer>> models_;
