@@ -74,6 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(o.max_length_a >= 0 && o.max_length_a <= 100);
     FUZZ_CHECK(o.max_length_b >= 0 && o.max_length_b <= 100000);
     FUZZ_CHECK(r.timeout_ms == 0 || (r.timeout_ms >= 1 && r.timeout_ms <= 3600000));
+    FUZZ_CHECK(fuzz::is_valid_utf8(o.prefix));
   } catch (const serve::ApiError& e) {
     FUZZ_CHECK(e.status == 400);
   }

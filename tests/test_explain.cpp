@@ -341,6 +341,44 @@ TEST_F(Explain, TranslationAndStepsAreTheTranslatorsAndTheScorers) {
   }
 }
 
+TEST_F(Explain, APrefixIsForcedAsTranslateForcesIt) {
+  for (int64_t beam : {1, 3}) {
+    auto m = model(NormPosition::Post);
+    auto o = options(beam);
+    o.prefix = "dog dog the";
+    const json r = explain::explain(*m, *vocab_, kSentence, o);
+    TranslatorOptions t;
+    t.beam = o.beam;
+    t.max_length_a = o.max_length_a;
+    t.max_length_b = o.max_length_b;
+    Translator translator(*m, *vocab_, t);
+    const std::vector<int32_t> source = translator.encode_source(kSentence, "test");
+    const std::vector<int32_t> prefix = translator.encode_prefix(o.prefix, "test", source);
+    ASSERT_GE(prefix.size(), 3u);
+    const Translation translated = translator.translate({source}, {}, {prefix})[0];
+    EXPECT_EQ(r["prefix"]["ids"].get<std::vector<int32_t>>(), prefix);
+    EXPECT_EQ(r["prefix"]["text"], o.prefix);
+    const auto output = r["output"]["ids"].get<std::vector<int32_t>>();
+    EXPECT_EQ(output, translated[0].tokens) << "beam " << beam;
+    ASSERT_GT(output.size(), prefix.size());
+    EXPECT_TRUE(std::equal(prefix.begin(), prefix.end(), output.begin()));
+    // The steps show what the model made of the forced pieces: each is the
+    // chosen piece of its position, whatever the model ranked first.
+    for (size_t s = 0; s < prefix.size(); ++s) EXPECT_EQ(r["steps"][s]["chosen"]["id"], prefix[s]) << "step " << s;
+    if (beam > 1) {
+      EXPECT_EQ(r["beam"]["final"][0]["ids"].get<std::vector<int32_t>>(), output);
+      for (size_t s = 0; s < prefix.size(); ++s)
+        for (const json& h : r["beam"]["steps"][s]["hypotheses"])
+          EXPECT_EQ(h["ids"].back(), prefix[s]) << "beam step " << s;
+    }
+    // Without a prefix the record has none, and the model says something else.
+    const json free = explain::explain(*m, *vocab_, kSentence, options(beam));
+    EXPECT_FALSE(free.contains("prefix"));
+    const auto free_output = free["output"]["ids"].get<std::vector<int32_t>>();
+    EXPECT_FALSE(free_output.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), free_output.begin()));
+  }
+}
+
 TEST_F(Explain, BeamTraceLeadsToTheBeamSearchResult) {
   auto m = model(NormPosition::Post);
   const auto o = options(3);
@@ -549,6 +587,14 @@ TEST_F(Explain, BadInputIsOneClearError) {
   o = options();
   o.top_k = 0;
   EXPECT_THAT(error(kSentence, o), HasSubstr("top-k"));
+  o = options();
+  o.max_length_a = -1;
+  EXPECT_THAT(error(kSentence, o), HasSubstr("must not be negative"));
+  o = options();
+  o.prefix = long_sentence;
+  EXPECT_THAT(error(kSentence, o), HasSubstr("prefix: 300 tokens and EOS do not fit"));
+  o.prefix = "the \xff";
+  EXPECT_THAT(error(kSentence, o), HasSubstr("prefix: invalid UTF-8"));
 }
 
 }  // namespace

@@ -503,6 +503,22 @@ TEST_F(Serve, ExplainsOneSentenceForTheExplorer) {
   expect_error(send("POST", "/v1/explain", json{{"text", long_sentence}}.dump()), 400,
                "field 'text': 1200 tokens, more than the model's max_length 256");
   expect_error(send("GET", "/v1/explain"), 405, "not allowed");
+
+  // A forced beginning, as /v1/translate's target_prefix.
+  const Reply prefixed =
+      send("POST", "/v1/explain", json{{"text", "the big dog runs"}, {"target_prefix", "red red"}}.dump());
+  ASSERT_EQ(prefixed.status, 200) << prefixed.body.substr(0, 500);
+  const json forced = prefixed.parsed();
+  const auto prefix = forced["prefix"]["ids"].get<std::vector<int32_t>>();
+  const auto output = forced["output"]["ids"].get<std::vector<int32_t>>();
+  ASSERT_EQ(forced["prefix"]["text"], "red red");
+  ASSERT_GE(output.size(), prefix.size());
+  EXPECT_TRUE(std::equal(prefix.begin(), prefix.end(), output.begin()));
+  EXPECT_FALSE(send("POST", "/v1/explain", json{{"text", "red"}, {"target_prefix", nullptr}}.dump()).parsed().contains("prefix"));
+  expect_error(send("POST", "/v1/explain", json{{"text", "red"}, {"target_prefix", 3}}.dump()), 400,
+               "field 'target_prefix': must be a string");
+  expect_error(send("POST", "/v1/explain", json{{"text", "red"}, {"target_prefix", long_sentence}}.dump()), 400,
+               "field 'target_prefix': 1200 tokens and EOS do not fit");
 }
 
 // An explanation waits for a replica no longer than its timeout_ms (or the

@@ -156,6 +156,9 @@
     sum.replaceChildren(...[
       el('p', { class: 'translation' },
         el('span', { class: 'src' }, r.source.text), ' → ', el('strong', { class: 'out' }, r.output ? r.output.text : '')),
+      r.prefix ? el('p', { class: 'prefix-note' },
+        'Forced to start with "' + r.prefix.text + '" (' + r.prefix.pieces.length + ' pieces); the model went on from there. ' +
+        'View 6 shows what it would have chosen instead at each forced position.') : null,
       el('p', { class: 'config' },
         'd_model ' + c.d_model + ' · ' + c.heads + ' heads (d_k ' + c.d_model / c.heads + ') · ' + c.encoder_layers + ' encoder + ' + c.decoder_layers +
         ' decoder layers · d_ff ' + c.d_ff + ' · ' + c.norm + '-norm · ' + c.positional_encoding + ' positional encoding · ' +
@@ -689,12 +692,15 @@
     e.preventDefault();
     const text = document.getElementById('sentence').value;
     const beam = Number(document.getElementById('beam').value) || 1;
+    // The translation's forced beginning (target_prefix), when one is typed.
+    const prefix = document.getElementById('prefix').value;
+    const request = prefix.trim() ? { text, beam, target_prefix: prefix } : { text, beam };
     const status = document.getElementById('status'), button = document.getElementById('translate');
     showError('');
     status.textContent = 'translating…';
     button.disabled = true;
     try {
-      const res = await fetch('/v1/explain', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text, beam }) });
+      const res = await fetch('/v1/explain', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(request) });
       const body = await res.text();
       let json = null;
       try { json = JSON.parse(body); } catch (err) { /* reported below */ }

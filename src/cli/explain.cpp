@@ -45,6 +45,9 @@ void add_explain_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-length-a", e.max_length_a, "output length limit: a · source length + b")->capture_default_str();
   cmd->add_option("--max-length-b", e.max_length_b, "output length limit: a · source length + b")->capture_default_str();
+  cmd->add_option("--prefix", e.prefix,
+                  "the translation's beginning, forced: the search goes on from its pieces (as translate --prefix), "
+                  "and the record shows what the model makes of them");
   add_compute_type_option(*cmd, o->compute_type);
   cmd->add_option("-o,--output", o->json_out, "write the JSON record here (default: stdout, unless --html)");
   cmd->add_option("--html", o->html_out, "write the explorer page with the record inside: one file that works offline");

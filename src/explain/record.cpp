@@ -120,13 +120,20 @@ json explain(Transformer& model, const text::Vocabulary& vocabulary, const std::
   // model, and the sentence as `translate` would.
   TranslatorOptions checks;
   checks.beam = options.beam;
+  checks.max_length_a = options.max_length_a;
+  checks.max_length_b = options.max_length_b;
   const Translator translator(model, vocabulary, checks);
   const std::vector<int32_t> source = translator.encode_source(sentence, "sentence");
   if (source.empty()) throw Error("sentence: empty: there is nothing to translate and explain");
+  const std::vector<int32_t> prefix =
+      options.prefix.empty() ? std::vector<int32_t>{} : translator.encode_prefix(options.prefix, "prefix", source);
 
-  // (1) Translate, as Translator does for a batch of one, keeping the trace.
-  const int64_t limit = std::min<int64_t>(
-      c.max_length - 1, static_cast<int64_t>(options.max_length_a * source.size()) + options.max_length_b);
+  // (1) Translate, as Translator does for a batch of one, keeping the trace;
+  // a prefix's pieces count in the length limit, raised to leave room for
+  // one more piece after them.
+  int64_t limit = static_cast<int64_t>(options.max_length_a * source.size()) + options.max_length_b;
+  if (!prefix.empty()) limit = std::max<int64_t>(limit, std::ssize(prefix) + 1);
+  limit = std::min<int64_t>(c.max_length - 1, limit);
   if (limit < 1) throw Error("the model's max_length " + std::to_string(c.max_length) + " leaves no room for an output");
   const int32_t start = c.decoder_start_id(), eos = static_cast<int32_t>(c.eos_id);
   model.set_training(false);
@@ -134,7 +141,8 @@ json explain(Transformer& model, const text::Vocabulary& vocabulary, const std::
   std::vector<Hypothesis> found;
   {
     TransformerScorer scorer(model, {source}, options.beam.beam_size, limit + 1);
-    found = beam_search(scorer, 1, {limit}, start, eos, options.beam, &trace)[0];
+    found = beam_search(scorer, 1, {limit}, start, eos, options.beam, &trace, {},
+                        prefix.empty() ? Prefixes{} : Prefixes{prefix})[0];
   }
   const std::vector<int32_t>& output = found.front().tokens;  // at the length limit every hypothesis ends
 
@@ -160,6 +168,8 @@ json explain(Transformer& model, const text::Vocabulary& vocabulary, const std::
   record["config"] = c.to_json();
   record["source"] = {{"text", sentence}, {"pieces", pieces_of(vocabulary, source)}, {"ids", source}};
   record["output"] = {{"text", text_of(vocabulary, output)}, {"pieces", pieces_of(vocabulary, output)}, {"ids", output}};
+  if (!prefix.empty())
+    record["prefix"] = {{"text", text_of(vocabulary, prefix)}, {"pieces", pieces_of(vocabulary, prefix)}, {"ids", prefix}};
   record["target"] = {{"pieces", pieces_of(vocabulary, target)}, {"ids", target}};
   record["positional_encoding"] =
       positional_record(c, std::max({batch.src_len, batch.tgt_len, options.heat_map_positions}));

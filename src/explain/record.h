@@ -28,10 +28,15 @@ struct ExplainOptions {
   double max_length_a = 1.5;     // output limit: a · source length + b tokens, as in `transformer translate`
   int64_t max_length_b = 10;
   int64_t heat_map_positions = 20;  // at least this many rows in positional_encoding (more if the sentence is longer)
+  // The translation's forced beginning, as `translate --prefix` takes it
+  // (Translator::encode_prefix; none when empty): the search starts after it,
+  // and the record shows why the model goes on as it does.
+  std::string prefix;
 };
 
 // The explain record of `sentence`. Invalid UTF-8, an empty sentence, one
-// longer than the model's max_length, or bad options are an Error. Puts the
+// longer than the model's max_length, a prefix `translate` would refuse
+// (named "prefix"), or bad options are an Error. Puts the
 // model in evaluation mode and overwrites its activations: one explain at a
 // time per model.
 nlohmann::json explain(Transformer& model, const text::Vocabulary& vocabulary, const std::string& sentence,

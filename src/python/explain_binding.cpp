@@ -224,7 +224,7 @@ py::dict explain_record(const std::shared_ptr<LoadedModel>& loaded, int threads,
   const std::vector<int32_t> source = json["source"]["ids"], target = json["target"]["ids"];
   const py::object loads = py::module_::import("json").attr("loads");
   py::dict record;
-  for (const char* key : {"format", "version", "config", "source", "output", "target", "steps", "beam"})
+  for (const char* key : {"format", "version", "config", "source", "output", "prefix", "target", "steps", "beam"})
     if (json.contains(key)) record[key] = loads(json[key].dump());
   RecordBuilder b;
   record["positional_encoding"] = positional_encoding(b, model.config, json["positional_encoding"]["positions"]);

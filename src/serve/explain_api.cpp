@@ -36,12 +36,15 @@ ExplainRequest parse_explain_request(const std::string& body, const explain::Exp
       o.max_length_a = get_number(v, key, 0, 100);
     } else if (key == "max_length_b") {
       o.max_length_b = get_integer(v, key, 0, 100000);
+    } else if (key == "target_prefix") {
+      if (!v.is_null() && !v.is_string()) bad_field(key, "must be a string (the translation's forced beginning) or null");
+      o.prefix = v.is_null() ? "" : v.get<std::string>();
     } else if (key == "timeout_ms") {
       request.timeout_ms = get_integer(v, key, 1, 3600000);  // as /v1/translate's
     } else {
       throw ApiError(400, "unknown field '" + key +
                               "' (known: text, beam, n_best, length_penalty, top_k, max_length_a, max_length_b, "
-                              "timeout_ms)");
+                              "target_prefix, timeout_ms)");
     }
   }
   if (!has_text) bad_field("text", "missing: send {\"text\": \"a sentence\"}");

@@ -459,11 +459,13 @@ void Server::handle_explain(const std::string& body, httplib::Response& response
   defaults.max_length_a = options_.translator.max_length_a;
   defaults.max_length_b = options_.translator.max_length_b;
   const ExplainRequest parsed = parse_explain_request(body, defaults, options_.max_beam);
-  // The sentence is checked here, without a replica, so that its errors
-  // name the field; explain() would refuse it too, less precisely.
+  // The sentence and prefix are checked here, without a replica, so that
+  // their errors name the field; explain() would refuse them too, less
+  // precisely.
   try {
     const Translator encoder(model.replicas.first(), model.vocabulary, TranslatorOptions{});
-    encoder.encode_source(parsed.sentence, "field 'text'");
+    const std::vector<int32_t> source = encoder.encode_source(parsed.sentence, "field 'text'");
+    if (!parsed.options.prefix.empty()) encoder.encode_prefix(parsed.options.prefix, "field 'target_prefix'", source);
   } catch (const Error& e) {
     throw ApiError(400, e.what());
   }

@@ -24,7 +24,8 @@ head -100 "$data/val.en" >"$work/val.en"
 # offline page sets the trained model beside it (explain --compare).
 "$bin" init --config "$work/model/config.json" --seed 2 --out "$work/untrained" >/dev/null
 cp "$work/model/spm.model" "$work/untrained/"
-bash "$here/run.sh" "$bin" "$work/model" --serve --sentence "Ein Mann fährt mit dem Fahrrad." --beam 3 --compare "$work/untrained"
+bash "$here/run.sh" "$bin" "$work/model" --serve --sentence "Ein Mann fährt mit dem Fahrrad." --beam 3 --prefix "Two dogs" \
+  --compare "$work/untrained"
 
 # Long sentences (docs/RESULTS.md): every view drawn, and the times printed.
 # A real record of a 250-piece source (the first validation sentences, 690

@@ -2,7 +2,7 @@
 // End-to-end test of the explorer page (web/) in a real browser: Debian's
 // headless chromium, driven by playwright-core.
 //
-//   node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE] [--example TEXT] [--snapshots N] [--compare]
+//   node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--prefix TEXT] [--metrics FILE] [--example TEXT] [--snapshots N] [--compare]
 //
 // PAGE_OR_URL is the offline page from `transformer explain --html` (the
 // record inlined) or the URL of `transformer serve` (then the sentence is
@@ -29,6 +29,10 @@ function option(name, dflt) {
 const screenshots = option('--screenshots', null);
 const sentence = option('--sentence', 'Ein Mann fährt mit dem Fahrrad über die Straße.');
 const beam = option('--beam', '4');
+// The translation's forced beginning (an offline page's from explain
+// --prefix, or typed into the served form's "Starts with" box): the record
+// and the summary must show it, and show none without it.
+const prefix = option('--prefix', null);
 let metricsFile = option('--metrics', null);
 // The model's own metrics.jsonl (run.sh passes it when the model directory
 // has one): the page must draw it without being asked.
@@ -40,7 +44,7 @@ const snapshots = Number(option('--snapshots', '0'));
 // The page was written with explain --compare: the side-by-side view must show the second record.
 const compared = argv.includes('--compare') ? (argv.splice(argv.indexOf('--compare'), 1), true) : false;
 if (argv.length !== 1 || argv[0].startsWith('--')) {
-  console.error('usage: node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--metrics FILE] [--example TEXT] [--snapshots N] [--compare]');
+  console.error('usage: node explorer.test.mjs PAGE_OR_URL [--screenshots DIR] [--sentence TEXT] [--beam N] [--prefix TEXT] [--metrics FILE] [--example TEXT] [--snapshots N] [--compare]');
   process.exit(2);
 }
 const target = /^(https?|file):/.test(argv[0]) ? argv[0] : pathToFileURL(resolve(argv[0])).href;
@@ -99,6 +103,7 @@ try {
     }
     await page.fill('#sentence', sentence);
     await page.fill('#beam', String(beam));
+    if (prefix !== null) await page.fill('#prefix', prefix);
     await page.click('#translate');
   }
   await page.waitForFunction(() => document.body.classList.contains('has-record') || !document.getElementById('error').hidden, null, { timeout: 120000 }).catch(() => {});
@@ -115,6 +120,13 @@ try {
 
   // What a new user sees first (issue 17, item 0).
   check(!/\bnull\b/.test(await page.textContent('#summary')), 'the summary prints no stray "null"', await page.textContent('#summary'));
+  if (prefix !== null) {
+    const starts = rec.prefix && rec.prefix.ids.every((id, i) => rec.output.ids[i] === id);
+    check(rec.prefix && rec.prefix.text === prefix && starts, 'the record\'s translation starts with the forced prefix', JSON.stringify(rec.prefix));
+    check((await page.textContent('#summary')).includes('Forced to start with "' + prefix + '"'), 'the summary says which beginning was forced');
+  } else {
+    check(!rec.prefix && !(await page.textContent('#summary')).includes('Forced'), 'no prefix: none in the record or the summary');
+  }
   if (inline) {
     check(!(await page.isVisible('#translate-form')), 'offline: no sentence box whose Translate button could not work');
     const note = await page.isVisible('#offline-note') ? await page.textContent('#offline-note') : '';

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The explorer's browser test on a real model.
 #
-#   tests/browser/run.sh TRANSFORMER MODEL_DIR [--serve] [--screenshots DIR] [--sentence TEXT] [--beam N] [--compare DIR2]
+#   tests/browser/run.sh TRANSFORMER MODEL_DIR [--serve] [--screenshots DIR] [--sentence TEXT] [--beam N] [--prefix TEXT] [--compare DIR2]
 #
 # 1. `TRANSFORMER explain --html PAGE --model MODEL_DIR SENTENCE` writes the
 #    offline page; explorer.test.mjs checks it in headless chromium.
@@ -13,9 +13,10 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-usage() { echo "usage: $0 TRANSFORMER MODEL_DIR [--serve] [--screenshots DIR] [--sentence TEXT] [--beam N] [--compare DIR2]" >&2; exit 2; }
+usage() { echo "usage: $0 TRANSFORMER MODEL_DIR [--serve] [--screenshots DIR] [--sentence TEXT] [--beam N] [--prefix TEXT] [--compare DIR2]" >&2; exit 2; }
 [[ $# -ge 2 ]] || usage
 bin="$(realpath "$1")"; model="$(realpath "$2")"; shift 2
+prefix_args=()  # the translation's forced beginning, typed into the served page's form (the offline page has none: both are checked)
 serve=0; shots=""; compare_dir=""; sentence="Ein Mann fährt mit dem Fahrrad über die Straße."; beam=4
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -23,6 +24,7 @@ while [[ $# -gt 0 ]]; do
     --screenshots) shots="$(realpath -m "$2")"; shift 2 ;;
     --sentence) sentence="$2"; shift 2 ;;
     --beam) beam="$2"; shift 2 ;;
+    --prefix) prefix_args=(--prefix "$2"); shift 2 ;;
     --compare) compare_dir="$(realpath "$2")"; shift 2 ;;
     *) usage ;;
   esac
@@ -70,7 +72,7 @@ if [[ $serve -eq 1 ]]; then
   done
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { echo "$0: no /healthz after 60 s" >&2; cat "$tmp/serve.log" >&2; exit 1; }
   # Screenshots come from the offline page; the served run only checks.
-  node "$here/explorer.test.mjs" "http://127.0.0.1:$port/" --sentence "$sentence" --beam "$beam" \
+  node "$here/explorer.test.mjs" "http://127.0.0.1:$port/" --sentence "$sentence" --beam "$beam" "${prefix_args[@]}" \
     "${metrics_args[@]}" "${example_args[@]}" "${snapshot_args[@]}" 2>&1 | sed 's/^/[serve] /'
   test "${PIPESTATUS[0]}" -eq 0
 fi

@@ -4,6 +4,7 @@ import gc
 import json
 
 import numpy as np
+import pytest
 
 import transformer
 from conftest import cli
@@ -44,6 +45,24 @@ def test_explain_equals_the_cli(model_dir):
     assert layer["q"].shape == (heads, T, d_k) and layer["weights"].shape == (heads, T, T)
     np.testing.assert_allclose(layer["weights"].sum(axis=-1), 1.0, rtol=1e-5)
     assert np.isnan(layer["scaled"][0, 0, 1])  # the future is masked
+
+
+def test_explain_with_a_prefix_equals_the_cli(model_dir):
+    """target_prefix forces the translation's beginning, as `explain --prefix`
+    does; the length limits are the CLI's options too."""
+    translator = transformer.Translator(model_dir)
+    record = translator.explain(SENTENCE, beam_size=2, target_prefix="a a", max_length_a=0.5, max_length_b=3)
+    expected = json.loads(
+        cli("explain", "--model", model_dir, "--beam", 2, "--prefix", "a a", "--max-length-a", 0.5, "--max-length-b", 3,
+            SENTENCE))
+    compare(record, expected)
+    prefix = record["prefix"]["ids"]
+    assert len(prefix) >= 2 and record["output"]["ids"][: len(prefix)] == prefix
+    assert "prefix" not in translator.explain(SENTENCE, target_prefix=None)
+    with pytest.raises(ValueError, match="prefix: 300 tokens and EOS do not fit"):
+        translator.explain(SENTENCE, target_prefix="a " * 300)
+    with pytest.raises(ValueError, match="must not be negative"):
+        translator.explain(SENTENCE, max_length_b=-1)
 
 
 def test_explain_arrays_view_memory_that_outlives_the_translator(model_dir):
