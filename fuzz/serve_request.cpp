@@ -46,6 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(o.sample.top_k >= 0 && o.sample.top_k <= 1000000);
     FUZZ_CHECK(o.sample.top_p >= 0 && o.sample.top_p <= 1);
     FUZZ_CHECK(o.sample.seed < (uint64_t{1} << 53));
+    FUZZ_CHECK(o.no_repeat_ngram_size >= 0 && o.no_repeat_ngram_size <= 1000);
     // Sampling and search fields never mix: a sampled request keeps the
     // search defaults and one draw, a searched one the sampling defaults.
     if (o.sampling) {

@@ -2,8 +2,10 @@
 // disagree, and on a real model (beam 1 = greedy, n-best lists, batching).
 #include <gtest/gtest.h>
 
+
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -166,8 +168,9 @@ class HashScorer : public StepScorer {
 // The search as defined, by brute force: every extension of every live
 // hypothesis ranked by one full sort (log-prob, then token, then slot).
 // With a prefix, the search starts from it as its one live hypothesis.
-std::vector<Hypothesis> reference_beam(const HashScorer& scorer, int64_t K, int64_t V, int64_t max_length,
-                                       const std::vector<int32_t>& prefix = {}) {
+std::vector<Hypothesis> reference_beam(
+    const HashScorer& scorer, int64_t K, int64_t V, int64_t max_length, const std::vector<int32_t>& prefix = {},
+    const std::function<bool(const std::vector<int32_t>&, int32_t)>& allowed = [](const auto&, int32_t) { return true; }) {
   struct Live { std::vector<int32_t> tokens; double log_prob; };
   std::vector<Live> live{{{}, 0.0}};
   for (int32_t t : prefix) {
@@ -179,7 +182,8 @@ std::vector<Hypothesis> reference_beam(const HashScorer& scorer, int64_t K, int6
     struct Ext { double log_prob; int32_t token; size_t from; };
     std::vector<Ext> all;
     for (size_t k = 0; k < live.size(); ++k)
-      for (int32_t v = 0; v < V; ++v) all.push_back({live[k].log_prob + scorer.log_prob(live[k].tokens, v), v, k});
+      for (int32_t v = 0; v < V; ++v)
+        if (allowed(live[k].tokens, v)) all.push_back({live[k].log_prob + scorer.log_prob(live[k].tokens, v), v, k});
     std::sort(all.begin(), all.end(), [](const Ext& x, const Ext& y) {
       return x.log_prob != y.log_prob ? x.log_prob > y.log_prob : x.token != y.token ? x.token < y.token : x.from < y.from;
     });
@@ -264,6 +268,89 @@ TEST(BeamSearch, APrefixIsForcedThenSearchedOnFrom) {
   ASSERT_EQ(cut[0].size(), 1u);
   EXPECT_EQ(cut[0][0].tokens, (std::vector<int32_t>{kA, kB}));
   EXPECT_FALSE(cut[0][0].ended_with_eos);
+}
+
+TEST(TokenBans, BanWhatWouldRepeatAnNgram) {
+  const auto banned = [](TokenBans bans, std::vector<int32_t> tokens) {
+    std::vector<int32_t> out;
+    banned_after(bans, tokens, out);
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  };
+  using V = std::vector<int32_t>;
+  EXPECT_EQ(banned({}, {5, 5, 5}), V{});
+  EXPECT_EQ(banned({1, 0}, {5, 6}), V{1});
+  EXPECT_EQ(banned({-1, 1}, {5, 6, 5}), (V{5, 6}));       // every token held
+  EXPECT_EQ(banned({-1, 2}, {5, 6, 5}), V{6});            // (5, 6) again
+  EXPECT_EQ(banned({-1, 2}, {5, 6, 5, 7, 5}), (V{6, 7}));  // (5, 6) and (5, 7)
+  EXPECT_EQ(banned({-1, 2}, {5, 6, 7}), V{});
+  EXPECT_EQ(banned({-1, 3}, {5, 6, 9, 5, 6}), V{9});      // (5, 6, 9) again
+  EXPECT_EQ(banned({-1, 3}, {5}), V{});                   // shorter than n − 1
+  EXPECT_EQ(banned({-1, 2}, {}), V{});
+  EXPECT_EQ(banned({4, 2}, {4, 4}), V{4});
+}
+
+// Banned tokens are never proposed, and the search is otherwise the one
+// defined by the full sort, on the model's own log-probabilities.
+TEST(BeamSearch, BannedTokensAreSkippedAsIfTheyWereNotThere) {
+  // Whether the n-gram that `tokens` + v ends with appears earlier in it.
+  const auto repeats = [](std::vector<int32_t> tokens, int32_t v, int64_t n) {
+    tokens.push_back(v);
+    const int64_t L = static_cast<int64_t>(tokens.size());
+    for (int64_t i = 0; i + n < L; ++i)
+      if (std::equal(tokens.begin() + i, tokens.begin() + i + n, tokens.end() - n)) return true;
+    return false;
+  };
+  for (const int64_t K : {1, 3}) {
+    for (const int64_t V : {6, 40}) {
+      for (const TokenBans bans : {TokenBans{7, 0}, TokenBans{-1, 1}, TokenBans{-1, 2}, TokenBans{5, 2}}) {
+        SCOPED_TRACE("beam " + std::to_string(K) + ", vocabulary " + std::to_string(V) + ", banned token " +
+                     std::to_string(bans.token) + ", n " + std::to_string(bans.no_repeat_ngram_size));
+        BeamOptions options;
+        options.beam_size = K;
+        options.n_best = K;
+        options.length_penalty = 0.0f;
+        HashScorer scorer(K, V);
+        const auto got = beam_search(scorer, 1, {8}, kBos, kEos, options, nullptr, {}, {}, bans);
+        const auto want = reference_beam(scorer, K, V, 8, {}, [&](const std::vector<int32_t>& tokens, int32_t v) {
+          return v != bans.token && !(bans.no_repeat_ngram_size > 0 && repeats(tokens, v, bans.no_repeat_ngram_size));
+        });
+        const auto unbanned = beam_search(scorer, 1, {8}, kBos, kEos, options);
+        ASSERT_EQ(got[0].size(), want.size());
+        for (size_t i = 0; i < want.size(); ++i) {
+          EXPECT_EQ(got[0][i].tokens, want[i].tokens) << "hypothesis " << i;
+          EXPECT_EQ(got[0][i].log_prob, want[i].log_prob) << "hypothesis " << i;
+        }
+        if (V == 40) EXPECT_NE(got[0][0].tokens, unbanned[0][0].tokens);  // the bans changed the search
+      }
+    }
+  }
+}
+
+TEST(Sampling, BannedTokensAreNeverDrawn) {
+  // The stub: [] → a 0.55, b 0.45; [b] → EOS 0.9, a 0.1; [b, a] → EOS.
+  StubScorer scorer(400);
+  const auto out = sample(scorer, 400, std::vector<int64_t>(400, 3), kBos, kEos, SamplingOptions{}, {}, {}, {},
+                          TokenBans{kA, 0});
+  for (const auto& h : out) {
+    EXPECT_EQ(h.tokens, std::vector<int32_t>{kB});
+    EXPECT_NEAR(h.log_prob, std::log(0.45 * 0.9), 1e-6);  // the model's own probabilities, not renormalized
+  }
+  // [a] → a 0.3, b 0.3, EOS 0.4: with n = 1, a second a is never drawn.
+  StubScorer again(400);
+  int a_then_b = 0;
+  for (const auto& h : sample(again, 400, std::vector<int64_t>(400, 3), kBos, kEos, SamplingOptions{}, {}, {}, {},
+                              TokenBans{-1, 1})) {
+    for (size_t i = 1; i < h.tokens.size(); ++i) EXPECT_NE(h.tokens[i], h.tokens[i - 1]);
+    a_then_b += h.tokens.size() >= 2 && h.tokens[0] == kA;
+  }
+  EXPECT_GT(a_then_b, 0);
+  // A forced prefix overrides the bans.
+  StubScorer forced(4);
+  for (const auto& h : sample(forced, 4, std::vector<int64_t>(4, 3), kBos, kEos, SamplingOptions{}, {}, {},
+                              Prefixes(4, {kA}), TokenBans{kA, 0}))
+    EXPECT_EQ(h.tokens.front(), kA);
 }
 
 TEST(Sampling, APrefixIsForcedThenSampledOnFrom) {

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -308,6 +309,28 @@ TEST_F(Serve, SamplesAndHoldsMinLengthAsTheTranslatorDoes) {
   const json t = min.parsed()["translations"][0];
   expect_same(t, expected({"red cat"}, longer)[0]);
   EXPECT_GE(t["tokens"].size(), 6u);
+
+  // The token bans, searched and sampled: as the Translator's.
+  for (const bool sampled : {false, true}) {
+    TranslatorOptions banned;
+    banned.sampling = sampled;
+    if (sampled) banned.sample = {0.7f, 5, 0.9f, 7};  // `request`'s
+    banned.disable_unk = true;
+    banned.no_repeat_ngram_size = 1;
+    json ask = sampled ? request : json{{"text", kSentences}};
+    ask["disable_unk"] = true;
+    ask["no_repeat_ngram_size"] = 1;
+    const Reply reply_banned = post(ask);
+    ASSERT_EQ(reply_banned.status, 200) << reply_banned.body;
+    const auto want_banned = expected(kSentences, banned);
+    const json translations = reply_banned.parsed()["translations"];
+    for (size_t i = 0; i < kSentences.size(); ++i) {
+      const json& got = translations[i];
+      expect_same(got, want_banned[i]);
+      const auto pieces = got["tokens"].get<std::vector<std::string>>();
+      EXPECT_EQ(std::set<std::string>(pieces.begin(), pieces.end()).size(), pieces.size()) << got.dump();
+    }
+  }
 }
 
 TEST_F(Serve, BadRequestsGetA400NamingTheField) {
@@ -341,6 +364,8 @@ TEST_F(Serve, BadRequestsGetA400NamingTheField) {
       {"{\"text\": [\"red\"], \"target_prefix\": [\"" + long_sentence + "\"]}",
        "field 'target_prefix[0]': 1200 tokens and EOS do not fit the model's max_length 256"},
       {"{\"text\": \"red\", \"min_length\": -1}", "field 'min_length': must be an integer from 0 to 100000"},
+      {"{\"text\": \"red\", \"disable_unk\": 1}", "field 'disable_unk': must be true or false"},
+      {"{\"text\": \"red\", \"no_repeat_ngram_size\": -1}", "field 'no_repeat_ngram_size': must be an integer from 0 to 1000"},
       {"{\"text\": \"red\", \"sample\": \"yes\"}", "field 'sample': must be true or false"},
       {"{\"text\": \"red\", \"temperature\": 0.5}", "field 'temperature': a sampling option: add \"sample\": true"},
       {"{\"text\": \"red\", \"seed\": 3, \"sample\": false}", "field 'seed': a sampling option"},

@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "core/file_io.h"
+#include "model/model_io.h"
 #include "text/vocabulary.h"
 #include "train/trainer.h"
 #include "support/cli_output.h"
@@ -23,6 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::HasSubstr;
+using testing::Not;
 
 using test_support::lines_of;
 using test_support::numbers;
@@ -268,6 +271,63 @@ TEST_F(TranslateCli, PrefixesStartEveryTranslationAndScoreAsForcedDecoding) {
                            model_ + " " + input);  // line 2 of the input is empty
   EXPECT_EQ(empty.exit_code, 1);
   EXPECT_THAT(empty.err, HasSubstr(dir_ + "/empty_line_prefix.txt:2: a prefix for an empty sentence"));
+}
+
+// --no-repeat-ngram-size N: no N words in a row twice in one translation,
+// in beam search and sampling alike (every word is one piece here).
+TEST_F(TranslateCli, NoNgramRepeatsWithNoRepeatNgramSize) {
+  const std::string input = file("repeats.txt", "red red red cat\nthe dog the dog\n");
+  const Result plain = run("translate --model " + model_ + " " + input);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  ASSERT_EQ(lines_of(plain.out), (std::vector<std::string>{"cat red red red", "dog the dog the"}));  // repeats without
+  for (const std::string search : {"--beam 1", "--beam 4 --n-best 4", "--sample --seed 3 --temperature 2"}) {
+    for (const int n : {1, 2}) {
+      const Result r = run("translate --model " + model_ + " " + search + " --no-repeat-ngram-size " +
+                           std::to_string(n) + " " + input);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      const auto lines = lines_of(r.out);
+      ASSERT_FALSE(lines.empty());
+      for (const std::string& line : lines) {
+        const std::string text = split(line, " ||| ").size() > 1 ? split(line, " ||| ")[1] : line;
+        const auto words = split(text, " ");
+        std::set<std::vector<std::string>> seen;
+        for (size_t i = 0; i + n <= words.size(); ++i)
+          EXPECT_TRUE(seen.insert({words.begin() + i, words.begin() + i + n}).second)
+              << search << ", n " << n << ": \"" << text << "\" repeats words " << i << "…";
+      }
+    }
+  }
+  const Result bad = run("translate --model " + model_ + " --no-repeat-ngram-size -1 " + input);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("--no-repeat-ngram-size"));
+}
+
+// --disable-unk: never <unk>, here from a copy of the model whose output
+// layer puts <unk> far above every word. Raising one logit lowers every
+// other word's log-probability by the same amount at a step, so greedy
+// decoding without <unk> picks what the original model picks.
+TEST_F(TranslateCli, DisableUnkNeverOutputsTheUnknownToken) {
+  const std::string unk_model = dir_ + "/unk_model";
+  {
+    auto m = load_model(model_);
+    m->generator.bias.value[m->config.unk_id] = 100.0f;
+    save_model(*m, unk_model);
+    fs::copy_file(model_ + "/spm.model", unk_model + "/spm.model", fs::copy_options::overwrite_existing);
+  }
+  const std::string input = dir_ + "/input.txt";
+  const Result original = run("translate --beam 1 --model " + model_ + " " + input);
+  const Result unk = run("translate --beam 1 --max-length-b 2 --model " + unk_model + " " + input);
+  ASSERT_EQ(unk.exit_code, 0) << unk.err;
+  EXPECT_THAT(unk.out, HasSubstr("\u2047"));  // SentencePiece's ⁇ for <unk>
+  const Result banned = run("translate --beam 1 --disable-unk --model " + unk_model + " " + input);
+  ASSERT_EQ(banned.exit_code, 0) << banned.err;
+  EXPECT_EQ(banned.out, original.out);
+  for (const std::string search : {"--beam 4 --n-best 4", "--sample --seed 3"}) {
+    const Result r = run("translate --disable-unk " + search + " --model " + unk_model + " " + input);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, Not(HasSubstr("\u2047"))) << search;
+    EXPECT_THAT(r.out, HasSubstr("dog")) << search;
+  }
 }
 
 TEST_F(TranslateCli, AlignmentsFollowTheReversal) {

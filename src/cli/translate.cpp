@@ -77,6 +77,12 @@ void add_translate_command(CLI::App& app) {
   cmd->add_option("--min-length", t.beam.min_length, "beam search and greedy: shortest output in tokens (EOS is not allowed before)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_flag("--disable-unk", t.disable_unk,
+                "never output the unknown token <unk> (CTranslate2's disable_unk; Marian without --allow-unk)");
+  cmd->add_option("--no-repeat-ngram-size", t.no_repeat_ngram_size,
+                  "no N tokens in a row twice in one translation (fairseq's and CTranslate2's; 0: off)")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
   cmd->add_flag("--sample", t.sampling, "sample instead of searching (see --temperature, --top-k, --top-p, --seed)");
   cmd->add_option("--temperature", t.sample.temperature, "sampling temperature")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--top-k", t.sample.top_k, "sample among the k most probable words (0: all)")->capture_default_str();

@@ -44,8 +44,8 @@ bool better(const Candidate& x, const Candidate& y) {
 // `out`, best first. One pass over the row: a word enters the short list
 // only if it beats the list's worst, which after the first few words almost
 // none does, so the cost is about V comparisons, not a sort of V words.
-void best_of_row(const float* row, double base, int32_t slot, int64_t V, int32_t banned, size_t keep,
-                 std::vector<Candidate>& out) {
+void best_of_row(const float* row, double base, int32_t slot, int64_t V, const std::vector<int32_t>& banned,
+                 size_t keep, std::vector<Candidate>& out) {
   const size_t first = out.size();
   for (int64_t v = 0; v < V; ++v) {
     if (out.size() - first == keep) {
@@ -56,7 +56,7 @@ void best_of_row(const float* row, double base, int32_t slot, int64_t V, int32_t
       v = kernels::first_at_least(row, v, V, row[out.back().token]);
       if (v == V) break;
     }
-    if (v == banned) continue;
+    if (!banned.empty() && std::find(banned.begin(), banned.end(), v) != banned.end()) continue;
     const Candidate c{base + row[v], slot, static_cast<int32_t>(v)};
     const size_t size = out.size() - first;
     if (size == keep && !better(c, out.back())) continue;
@@ -72,19 +72,25 @@ void best_of_row(const float* row, double base, int32_t slot, int64_t V, int32_t
 }
 
 // The 2·K best extensions of sentence b's live hypotheses: enough that K of
-// them survive even if K end with EOS. `banned` (−1: none) is never proposed.
+// them survive even if K end with EOS. `banned_eos` (−1: none) is never
+// proposed, nor what `bans` forbids after each hypothesis (`tokens`).
 // The best 2·K of all slots are among the best 2·K of each slot, so each
 // slot contributes its own short list and only those K·2K are ranked.
-std::vector<Candidate> best_candidates(const float* log_probs, const std::vector<double>& beam_log_prob, int64_t b,
-                                       int64_t K, int64_t V, bool first_step, int32_t banned) {
+std::vector<Candidate> best_candidates(const float* log_probs, const std::vector<double>& beam_log_prob,
+                                       const std::vector<std::vector<int32_t>>& tokens, int64_t b, int64_t K, int64_t V,
+                                       bool first_step, int32_t banned_eos, const TokenBans& bans) {
   // At the first step every slot holds the same BOS: extend only slot 0.
   const int64_t slots = first_step ? 1 : K;
   const size_t keep = static_cast<size_t>(2 * K);
   std::vector<Candidate> all;
   all.reserve(static_cast<size_t>(slots) * keep);
+  std::vector<int32_t> banned;
   for (int64_t k = 0; k < slots; ++k) {
     const double base = beam_log_prob[b * K + k];
     if (base == kDead) continue;
+    banned.clear();
+    if (banned_eos >= 0) banned.push_back(banned_eos);
+    if (bans.any()) banned_after(bans, tokens[b * K + k], banned);
     best_of_row(log_probs + (b * K + k) * V, base, static_cast<int32_t>(k), V, banned, keep, all);
   }
   const size_t best = std::min(all.size(), keep);
@@ -112,7 +118,7 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
                                                  const std::vector<int64_t>& max_lengths, int32_t start_id,
                                                  int32_t eos_id, const BeamOptions& options,
                                                  std::vector<BeamTrace>* trace, BeamKeep keep,
-                                                 const Prefixes& prefixes) {
+                                                 const Prefixes& prefixes, const TokenBans& bans) {
   const int64_t K = options.beam_size, V = scorer.vocab_size(), rows = sentences * K;
   check_prefix_count(prefixes, static_cast<size_t>(sentences), "beam search");
   std::vector<std::vector<int32_t>> tokens(rows);  // each slot's hypothesis so far
@@ -157,12 +163,13 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sen
       const bool last = step + 1 >= max_lengths[b];  // this step adds the last token allowed
       int64_t filled = 0;
       BeamStepTrace ended;  // trace only: this step's finished hypotheses, listed after the live ones
-      const int32_t banned = step < options.min_length ? eos_id : -1;
+      const int32_t banned_eos = step < options.min_length ? eos_id : -1;
       int64_t rank = 0;
       const int32_t forced = forced_token(prefixes, b, step);
       const std::vector<Candidate> candidates = forced >= 0
                                                     ? forced_candidates(log_probs, log_prob, b, K, V, step == 0, forced)
-                                                    : best_candidates(log_probs, log_prob, b, K, V, step == 0, banned);
+                                                    : best_candidates(log_probs, log_prob, tokens, b, K, V, step == 0,
+                                                                      banned_eos, bans);
       for (const Candidate& c : candidates) {
         const auto& prefix = tokens[b * K + c.from];
         const bool in_beam = rank++ < K;

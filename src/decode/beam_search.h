@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "decode/token_bans.h"
+
 namespace transformer {
 
 // The model side of a search. Rows are hypotheses: sentence b's beam occupies
@@ -80,11 +82,12 @@ using Prefixes = std::vector<std::vector<int32_t>>;
 // Returns, per sentence, up to n_best distinct hypotheses sorted by score.
 // With `trace` (resized to `sentences`), also records each sentence's steps;
 // without it nothing is recorded, and the results are the same either way.
+// `bans` (decode/token_bans.h) are never proposed, except where forced.
 std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, int64_t sentences,
                                                  const std::vector<int64_t>& max_lengths, int32_t start_id,
                                                  int32_t eos_id, const BeamOptions& options,
                                                  std::vector<BeamTrace>* trace = nullptr, BeamKeep keep = {},
-                                                 const Prefixes& prefixes = {});
+                                                 const Prefixes& prefixes = {}, const TokenBans& bans = {});
 
 // Prefixes are none (empty) or one per sentence: an Error naming `who` otherwise.
 void check_prefix_count(const Prefixes& prefixes, size_t sentences, const char* who);

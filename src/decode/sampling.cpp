@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <string>
 
@@ -43,12 +44,15 @@ int32_t draw(const float* log_probs, int64_t V, const SamplingOptions& o, Rng& r
 
 std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std::vector<int64_t>& max_lengths,
                                int32_t start_id, int32_t eos_id, const SamplingOptions& options,
-                               const std::vector<int64_t>& sentence_ids, BeamKeep keep, const Prefixes& prefixes) {
+                               const std::vector<int64_t>& sentence_ids, BeamKeep keep, const Prefixes& prefixes,
+                               const TokenBans& bans) {
   const int64_t V = scorer.vocab_size();
   check_prefix_count(prefixes, static_cast<size_t>(sentences), "sampling");
   std::vector<Hypothesis> out(sentences);
   std::vector<int32_t> feed(sentences, start_id), order;
   std::vector<double> weights;
+  std::vector<int32_t> banned;
+  std::vector<float> allowed;  // a row with its banned tokens at −∞, to draw from
   // A sentence with no room for a token is done before it starts, as it is
   // alone (no step runs then), not given one token by a longer batch mate.
   std::vector<bool> done(sentences, false);
@@ -70,8 +74,19 @@ std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std:
     for (int64_t b = 0; b < sentences; ++b) {
       if (done[b]) continue;
       const float* row = log_probs + b * V;
-      const int32_t forced = forced_token(prefixes, b, step);
-      const int32_t token = forced >= 0 ? forced : draw(row, V, options, streams[b], order, weights);
+      int32_t token = forced_token(prefixes, b, step);
+      if (token < 0) {
+        const float* from = row;
+        if (bans.any()) {
+          banned.clear();
+          banned_after(bans, out[b].tokens, banned);
+          allowed.assign(row, row + V);
+          for (int32_t t : banned)
+            if (t < V) allowed[t] = -std::numeric_limits<float>::infinity();
+          from = allowed.data();
+        }
+        token = draw(from, V, options, streams[b], order, weights);
+      }
       out[b].log_prob += row[token];
       if (keep.token_log_probs) out[b].token_log_probs.push_back(row[token]);
       feed[b] = token;

@@ -26,10 +26,12 @@ struct SamplingOptions {
 // the same draws. log_prob is under the model's own distribution (before
 // temperature and cut-offs), and so are the token log-probs `keep` asks
 // for, as beam_search keeps them. A sentence's prefix (beam_search.h) is
-// forced first, drawing nothing from its stream.
+// forced first, drawing nothing from its stream. `bans` (decode/token_bans.h)
+// are never drawn: the draw is from the other tokens, as if the banned
+// ones had probability 0.
 std::vector<Hypothesis> sample(StepScorer& scorer, int64_t sentences, const std::vector<int64_t>& max_lengths,
                                int32_t start_id, int32_t eos_id, const SamplingOptions& options,
                                const std::vector<int64_t>& sentence_ids = {}, BeamKeep keep = {},
-                               const Prefixes& prefixes = {});
+                               const Prefixes& prefixes = {}, const TokenBans& bans = {});
 
 }  // namespace transformer

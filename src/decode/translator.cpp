@@ -35,6 +35,7 @@ Translator::Translator(std::vector<Transformer*> models, const text::Vocabulary&
                 std::to_string(options_.beam.beam_size));
   if (options_.max_length_a < 0 || options_.max_length_b < 0) throw Error("max_length_a and max_length_b must not be negative");
   if (options_.beam.min_length < 0) throw Error("min_length must not be negative");
+  if (options_.no_repeat_ngram_size < 0) throw Error("no_repeat_ngram_size must not be negative (0: off)");
   if (!(options_.sample.temperature > 0)) throw Error("sampling temperature must be positive");
   if (options_.sample.top_k < 0) throw Error("sampling top-k must not be negative (0: all words)");
   if (!(options_.sample.top_p >= 0 && options_.sample.top_p <= 1)) throw Error("sampling top-p must be in [0, 1]");
@@ -216,14 +217,15 @@ void Translator::translate_batch(const std::vector<std::vector<int32_t>>& source
     ensemble = std::make_unique<EnsembleScorer>(std::move(model_scorers), static_cast<int64_t>(batch.size()) * rows);
   StepScorer& scorer = ensemble ? *ensemble : *model_scorers.front();
   const int32_t start = c.decoder_start_id(), eos = static_cast<int32_t>(c.eos_id);
+  const TokenBans bans{options_.disable_unk ? static_cast<int32_t>(c.unk_id) : -1, options_.no_repeat_ngram_size};
   std::vector<std::vector<Hypothesis>> found;
   if (options_.sampling) {
     for (auto& h : sample(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.sample, ids, keep,
-                          batch_prefixes))
+                          batch_prefixes, bans))
       found.push_back({std::move(h)});
   } else {
     found = beam_search(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.beam, nullptr, keep,
-                        batch_prefixes);
+                        batch_prefixes, bans);
   }
   std::vector<HypothesisIndex> unannotated;
   for (size_t k = 0; k < members.size(); ++k) {

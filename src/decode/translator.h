@@ -39,6 +39,10 @@ struct TranslatorOptions {
   BeamOptions beam;            // beam_size 1: greedy
   bool sampling = false;       // draw with `sample` instead of searching
   SamplingOptions sample;
+  // Never output the unknown token, and no n-gram of this size twice in one
+  // translation (0: any): decode/token_bans.h, for beam search and sampling.
+  bool disable_unk = false;
+  int64_t no_repeat_ngram_size = 0;
   // Sampling draws sentence i's words from a stream seeded by (seed,
   // first_sentence_id + i): a caller that translates a long input in parts
   // passes each part's offset and draws what one call over the whole would.

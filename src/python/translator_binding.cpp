@@ -182,12 +182,13 @@ void bind_translator(py::module_& m) {
              float sampling_topp, float sampling_temperature, uint64_t seed, bool return_scores, bool return_alignment,
              int64_t alignment_layer, int64_t max_batch_size, int64_t max_batch_tokens, bool truncate,
              int64_t first_sentence_id, const std::optional<std::vector<std::string>>& names,
-             const py::handle& target_prefix) {
+             const py::handle& target_prefix, bool disable_unk, int64_t no_repeat_ngram_size) {
             // The Translator checks the lower bounds; these upper ones are
             // the CLI's (and the server's), which would otherwise ask for
             // memory without limit.
             for (const auto& [name, value, most] : {std::tuple{"beam_size", beam_size, int64_t{256}},
                                                     {"n_best", n_best, int64_t{256}},
+                                                    {"no_repeat_ngram_size", no_repeat_ngram_size, int64_t{1000}},
                                                     {"max_batch_size", max_batch_size, int64_t{4096}},
                                                     {"max_batch_tokens", max_batch_tokens, int64_t{1} << 24}})
               if (value > most)
@@ -198,6 +199,8 @@ void bind_translator(py::module_& m) {
             o.max_length_b = max_length_b;
             o.sampling = sampling;
             o.sample = {sampling_temperature, sampling_topk, sampling_topp, seed};
+            o.disable_unk = disable_unk;
+            o.no_repeat_ngram_size = no_repeat_ngram_size;
             o.token_scores = return_scores;
             if (return_alignment) set_alignment_layer(o, alignment_layer);
             o.max_sentences = max_batch_size;
@@ -216,10 +219,12 @@ void bind_translator(py::module_& m) {
           py::arg("max_batch_size") = d.max_sentences, py::arg("max_batch_tokens") = d.max_tokens,
           py::arg("truncate") = d.truncate, py::arg("first_sentence_id") = d.first_sentence_id,
           py::arg("names") = py::none(), py::arg("target_prefix") = py::none(),
+          py::arg("disable_unk") = d.disable_unk, py::arg("no_repeat_ngram_size") = d.no_repeat_ngram_size,
           "Translates a list of sentences (str, or lists of pieces); one TranslationResult each, in order. "
           "first_sentence_id: sampling seeds sentence i by first_sentence_id + i; names: each sentence's name in "
           "error messages (default sentences[i]); target_prefix: one per sentence (str, pieces or None), the "
-          "start every translation of it is forced to")
+          "start every translation of it is forced to; disable_unk: never output <unk>; no_repeat_ngram_size: no "
+          "n-gram of this size twice in one translation (0: off)")
       .def("score_batch", &PyTranslator::score, py::arg("sources"), py::arg("targets"), py::kw_only(),
            py::arg("max_batch_size") = 64, py::arg("source_names") = py::none(), py::arg("target_names") = py::none(),
            "Forced decoding: how probable the model finds each target, as `transformer score`; source_names, "

@@ -56,6 +56,10 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
     } else if (key == "min_length") {
       o.beam.min_length = get_integer(v, key, 0, 100000);
       search_field = key;
+    } else if (key == "disable_unk") {
+      o.disable_unk = get_bool(v, key);
+    } else if (key == "no_repeat_ngram_size") {
+      o.no_repeat_ngram_size = get_integer(v, key, 0, 1000);
     } else if (key == "sample") {
       o.sampling = get_bool(v, key);
     } else if (key == "temperature") {
@@ -87,8 +91,8 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
       prefix = &v;
     } else {
       throw ApiError(400, "unknown field '" + key +
-                              "' (known: text, target_prefix, beam, n_best, length_penalty, min_length, sample, "
-                              "temperature, top_k, top_p, seed, max_length_a, max_length_b, scores, alignment, "
+                              "' (known: text, target_prefix, beam, n_best, length_penalty, min_length, disable_unk, "
+                              "no_repeat_ngram_size, sample, temperature, top_k, top_p, seed, max_length_a, max_length_b, scores, alignment, "
                               "truncate, timeout_ms)");
     }
   }

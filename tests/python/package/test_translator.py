@@ -49,6 +49,26 @@ def test_sampling_equals_the_cli(model_dir, data_dir, sentences):
     assert [r.text for r in results] == expected
 
 
+def test_token_bans_equal_the_cli(model_dir, data_dir, sentences):
+    """disable_unk and no_repeat_ngram_size are translate's --disable-unk and
+    --no-repeat-ngram-size; sampled at a high temperature, the model repeats
+    words, and with n = 1 no translation holds a piece twice."""
+    translator = transformer.Translator(model_dir)
+    options = dict(sampling=True, seed=5, sampling_temperature=3)
+    free = translator.translate_batch(sentences, **options)
+    assert any(len(set(r.tokens)) < len(r.tokens) for r in free)
+    for n in (1, 2):
+        expected = cli("translate", "--model", model_dir, "--sample", "--seed", 5, "--temperature", 3, "--disable-unk",
+                       "--no-repeat-ngram-size", n, data_dir / "val.de").splitlines()
+        results = translator.translate_batch(sentences, disable_unk=True, no_repeat_ngram_size=n, **options)
+        assert [r.text for r in results] == expected
+        for r in results:
+            grams = [tuple(r.tokens[i:i + n]) for i in range(len(r.tokens) - n + 1)]
+            assert len(set(grams)) == len(grams), r.text
+    with pytest.raises(ValueError, match="no_repeat_ngram_size must not be negative"):
+        translator.translate_batch(sentences, no_repeat_ngram_size=-1)
+
+
 def test_pieces_translate_as_their_text(model_dir, sentences):
     translator = transformer.Translator(model_dir)
     pieces = [translator.model.tokenize(s) for s in sentences]
