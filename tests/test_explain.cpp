@@ -205,6 +205,15 @@ class Explain : public testing::Test {
     return o;
   }
 
+  // The options of the Translator that translates as explain() with `o` does.
+  static TranslatorOptions translator_options(const explain::ExplainOptions& o) {
+    TranslatorOptions t;
+    t.beam = o.beam;
+    t.max_length_a = o.max_length_a;
+    t.max_length_b = o.max_length_b;
+    return t;
+  }
+
   // Every equation of every layer of both stacks.
   static void check_stacks(Transformer& m, const json& r) {
     const bool pre = m.config.norm == NormPosition::Pre;
@@ -300,11 +309,7 @@ TEST_F(Explain, TranslationAndStepsAreTheTranslatorsAndTheScorers) {
     auto m = model(NormPosition::Post);
     const auto o = options(beam);
     const json r = explain::explain(*m, *vocab_, kSentence, o);
-    TranslatorOptions t;
-    t.beam = o.beam;
-    t.max_length_a = o.max_length_a;
-    t.max_length_b = o.max_length_b;
-    Translator translator(*m, *vocab_, t);
+    Translator translator(*m, *vocab_, translator_options(o));
     const std::vector<int32_t> source = translator.encode_source(kSentence, "test");
     const Translation translated = translator.translate({source})[0];
     EXPECT_EQ(r["source"]["ids"].get<std::vector<int32_t>>(), source);
@@ -347,11 +352,7 @@ TEST_F(Explain, APrefixIsForcedAsTranslateForcesIt) {
     auto o = options(beam);
     o.prefix = "dog dog the";
     const json r = explain::explain(*m, *vocab_, kSentence, o);
-    TranslatorOptions t;
-    t.beam = o.beam;
-    t.max_length_a = o.max_length_a;
-    t.max_length_b = o.max_length_b;
-    Translator translator(*m, *vocab_, t);
+    Translator translator(*m, *vocab_, translator_options(o));
     const std::vector<int32_t> source = translator.encode_source(kSentence, "test");
     const std::vector<int32_t> prefix = translator.encode_prefix(o.prefix, "test", source);
     ASSERT_GE(prefix.size(), 3u);
