@@ -76,6 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(o.max_length_b >= 0 && o.max_length_b <= 100000);
     FUZZ_CHECK(r.timeout_ms == 0 || (r.timeout_ms >= 1 && r.timeout_ms <= 3600000));
     FUZZ_CHECK(fuzz::is_valid_utf8(o.prefix));
+    FUZZ_CHECK(o.no_repeat_ngram_size >= 0 && o.no_repeat_ngram_size <= 1000);
   } catch (const serve::ApiError& e) {
     FUZZ_CHECK(e.status == 400);
   }

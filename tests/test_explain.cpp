@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -211,6 +212,8 @@ class Explain : public testing::Test {
     t.beam = o.beam;
     t.max_length_a = o.max_length_a;
     t.max_length_b = o.max_length_b;
+    t.disable_unk = o.disable_unk;
+    t.no_repeat_ngram_size = o.no_repeat_ngram_size;
     return t;
   }
 
@@ -377,6 +380,26 @@ TEST_F(Explain, APrefixIsForcedAsTranslateForcesIt) {
     EXPECT_FALSE(free.contains("prefix"));
     const auto free_output = free["output"]["ids"].get<std::vector<int32_t>>();
     EXPECT_FALSE(free_output.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), free_output.begin()));
+  }
+}
+
+// translate's token bans, so that a translation made with them is explained
+// as it was made.
+TEST_F(Explain, TokenBansAreTranslates) {
+  for (int64_t beam : {1, 3}) {
+    auto m = model(NormPosition::Post);
+    auto o = options(beam);
+    o.max_length_b = 12;
+    const auto free = explain::explain(*m, *vocab_, kSentence, o)["output"]["ids"].get<std::vector<int32_t>>();
+    EXPECT_LT(std::set<int32_t>(free.begin(), free.end()).size(), free.size()) << "beam " << beam;  // repeats
+    o.disable_unk = true;
+    o.no_repeat_ngram_size = 1;
+    const json r = explain::explain(*m, *vocab_, kSentence, o);
+    Translator translator(*m, *vocab_, translator_options(o));
+    const Translation translated = translator.translate({translator.encode_source(kSentence, "test")})[0];
+    const auto output = r["output"]["ids"].get<std::vector<int32_t>>();
+    EXPECT_EQ(output, translated[0].tokens) << "beam " << beam;
+    EXPECT_EQ(std::set<int32_t>(output.begin(), output.end()).size(), output.size()) << "beam " << beam;
   }
 }
 
@@ -588,6 +611,9 @@ TEST_F(Explain, BadInputIsOneClearError) {
   o = options();
   o.top_k = 0;
   EXPECT_THAT(error(kSentence, o), HasSubstr("top-k"));
+  o = options();
+  o.no_repeat_ngram_size = -1;
+  EXPECT_THAT(error(kSentence, o), HasSubstr("no_repeat_ngram_size must not be negative"));
   o = options();
   o.max_length_a = -1;
   EXPECT_THAT(error(kSentence, o), HasSubstr("must not be negative"));

@@ -542,6 +542,14 @@ TEST_F(Serve, ExplainsOneSentenceForTheExplorer) {
   EXPECT_FALSE(send("POST", "/v1/explain", json{{"text", "red"}, {"target_prefix", nullptr}}.dump()).parsed().contains("prefix"));
   expect_error(send("POST", "/v1/explain", json{{"text", "red"}, {"target_prefix", 3}}.dump()), 400,
                "field 'target_prefix': must be a string");
+  // translate's token bans.
+  const Reply banned = send("POST", "/v1/explain",
+                            json{{"text", "the big dog runs"}, {"disable_unk", true}, {"no_repeat_ngram_size", 1}}.dump());
+  ASSERT_EQ(banned.status, 200) << banned.body.substr(0, 500);
+  const auto banned_ids = banned.parsed()["output"]["ids"].get<std::vector<int32_t>>();
+  EXPECT_EQ(std::set<int32_t>(banned_ids.begin(), banned_ids.end()).size(), banned_ids.size());
+  expect_error(send("POST", "/v1/explain", json{{"text", "red"}, {"no_repeat_ngram_size", -2}}.dump()), 400,
+               "field 'no_repeat_ngram_size': must be an integer from 0 to 1000");
   expect_error(send("POST", "/v1/explain", json{{"text", "red"}, {"target_prefix", long_sentence}}.dump()), 400,
                "field 'target_prefix': 1200 tokens and EOS do not fit");
 }

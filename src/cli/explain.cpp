@@ -48,6 +48,11 @@ void add_explain_command(CLI::App& app) {
   cmd->add_option("--prefix", e.prefix,
                   "the translation's beginning, forced: the search goes on from its pieces (as translate --prefix), "
                   "and the record shows what the model makes of them");
+  cmd->add_flag("--disable-unk", e.disable_unk, "never output <unk> (as translate --disable-unk)");
+  cmd->add_option("--no-repeat-ngram-size", e.no_repeat_ngram_size,
+                  "no N pieces in a row twice in the translation (as translate --no-repeat-ngram-size; 0: off)")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
   add_compute_type_option(*cmd, o->compute_type);
   cmd->add_option("-o,--output", o->json_out, "write the JSON record here (default: stdout, unless --html)");
   cmd->add_option("--html", o->html_out, "write the explorer page with the record inside: one file that works offline");

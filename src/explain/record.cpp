@@ -122,6 +122,7 @@ json explain(Transformer& model, const text::Vocabulary& vocabulary, const std::
   checks.beam = options.beam;
   checks.max_length_a = options.max_length_a;
   checks.max_length_b = options.max_length_b;
+  checks.no_repeat_ngram_size = options.no_repeat_ngram_size;
   const Translator translator(model, vocabulary, checks);
   const std::vector<int32_t> source = translator.encode_source(sentence, "sentence");
   if (source.empty()) throw Error("sentence: empty: there is nothing to translate and explain");
@@ -141,8 +142,9 @@ json explain(Transformer& model, const text::Vocabulary& vocabulary, const std::
   std::vector<Hypothesis> found;
   {
     TransformerScorer scorer(model, {source}, options.beam.beam_size, limit + 1);
+    const TokenBans bans{options.disable_unk ? static_cast<int32_t>(c.unk_id) : -1, options.no_repeat_ngram_size};
     found = beam_search(scorer, 1, {limit}, start, eos, options.beam, &trace, {},
-                        prefix.empty() ? Prefixes{} : Prefixes{prefix})[0];
+                        prefix.empty() ? Prefixes{} : Prefixes{prefix}, bans)[0];
   }
   const std::vector<int32_t>& output = found.front().tokens;  // at the length limit every hypothesis ends
 

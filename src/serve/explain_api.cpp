@@ -39,12 +39,16 @@ ExplainRequest parse_explain_request(const std::string& body, const explain::Exp
     } else if (key == "target_prefix") {
       if (!v.is_null() && !v.is_string()) bad_field(key, "must be a string (the translation's forced beginning) or null");
       o.prefix = v.is_null() ? "" : v.get<std::string>();
+    } else if (key == "disable_unk") {
+      o.disable_unk = get_bool(v, key);
+    } else if (key == "no_repeat_ngram_size") {
+      o.no_repeat_ngram_size = get_integer(v, key, 0, 1000);
     } else if (key == "timeout_ms") {
       request.timeout_ms = get_integer(v, key, 1, 3600000);  // as /v1/translate's
     } else {
       throw ApiError(400, "unknown field '" + key +
                               "' (known: text, beam, n_best, length_penalty, top_k, max_length_a, max_length_b, "
-                              "target_prefix, timeout_ms)");
+                              "target_prefix, disable_unk, no_repeat_ngram_size, timeout_ms)");
     }
   }
   if (!has_text) bad_field("text", "missing: send {\"text\": \"a sentence\"}");

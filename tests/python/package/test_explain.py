@@ -47,14 +47,15 @@ def test_explain_equals_the_cli(model_dir):
     assert np.isnan(layer["scaled"][0, 0, 1])  # the future is masked
 
 
-def test_explain_with_a_prefix_equals_the_cli(model_dir):
+def test_explain_with_a_prefix_and_bans_equals_the_cli(model_dir):
     """target_prefix forces the translation's beginning, as `explain --prefix`
-    does; the length limits are the CLI's options too."""
+    does; the length limits and the token bans are the CLI's options too."""
     translator = transformer.Translator(model_dir)
-    record = translator.explain(SENTENCE, beam_size=2, target_prefix="a a", max_length_a=0.5, max_length_b=3)
+    record = translator.explain(SENTENCE, beam_size=2, target_prefix="a a", max_length_a=0.5, max_length_b=3,
+                                disable_unk=True, no_repeat_ngram_size=2)
     expected = json.loads(
         cli("explain", "--model", model_dir, "--beam", 2, "--prefix", "a a", "--max-length-a", 0.5, "--max-length-b", 3,
-            SENTENCE))
+            "--disable-unk", "--no-repeat-ngram-size", 2, SENTENCE))
     compare(record, expected)
     prefix = record["prefix"]["ids"]
     assert len(prefix) >= 2 and record["output"]["ids"][: len(prefix)] == prefix
