@@ -322,7 +322,9 @@ TEST(BeamSearch, BannedTokensAreSkippedAsIfTheyWereNotThere) {
           EXPECT_EQ(got[0][i].tokens, want[i].tokens) << "hypothesis " << i;
           EXPECT_EQ(got[0][i].log_prob, want[i].log_prob) << "hypothesis " << i;
         }
-        if (V == 40) EXPECT_NE(got[0][0].tokens, unbanned[0][0].tokens);  // the bans changed the search
+        if (V == 40) {
+          EXPECT_NE(got[0][0].tokens, unbanned[0][0].tokens);  // the bans changed the search
+        }
       }
     }
   }
