@@ -37,8 +37,11 @@ cd "$(dirname "$0")/.."
 # slower and which the unit tests' kernels and training loop cover; and
 # Learning.TinyModelLearnsToCopy, 1,200 steps of the training loop until the
 # model copies its input (45 s under ASan): a test of learning, whose code
-# is the few steps TrainerTest and the gradient checks run under ASan.
-TESTS_ASAN_EXCLUDE='^(convert_pytorch|explorer_browser|mpi_data_parallel|training_under_load|Learning\.TinyModelLearnsToCopy)$'
+# is the few steps TrainerTest and the gradient checks run under ASan; and
+# the demo end to end (45 s under ASan, 11 s in Release), whose training,
+# translating and explorer page are TrainerTest's, TranslateCli's and
+# Explain's code, which run under ASan.
+TESTS_ASAN_EXCLUDE='^(convert_pytorch|explorer_browser|mpi_data_parallel|training_under_load|Learning\.TinyModelLearnsToCopy|Demo\.TrainsTranslatesAndWritesTheExplorerPage)$'
 # The code that runs on threads we start: model replicas in one process
 # (test_replicas.cpp: the collectives, and two replicas of a model stepping
 # together), the server (every Serve* suite:
