@@ -403,15 +403,31 @@ TEST_F(Explain, TokenBansAreTranslates) {
   }
 }
 
+// translate's --min-length: EOS is banned until the output has that many
+// pieces, in the explained search as in the Translator's. A model whose EOS
+// logit is raised by 100 ends at once, and with the ban exactly there.
+TEST_F(Explain, MinLengthIsTranslates) {
+  for (int64_t beam : {1, 3}) {
+    auto m = model(NormPosition::Post);
+    m->generator.bias.value[m->config.eos_id] = 100.0f;
+    auto o = options(beam);
+    o.max_length_b = 20;
+    EXPECT_TRUE(explain::explain(*m, *vocab_, kSentence, o)["output"]["ids"].empty()) << "beam " << beam;
+    o.beam.min_length = 3;
+    const json r = explain::explain(*m, *vocab_, kSentence, o);
+    Translator translator(*m, *vocab_, translator_options(o));
+    const Translation translated = translator.translate({translator.encode_source(kSentence, "test")})[0];
+    const auto output = r["output"]["ids"].get<std::vector<int32_t>>();
+    EXPECT_EQ(output, translated[0].tokens) << "beam " << beam;
+    EXPECT_EQ(std::ssize(output), o.beam.min_length) << "beam " << beam;
+  }
+}
+
 TEST_F(Explain, BeamTraceLeadsToTheBeamSearchResult) {
   auto m = model(NormPosition::Post);
   const auto o = options(3);
   const json r = explain::explain(*m, *vocab_, kSentence, o);
-  TranslatorOptions t;
-  t.beam = o.beam;
-  t.max_length_a = o.max_length_a;
-  t.max_length_b = o.max_length_b;
-  Translator translator(*m, *vocab_, t);
+  Translator translator(*m, *vocab_, translator_options(o));
   const Translation n_best = translator.translate({translator.encode_source(kSentence, "test")})[0];
 
   const json& beam = r["beam"];
@@ -617,6 +633,10 @@ TEST_F(Explain, BadInputIsOneClearError) {
   o = options();
   o.max_length_a = -1;
   EXPECT_THAT(error(kSentence, o), HasSubstr("must not be negative"));
+  o = options();
+  o.max_length_a = 0;
+  o.max_length_b = 0;
+  EXPECT_THAT(error(kSentence, o), HasSubstr("max_length_a and max_length_b allow no output piece"));
   o = options();
   o.prefix = long_sentence;
   EXPECT_THAT(error(kSentence, o), HasSubstr("prefix: 300 tokens and EOS do not fit"));

@@ -550,6 +550,12 @@ TEST_F(Serve, ExplainsOneSentenceForTheExplorer) {
   EXPECT_EQ(std::set<int32_t>(banned_ids.begin(), banned_ids.end()).size(), banned_ids.size());
   expect_error(send("POST", "/v1/explain", json{{"text", "red"}, {"no_repeat_ngram_size", -2}}.dump()), 400,
                "field 'no_repeat_ngram_size': must be an integer from 0 to 1000");
+  // translate's min_length.
+  const Reply longer = send("POST", "/v1/explain", json{{"text", "red cat"}, {"beam", 1}, {"min_length", 6}}.dump());
+  ASSERT_EQ(longer.status, 200) << longer.body.substr(0, 500);
+  EXPECT_GE(longer.parsed()["output"]["ids"].size(), 6u);
+  expect_error(send("POST", "/v1/explain", json{{"text", "red"}, {"min_length", -1}}.dump()), 400,
+               "field 'min_length': must be an integer from 0 to 100000");
   expect_error(send("POST", "/v1/explain", json{{"text", "red"}, {"target_prefix", long_sentence}}.dump()), 400,
                "field 'target_prefix': 1200 tokens and EOS do not fit");
 }

@@ -41,6 +41,9 @@ void add_explain_command(CLI::App& app) {
   cmd->add_option("--beam", e.beam.beam_size, "beam size (1: greedy, and no beam trace)")->check(CLI::Range(1, 256))->capture_default_str();
   cmd->add_option("--n-best", e.beam.n_best, "finished hypotheses listed in beam.final")->check(CLI::Range(1, 256))->capture_default_str();
   cmd->add_option("--length-penalty", e.beam.length_penalty, "GNMT length penalty α (0: none)")->capture_default_str();
+  cmd->add_option("--min-length", e.beam.min_length, "shortest output in tokens, EOS not allowed before (as translate --min-length)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--top-k", e.top_k, "most probable pieces listed at each decoder position")->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   cmd->add_option("--max-length-a", e.max_length_a, "output length limit: a · source length + b")->capture_default_str();

@@ -62,6 +62,16 @@ int64_t Translator::max_length() const {
   return shortest;
 }
 
+int64_t Translator::output_limit(size_t source_length, size_t prefix_length) const {
+  int64_t limit = static_cast<int64_t>(options_.max_length_a * static_cast<double>(source_length)) + options_.max_length_b;
+  if (prefix_length > 0) limit = std::max(limit, static_cast<int64_t>(prefix_length) + 1);
+  return std::min(max_length() - 1, limit);
+}
+
+TokenBans Translator::token_bans() const {
+  return {options_.disable_unk ? static_cast<int32_t>(config().unk_id) : -1, options_.no_repeat_ngram_size};
+}
+
 namespace {
 
 std::vector<int32_t> checked_pieces(const text::Vocabulary& vocabulary, const std::string& line, const std::string& where) {
@@ -196,9 +206,7 @@ void Translator::translate_batch(const std::vector<std::vector<int32_t>>& source
   Prefixes batch_prefixes;
   for (size_t m : members) {
     batch.push_back(sources[m]);
-    const int64_t prefix = prefixes.empty() ? 0 : static_cast<int64_t>(prefixes[m].size());
-    const int64_t limit = static_cast<int64_t>(options_.max_length_a * sources[m].size()) + options_.max_length_b;
-    limits.push_back(std::min<int64_t>(max_length() - 1, prefix > 0 ? std::max(limit, prefix + 1) : limit));
+    limits.push_back(output_limit(sources[m].size(), prefixes.empty() ? 0 : prefixes[m].size()));
     ids.push_back(sentence_ids[m]);
     if (!prefixes.empty()) batch_prefixes.push_back(prefixes[m]);
   }
@@ -217,7 +225,7 @@ void Translator::translate_batch(const std::vector<std::vector<int32_t>>& source
     ensemble = std::make_unique<EnsembleScorer>(std::move(model_scorers), static_cast<int64_t>(batch.size()) * rows);
   StepScorer& scorer = ensemble ? *ensemble : *model_scorers.front();
   const int32_t start = c.decoder_start_id(), eos = static_cast<int32_t>(c.eos_id);
-  const TokenBans bans{options_.disable_unk ? static_cast<int32_t>(c.unk_id) : -1, options_.no_repeat_ngram_size};
+  const TokenBans bans = token_bans();
   std::vector<std::vector<Hypothesis>> found;
   if (options_.sampling) {
     for (auto& h : sample(scorer, static_cast<int64_t>(members.size()), limits, start, eos, options_.sample, ids, keep,

@@ -25,6 +25,7 @@
 
 #include "decode/beam_search.h"
 #include "decode/sampling.h"
+#include "decode/token_bans.h"
 #include "model/transformer.h"
 #include "text/vocabulary.h"
 
@@ -120,6 +121,14 @@ class Translator {
                                      const std::vector<int64_t>& sentence_ids = {}, const Prefixes& prefixes = {});
 
   const TranslatorOptions& options() const { return options_; }
+  // The most pieces a translation of a `source_length`-piece source (as
+  // encode_source gives it) may have: max_length_a · source_length +
+  // max_length_b, raised to leave room for one piece after a prefix of
+  // `prefix_length` pieces, and capped one below max_length (beside the
+  // decoder's start token). 0 leaves no room for an output.
+  int64_t output_limit(size_t source_length, size_t prefix_length = 0) const;
+  // The tokens the options ban (disable_unk, no_repeat_ngram_size).
+  TokenBans token_bans() const;
 
  private:
   // Which hypothesis of which sentence: results[sentence][rank].

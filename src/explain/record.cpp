@@ -122,6 +122,7 @@ json explain(Transformer& model, const text::Vocabulary& vocabulary, const std::
   checks.beam = options.beam;
   checks.max_length_a = options.max_length_a;
   checks.max_length_b = options.max_length_b;
+  checks.disable_unk = options.disable_unk;
   checks.no_repeat_ngram_size = options.no_repeat_ngram_size;
   const Translator translator(model, vocabulary, checks);
   const std::vector<int32_t> source = translator.encode_source(sentence, "sentence");
@@ -129,22 +130,19 @@ json explain(Transformer& model, const text::Vocabulary& vocabulary, const std::
   const std::vector<int32_t> prefix =
       options.prefix.empty() ? std::vector<int32_t>{} : translator.encode_prefix(options.prefix, "prefix", source);
 
-  // (1) Translate, as Translator does for a batch of one, keeping the trace;
-  // a prefix's pieces count in the length limit, raised to leave room for
-  // one more piece after them.
-  int64_t limit = static_cast<int64_t>(options.max_length_a * source.size()) + options.max_length_b;
-  if (!prefix.empty()) limit = std::max<int64_t>(limit, std::ssize(prefix) + 1);
-  limit = std::min<int64_t>(c.max_length - 1, limit);
-  if (limit < 1) throw Error("the model's max_length " + std::to_string(c.max_length) + " leaves no room for an output");
+  // (1) Translate, as Translator does for a batch of one, keeping the trace.
+  const int64_t limit = translator.output_limit(source.size(), prefix.size());
+  if (limit < 1)
+    throw Error(c.max_length < 2 ? "the model's max_length " + std::to_string(c.max_length) + " leaves no room for an output"
+                                 : "max_length_a and max_length_b allow no output piece for this sentence: nothing to explain");
   const int32_t start = c.decoder_start_id(), eos = static_cast<int32_t>(c.eos_id);
   model.set_training(false);
   std::vector<BeamTrace> trace;
   std::vector<Hypothesis> found;
   {
     TransformerScorer scorer(model, {source}, options.beam.beam_size, limit + 1);
-    const TokenBans bans{options.disable_unk ? static_cast<int32_t>(c.unk_id) : -1, options.no_repeat_ngram_size};
     found = beam_search(scorer, 1, {limit}, start, eos, options.beam, &trace, {},
-                        prefix.empty() ? Prefixes{} : Prefixes{prefix}, bans)[0];
+                        prefix.empty() ? Prefixes{} : Prefixes{prefix}, translator.token_bans())[0];
   }
   const std::vector<int32_t>& output = found.front().tokens;  // at the length limit every hypothesis ends
 

@@ -232,12 +232,13 @@ void bind_translator(py::module_& m) {
       .def(
           "explain",
           [](PyTranslator& t, const std::string& sentence, int64_t beam_size, int64_t n_best, float length_penalty,
-             int64_t top_k, double max_length_a, int64_t max_length_b, const std::optional<std::string>& target_prefix,
+             int64_t min_length, int64_t top_k, double max_length_a, int64_t max_length_b, const std::optional<std::string>& target_prefix,
              bool disable_unk, int64_t no_repeat_ngram_size) {
             explain::ExplainOptions o;
             o.beam.beam_size = beam_size;
             o.beam.n_best = n_best;
             o.beam.length_penalty = length_penalty;
+            o.beam.min_length = min_length;
             o.top_k = top_k;
             o.max_length_a = max_length_a;
             o.max_length_b = max_length_b;
@@ -247,7 +248,8 @@ void bind_translator(py::module_& m) {
             return t.explain(sentence, o);
           },
           py::arg("sentence"), py::kw_only(), py::arg("beam_size") = e.beam.beam_size, py::arg("n_best") = e.beam.n_best,
-          py::arg("length_penalty") = e.beam.length_penalty, py::arg("top_k") = e.top_k,
+          py::arg("length_penalty") = e.beam.length_penalty, py::arg("min_length") = e.beam.min_length,
+          py::arg("top_k") = e.top_k,
           py::arg("max_length_a") = e.max_length_a, py::arg("max_length_b") = e.max_length_b,
           py::arg("target_prefix") = py::none(), py::arg("disable_unk") = e.disable_unk,
           py::arg("no_repeat_ngram_size") = e.no_repeat_ngram_size,

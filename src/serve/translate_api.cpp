@@ -1,17 +1,15 @@
 #include "serve/translate_api.h"
 
-#include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "decode/alignment.h"
 #include "serve/api_error.h"
+#include "serve/decoding_fields.h"
 #include "serve/json_fields.h"
 
 namespace transformer::serve {
 
 using nlohmann::json;
-
 
 TranslateRequest parse_translate_request(const std::string& body, const TranslatorOptions& defaults,
                                          const TranslateLimits& limits) {
@@ -28,6 +26,10 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
   std::string sampling_field, search_field;
   const json* prefix = nullptr;  // read after the loop: its shape must match "text"'s
   for (const auto& [key, v] : j.items()) {
+    if (const DecodingField f = read_decoding_field(key, v, o, limits.max_beam, n_best); f != DecodingField::other) {
+      if (f == DecodingField::search) search_field = key;
+      continue;
+    }
     if (key == "text") {
       has_text = true;
       if (v.is_string()) {
@@ -44,22 +46,6 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
       } else {
         bad_field("text", "must be a string or an array of strings");
       }
-    } else if (key == "beam") {
-      o.beam.beam_size = get_integer(v, key, 1, limits.max_beam);
-      search_field = key;
-    } else if (key == "n_best") {
-      n_best = &v;
-      search_field = key;
-    } else if (key == "length_penalty") {
-      o.beam.length_penalty = static_cast<float>(get_number(v, key, 0, 10));
-      search_field = key;
-    } else if (key == "min_length") {
-      o.beam.min_length = get_integer(v, key, 0, 100000);
-      search_field = key;
-    } else if (key == "disable_unk") {
-      o.disable_unk = get_bool(v, key);
-    } else if (key == "no_repeat_ngram_size") {
-      o.no_repeat_ngram_size = get_integer(v, key, 0, 1000);
     } else if (key == "sample") {
       o.sampling = get_bool(v, key);
     } else if (key == "temperature") {
@@ -75,10 +61,6 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
     } else if (key == "seed") {
       o.sample.seed = static_cast<uint64_t>(get_integer(v, key, 0, (int64_t{1} << 53) - 1));  // JSON's exact integers
       sampling_field = key;
-    } else if (key == "max_length_a") {
-      o.max_length_a = get_number(v, key, 0, 100);
-    } else if (key == "max_length_b") {
-      o.max_length_b = get_integer(v, key, 0, 100000);
     } else if (key == "scores") {
       o.token_scores = get_bool(v, key);
     } else if (key == "alignment") {
@@ -118,10 +100,7 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
     o.beam.n_best = 1;  // one draw per sentence, whatever the server's --n-best
     return request;
   }
-  if (n_best)
-    o.beam.n_best = get_integer(*n_best, "n_best", 1, o.beam.beam_size, " (the beam size)");
-  else
-    o.beam.n_best = std::min(o.beam.n_best, o.beam.beam_size);  // a small "beam" lowers the default n_best with it
+  settle_n_best(o.beam, n_best);
   return request;
 }
 

@@ -60,6 +60,9 @@ def test_explain_with_a_prefix_and_bans_equals_the_cli(model_dir):
     prefix = record["prefix"]["ids"]
     assert len(prefix) >= 2 and record["output"]["ids"][: len(prefix)] == prefix
     assert "prefix" not in translator.explain(SENTENCE, target_prefix=None)
+    longer = translator.explain(SENTENCE, min_length=8, max_length_b=20)
+    compare(longer, json.loads(cli("explain", "--model", model_dir, "--min-length", 8, "--max-length-b", 20, SENTENCE)))
+    assert len(longer["output"]["ids"]) >= 8
     with pytest.raises(ValueError, match="prefix: 300 tokens and EOS do not fit"):
         translator.explain(SENTENCE, target_prefix="a " * 300)
     with pytest.raises(ValueError, match="must not be negative"):
