@@ -9,6 +9,7 @@
 // is the body.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "check.h"
 #include "serve/api_error.h"
@@ -17,6 +18,21 @@
 #include "utf8_check.h"
 
 using namespace transformer;
+
+namespace {
+
+// Suppressed sequences: at most 1,000, each a text or pieces, all valid
+// UTF-8 (what they hold is the Translator's to check).
+void check_suppressed(const std::vector<SuppressedSequence>& sequences) {
+  FUZZ_CHECK(sequences.size() <= 1000);
+  for (const SuppressedSequence& s : sequences) {
+    FUZZ_CHECK(fuzz::is_valid_utf8(s.text));
+    FUZZ_CHECK(s.pieces.empty() || s.text.empty());
+    for (const std::string& piece : s.pieces) FUZZ_CHECK(fuzz::is_valid_utf8(piece));
+  }
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
@@ -47,6 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(o.sample.top_p >= 0 && o.sample.top_p <= 1);
     FUZZ_CHECK(o.sample.seed < (uint64_t{1} << 53));
     FUZZ_CHECK(o.no_repeat_ngram_size >= 0 && o.no_repeat_ngram_size <= 1000);
+    check_suppressed(o.suppress_sequences);
     // Sampling and search fields never mix: a sampled request keeps the
     // search defaults and one draw, a searched one the sampling defaults.
     if (o.sampling) {
@@ -77,6 +94,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(r.timeout_ms == 0 || (r.timeout_ms >= 1 && r.timeout_ms <= 3600000));
     FUZZ_CHECK(fuzz::is_valid_utf8(o.prefix));
     FUZZ_CHECK(o.no_repeat_ngram_size >= 0 && o.no_repeat_ngram_size <= 1000);
+    FUZZ_CHECK(o.beam.min_length >= 0 && o.beam.min_length <= 100000);
+    check_suppressed(o.suppress_sequences);
   } catch (const serve::ApiError& e) {
     FUZZ_CHECK(e.status == 400);
   }

@@ -271,28 +271,50 @@ TEST(BeamSearch, APrefixIsForcedThenSearchedOnFrom) {
 }
 
 TEST(TokenBans, BanWhatWouldRepeatAnNgram) {
-  const auto banned = [](TokenBans bans, std::vector<int32_t> tokens) {
+  const auto banned = [](int32_t token, int64_t n, std::vector<int32_t> tokens) {
     std::vector<int32_t> out;
-    banned_after(bans, tokens, out);
+    banned_after(TokenBans{token, n, {}}, tokens, out);
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
   };
   using V = std::vector<int32_t>;
-  EXPECT_EQ(banned({}, {5, 5, 5}), V{});
-  EXPECT_EQ(banned({1, 0}, {5, 6}), V{1});
-  EXPECT_EQ(banned({-1, 1}, {5, 6, 5}), (V{5, 6}));       // every token held
-  EXPECT_EQ(banned({-1, 2}, {5, 6, 5}), V{6});            // (5, 6) again
-  EXPECT_EQ(banned({-1, 2}, {5, 6, 5, 7, 5}), (V{6, 7}));  // (5, 6) and (5, 7)
-  EXPECT_EQ(banned({-1, 2}, {5, 6, 7}), V{});
-  EXPECT_EQ(banned({-1, 3}, {5, 6, 9, 5, 6}), V{9});      // (5, 6, 9) again
-  EXPECT_EQ(banned({-1, 3}, {5}), V{});                   // shorter than n − 1
-  EXPECT_EQ(banned({-1, 2}, {}), V{});
-  EXPECT_EQ(banned({4, 2}, {4, 4}), V{4});
+  EXPECT_EQ(banned(-1, 0, {5, 5, 5}), V{});
+  EXPECT_EQ(banned(1, 0, {5, 6}), V{1});
+  EXPECT_EQ(banned(-1, 1, {5, 6, 5}), (V{5, 6}));       // every token held
+  EXPECT_EQ(banned(-1, 2, {5, 6, 5}), V{6});            // (5, 6) again
+  EXPECT_EQ(banned(-1, 2, {5, 6, 5, 7, 5}), (V{6, 7}));  // (5, 6) and (5, 7)
+  EXPECT_EQ(banned(-1, 2, {5, 6, 7}), V{});
+  EXPECT_EQ(banned(-1, 3, {5, 6, 9, 5, 6}), V{9});      // (5, 6, 9) again
+  EXPECT_EQ(banned(-1, 3, {5}), V{});                   // shorter than n − 1
+  EXPECT_EQ(banned(-1, 2, {}), V{});
+  EXPECT_EQ(banned(4, 2, {4, 4}), V{4});
+}
+
+TEST(TokenBans, BanTheLastTokenOfASuppressedSequence) {
+  const auto banned = [](std::vector<std::vector<int32_t>> sequences, std::vector<int32_t> tokens) {
+    std::vector<int32_t> out;
+    banned_after(TokenBans{-1, 0, std::move(sequences)}, tokens, out);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  using V = std::vector<int32_t>;
+  EXPECT_EQ(banned({{7}}, {}), V{7});                      // one token: always
+  EXPECT_EQ(banned({{7}}, {5, 6}), V{7});
+  EXPECT_EQ(banned({{5, 6}}, {}), V{});                    // (5, 6) needs a 5 first
+  EXPECT_EQ(banned({{5, 6}}, {5}), V{6});
+  EXPECT_EQ(banned({{5, 6}}, {5, 9}), V{});
+  EXPECT_EQ(banned({{5, 6, 7}}, {1, 5, 6}), V{7});
+  EXPECT_EQ(banned({{5, 6, 7}}, {6}), V{});                // the whole head must end the hypothesis
+  EXPECT_EQ(banned({{5, 6}, {5, 8}, {9}}, {5}), (V{6, 8, 9}));
+  EXPECT_TRUE((TokenBans{-1, 0, {{5}}}.any()));
+  EXPECT_FALSE((TokenBans{-1, 0, {}}.any()));
 }
 
 // Banned tokens are never proposed, and the search is otherwise the one
-// defined by the full sort, on the model's own log-probabilities.
+// defined by the full sort, on the model's own log-probabilities. The bans
+// are drawn from the unbanned search's best hypothesis, so that they change
+// what the search would choose: each that forbids part of it must change it.
 TEST(BeamSearch, BannedTokensAreSkippedAsIfTheyWereNotThere) {
   // Whether the n-gram that `tokens` + v ends with appears earlier in it.
   const auto repeats = [](std::vector<int32_t> tokens, int32_t v, int64_t n) {
@@ -304,28 +326,78 @@ TEST(BeamSearch, BannedTokensAreSkippedAsIfTheyWereNotThere) {
   };
   for (const int64_t K : {1, 3}) {
     for (const int64_t V : {6, 40}) {
-      for (const TokenBans bans : {TokenBans{7, 0}, TokenBans{-1, 1}, TokenBans{-1, 2}, TokenBans{5, 2}}) {
+      BeamOptions options;
+      options.beam_size = K;
+      options.n_best = K;
+      options.length_penalty = 0.0f;
+      HashScorer unbanned_scorer(K, V);  // a scorer's rows hold the prefixes it was fed: one per search
+      const std::vector<int32_t> best = beam_search(unbanned_scorer, 1, {8}, kBos, kEos, options)[0][0].tokens;
+      ASSERT_GE(best.size(), 2u);
+      int changed = 0;
+      for (const TokenBans& bans : {TokenBans{best[1], 0, {}}, TokenBans{-1, 1, {}}, TokenBans{-1, 2, {}},
+                                    TokenBans{best[0], 2, {}}}) {
         SCOPED_TRACE("beam " + std::to_string(K) + ", vocabulary " + std::to_string(V) + ", banned token " +
                      std::to_string(bans.token) + ", n " + std::to_string(bans.no_repeat_ngram_size));
-        BeamOptions options;
-        options.beam_size = K;
-        options.n_best = K;
-        options.length_penalty = 0.0f;
+        const auto allowed = [&](const std::vector<int32_t>& tokens, int32_t v) {
+          return v != bans.token && !(bans.no_repeat_ngram_size > 0 && repeats(tokens, v, bans.no_repeat_ngram_size));
+        };
         HashScorer scorer(K, V);
         const auto got = beam_search(scorer, 1, {8}, kBos, kEos, options, nullptr, {}, {}, bans);
-        const auto want = reference_beam(scorer, K, V, 8, {}, [&](const std::vector<int32_t>& tokens, int32_t v) {
-          return v != bans.token && !(bans.no_repeat_ngram_size > 0 && repeats(tokens, v, bans.no_repeat_ngram_size));
-        });
-        const auto unbanned = beam_search(scorer, 1, {8}, kBos, kEos, options);
+        const auto want = reference_beam(scorer, K, V, 8, {}, allowed);
         ASSERT_EQ(got[0].size(), want.size());
         for (size_t i = 0; i < want.size(); ++i) {
           EXPECT_EQ(got[0][i].tokens, want[i].tokens) << "hypothesis " << i;
           EXPECT_EQ(got[0][i].log_prob, want[i].log_prob) << "hypothesis " << i;
         }
-        if (V == 40) {
-          EXPECT_NE(got[0][0].tokens, unbanned[0][0].tokens);  // the bans changed the search
+        bool best_allowed = true;
+        for (size_t i = 0; i < best.size(); ++i)
+          best_allowed = best_allowed && allowed({best.begin(), best.begin() + static_cast<std::ptrdiff_t>(i)}, best[i]);
+        if (!best_allowed) {
+          EXPECT_NE(got[0][0].tokens, best);  // the bans changed the search
+          ++changed;
         }
       }
+      // The token bans always forbid part of the best hypothesis; with 6
+      // words in 8 places it also repeats one (n = 1).
+      EXPECT_GE(changed, V == 6 ? 3 : 2) << "beam " << K << ", vocabulary " << V;
+    }
+  }
+}
+
+// Suppressed sequences: the search is the full sort's over the hypotheses
+// that do not contain one, here sequences taken from the unbanned search's
+// best hypotheses, so that each bans something the search would choose.
+TEST(BeamSearch, SuppressedSequencesAreSkippedAsIfTheyWereNotThere) {
+  const auto contains = [](std::vector<int32_t> tokens, int32_t v, const std::vector<std::vector<int32_t>>& sequences) {
+    tokens.push_back(v);
+    for (const auto& s : sequences)
+      if (tokens.size() >= s.size() && std::equal(s.begin(), s.end(), tokens.end() - std::ssize(s))) return true;
+    return false;
+  };
+  for (const int64_t K : {1, 3}) {
+    BeamOptions options;
+    options.beam_size = K;
+    options.n_best = K;
+    options.length_penalty = 0.0f;
+    HashScorer scorer(K, 40);
+    const std::vector<int32_t> best = beam_search(scorer, 1, {8}, kBos, kEos, options)[0][0].tokens;
+    ASSERT_GE(best.size(), 4u);
+    for (const std::vector<std::vector<int32_t>>& sequences :
+         {std::vector<std::vector<int32_t>>{{best[0]}}, {{best[1], best[2]}}, {{best[1], best[2], best[3]}, {best[0]}}}) {
+      SCOPED_TRACE("beam " + std::to_string(K) + ", " + std::to_string(sequences.size()) + " sequences, the first of " +
+                   std::to_string(sequences[0].size()));
+      const TokenBans bans{-1, 0, sequences};
+      HashScorer fresh(K, 40);  // a scorer's rows hold the prefixes it was fed
+      const auto got = beam_search(fresh, 1, {8}, kBos, kEos, options, nullptr, {}, {}, bans);
+      const auto want = reference_beam(scorer, K, 40, 8, {}, [&](const std::vector<int32_t>& tokens, int32_t v) {
+        return !contains(tokens, v, sequences);
+      });
+      ASSERT_EQ(got[0].size(), want.size());
+      for (size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ(got[0][i].tokens, want[i].tokens) << "hypothesis " << i;
+        EXPECT_EQ(got[0][i].log_prob, want[i].log_prob) << "hypothesis " << i;
+      }
+      EXPECT_NE(got[0][0].tokens, best);  // the sequences changed the search
     }
   }
 }
@@ -334,7 +406,7 @@ TEST(Sampling, BannedTokensAreNeverDrawn) {
   // The stub: [] → a 0.55, b 0.45; [b] → EOS 0.9, a 0.1; [b, a] → EOS.
   StubScorer scorer(400);
   const auto out = sample(scorer, 400, std::vector<int64_t>(400, 3), kBos, kEos, SamplingOptions{}, {}, {}, {},
-                          TokenBans{kA, 0});
+                          TokenBans{kA, 0, {}});
   for (const auto& h : out) {
     EXPECT_EQ(h.tokens, std::vector<int32_t>{kB});
     EXPECT_NEAR(h.log_prob, std::log(0.45 * 0.9), 1e-6);  // the model's own probabilities, not renormalized
@@ -343,7 +415,7 @@ TEST(Sampling, BannedTokensAreNeverDrawn) {
   StubScorer again(400);
   int a_then_b = 0;
   for (const auto& h : sample(again, 400, std::vector<int64_t>(400, 3), kBos, kEos, SamplingOptions{}, {}, {}, {},
-                              TokenBans{-1, 1})) {
+                              TokenBans{-1, 1, {}})) {
     for (size_t i = 1; i < h.tokens.size(); ++i) EXPECT_NE(h.tokens[i], h.tokens[i - 1]);
     a_then_b += h.tokens.size() >= 2 && h.tokens[0] == kA;
   }
@@ -351,7 +423,7 @@ TEST(Sampling, BannedTokensAreNeverDrawn) {
   // A forced prefix overrides the bans.
   StubScorer forced(4);
   for (const auto& h : sample(forced, 4, std::vector<int64_t>(4, 3), kBos, kEos, SamplingOptions{}, {}, {},
-                              Prefixes(4, {kA}), TokenBans{kA, 0}))
+                              Prefixes(4, {kA}), TokenBans{kA, 0, {}}))
     EXPECT_EQ(h.tokens.front(), kA);
 }
 

@@ -214,6 +214,7 @@ class Explain : public testing::Test {
     t.max_length_b = o.max_length_b;
     t.disable_unk = o.disable_unk;
     t.no_repeat_ngram_size = o.no_repeat_ngram_size;
+    t.suppress_sequences = o.suppress_sequences;
     return t;
   }
 
@@ -392,14 +393,27 @@ TEST_F(Explain, TokenBansAreTranslates) {
     o.max_length_b = 12;
     const auto free = explain::explain(*m, *vocab_, kSentence, o)["output"]["ids"].get<std::vector<int32_t>>();
     EXPECT_LT(std::set<int32_t>(free.begin(), free.end()).size(), free.size()) << "beam " << beam;  // repeats
+    const auto explained_as_translated = [&] {
+      const json r = explain::explain(*m, *vocab_, kSentence, o);
+      Translator translator(*m, *vocab_, translator_options(o));
+      const Translation translated = translator.translate({translator.encode_source(kSentence, "test")})[0];
+      const auto output = r["output"]["ids"].get<std::vector<int32_t>>();
+      EXPECT_EQ(output, translated[0].tokens) << "beam " << beam;
+      return output;
+    };
     o.disable_unk = true;
     o.no_repeat_ngram_size = 1;
-    const json r = explain::explain(*m, *vocab_, kSentence, o);
-    Translator translator(*m, *vocab_, translator_options(o));
-    const Translation translated = translator.translate({translator.encode_source(kSentence, "test")})[0];
-    const auto output = r["output"]["ids"].get<std::vector<int32_t>>();
-    EXPECT_EQ(output, translated[0].tokens) << "beam " << beam;
-    EXPECT_EQ(std::set<int32_t>(output.begin(), output.end()).size(), output.size()) << "beam " << beam;
+    const auto unrepeated = explained_as_translated();
+    EXPECT_EQ(std::set<int32_t>(unrepeated.begin(), unrepeated.end()).size(), unrepeated.size()) << "beam " << beam;
+    // Then a piece that translation holds, suppressed (random weights
+    // choose <s> too, which is no piece to suppress).
+    const ModelConfig& c = m->config;
+    const auto said = std::find_if(unrepeated.begin(), unrepeated.end(),
+                                   [&](int32_t t) { return t != c.bos_id && t != c.eos_id && t != c.pad_id; });
+    ASSERT_NE(said, unrepeated.end()) << "beam " << beam;
+    o.suppress_sequences = {{"", {vocab_->id_to_piece(*said)}}};
+    const auto suppressed = explained_as_translated();
+    EXPECT_EQ(std::find(suppressed.begin(), suppressed.end(), *said), suppressed.end()) << "beam " << beam;
   }
 }
 

@@ -317,9 +317,11 @@ TEST_F(Serve, SamplesAndHoldsMinLengthAsTheTranslatorDoes) {
     if (sampled) banned.sample = {0.7f, 5, 0.9f, 7};  // `request`'s
     banned.disable_unk = true;
     banned.no_repeat_ngram_size = 1;
+    banned.suppress_sequences = {{"red cat", {}}, {"", {"\u2581dog"}}};
     json ask = sampled ? request : json{{"text", kSentences}};
     ask["disable_unk"] = true;
     ask["no_repeat_ngram_size"] = 1;
+    ask["suppress_sequences"] = json::array({"red cat", json::array({"\u2581dog"})});
     const Reply reply_banned = post(ask);
     ASSERT_EQ(reply_banned.status, 200) << reply_banned.body;
     const auto want_banned = expected(kSentences, banned);
@@ -329,6 +331,7 @@ TEST_F(Serve, SamplesAndHoldsMinLengthAsTheTranslatorDoes) {
       expect_same(got, want_banned[i]);
       const auto pieces = got["tokens"].get<std::vector<std::string>>();
       EXPECT_EQ(std::set<std::string>(pieces.begin(), pieces.end()).size(), pieces.size()) << got.dump();
+      EXPECT_EQ(std::find(pieces.begin(), pieces.end(), "\u2581dog"), pieces.end()) << got.dump();
     }
   }
 }
@@ -366,6 +369,18 @@ TEST_F(Serve, BadRequestsGetA400NamingTheField) {
       {"{\"text\": \"red\", \"min_length\": -1}", "field 'min_length': must be an integer from 0 to 100000"},
       {"{\"text\": \"red\", \"disable_unk\": 1}", "field 'disable_unk': must be true or false"},
       {"{\"text\": \"red\", \"no_repeat_ngram_size\": -1}", "field 'no_repeat_ngram_size': must be an integer from 0 to 1000"},
+      {"{\"text\": \"red\", \"suppress_sequences\": \"red\"}",
+       "field 'suppress_sequences': must be an array of texts or of arrays of pieces"},
+      {"{\"text\": \"red\", \"suppress_sequences\": [3]}",
+       "field 'suppress_sequences[0]': must be a text or a non-empty array of pieces"},
+      {"{\"text\": \"red\", \"suppress_sequences\": [[]]}",
+       "field 'suppress_sequences[0]': must be a text or a non-empty array of pieces"},
+      {"{\"text\": \"red\", \"suppress_sequences\": [\"red\", [3]]}", "field 'suppress_sequences[1][0]': must be a string"},
+      {"{\"text\": \"red\", \"suppress_sequences\": [\" \"]}", "suppress_sequences[0]: no piece: nothing to suppress"},
+      {"{\"text\": \"red\", \"suppress_sequences\": [[\"nosuchpiece\"]]}",
+       "suppress_sequences[0][0]: \"nosuchpiece\" is not in the vocabulary"},
+      {"{\"text\": \"red\", \"suppress_sequences\": [[\"</s>\"]]}",
+       "suppress_sequences[0]: piece 1 \"</s>\" is a special token, which cannot be suppressed"},
       {"{\"text\": \"red\", \"sample\": \"yes\"}", "field 'sample': must be true or false"},
       {"{\"text\": \"red\", \"temperature\": 0.5}", "field 'temperature': a sampling option: add \"sample\": true"},
       {"{\"text\": \"red\", \"seed\": 3, \"sample\": false}", "field 'seed': a sampling option"},
@@ -550,6 +565,13 @@ TEST_F(Serve, ExplainsOneSentenceForTheExplorer) {
   EXPECT_EQ(std::set<int32_t>(banned_ids.begin(), banned_ids.end()).size(), banned_ids.size());
   expect_error(send("POST", "/v1/explain", json{{"text", "red"}, {"no_repeat_ngram_size", -2}}.dump()), 400,
                "field 'no_repeat_ngram_size': must be an integer from 0 to 1000");
+  const Reply suppressed = send("POST", "/v1/explain",
+                                json{{"text", "the big dog runs"}, {"suppress_sequences", json::array({"dog"})}}.dump());
+  ASSERT_EQ(suppressed.status, 200) << suppressed.body.substr(0, 500);
+  const auto suppressed_pieces = suppressed.parsed()["output"]["pieces"].get<std::vector<std::string>>();
+  EXPECT_EQ(std::find(suppressed_pieces.begin(), suppressed_pieces.end(), "\u2581dog"), suppressed_pieces.end());
+  expect_error(send("POST", "/v1/explain", json{{"text", "red"}, {"suppress_sequences", json::array({"  "})}}.dump()),
+               400, "suppress_sequences[0]: no piece");
   // translate's min_length.
   const Reply longer = send("POST", "/v1/explain", json{{"text", "red cat"}, {"beam", 1}, {"min_length", 6}}.dump());
   ASSERT_EQ(longer.status, 200) << longer.body.substr(0, 500);

@@ -4,7 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -300,6 +300,40 @@ TEST_F(TranslateCli, NoNgramRepeatsWithNoRepeatNgramSize) {
   const Result bad = run("translate --model " + model_ + " --no-repeat-ngram-size -1 " + input);
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_THAT(bad.err, HasSubstr("--no-repeat-ngram-size"));
+}
+
+// --suppress TEXT: that text's pieces never appear in a row, in search and
+// sampling; the rest of a translation is free.
+TEST_F(TranslateCli, SuppressedSequencesNeverAppear) {
+  const std::string input = file("suppress.txt", "red red red cat\nthe dog the dog\n");
+  const auto has_words = [](const std::string& text, const std::vector<std::string>& sequence) {
+    const auto words = split(text, " ");
+    return std::search(words.begin(), words.end(), sequence.begin(), sequence.end()) != words.end();
+  };
+  for (const std::string search : {"--beam 1", "--beam 4 --n-best 4", "--sample --seed 3 --temperature 2"}) {
+    const Result r = run("translate --model " + model_ + " " + search +
+                         " --suppress \"red red\" --suppress cat --suppress \"dog the dog\" " + input);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto lines = lines_of(r.out);
+    ASSERT_GE(lines.size(), 2u);
+    for (const std::string& line : lines) {
+      const std::string text = split(line, " ||| ").size() > 1 ? split(line, " ||| ")[1] : line;
+      EXPECT_FALSE(has_words(text, {"red", "red"})) << search << ": \"" << text << "\"";
+      EXPECT_FALSE(has_words(text, {"cat"})) << search << ": \"" << text << "\"";
+      EXPECT_FALSE(has_words(text, {"dog", "the", "dog"})) << search << ": \"" << text << "\"";
+    }
+  }
+  // Greedy, with the first two words banned only where they would follow each
+  // other: the model still says "red", and "the dog" once.
+  const Result greedy = run("translate --model " + model_ + " --suppress \"red red\" --suppress \"dog the dog\" " + input);
+  ASSERT_EQ(greedy.exit_code, 0) << greedy.err;
+  const auto lines = lines_of(greedy.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_TRUE(has_words(lines[0], {"red"})) << lines[0];
+  EXPECT_TRUE(has_words(lines[1], {"the", "dog"})) << lines[1];
+  const Result blank = run("translate --model " + model_ + " --suppress \"  \" " + input);
+  EXPECT_NE(blank.exit_code, 0);
+  EXPECT_THAT(blank.err, HasSubstr("--suppress"));
 }
 
 // --disable-unk: never <unk>, here from a copy of the model whose output

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/compute_type.h"
+#include "cli/token_ban_options.h"
 #include "cli/web_dir.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -32,6 +33,7 @@ void add_explain_command(CLI::App& app) {
     // another model directory, compute type or beam size.
     std::string compare_dir, compare_compute_type;
     int compare_beam = 0;  // 0: --beam
+    TokenBanOptions bans;  // as translate's
   };
   auto o = std::make_shared<Options>();
   explain::ExplainOptions& e = o->explain;
@@ -51,11 +53,7 @@ void add_explain_command(CLI::App& app) {
   cmd->add_option("--prefix", e.prefix,
                   "the translation's beginning, forced: the search goes on from its pieces (as translate --prefix), "
                   "and the record shows what the model makes of them");
-  cmd->add_flag("--disable-unk", e.disable_unk, "never output <unk> (as translate --disable-unk)");
-  cmd->add_option("--no-repeat-ngram-size", e.no_repeat_ngram_size,
-                  "no N pieces in a row twice in the translation (as translate --no-repeat-ngram-size; 0: off)")
-      ->check(CLI::Range(0, 1000))
-      ->capture_default_str();
+  add_token_ban_options(*cmd, o->bans);
   add_compute_type_option(*cmd, o->compute_type);
   cmd->add_option("-o,--output", o->json_out, "write the JSON record here (default: stdout, unless --html)");
   cmd->add_option("--html", o->html_out, "write the explorer page with the record inside: one file that works offline");
@@ -68,6 +66,9 @@ void add_explain_command(CLI::App& app) {
   cmd->add_option("--web", o->web_dir, "the explorer page's folder, with index.html (default: ./web or the source tree's web/)");
   cmd->callback([o] {
     if (o->explain.beam.n_best > o->explain.beam.beam_size) throw CLI::ValidationError("--n-best", "cannot exceed --beam");
+    o->explain.disable_unk = o->bans.disable_unk;
+    o->explain.no_repeat_ngram_size = o->bans.no_repeat_ngram_size;
+    o->explain.suppress_sequences = suppressed_sequences(o->bans);
     const bool compare = !o->compare_dir.empty() || !o->compare_compute_type.empty() || o->compare_beam > 0;
     if (compare && o->html_out.empty())
       throw CLI::ValidationError("--compare", "side by side is a view of the --html page: give --html OUT.html");

@@ -11,6 +11,7 @@
 #include "cli/compute_type.h"
 #include "cli/ensemble_models.h"
 #include "cli/lines.h"
+#include "cli/token_ban_options.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "decode/alignment.h"
@@ -59,6 +60,7 @@ void add_translate_command(CLI::App& app) {
     std::string compute_type;
     int replicas = 1;
     std::string prefix_file;
+    TokenBanOptions bans;
   };
   auto o = std::make_shared<Options>();
   TranslatorOptions& t = o->translator;
@@ -77,12 +79,7 @@ void add_translate_command(CLI::App& app) {
   cmd->add_option("--min-length", t.beam.min_length, "beam search and greedy: shortest output in tokens (EOS is not allowed before)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_flag("--disable-unk", t.disable_unk,
-                "never output the unknown token <unk> (CTranslate2's disable_unk; Marian without --allow-unk)");
-  cmd->add_option("--no-repeat-ngram-size", t.no_repeat_ngram_size,
-                  "no N tokens in a row twice in one translation (fairseq's and CTranslate2's; 0: off)")
-      ->check(CLI::Range(0, 1000))
-      ->capture_default_str();
+  add_token_ban_options(*cmd, o->bans);
   cmd->add_flag("--sample", t.sampling, "sample instead of searching (see --temperature, --top-k, --top-p, --seed)");
   cmd->add_option("--temperature", t.sample.temperature, "sampling temperature")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--top-k", t.sample.top_k, "sample among the k most probable words (0: all)")->capture_default_str();
@@ -112,6 +109,9 @@ void add_translate_command(CLI::App& app) {
   cmd->callback([o, n_best] {
     const EnsembleModels ensemble = load_ensemble(o->model_dirs, compute_type(o->compute_type));
     TranslatorOptions options = o->translator;
+    options.disable_unk = o->bans.disable_unk;
+    options.no_repeat_ngram_size = o->bans.no_repeat_ngram_size;
+    options.suppress_sequences = suppressed_sequences(o->bans);
     if (o->alignment) set_alignment_layer(options, o->alignment_layer);
     if (options.beam.n_best > options.beam.beam_size) throw CLI::ValidationError("--n-best", "cannot exceed --beam");
     Translator translator(ensemble.models, ensemble.vocabulary, options);

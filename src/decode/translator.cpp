@@ -21,6 +21,32 @@ void set_alignment_layer(TranslatorOptions& options, int64_t layer) {
   options.alignment_layer = options.alignment_from_last ? -layer - 1 : layer;
 }
 
+namespace {
+
+std::vector<int32_t> checked_pieces(const text::Vocabulary& vocabulary, const std::string& line, const std::string& where) {
+  if (const size_t bad = text::invalid_utf8_offset(line); bad != std::string::npos)
+    throw Error(where + ": invalid UTF-8 at byte " + std::to_string(bad + 1));
+  return vocabulary.encode(line);
+}
+
+// Input already segmented: each piece must be one of the vocabulary's. A
+// bad one is named "WHERE[i]", i counted from 0 as in a Python list.
+std::vector<int32_t> known_ids(const text::Vocabulary& vocabulary, const std::vector<std::string>& pieces,
+                               const std::string& where) {
+  std::vector<int32_t> ids;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const std::string piece = where + "[" + std::to_string(i) + "]";
+    if (const size_t bad = text::invalid_utf8_offset(pieces[i]); bad != std::string::npos)
+      throw Error(piece + ": invalid UTF-8 at byte " + std::to_string(bad + 1));
+    const int32_t id = vocabulary.piece_to_id(pieces[i]);
+    if (id < 0) throw Error(piece + ": \"" + pieces[i] + "\" is not in the vocabulary");
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+}  // namespace
+
 Translator::Translator(Transformer& model, const text::Vocabulary& vocabulary, TranslatorOptions options)
     : Translator(std::vector<Transformer*>{&model}, vocabulary, std::move(options)) {}
 
@@ -54,6 +80,19 @@ Translator::Translator(std::vector<Transformer*> models, const text::Vocabulary&
     }
     check_vocabulary(c, which + "'s config", vocabulary);
   }
+  const ModelConfig& c = config();
+  for (size_t i = 0; i < options_.suppress_sequences.size(); ++i) {
+    const SuppressedSequence& s = options_.suppress_sequences[i];
+    const std::string where = "suppress_sequences[" + std::to_string(i) + "]";
+    std::vector<int32_t> ids =
+        s.pieces.empty() ? checked_pieces(vocabulary_, s.text, where) : known_ids(vocabulary_, s.pieces, where);
+    if (ids.empty()) throw Error(where + ": no piece: nothing to suppress");
+    for (size_t k = 0; k < ids.size(); ++k)
+      if (ids[k] == c.bos_id || ids[k] == c.eos_id || ids[k] == c.pad_id)
+        throw Error(where + ": piece " + std::to_string(k + 1) + " \"" + vocabulary_.id_to_piece(ids[k]) +
+                    "\" is a special token, which cannot be suppressed");
+    suppressed_.push_back(std::move(ids));
+  }
 }
 
 int64_t Translator::max_length() const {
@@ -69,34 +108,9 @@ int64_t Translator::output_limit(size_t source_length, size_t prefix_length) con
 }
 
 TokenBans Translator::token_bans() const {
-  return {options_.disable_unk ? static_cast<int32_t>(config().unk_id) : -1, options_.no_repeat_ngram_size};
+  return {options_.disable_unk ? static_cast<int32_t>(config().unk_id) : -1, options_.no_repeat_ngram_size, suppressed_};
 }
 
-namespace {
-
-std::vector<int32_t> checked_pieces(const text::Vocabulary& vocabulary, const std::string& line, const std::string& where) {
-  if (const size_t bad = text::invalid_utf8_offset(line); bad != std::string::npos)
-    throw Error(where + ": invalid UTF-8 at byte " + std::to_string(bad + 1));
-  return vocabulary.encode(line);
-}
-
-// Input already segmented: each piece must be one of the vocabulary's. A
-// bad one is named "WHERE[i]", i counted from 0 as in a Python list.
-std::vector<int32_t> known_ids(const text::Vocabulary& vocabulary, const std::vector<std::string>& pieces,
-                               const std::string& where) {
-  std::vector<int32_t> ids;
-  for (size_t i = 0; i < pieces.size(); ++i) {
-    const std::string piece = where + "[" + std::to_string(i) + "]";
-    if (const size_t bad = text::invalid_utf8_offset(pieces[i]); bad != std::string::npos)
-      throw Error(piece + ": invalid UTF-8 at byte " + std::to_string(bad + 1));
-    const int32_t id = vocabulary.piece_to_id(pieces[i]);
-    if (id < 0) throw Error(piece + ": \"" + pieces[i] + "\" is not in the vocabulary");
-    ids.push_back(id);
-  }
-  return ids;
-}
-
-}  // namespace
 
 std::string Translator::max_length_name() const {
   return (models_.size() == 1 ? "the model's max_length " : "the ensemble's max_length (its models' smallest) ") +

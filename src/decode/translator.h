@@ -31,6 +31,16 @@
 
 namespace transformer {
 
+// A sequence of target pieces a translation never contains: a text,
+// segmented as a translation's text is (so "cat" is the word-initial piece
+// ▁cat, not "cat" inside "concatenate"), or, when `pieces` is not empty,
+// those pieces.
+struct SuppressedSequence {
+  std::string text;
+  std::vector<std::string> pieces;
+  bool operator==(const SuppressedSequence&) const = default;
+};
+
 struct TranslatorOptions {
   int64_t max_sentences = 64;  // sentences per batch
   int64_t max_tokens = 4096;   // decoder rows × longest source per batch (rows = sentences × beam)
@@ -44,6 +54,11 @@ struct TranslatorOptions {
   // translation (0: any): decode/token_bans.h, for beam search and sampling.
   bool disable_unk = false;
   int64_t no_repeat_ngram_size = 0;
+  // CTranslate2's suppress_sequences: none of these appears in a
+  // translation, unless a forced prefix holds it. The Translator checks
+  // them (an Error naming "suppress_sequences[i]": invalid UTF-8, a piece
+  // not in the vocabulary, no piece at all, a special piece).
+  std::vector<SuppressedSequence> suppress_sequences;
   // Sampling draws sentence i's words from a stream seeded by (seed,
   // first_sentence_id + i): a caller that translates a long input in parts
   // passes each part's offset and draws what one call over the whole would.
@@ -127,7 +142,8 @@ class Translator {
   // `prefix_length` pieces, and capped one below max_length (beside the
   // decoder's start token). 0 leaves no room for an output.
   int64_t output_limit(size_t source_length, size_t prefix_length = 0) const;
-  // The tokens the options ban (disable_unk, no_repeat_ngram_size).
+  // The tokens the options ban (disable_unk, no_repeat_ngram_size,
+  // suppress_sequences).
   TokenBans token_bans() const;
 
  private:
@@ -160,6 +176,7 @@ class Translator {
   const text::Vocabulary& vocabulary_;
   TranslatorOptions options_;
   std::vector<int64_t> alignment_layers_;  // per model; empty: no alignment
+  std::vector<std::vector<int32_t>> suppressed_;  // suppress_sequences' pieces
 };
 
 }  // namespace transformer

@@ -124,6 +124,7 @@ json explain(Transformer& model, const text::Vocabulary& vocabulary, const std::
   checks.max_length_b = options.max_length_b;
   checks.disable_unk = options.disable_unk;
   checks.no_repeat_ngram_size = options.no_repeat_ngram_size;
+  checks.suppress_sequences = options.suppress_sequences;
   const Translator translator(model, vocabulary, checks);
   const std::vector<int32_t> source = translator.encode_source(sentence, "sentence");
   if (source.empty()) throw Error("sentence: empty: there is nothing to translate and explain");

@@ -13,10 +13,12 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "decode/beam_search.h"
+#include "decode/translator.h"
 #include "model/transformer.h"
 #include "text/vocabulary.h"
 
@@ -32,10 +34,12 @@ struct ExplainOptions {
   // (Translator::encode_prefix; none when empty): the search starts after it,
   // and the record shows why the model goes on as it does.
   std::string prefix;
-  // translate's --disable-unk and --no-repeat-ngram-size (decode/token_bans.h),
-  // so that a translation made with them is explained as it was made.
+  // translate's --disable-unk, --no-repeat-ngram-size and --suppress
+  // (decode/token_bans.h), so that a translation made with them is explained
+  // as it was made.
   bool disable_unk = false;
   int64_t no_repeat_ngram_size = 0;
+  std::vector<SuppressedSequence> suppress_sequences;
 };
 
 // The explain record of `sentence`. Invalid UTF-8, an empty sentence, one

@@ -40,6 +40,14 @@ std::vector<SentenceInput> read_sentences(const py::handle& sentences, const std
   return out;
 }
 
+std::vector<SuppressedSequence> read_suppressed(const py::handle& sequences) {
+  std::vector<SuppressedSequence> out;
+  if (sequences.is_none()) return out;
+  for (const SentenceInput& s : read_sentences(sequences, "suppress_sequences"))
+    out.push_back({s.text, s.pieces});
+  return out;
+}
+
 std::vector<int32_t> encode_source(const Translator& translator, const SentenceInput& sentence) {
   return sentence.segmented ? translator.encode_source(sentence.pieces, sentence.where)
                             : translator.encode_source(sentence.text, sentence.where);

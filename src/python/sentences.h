@@ -29,6 +29,11 @@ std::vector<SentenceInput> read_sentences(const pybind11::handle& sentences, con
                                           const std::optional<std::vector<std::string>>& names = std::nullopt,
                                           bool none_is_empty = false);
 
+// translate_batch's and explain's suppress_sequences (None: none), each a
+// str or a list of pieces, as TranslatorOptions takes them; the Translator
+// checks what they hold.
+std::vector<SuppressedSequence> read_suppressed(const pybind11::handle& sequences);
+
 // The ids the encoder reads (Translator::encode_source), and a target's
 // pieces for forced decoding (Translator::encode_target).
 std::vector<int32_t> encode_source(const Translator& translator, const SentenceInput& sentence);

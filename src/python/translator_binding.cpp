@@ -182,7 +182,8 @@ void bind_translator(py::module_& m) {
              float sampling_topp, float sampling_temperature, uint64_t seed, bool return_scores, bool return_alignment,
              int64_t alignment_layer, int64_t max_batch_size, int64_t max_batch_tokens, bool truncate,
              int64_t first_sentence_id, const std::optional<std::vector<std::string>>& names,
-             const py::handle& target_prefix, bool disable_unk, int64_t no_repeat_ngram_size) {
+             const py::handle& target_prefix, bool disable_unk, int64_t no_repeat_ngram_size,
+             const py::handle& suppress_sequences) {
             // The Translator checks the lower bounds; these upper ones are
             // the CLI's (and the server's), which would otherwise ask for
             // memory without limit.
@@ -201,6 +202,7 @@ void bind_translator(py::module_& m) {
             o.sample = {sampling_temperature, sampling_topk, sampling_topp, seed};
             o.disable_unk = disable_unk;
             o.no_repeat_ngram_size = no_repeat_ngram_size;
+            o.suppress_sequences = read_suppressed(suppress_sequences);
             o.token_scores = return_scores;
             if (return_alignment) set_alignment_layer(o, alignment_layer);
             o.max_sentences = max_batch_size;
@@ -220,11 +222,13 @@ void bind_translator(py::module_& m) {
           py::arg("truncate") = d.truncate, py::arg("first_sentence_id") = d.first_sentence_id,
           py::arg("names") = py::none(), py::arg("target_prefix") = py::none(),
           py::arg("disable_unk") = d.disable_unk, py::arg("no_repeat_ngram_size") = d.no_repeat_ngram_size,
+          py::arg("suppress_sequences") = py::none(),
           "Translates a list of sentences (str, or lists of pieces); one TranslationResult each, in order. "
           "first_sentence_id: sampling seeds sentence i by first_sentence_id + i; names: each sentence's name in "
           "error messages (default sentences[i]); target_prefix: one per sentence (str, pieces or None), the "
           "start every translation of it is forced to; disable_unk: never output <unk>; no_repeat_ngram_size: no "
-          "n-gram of this size twice in one translation (0: off)")
+          "n-gram of this size twice in one translation (0: off); suppress_sequences: texts (str) or lists of pieces "
+          "never output")
       .def("score_batch", &PyTranslator::score, py::arg("sources"), py::arg("targets"), py::kw_only(),
            py::arg("max_batch_size") = 64, py::arg("source_names") = py::none(), py::arg("target_names") = py::none(),
            "Forced decoding: how probable the model finds each target, as `transformer score`; source_names, "
@@ -233,7 +237,7 @@ void bind_translator(py::module_& m) {
           "explain",
           [](PyTranslator& t, const std::string& sentence, int64_t beam_size, int64_t n_best, float length_penalty,
              int64_t min_length, int64_t top_k, double max_length_a, int64_t max_length_b, const std::optional<std::string>& target_prefix,
-             bool disable_unk, int64_t no_repeat_ngram_size) {
+             bool disable_unk, int64_t no_repeat_ngram_size, const py::handle& suppress_sequences) {
             explain::ExplainOptions o;
             o.beam.beam_size = beam_size;
             o.beam.n_best = n_best;
@@ -245,6 +249,7 @@ void bind_translator(py::module_& m) {
             o.prefix = target_prefix.value_or("");
             o.disable_unk = disable_unk;
             o.no_repeat_ngram_size = no_repeat_ngram_size;
+            o.suppress_sequences = read_suppressed(suppress_sequences);
             return t.explain(sentence, o);
           },
           py::arg("sentence"), py::kw_only(), py::arg("beam_size") = e.beam.beam_size, py::arg("n_best") = e.beam.n_best,
@@ -252,7 +257,7 @@ void bind_translator(py::module_& m) {
           py::arg("top_k") = e.top_k,
           py::arg("max_length_a") = e.max_length_a, py::arg("max_length_b") = e.max_length_b,
           py::arg("target_prefix") = py::none(), py::arg("disable_unk") = e.disable_unk,
-          py::arg("no_repeat_ngram_size") = e.no_repeat_ngram_size,
+          py::arg("no_repeat_ngram_size") = e.no_repeat_ngram_size, py::arg("suppress_sequences") = py::none(),
           "The explain record of one sentence (docs/EXPLAIN.md), every tensor a NumPy array viewing the engine's memory; "
           "target_prefix: the translation's forced beginning")
       .def_property_readonly("model", &PyTranslator::model)

@@ -11,7 +11,7 @@ bool same_decoding(const TranslatorOptions& a, const TranslatorOptions& b) {
   // A field added to TranslatorOptions (or to its beam or sampling options)
   // changes its size and stops the build here: decide whether it changes
   // the decoding, and compare it below if it does; then update the sizes.
-  static_assert(sizeof(TranslatorOptions) == 160 && sizeof(BeamOptions) == 32 && sizeof(SamplingOptions) == 32,
+  static_assert(sizeof(TranslatorOptions) == 184 && sizeof(BeamOptions) == 32 && sizeof(SamplingOptions) == 32,
                 "TranslatorOptions changed: update same_decoding()");
   return a.max_length_a == b.max_length_a && a.max_length_b == b.max_length_b &&
          a.beam.beam_size == b.beam.beam_size && a.beam.n_best == b.beam.n_best &&
@@ -22,7 +22,7 @@ bool same_decoding(const TranslatorOptions& a, const TranslatorOptions& b) {
                           a.first_sentence_id == b.first_sentence_id)) &&
          a.token_scores == b.token_scores && a.alignment_layer == b.alignment_layer &&
          a.alignment_from_last == b.alignment_from_last && a.disable_unk == b.disable_unk &&
-         a.no_repeat_ngram_size == b.no_repeat_ngram_size;
+         a.no_repeat_ngram_size == b.no_repeat_ngram_size && a.suppress_sequences == b.suppress_sequences;
 }
 
 Batcher::Batcher(ReplicaPool& replicas, const text::Vocabulary& vocabulary, BatcherOptions options,

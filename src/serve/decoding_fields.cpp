@@ -8,6 +8,36 @@
 
 namespace transformer::serve {
 
+namespace {
+
+constexpr size_t kMaxSuppressed = 1000;
+
+// Each a text or an array of pieces; the Translator checks what they hold.
+std::vector<SuppressedSequence> suppressed_sequences(const nlohmann::json& v) {
+  const std::string shape = "must be an array of texts or of arrays of pieces, at most " +
+                            std::to_string(kMaxSuppressed);
+  if (!v.is_array() || v.size() > kMaxSuppressed) bad_field("suppress_sequences", shape);
+  std::vector<SuppressedSequence> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string field = "suppress_sequences[" + std::to_string(i) + "]";
+    SuppressedSequence s;
+    if (v[i].is_string()) {
+      s.text = v[i].get<std::string>();
+    } else if (v[i].is_array() && !v[i].empty()) {
+      for (size_t k = 0; k < v[i].size(); ++k) {
+        if (!v[i][k].is_string()) bad_field(field + "[" + std::to_string(k) + "]", "must be a string (a piece)");
+        s.pieces.push_back(v[i][k].get<std::string>());
+      }
+    } else {
+      bad_field(field, "must be a text or a non-empty array of pieces");
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace
+
 template <class Options>
 DecodingField read_decoding_field(const std::string& key, const nlohmann::json& v, Options& o, int64_t max_beam,
                                   const nlohmann::json*& n_best) {
@@ -30,6 +60,9 @@ DecodingField read_decoding_field(const std::string& key, const nlohmann::json& 
     return DecodingField::any;
   } else if (key == "no_repeat_ngram_size") {
     o.no_repeat_ngram_size = get_integer(v, key, 0, 1000);
+    return DecodingField::any;
+  } else if (key == "suppress_sequences") {
+    o.suppress_sequences = suppressed_sequences(v);
     return DecodingField::any;
   } else {
     return DecodingField::other;

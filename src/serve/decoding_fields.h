@@ -1,8 +1,8 @@
 // The request fields /v1/translate and /v1/explain share, read one way so
 // that both endpoints take and refuse them alike: the search's (beam,
 // n_best, length_penalty, min_length) and every decoding's (max_length_a,
-// max_length_b, disable_unk, no_repeat_ngram_size), as `translate` and
-// `explain` take them on the command line.
+// max_length_b, disable_unk, no_repeat_ngram_size, suppress_sequences), as
+// `translate` and `explain` take them on the command line.
 #pragma once
 
 #include <cstdint>

@@ -415,7 +415,13 @@ void Server::handle_translate(const httplib::Request& request, const std::string
   std::vector<std::vector<int32_t>> sources;
   Prefixes prefixes;
   {
-    const Translator encoder(model.replicas.first(), model.vocabulary, parsed.options);
+    const Translator encoder = [&] {
+      try {
+        return Translator(model.replicas.first(), model.vocabulary, parsed.options);
+      } catch (const Error& e) {
+        throw ApiError(400, e.what());  // suppress_sequences[i], which only the Translator can check
+      }
+    }();
     for (size_t i = 0; i < parsed.sentences.size(); ++i) {
       try {
         sources.push_back(encoder.encode_source(parsed.sentences[i], "field '" + sentence_field(parsed, i) + "'"));
@@ -459,11 +465,13 @@ void Server::handle_explain(const std::string& body, httplib::Response& response
   defaults.max_length_a = options_.translator.max_length_a;
   defaults.max_length_b = options_.translator.max_length_b;
   const ExplainRequest parsed = parse_explain_request(body, defaults, options_.max_beam);
-  // The sentence and prefix are checked here, without a replica, so that
-  // their errors name the field; explain() would refuse them too, less
-  // precisely.
+  // The sentence, prefix and suppressed sequences are checked here, without
+  // a replica, so that their errors name the field; explain() would refuse
+  // them too, less precisely.
   try {
-    const Translator encoder(model.replicas.first(), model.vocabulary, TranslatorOptions{});
+    TranslatorOptions checks;
+    checks.suppress_sequences = parsed.options.suppress_sequences;
+    const Translator encoder(model.replicas.first(), model.vocabulary, checks);
     const std::vector<int32_t> source = encoder.encode_source(parsed.sentence, "field 'text'");
     if (!parsed.options.prefix.empty()) encoder.encode_prefix(parsed.options.prefix, "field 'target_prefix'", source);
   } catch (const Error& e) {

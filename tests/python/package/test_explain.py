@@ -52,10 +52,10 @@ def test_explain_with_a_prefix_and_bans_equals_the_cli(model_dir):
     does; the length limits and the token bans are the CLI's options too."""
     translator = transformer.Translator(model_dir)
     record = translator.explain(SENTENCE, beam_size=2, target_prefix="a a", max_length_a=0.5, max_length_b=3,
-                                disable_unk=True, no_repeat_ngram_size=2)
+                                disable_unk=True, no_repeat_ngram_size=2, suppress_sequences=["dog", "a man"])
     expected = json.loads(
         cli("explain", "--model", model_dir, "--beam", 2, "--prefix", "a a", "--max-length-a", 0.5, "--max-length-b", 3,
-            "--disable-unk", "--no-repeat-ngram-size", 2, SENTENCE))
+            "--disable-unk", "--no-repeat-ngram-size", 2, "--suppress", "dog", "--suppress", "a man", SENTENCE))
     compare(record, expected)
     prefix = record["prefix"]["ids"]
     assert len(prefix) >= 2 and record["output"]["ids"][: len(prefix)] == prefix

@@ -69,6 +69,30 @@ def test_token_bans_equal_the_cli(model_dir, data_dir, sentences):
         translator.translate_batch(sentences, no_repeat_ngram_size=-1)
 
 
+def test_suppressed_sequences_equal_the_cli(model_dir, data_dir, sentences):
+    """suppress_sequences is translate's --suppress: texts, or lists of
+    pieces; the piece the free translations say most is then never said."""
+    translator = transformer.Translator(model_dir)
+    free = translator.translate_batch(sentences, beam_size=2)
+    pieces = [p for r in free for p in r.tokens]
+    common = max(set(pieces), key=pieces.count)
+    pair = next(r.tokens[:2] for r in free if len(r.tokens) >= 2)
+    results = translator.translate_batch(sentences, beam_size=2, suppress_sequences=[[common], pair])
+    for r in results:
+        assert common not in r.tokens, r.text
+        assert all(r.tokens[i:i + 2] != pair for i in range(len(r.tokens) - 1)), r.text
+    assert [r.text for r in results] != [r.text for r in free]
+    text = translator.model.detokenize([common])
+    expected = cli("translate", "--model", model_dir, "--beam", 2, "--suppress", text, data_dir / "val.de").splitlines()
+    assert [r.text for r in translator.translate_batch(sentences, beam_size=2, suppress_sequences=[text])] == expected
+    with pytest.raises(ValueError, match=r"suppress_sequences\[0\]: no piece"):
+        translator.translate_batch(sentences, suppress_sequences=[[]])
+    with pytest.raises(ValueError, match=r'suppress_sequences\[1\]\[0\]: "nosuchpiece" is not in the vocabulary'):
+        translator.translate_batch(sentences, suppress_sequences=["a", ["nosuchpiece"]])
+    with pytest.raises(TypeError, match=r"suppress_sequences\[0\] must be a str"):
+        translator.translate_batch(sentences, suppress_sequences=[3])
+
+
 def test_pieces_translate_as_their_text(model_dir, sentences):
     translator = transformer.Translator(model_dir)
     pieces = [translator.model.tokenize(s) for s in sentences]
