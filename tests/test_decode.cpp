@@ -420,7 +420,17 @@ TEST(Sampling, BannedTokensAreNeverDrawn) {
     a_then_b += h.tokens.size() >= 2 && h.tokens[0] == kA;
   }
   EXPECT_GT(a_then_b, 0);
-  // A forced prefix overrides the bans.
+  // A suppressed sequence: after b, never a.
+  StubScorer suppressed(400);
+  for (const auto& h : sample(suppressed, 400, std::vector<int64_t>(400, 3), kBos, kEos, SamplingOptions{}, {}, {}, {},
+                              TokenBans{-1, 0, {{kB, kA}}}))
+    for (size_t i = 1; i < h.tokens.size(); ++i) EXPECT_FALSE(h.tokens[i - 1] == kB && h.tokens[i] == kA);
+  // A forced prefix overrides the bans, and the bans then read it: with b
+  // forced, the sequence (b, a) leaves EOS.
+  StubScorer after_prefix(50);
+  for (const auto& h : sample(after_prefix, 50, std::vector<int64_t>(50, 3), kBos, kEos, SamplingOptions{}, {}, {},
+                              Prefixes(50, {kB}), TokenBans{-1, 0, {{kB, kA}}}))
+    EXPECT_EQ(h.tokens, std::vector<int32_t>{kB});
   StubScorer forced(4);
   for (const auto& h : sample(forced, 4, std::vector<int64_t>(4, 3), kBos, kEos, SamplingOptions{}, {}, {},
                               Prefixes(4, {kA}), TokenBans{kA, 0, {}}))

@@ -206,18 +206,6 @@ class Explain : public testing::Test {
     return o;
   }
 
-  // The options of the Translator that translates as explain() with `o` does.
-  static TranslatorOptions translator_options(const explain::ExplainOptions& o) {
-    TranslatorOptions t;
-    t.beam = o.beam;
-    t.max_length_a = o.max_length_a;
-    t.max_length_b = o.max_length_b;
-    t.disable_unk = o.disable_unk;
-    t.no_repeat_ngram_size = o.no_repeat_ngram_size;
-    t.suppress_sequences = o.suppress_sequences;
-    return t;
-  }
-
   // Every equation of every layer of both stacks.
   static void check_stacks(Transformer& m, const json& r) {
     const bool pre = m.config.norm == NormPosition::Pre;
@@ -313,7 +301,7 @@ TEST_F(Explain, TranslationAndStepsAreTheTranslatorsAndTheScorers) {
     auto m = model(NormPosition::Post);
     const auto o = options(beam);
     const json r = explain::explain(*m, *vocab_, kSentence, o);
-    Translator translator(*m, *vocab_, translator_options(o));
+    Translator translator(*m, *vocab_, explain::translator_options(o));
     const std::vector<int32_t> source = translator.encode_source(kSentence, "test");
     const Translation translated = translator.translate({source})[0];
     EXPECT_EQ(r["source"]["ids"].get<std::vector<int32_t>>(), source);
@@ -356,7 +344,7 @@ TEST_F(Explain, APrefixIsForcedAsTranslateForcesIt) {
     auto o = options(beam);
     o.prefix = "dog dog the";
     const json r = explain::explain(*m, *vocab_, kSentence, o);
-    Translator translator(*m, *vocab_, translator_options(o));
+    Translator translator(*m, *vocab_, explain::translator_options(o));
     const std::vector<int32_t> source = translator.encode_source(kSentence, "test");
     const std::vector<int32_t> prefix = translator.encode_prefix(o.prefix, "test", source);
     ASSERT_GE(prefix.size(), 3u);
@@ -395,7 +383,7 @@ TEST_F(Explain, TokenBansAreTranslates) {
     EXPECT_LT(std::set<int32_t>(free.begin(), free.end()).size(), free.size()) << "beam " << beam;  // repeats
     const auto explained_as_translated = [&] {
       const json r = explain::explain(*m, *vocab_, kSentence, o);
-      Translator translator(*m, *vocab_, translator_options(o));
+      Translator translator(*m, *vocab_, explain::translator_options(o));
       const Translation translated = translator.translate({translator.encode_source(kSentence, "test")})[0];
       const auto output = r["output"]["ids"].get<std::vector<int32_t>>();
       EXPECT_EQ(output, translated[0].tokens) << "beam " << beam;
@@ -429,7 +417,7 @@ TEST_F(Explain, MinLengthIsTranslates) {
     EXPECT_TRUE(explain::explain(*m, *vocab_, kSentence, o)["output"]["ids"].empty()) << "beam " << beam;
     o.beam.min_length = 3;
     const json r = explain::explain(*m, *vocab_, kSentence, o);
-    Translator translator(*m, *vocab_, translator_options(o));
+    Translator translator(*m, *vocab_, explain::translator_options(o));
     const Translation translated = translator.translate({translator.encode_source(kSentence, "test")})[0];
     const auto output = r["output"]["ids"].get<std::vector<int32_t>>();
     EXPECT_EQ(output, translated[0].tokens) << "beam " << beam;
@@ -441,7 +429,7 @@ TEST_F(Explain, BeamTraceLeadsToTheBeamSearchResult) {
   auto m = model(NormPosition::Post);
   const auto o = options(3);
   const json r = explain::explain(*m, *vocab_, kSentence, o);
-  Translator translator(*m, *vocab_, translator_options(o));
+  Translator translator(*m, *vocab_, explain::translator_options(o));
   const Translation n_best = translator.translate({translator.encode_source(kSentence, "test")})[0];
 
   const json& beam = r["beam"];

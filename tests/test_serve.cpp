@@ -15,7 +15,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -25,7 +27,9 @@
 #include "model/model_io.h"
 #include "serve/api_error.h"
 #include "serve/error_answers.h"
+#include "serve/explain_api.h"
 #include "serve/server.h"
+#include "serve/translate_api.h"
 #include "text/vocabulary.h"
 #include "support/serve_client.h"
 
@@ -310,18 +314,25 @@ TEST_F(Serve, SamplesAndHoldsMinLengthAsTheTranslatorDoes) {
   expect_same(t, expected({"red cat"}, longer)[0]);
   EXPECT_GE(t["tokens"].size(), 6u);
 
-  // The token bans, searched and sampled: as the Translator's.
+  // The token bans, searched and sampled: as the Translator's. The
+  // suppressed pieces are the first of a translation without them, and a
+  // text.
+  const json plain = post({{"text", kSentences}}).parsed()["translations"];
+  std::string said;
+  for (const json& t : plain)
+    if (said.empty() && !t["tokens"].empty()) said = t["tokens"][0].get<std::string>();
+  ASSERT_FALSE(said.empty());
   for (const bool sampled : {false, true}) {
     TranslatorOptions banned;
     banned.sampling = sampled;
     if (sampled) banned.sample = {0.7f, 5, 0.9f, 7};  // `request`'s
     banned.disable_unk = true;
     banned.no_repeat_ngram_size = 1;
-    banned.suppress_sequences = {{"red cat", {}}, {"", {"\u2581dog"}}};
+    banned.suppress_sequences = {{"red cat", {}}, {"", {said}}};
     json ask = sampled ? request : json{{"text", kSentences}};
     ask["disable_unk"] = true;
     ask["no_repeat_ngram_size"] = 1;
-    ask["suppress_sequences"] = json::array({"red cat", json::array({"\u2581dog"})});
+    ask["suppress_sequences"] = json::array({"red cat", json::array({said})});
     const Reply reply_banned = post(ask);
     ASSERT_EQ(reply_banned.status, 200) << reply_banned.body;
     const auto want_banned = expected(kSentences, banned);
@@ -331,7 +342,46 @@ TEST_F(Serve, SamplesAndHoldsMinLengthAsTheTranslatorDoes) {
       expect_same(got, want_banned[i]);
       const auto pieces = got["tokens"].get<std::vector<std::string>>();
       EXPECT_EQ(std::set<std::string>(pieces.begin(), pieces.end()).size(), pieces.size()) << got.dump();
-      EXPECT_EQ(std::find(pieces.begin(), pieces.end(), "\u2581dog"), pieces.end()) << got.dump();
+      EXPECT_EQ(std::find(pieces.begin(), pieces.end(), said), pieces.end()) << got.dump();
+    }
+    if (!sampled) {
+      EXPECT_NE(translations, plain);
+    }
+  }
+}
+
+// Every field an endpoint's "unknown field" message names is one it reads:
+// a value of no field's type (an object) gets that field's own 400.
+TEST(ServeFields, EveryFieldTheUnknownFieldMessageNamesIsRead) {
+  const std::vector<std::pair<std::string, std::function<void(const std::string&)>>> endpoints = {
+      {"/v1/translate", [](const std::string& body) { serve::parse_translate_request(body, {}, {}); }},
+      {"/v1/explain", [](const std::string& body) { serve::parse_explain_request(body, {}, 64); }},
+  };
+  for (const auto& [endpoint, parse] : endpoints) {
+    std::string message;
+    try {
+      parse("{\"text\": \"red\", \"no_such_field\": 1}");
+    } catch (const serve::ApiError& e) {
+      message = e.what();
+    }
+    const size_t open = message.find("(known: "), close = message.rfind(')');
+    ASSERT_NE(open, std::string::npos) << endpoint << ": " << message;
+    std::vector<std::string> names;
+    std::stringstream list(message.substr(open + 8, close - open - 8));
+    for (std::string name; std::getline(list, name, ',');) names.push_back(name.substr(name.front() == ' ' ? 1 : 0));
+    EXPECT_THAT(names, testing::IsSupersetOf({"text", "target_prefix", "beam", "min_length", "disable_unk",
+                                               "no_repeat_ngram_size", "suppress_sequences", "timeout_ms"}))
+        << endpoint;
+    for (const std::string& name : names) {
+      std::string error = "(none)";
+      try {
+        json body{{"text", "red"}};
+        body[name] = json{{"an", "object"}};
+        parse(body.dump());
+      } catch (const serve::ApiError& e) {
+        error = e.what();
+      }
+      EXPECT_THAT(error, HasSubstr("field '" + name + "'")) << endpoint;
     }
   }
 }
@@ -379,6 +429,8 @@ TEST_F(Serve, BadRequestsGetA400NamingTheField) {
       {"{\"text\": \"red\", \"suppress_sequences\": [\" \"]}", "suppress_sequences[0]: no piece: nothing to suppress"},
       {"{\"text\": \"red\", \"suppress_sequences\": [[\"nosuchpiece\"]]}",
        "suppress_sequences[0][0]: \"nosuchpiece\" is not in the vocabulary"},
+      {"{\"text\": \"red\", \"suppress_sequences\": [\"red \u2603\"]}",
+       "is <unk>: the text holds a character the vocabulary does not"},
       {"{\"text\": \"red\", \"suppress_sequences\": [[\"</s>\"]]}",
        "suppress_sequences[0]: piece 1 \"</s>\" is a special token, which cannot be suppressed"},
       {"{\"text\": \"red\", \"sample\": \"yes\"}", "field 'sample': must be true or false"},
@@ -565,11 +617,19 @@ TEST_F(Serve, ExplainsOneSentenceForTheExplorer) {
   EXPECT_EQ(std::set<int32_t>(banned_ids.begin(), banned_ids.end()).size(), banned_ids.size());
   expect_error(send("POST", "/v1/explain", json{{"text", "red"}, {"no_repeat_ngram_size", -2}}.dump()), 400,
                "field 'no_repeat_ngram_size': must be an integer from 0 to 1000");
-  const Reply suppressed = send("POST", "/v1/explain",
-                                json{{"text", "the big dog runs"}, {"suppress_sequences", json::array({"dog"})}}.dump());
+  // translate's suppress_sequences: a piece the explained translation says.
+  const auto said = send("POST", "/v1/explain", json{{"text", "the big dog runs"}}.dump())
+                        .parsed()["output"]["pieces"].get<std::vector<std::string>>();
+  ASSERT_FALSE(said.empty());
+  const Reply suppressed = send("POST", "/v1/explain", json{{"text", "the big dog runs"},
+                                                            {"suppress_sequences", json::array({json::array({said[0]})})}}
+                                                           .dump());
   ASSERT_EQ(suppressed.status, 200) << suppressed.body.substr(0, 500);
   const auto suppressed_pieces = suppressed.parsed()["output"]["pieces"].get<std::vector<std::string>>();
-  EXPECT_EQ(std::find(suppressed_pieces.begin(), suppressed_pieces.end(), "\u2581dog"), suppressed_pieces.end());
+  EXPECT_EQ(std::find(suppressed_pieces.begin(), suppressed_pieces.end(), said[0]), suppressed_pieces.end());
+  // Requests explain() would refuse are refused before a replica is borrowed.
+  expect_error(send("POST", "/v1/explain", json{{"text", "red"}, {"max_length_a", 0}, {"max_length_b", 0}}.dump()), 400,
+               "fields 'max_length_a' and 'max_length_b': they allow no output piece");
   expect_error(send("POST", "/v1/explain", json{{"text", "red"}, {"suppress_sequences", json::array({"  "})}}.dump()),
                400, "suppress_sequences[0]: no piece");
   // translate's min_length.

@@ -310,6 +310,9 @@ TEST_F(TranslateCli, SuppressedSequencesNeverAppear) {
     const auto words = split(text, " ");
     return std::search(words.begin(), words.end(), sequence.begin(), sequence.end()) != words.end();
   };
+  const Result plain = run("translate --model " + model_ + " " + input);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  ASSERT_EQ(lines_of(plain.out), (std::vector<std::string>{"cat red red red", "dog the dog the"}));  // without
   for (const std::string search : {"--beam 1", "--beam 4 --n-best 4", "--sample --seed 3 --temperature 2"}) {
     const Result r = run("translate --model " + model_ + " " + search +
                          " --suppress \"red red\" --suppress cat --suppress \"dog the dog\" " + input);

@@ -66,9 +66,7 @@ void add_explain_command(CLI::App& app) {
   cmd->add_option("--web", o->web_dir, "the explorer page's folder, with index.html (default: ./web or the source tree's web/)");
   cmd->callback([o] {
     if (o->explain.beam.n_best > o->explain.beam.beam_size) throw CLI::ValidationError("--n-best", "cannot exceed --beam");
-    o->explain.disable_unk = o->bans.disable_unk;
-    o->explain.no_repeat_ngram_size = o->bans.no_repeat_ngram_size;
-    o->explain.suppress_sequences = suppressed_sequences(o->bans);
+    apply_token_bans(o->bans, o->explain);
     const bool compare = !o->compare_dir.empty() || !o->compare_compute_type.empty() || o->compare_beam > 0;
     if (compare && o->html_out.empty())
       throw CLI::ValidationError("--compare", "side by side is a view of the --html page: give --html OUT.html");

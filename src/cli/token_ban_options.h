@@ -26,4 +26,12 @@ void add_token_ban_options(CLI::App& command, TokenBanOptions& bans);
 // spaces is a CLI::ValidationError naming --suppress.
 std::vector<SuppressedSequence> suppressed_sequences(const TokenBanOptions& bans);
 
+// Sets the bans in `options` (TranslatorOptions or explain::ExplainOptions).
+template <class Options>
+void apply_token_bans(const TokenBanOptions& bans, Options& options) {
+  options.disable_unk = bans.disable_unk;
+  options.no_repeat_ngram_size = bans.no_repeat_ngram_size;
+  options.suppress_sequences = suppressed_sequences(bans);
+}
+
 }  // namespace transformer::cli

@@ -109,9 +109,7 @@ void add_translate_command(CLI::App& app) {
   cmd->callback([o, n_best] {
     const EnsembleModels ensemble = load_ensemble(o->model_dirs, compute_type(o->compute_type));
     TranslatorOptions options = o->translator;
-    options.disable_unk = o->bans.disable_unk;
-    options.no_repeat_ngram_size = o->bans.no_repeat_ngram_size;
-    options.suppress_sequences = suppressed_sequences(o->bans);
+    apply_token_bans(o->bans, options);
     if (o->alignment) set_alignment_layer(options, o->alignment_layer);
     if (options.beam.n_best > options.beam.beam_size) throw CLI::ValidationError("--n-best", "cannot exceed --beam");
     Translator translator(ensemble.models, ensemble.vocabulary, options);

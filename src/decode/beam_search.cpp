@@ -44,6 +44,7 @@ bool better(const Candidate& x, const Candidate& y) {
 // `out`, best first. One pass over the row: a word enters the short list
 // only if it beats the list's worst, which after the first few words almost
 // none does, so the cost is about V comparisons, not a sort of V words.
+// `banned` is sorted: a request may suppress a thousand sequences.
 void best_of_row(const float* row, double base, int32_t slot, int64_t V, const std::vector<int32_t>& banned,
                  size_t keep, std::vector<Candidate>& out) {
   const size_t first = out.size();
@@ -56,7 +57,7 @@ void best_of_row(const float* row, double base, int32_t slot, int64_t V, const s
       v = kernels::first_at_least(row, v, V, row[out.back().token]);
       if (v == V) break;
     }
-    if (!banned.empty() && std::find(banned.begin(), banned.end(), v) != banned.end()) continue;
+    if (!banned.empty() && std::binary_search(banned.begin(), banned.end(), static_cast<int32_t>(v))) continue;
     const Candidate c{base + row[v], slot, static_cast<int32_t>(v)};
     const size_t size = out.size() - first;
     if (size == keep && !better(c, out.back())) continue;
@@ -91,6 +92,7 @@ std::vector<Candidate> best_candidates(const float* log_probs, const std::vector
     banned.clear();
     if (banned_eos >= 0) banned.push_back(banned_eos);
     if (bans.any()) banned_after(bans, tokens[b * K + k], banned);
+    std::sort(banned.begin(), banned.end());
     best_of_row(log_probs + (b * K + k) * V, base, static_cast<int32_t>(k), V, banned, keep, all);
   }
   const size_t best = std::min(all.size(), keep);

@@ -7,6 +7,7 @@ namespace transformer {
 void banned_after(const TokenBans& bans, const std::vector<int32_t>& tokens, std::vector<int32_t>& out) {
   if (bans.token >= 0) out.push_back(bans.token);
   for (const std::vector<int32_t>& sequence : bans.sequences) {
+    if (sequence.empty()) continue;  // bans nothing
     const auto head = std::ssize(sequence) - 1;  // the tokens before its last
     if (head <= std::ssize(tokens) && std::equal(sequence.begin(), sequence.end() - 1, tokens.end() - head))
       out.push_back(sequence.back());

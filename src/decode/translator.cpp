@@ -45,6 +45,16 @@ std::vector<int32_t> known_ids(const text::Vocabulary& vocabulary, const std::ve
   return ids;
 }
 
+// A special piece (BOS, EOS, padding) at a place the user named is an
+// Error: `what` says why it cannot be there.
+void refuse_special(const ModelConfig& c, const text::Vocabulary& vocabulary, const std::vector<int32_t>& pieces,
+                    const std::string& where, const std::string& what) {
+  for (size_t i = 0; i < pieces.size(); ++i)
+    if (pieces[i] == c.bos_id || pieces[i] == c.eos_id || pieces[i] == c.pad_id)
+      throw Error(where + ": piece " + std::to_string(i + 1) + " \"" + vocabulary.id_to_piece(pieces[i]) +
+                  "\" is a special token, which " + what);
+}
+
 }  // namespace
 
 Translator::Translator(Transformer& model, const text::Vocabulary& vocabulary, TranslatorOptions options)
@@ -87,10 +97,13 @@ Translator::Translator(std::vector<Transformer*> models, const text::Vocabulary&
     std::vector<int32_t> ids =
         s.pieces.empty() ? checked_pieces(vocabulary_, s.text, where) : known_ids(vocabulary_, s.pieces, where);
     if (ids.empty()) throw Error(where + ": no piece: nothing to suppress");
-    for (size_t k = 0; k < ids.size(); ++k)
-      if (ids[k] == c.bos_id || ids[k] == c.eos_id || ids[k] == c.pad_id)
-        throw Error(where + ": piece " + std::to_string(k + 1) + " \"" + vocabulary_.id_to_piece(ids[k]) +
-                    "\" is a special token, which cannot be suppressed");
+    refuse_special(c, vocabulary_, ids, where, "cannot be suppressed");
+    // A character the vocabulary lacks becomes <unk>: suppressing that
+    // would be disable_unk, not what the text says.
+    if (s.pieces.empty())
+      if (const auto unk = std::find(ids.begin(), ids.end(), static_cast<int32_t>(c.unk_id)); unk != ids.end())
+        throw Error(where + ": piece " + std::to_string(unk - ids.begin() + 1) +
+                    " is <unk>: the text holds a character the vocabulary does not (disable_unk bans <unk>)");
     suppressed_.push_back(std::move(ids));
   }
 }
@@ -170,11 +183,7 @@ std::vector<int32_t> Translator::checked_prefix(std::vector<int32_t> pieces, con
                                                 const std::vector<int32_t>& source) const {
   if (source.empty() && !pieces.empty())
     throw Error(where + ": a prefix for an empty sentence, which translates to nothing");
-  const ModelConfig& c = config();
-  for (size_t i = 0; i < pieces.size(); ++i)
-    if (pieces[i] == c.bos_id || pieces[i] == c.eos_id || pieces[i] == c.pad_id)
-      throw Error(where + ": piece " + std::to_string(i + 1) + " \"" + vocabulary_.id_to_piece(pieces[i]) +
-                  "\" is a special token, which a prefix cannot force");
+  refuse_special(config(), vocabulary_, pieces, where, "a prefix cannot force");
   return checked_target(std::move(pieces), where);
 }
 

@@ -112,20 +112,24 @@ json beam_record(const BeamOptions& beam, const BeamTrace& trace, const std::vec
 
 }  // namespace
 
+TranslatorOptions translator_options(const ExplainOptions& options) {
+  TranslatorOptions t;
+  t.beam = options.beam;
+  t.max_length_a = options.max_length_a;
+  t.max_length_b = options.max_length_b;
+  t.disable_unk = options.disable_unk;
+  t.no_repeat_ngram_size = options.no_repeat_ngram_size;
+  t.suppress_sequences = options.suppress_sequences;
+  return t;
+}
+
 json explain(Transformer& model, const text::Vocabulary& vocabulary, const std::string& sentence,
              const ExplainOptions& options) {
   const ModelConfig& c = model.config;
   if (options.top_k < 1) throw Error("top-k must be at least 1");
   // The Translator checks the beam options and the vocabulary against the
   // model, and the sentence as `translate` would.
-  TranslatorOptions checks;
-  checks.beam = options.beam;
-  checks.max_length_a = options.max_length_a;
-  checks.max_length_b = options.max_length_b;
-  checks.disable_unk = options.disable_unk;
-  checks.no_repeat_ngram_size = options.no_repeat_ngram_size;
-  checks.suppress_sequences = options.suppress_sequences;
-  const Translator translator(model, vocabulary, checks);
+  const Translator translator(model, vocabulary, translator_options(options));
   const std::vector<int32_t> source = translator.encode_source(sentence, "sentence");
   if (source.empty()) throw Error("sentence: empty: there is nothing to translate and explain");
   const std::vector<int32_t> prefix =
@@ -145,7 +149,11 @@ json explain(Transformer& model, const text::Vocabulary& vocabulary, const std::
     found = beam_search(scorer, 1, {limit}, start, eos, options.beam, &trace, {},
                         prefix.empty() ? Prefixes{} : Prefixes{prefix}, translator.token_bans())[0];
   }
-  const std::vector<int32_t>& output = found.front().tokens;  // at the length limit every hypothesis ends
+  // At the length limit every hypothesis ends; only bans that leave a
+  // hypothesis no piece at all (min_length banning EOS too) end none.
+  if (found.empty())
+    throw Error("the token bans and min_length leave every hypothesis without a next piece: nothing to explain");
+  const std::vector<int32_t>& output = found.front().tokens;
 
   // (2) One teacher-forced forward pass over the source and the decoder's
   // start token + output.

@@ -42,6 +42,12 @@ struct ExplainOptions {
   std::vector<SuppressedSequence> suppress_sequences;
 };
 
+// The options of the Translator that translates as explain() does: the
+// search, the length limit and the token bans. explain() checks the
+// sentence, the prefix and the options with it, and so can a caller that
+// wants to refuse them before borrowing a model (the server).
+TranslatorOptions translator_options(const ExplainOptions& options);
+
 // The explain record of `sentence`. Invalid UTF-8, an empty sentence, one
 // longer than the model's max_length, a prefix `translate` would refuse
 // (named "prefix"), or bad options are an Error. Puts the

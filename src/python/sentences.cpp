@@ -7,9 +7,10 @@ namespace transformer::python {
 namespace py = pybind11;
 
 std::vector<SentenceInput> read_sentences(const py::handle& sentences, const std::string& name,
-                                          const std::optional<std::vector<std::string>>& names, bool none_is_empty) {
+                                          const std::optional<std::vector<std::string>>& names, bool none_is_empty,
+                                          const std::string& what) {
   if (py::isinstance<py::str>(sentences) || py::isinstance<py::bytes>(sentences) || !py::isinstance<py::iterable>(sentences))
-    throw py::type_error(name + " must be a list of sentences, not " + py::str(py::type::of(sentences).attr("__name__")).cast<std::string>());
+    throw py::type_error(name + " must be a list of " + what + ", not " + py::str(py::type::of(sentences).attr("__name__")).cast<std::string>());
   std::vector<SentenceInput> out;
   for (const py::handle item : sentences) {
     SentenceInput s;
@@ -43,7 +44,8 @@ std::vector<SentenceInput> read_sentences(const py::handle& sentences, const std
 std::vector<SuppressedSequence> read_suppressed(const py::handle& sequences) {
   std::vector<SuppressedSequence> out;
   if (sequences.is_none()) return out;
-  for (const SentenceInput& s : read_sentences(sequences, "suppress_sequences"))
+  for (const SentenceInput& s :
+       read_sentences(sequences, "suppress_sequences", std::nullopt, false, "texts or of lists of pieces"))
     out.push_back({s.text, s.pieces});
   return out;
 }

@@ -25,9 +25,10 @@ struct SentenceInput {
 // line). A str where a list was expected, or an element of another type, is
 // a TypeError; names of another length a ValueError.
 // With none_is_empty (target prefixes), None stands for an empty one.
+// `what` is what the list holds, for the TypeError of a str given instead.
 std::vector<SentenceInput> read_sentences(const pybind11::handle& sentences, const std::string& name,
                                           const std::optional<std::vector<std::string>>& names = std::nullopt,
-                                          bool none_is_empty = false);
+                                          bool none_is_empty = false, const std::string& what = "sentences");
 
 // translate_batch's and explain's suppress_sequences (None: none), each a
 // str or a list of pieces, as TranslatorOptions takes them; the Translator

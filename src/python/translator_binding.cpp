@@ -259,7 +259,8 @@ void bind_translator(py::module_& m) {
           py::arg("target_prefix") = py::none(), py::arg("disable_unk") = e.disable_unk,
           py::arg("no_repeat_ngram_size") = e.no_repeat_ngram_size, py::arg("suppress_sequences") = py::none(),
           "The explain record of one sentence (docs/EXPLAIN.md), every tensor a NumPy array viewing the engine's memory; "
-          "target_prefix: the translation's forced beginning")
+          "target_prefix: the translation's forced beginning; the other options are translate_batch's, so a "
+          "translation is explained as it was made")
       .def_property_readonly("model", &PyTranslator::model)
       .def_property_readonly("threads", &PyTranslator::threads)
       .def_property_readonly("replicas", &PyTranslator::replica_count);

@@ -14,6 +14,11 @@
 
 namespace transformer::serve {
 
+// Their names, for the "unknown field" message of both endpoints.
+inline constexpr const char* kDecodingFieldNames =
+    "beam, n_best, length_penalty, min_length, max_length_a, max_length_b, disable_unk, no_repeat_ngram_size, "
+    "suppress_sequences";
+
 enum class DecodingField {
   other,   // not one of them: the endpoint reads it
   search,  // the search's: meaningless when sampling

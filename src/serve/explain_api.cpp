@@ -32,9 +32,8 @@ ExplainRequest parse_explain_request(const std::string& body, const explain::Exp
     } else if (key == "timeout_ms") {
       request.timeout_ms = get_integer(v, key, 1, 3600000);  // as /v1/translate's
     } else {
-      throw ApiError(400, "unknown field '" + key +
-                              "' (known: text, beam, n_best, length_penalty, min_length, top_k, max_length_a, max_length_b, "
-                              "target_prefix, disable_unk, no_repeat_ngram_size, timeout_ms)");
+      throw ApiError(400, "unknown field '" + key + "' (known: text, target_prefix, " + kDecodingFieldNames +
+                              ", top_k, timeout_ms)");
     }
   }
   if (!has_text) bad_field("text", "missing: send {\"text\": \"a sentence\"}");

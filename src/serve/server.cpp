@@ -465,15 +465,18 @@ void Server::handle_explain(const std::string& body, httplib::Response& response
   defaults.max_length_a = options_.translator.max_length_a;
   defaults.max_length_b = options_.translator.max_length_b;
   const ExplainRequest parsed = parse_explain_request(body, defaults, options_.max_beam);
-  // The sentence, prefix and suppressed sequences are checked here, without
-  // a replica, so that their errors name the field; explain() would refuse
-  // them too, less precisely.
+  // The sentence, prefix, options and output limit are checked here, without
+  // a replica, so that their errors name the field and a bad request waits
+  // for no model; explain() would refuse them too, less precisely.
   try {
-    TranslatorOptions checks;
-    checks.suppress_sequences = parsed.options.suppress_sequences;
-    const Translator encoder(model.replicas.first(), model.vocabulary, checks);
+    const Translator encoder(model.replicas.first(), model.vocabulary, explain::translator_options(parsed.options));
     const std::vector<int32_t> source = encoder.encode_source(parsed.sentence, "field 'text'");
-    if (!parsed.options.prefix.empty()) encoder.encode_prefix(parsed.options.prefix, "field 'target_prefix'", source);
+    if (source.empty()) throw Error("field 'text': no piece: there is nothing to translate and explain");
+    std::vector<int32_t> prefix;
+    if (!parsed.options.prefix.empty())
+      prefix = encoder.encode_prefix(parsed.options.prefix, "field 'target_prefix'", source);
+    if (encoder.output_limit(source.size(), prefix.size()) < 1)
+      throw Error("fields 'max_length_a' and 'max_length_b': they allow no output piece for this sentence");
   } catch (const Error& e) {
     throw ApiError(400, e.what());
   }
@@ -495,7 +498,15 @@ void Server::handle_explain(const std::string& body, httplib::Response& response
   // This HTTP thread's OpenMP setting, as each batcher worker sets its own.
   set_num_threads(threads_per_replica(options_));
   const auto started = std::chrono::steady_clock::now();
-  const auto explained = explain::explain(replica.model(), model.vocabulary, parsed.sentence, parsed.options);
+  // What explain() still refuses (bans that leave no hypothesis a piece) is
+  // the request's doing too.
+  const auto explained = [&] {
+    try {
+      return explain::explain(replica.model(), model.vocabulary, parsed.sentence, parsed.options);
+    } catch (const Error& e) {
+      throw ApiError(400, e.what());
+    }
+  }();
   metrics_.replica_busy_seconds.add({std::to_string(replica.index())},
                                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   send_json(response, 200, explained);

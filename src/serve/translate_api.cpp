@@ -72,10 +72,8 @@ TranslateRequest parse_translate_request(const std::string& body, const Translat
     } else if (key == "target_prefix") {
       prefix = &v;
     } else {
-      throw ApiError(400, "unknown field '" + key +
-                              "' (known: text, target_prefix, beam, n_best, length_penalty, min_length, disable_unk, "
-                              "no_repeat_ngram_size, sample, temperature, top_k, top_p, seed, max_length_a, max_length_b, scores, alignment, "
-                              "truncate, timeout_ms)");
+      throw ApiError(400, "unknown field '" + key + "' (known: text, target_prefix, " + kDecodingFieldNames +
+                              ", sample, temperature, top_k, top_p, seed, scores, alignment, truncate, timeout_ms)");
     }
   }
   if (!has_text) bad_field("text", "missing: send {\"text\": \"a sentence\"} or {\"text\": [\"one\", \"two\"]}");

@@ -91,6 +91,8 @@ def test_suppressed_sequences_equal_the_cli(model_dir, data_dir, sentences):
         translator.translate_batch(sentences, suppress_sequences=["a", ["nosuchpiece"]])
     with pytest.raises(TypeError, match=r"suppress_sequences\[0\] must be a str"):
         translator.translate_batch(sentences, suppress_sequences=[3])
+    with pytest.raises(TypeError, match=r"suppress_sequences must be a list of texts or of lists of pieces, not str"):
+        translator.translate_batch(sentences, suppress_sequences="a dog")
 
 
 def test_pieces_translate_as_their_text(model_dir, sentences):
