@@ -60,7 +60,8 @@ PATTERNS = {
     "GFLOP/s": r"^\s*achieved\s+([0-9.]+) GFLOP/s",
     "peak": r"(?:fp32|sgemm) peak \(2048³\)\s+([0-9.]+) GFLOP/s",
     "bf16 peak": r"bfloat16 peak \(2048³\)\s+([0-9.]+) GFLOP/s",
-    "share %": r"-> ([0-9]+)% of peak",
+    "share %": r"-> ([0-9]+)% of peak",  # of the fp32 peak, whatever the precision
+    "bf16 share %": r"bfloat16 peak \(2048³\).*-> ([0-9]+)% of it",
     "memory MiB": r"^\s*peak memory\s+([0-9.]+) MiB",
 }
 
