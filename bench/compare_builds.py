@@ -6,7 +6,10 @@ so two builds measured an hour apart are not comparable. This runs every
 benchmark on every build back to back, round after round (round 1: bench A
 on each build, bench B on each build, ...; round 2: the same again), reads
 /proc/loadavg before each run, and keeps each run's figures and same-run
-peak. At the end it prints, per benchmark and build, the median and range
+peak. Each round starts one build later than the one before (A B C, then
+B C A, ...), so that no build always takes the same place: two builds of
+`base` measured 1.05 with one of them first in every round and 0.98 with
+the other first (docs/RESULTS.md, 2026-12-04). At the end it prints, per benchmark and build, the median and range
 over the rounds, and per round the ratio of each build to the first one;
 the ratio is the steadier figure when the load varies.
 
@@ -118,7 +121,7 @@ def main():
     for rnd in range(a.rounds):
         for bench in benches:
             args, _ = BENCHES[bench]
-            for name, binary in builds:
+            for name, binary in builds[rnd % len(builds):] + builds[:rnd % len(builds)]:
                 figures = run(binary, a.threads, args + extra[name])
                 results.setdefault((bench, name), []).append(figures)
                 record = dict(round=rnd, bench=bench, build=name, time=time.strftime("%H:%M:%S"), **figures)
