@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -403,6 +404,49 @@ TEST_F(Prepare, CommandLine) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("training corpus: " + data_ +
                                   ", prepared from 305 pairs read, 302 kept (skipped: 2 empty, 1 invalid UTF-8, 0 too long)"));
+}
+
+// What prepare cannot do is refused before it writes: read a pipe twice,
+// write over its own input, or rename over a directory or a device. Through a
+// symbolic link it replaces the file the link names, and the link stays.
+TEST_F(Prepare, OutputsAndInputsItCannotUseAreRefused) {
+  PrepareOptions p;
+  p.vocabulary = dir_ + "/spm.model";
+  p.source = dir_ + "/train.src";
+  p.target = dir_ + "/train.tgt";
+  const std::string vocabulary_copy = dir_ + "/copy.model";
+  fs::copy_file(p.vocabulary, vocabulary_copy, fs::copy_options::overwrite_existing);
+  PrepareOptions over_input = p;
+  over_input.vocabulary = over_input.out = vocabulary_copy;
+  EXPECT_EQ(error_of([&] { prepare_corpus(over_input); }),
+            vocabulary_copy + " (--out): the same file as --vocab: prepare would write over its own input");
+  EXPECT_EQ(read_file(vocabulary_copy), read_file(p.vocabulary));
+  over_input = p;
+  over_input.out = p.target;
+  EXPECT_THAT(error_of([&] { prepare_corpus(over_input); }), HasSubstr("the same file as --target"));
+
+  PrepareOptions into = p;
+  into.out = dir_;
+  EXPECT_THAT(error_of([&] { prepare_corpus(into); }), HasSubstr(dir_ + " (--out): a directory"));
+  into.out = "/dev/null";
+  EXPECT_THAT(error_of([&] { prepare_corpus(into); }), HasSubstr("/dev/null (--out): not a regular file"));
+
+  const std::string fifo = dir_ + "/source.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  PrepareOptions piped = p;
+  piped.source = fifo;
+  piped.out = dir_ + "/piped.prepared";
+  EXPECT_EQ(error_of([&] { prepare_corpus(piped); }),
+            fifo + " (--source): not a regular file (a pipe?): prepare reads it twice; save it to a file first");
+
+  const std::string real = dir_ + "/real.prepared", link = dir_ + "/link.prepared";
+  std::ofstream(real) << "older";
+  fs::create_symlink(real, link);
+  PrepareOptions linked = p;
+  linked.out = link;
+  prepare_corpus(linked);
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(read_file(real), read_file(data_));
 }
 
 }  // namespace

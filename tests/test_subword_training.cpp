@@ -377,6 +377,16 @@ TEST_F(SubwordTraining, TheCommandLineChecksItsOptions) {
   EXPECT_THAT(r.output, HasSubstr("--subword-sampling: ALPHA must be in (0, 1] (leave the option out for no sampling)"));
   r = run("--subword-sampling 1.01");
   EXPECT_THAT(r.output, HasSubstr("--subword-sampling: ALPHA must be in (0, 1]"));
+  // A float holds α: a value it rounds to 0 ("off") or cannot hold is refused.
+  for (const char* alpha : {"1e-300", "1e400"}) {
+    r = run(std::string("--subword-sampling ") + alpha);
+    EXPECT_NE(r.exit_code, 0) << alpha;
+    EXPECT_THAT(r.output, HasSubstr(std::string("ALPHA must be in (0, 1] (leave the option out for no sampling), not ") + alpha));
+  }
+  r = test_support::run_cli("train --data " + dir_ + "/train.src --vocab " + dir_ + "/spm.model --out " + dir_ +
+                            "/cli-data --subword-sampling 0.1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("--subword-sampling: needs the corpus as text (--train-source/--train-target)"));
   r = run("--subword-sampling much");
   EXPECT_THAT(r.output, HasSubstr("--subword-sampling: Failed parsing much as a FLOAT"));
   r = run("--nbest-size 8");

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -212,6 +213,54 @@ TEST_F(TrainerTest, AverageRefusesDifferentModelsAndQuantizedOnes) {
               testing::HasSubstr("weights stored in int8; average the float32 models"));
   EXPECT_THAT(test_support::error_of([&] { average_models({dir_ + "/nowhere"}); }),
               testing::HasSubstr(dir_ + "/nowhere: no such model directory or checkpoint file"));
+}
+
+// transformer average writes a model directory: the snapshots' one
+// vocabulary beside the mean, and nothing at all when an input is refused.
+TEST_F(TrainerTest, WriteAverageTakesTheSnapshotsVocabularyAndRefusesBadInputs) {
+  TrainOptions o = options("to-write-average");
+  o.max_steps = 10;
+  ASSERT_EQ(train(o), 0);
+  auto copy_of = [&](const std::string& name, bool with_vocabulary) {
+    const std::string dir = dir_ + "/" + name;
+    fs::create_directories(dir);
+    for (const char* file : {"config.json", "model.safetensors", "spm.model"})
+      if (with_vocabulary || std::string(file) != "spm.model") fs::copy_file(o.out + "/" + file, dir + "/" + file);
+    return dir;
+  };
+  const std::string same = copy_of("same", true), bare = copy_of("bare", false), out = dir_ + "/averaged";
+  write_average({bare, same}, out);
+  EXPECT_EQ(read_file(out + "/spm.model"), read_file(o.out + "/spm.model"));
+  EXPECT_EQ(read_file(out + "/config.json"), read_file(o.out + "/config.json"));
+  const auto trained = load_model(o.out), mean = load_model(out);  // the mean of one model twice is that model
+  for (size_t k = 0; k < mean->params.all().size(); ++k)
+    for (int64_t j = 0; j < mean->params.all()[k]->value.numel(); ++j)
+      ASSERT_EQ(mean->params.all()[k]->value[j], trained->params.all()[k]->value[j]);
+  const std::string written = read_file(out + "/model.safetensors");
+
+  const std::string other = copy_of("other-vocabulary", false);
+  write_file_atomic(other + "/spm.model", "not this one");
+  EXPECT_THAT(error_of([&] { write_average({same, other}, out); }),
+              HasSubstr(other + "/spm.model: not the vocabulary of " + same + "/spm.model"));
+  EXPECT_THAT(error_of([&] { write_average({bare, bare}, dir_ + "/no-vocabulary"); }),
+              HasSubstr("no input has an spm.model beside it"));
+  EXPECT_THAT(error_of([&] { write_average({other}, dir_ + "/junk-vocabulary"); }), HasSubstr(other + "/spm.model"));
+  EXPECT_FALSE(fs::exists(dir_ + "/no-vocabulary"));
+  EXPECT_FALSE(fs::exists(dir_ + "/junk-vocabulary"));
+
+  const std::string diverged = copy_of("diverged", true);
+  auto model = load_model(diverged);
+  const std::string name = model->params.all()[2]->name;
+  model->params.all()[2]->value[5] = std::numeric_limits<float>::quiet_NaN();
+  save_model(*model, diverged);
+  EXPECT_THAT(error_of([&] { write_average({same, diverged}, out); }),
+              HasSubstr(diverged + ": tensor '" + name + "' holds a NaN (element 5)"));
+  // The refusals left the earlier average as it was, with no staging folder.
+  EXPECT_EQ(read_file(out + "/model.safetensors"), written);
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(out)) files.push_back(entry.path().filename());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"config.json", "model.safetensors", "spm.model"}));
 }
 
 // "Watch it learn": probes explained at every validation change nothing of

@@ -6,8 +6,6 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "core/file_io.h"
-#include "model/model_io.h"
 #include "train/average.h"
 
 namespace transformer::cli {
@@ -26,21 +24,17 @@ void add_average_command(CLI::App& app) {
       ->required();
   cmd->add_option("--out", o->out, "model directory to write (config.json, model.safetensors, spm.model)")->required();
   cmd->callback([o] {
+    if (o->out.empty()) throw CLI::ValidationError("--out", "must name a model directory");
     for (const std::string& input : o->inputs) {
       std::error_code ec;
       if (fs::exists(o->out) && fs::equivalent(input, o->out, ec))
         throw CLI::ValidationError("--out", "must differ from every input: " + input);
     }
-    const auto model = average_models(o->inputs);
-    save_model(*model, o->out);
-    // The vocabulary of the first input that has one beside it.
-    for (const std::string& input : o->inputs) {
-      const fs::path dir = fs::is_directory(input) ? fs::path(input) : fs::path(input).parent_path();
-      if (!fs::exists(dir / "spm.model")) continue;
-      write_file_atomic((fs::path(o->out) / "spm.model").string(), read_file((dir / "spm.model").string()));
-      break;
-    }
-    std::printf("wrote %s: the mean of %zu models\n", o->out.c_str(), o->inputs.size());
+    write_average(o->inputs, o->out);
+    if (o->inputs.size() == 1)
+      std::printf("wrote %s: a copy of one model's weights (give several snapshots to average them)\n", o->out.c_str());
+    else
+      std::printf("wrote %s: the mean of %zu models\n", o->out.c_str(), o->inputs.size());
   });
 }
 

@@ -1,4 +1,5 @@
 // transformer train: trains a translation model on a parallel corpus.
+#include <cerrno>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -44,7 +45,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--lr", o.schedule.peak, "inverse-sqrt and constant: the peak learning rate")->capture_default_str();
   cmd->add_option("--clip-norm", o.adam.clip_norm, "clip gradients to this global L2 norm (0: off)")->capture_default_str();
   cmd->add_option("--precision", s->precision,
-                  "the linear layers' products: float32, or bfloat16 (bf16 operands, fp32 sums and weights; needs "
+                  "the linear layers' products: float32 (fp32), or bfloat16 (bf16: bf16 operands, fp32 sums and weights; needs "
                   "AVX512_BF16)")
       ->check([](const std::string& name) {
         kernels::Precision p;
@@ -73,8 +74,13 @@ void add_train_command(CLI::App& app) {
           ->check(CLI::Number)
           ->check(CLI::Validator(
               [](std::string& value) -> std::string {
-                const double alpha = std::stod(value);
-                return alpha > 0 && alpha <= 1 ? "" : "ALPHA must be in (0, 1] (leave the option out for no sampling)";
+                // α is kept as a float, where 0 means "off": a value that
+                // rounds to 0 (1e-300) or overflows (1e400) is refused here.
+                errno = 0;
+                const auto alpha = static_cast<float>(std::strtod(value.c_str(), nullptr));
+                return errno == 0 && alpha > 0 && alpha <= 1
+                           ? ""
+                           : "ALPHA must be in (0, 1] (leave the option out for no sampling), not " + value;
               },
               "(0, 1]"));
   cmd->add_option("--nbest-size", o.nbest_size,
@@ -94,6 +100,10 @@ void add_train_command(CLI::App& app) {
       throw CLI::ValidationError("--data", "give the training corpus prepared (--data) or as text (--train-source/--train-target), not both");
     if (o.data.empty() && (o.train_source.empty() || o.train_target.empty()))
       throw CLI::ValidationError("--train-source/--train-target", "give both, or --data with a prepared corpus");
+    if (!o.data.empty() && o.subword_sampling > 0)
+      throw CLI::ValidationError("--subword-sampling",
+                                 "needs the corpus as text (--train-source/--train-target): a prepared corpus (--data) "
+                                 "holds one segmentation, fixed when it was made");
     set_architecture(o, s->preset, s->config, s->dropout);
     set_schedule(o, s->schedule);
     kernels::parse_precision(s->precision, &o.precision);

@@ -64,9 +64,16 @@ void sync_parent_directory(const std::string& path) {
   ::close(fd);
 }
 
-// What PATH names once symbolic links are followed, so that writing through
-// a link replaces the file it points to rather than the link. A dangling
-// link gives the path its target would have.
+// A device or a FIFO: written where it is; no fsync (most refuse it).
+void write_in_place(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) throw Error(path + ": cannot write: " + reason());
+  if (!write_all(fd, bytes)) close_and_throw(fd, path, "cannot write");
+  if (::close(fd) != 0) throw Error(path + ": cannot write: " + reason());
+}
+
+}  // namespace
+
 std::string link_target(const std::string& path) {
   namespace fs = std::filesystem;
   fs::path p(path);
@@ -80,15 +87,6 @@ std::string link_target(const std::string& path) {
   return p.string();
 }
 
-// A device or a FIFO: written where it is; no fsync (most refuse it).
-void write_in_place(const std::string& path, const std::string& bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  if (fd < 0) throw Error(path + ": cannot write: " + reason());
-  if (!write_all(fd, bytes)) close_and_throw(fd, path, "cannot write");
-  if (::close(fd) != 0) throw Error(path + ": cannot write: " + reason());
-}
-
-}  // namespace
 
 std::string read_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -20,6 +20,11 @@ std::string read_file(const std::string& path);
 // written in place, every write and the close checked.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
+// What PATH names once symbolic links are followed, so that writing through
+// a link replaces the file it points to rather than the link. A dangling
+// link gives the path its target would have.
+std::string link_target(const std::string& path);
+
 // A file that grows by appends, such as a log of one JSON object a line:
 // each append goes straight to the file (nothing buffered is lost if the
 // process dies), and one that fails is an Error "PATH: cannot write: reason".

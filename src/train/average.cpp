@@ -1,12 +1,15 @@
 #include "train/average.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "decode/vocabulary_check.h"
 #include "model/model_io.h"
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
@@ -37,6 +40,48 @@ std::unique_ptr<Transformer> load_input(const std::string& input) {
   return model;
 }
 
+// Adds one input's weights to the sums, refusing a NaN or an infinity.
+void add_weights(const Transformer& model, const std::string& input, std::vector<std::vector<double>>& sums) {
+  const auto& params = model.params.all();
+  for (size_t k = 0; k < params.size(); ++k) {
+    const Tensor& value = params[k]->value;
+    for (int64_t j = 0; j < value.numel(); ++j) {
+      if (!std::isfinite(value[j]))
+        throw Error(input + ": tensor '" + params[k]->name + "' holds " + (std::isnan(value[j]) ? "a NaN" : "an infinity") +
+                    " (element " + std::to_string(j) + "): a diverged snapshot cannot be averaged");
+      sums[k][static_cast<size_t>(j)] += value[j];
+    }
+  }
+}
+
+// The folder of an input: the directory itself, or the one holding a
+// checkpoint file.
+fs::path folder_of(const std::string& input) {
+  return fs::is_directory(input) ? fs::path(input) : fs::path(input).parent_path();
+}
+
+// The spm.model beside the inputs, its path and bytes: the same in every
+// input that has one, and at least one has.
+std::pair<std::string, std::string> shared_vocabulary(const std::vector<std::string>& inputs) {
+  std::string bytes, from;
+  for (const std::string& input : inputs) {
+    const fs::path path = folder_of(input) / "spm.model";
+    if (!fs::exists(path)) continue;
+    std::string these = read_file(path.string());
+    if (from.empty()) {
+      bytes = std::move(these);
+      from = path.string();
+    } else if (these != bytes) {
+      throw Error(path.string() + ": not the vocabulary of " + from +
+                  ": only snapshots of one model, with one vocabulary, can be averaged");
+    }
+  }
+  if (from.empty())
+    throw Error("no input has an spm.model beside it (" + inputs.front() +
+                "…): the averaged model needs the vocabulary its snapshots were trained with");
+  return {from, bytes};
+}
+
 }  // namespace
 
 std::unique_ptr<Transformer> average_models(const std::vector<std::string>& inputs) {
@@ -45,7 +90,8 @@ std::unique_ptr<Transformer> average_models(const std::vector<std::string>& inpu
   const nlohmann::json config = first->config.to_json();
   const auto& params = first->params.all();
   std::vector<std::vector<double>> sums;
-  for (const auto& p : params) sums.emplace_back(p->value.data(), p->value.data() + p->value.numel());
+  for (const auto& p : params) sums.emplace_back(static_cast<size_t>(p->value.numel()), 0.0);
+  add_weights(*first, inputs[0], sums);
   for (size_t i = 1; i < inputs.size(); ++i) {
     const auto model = load_input(inputs[i]);
     const nlohmann::json other = model->config.to_json();
@@ -53,15 +99,39 @@ std::unique_ptr<Transformer> average_models(const std::vector<std::string>& inpu
       if (!other.contains(field) || other[field] != value)
         throw Error(inputs[i] + ": config field '" + field + "' is " + (other.contains(field) ? other[field].dump() : "absent") +
                     ", but " + value.dump() + " in " + inputs[0] + ": only snapshots of one model can be averaged");
-    const auto& theirs = model->params.all();
-    for (size_t k = 0; k < params.size(); ++k)
-      for (int64_t j = 0; j < theirs[k]->value.numel(); ++j) sums[k][j] += theirs[k]->value[j];
+    add_weights(*model, inputs[i], sums);
   }
   const double n = static_cast<double>(inputs.size());
   for (size_t k = 0; k < params.size(); ++k)
     for (int64_t j = 0; j < params[k]->value.numel(); ++j) params[k]->value[j] = static_cast<float>(sums[k][j] / n);
   first->params.drop_packed();
   return first;
+}
+
+void write_average(const std::vector<std::string>& inputs, const std::string& out) {
+  const auto model = average_models(inputs);
+  const auto [vocabulary_path, vocabulary] = shared_vocabulary(inputs);
+  // Checked where translate checks it: a vocabulary larger than the
+  // embeddings, or with other special ids, is refused before `out` changes.
+  check_vocabulary(model->config, inputs.front(), text::Vocabulary(vocabulary_path));
+  const fs::path staging = fs::path(out) / (".average.tmp." + std::to_string(::getpid()));
+  const char* const files[] = {"model.safetensors", "config.json", "spm.model"};
+  const bool existed = fs::exists(out);
+  try {
+    save_model(*model, staging.string());
+    write_file_atomic((staging / "spm.model").string(), vocabulary);
+    for (const char* file : files) {
+      std::error_code ec;
+      fs::rename(staging / file, fs::path(out) / file, ec);
+      if (ec) throw Error((fs::path(out) / file).string() + ": cannot replace: " + ec.message());
+    }
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(existed ? staging : fs::path(out), ec);
+    throw;
+  }
+  std::error_code ec;
+  fs::remove(staging, ec);
 }
 
 std::string snapshot_dir(const std::string& out, int64_t step) {

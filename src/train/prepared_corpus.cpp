@@ -64,7 +64,8 @@ Layout layout_of(const PreparedHeader& h) {
 class TemporaryFile {
  public:
   explicit TemporaryFile(const std::string& path)
-      : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())), file_(std::fopen(tmp_.c_str(), "wb")) {
+      : path_(path), target_(link_target(path)), tmp_(target_ + ".tmp." + std::to_string(::getpid())),
+        file_(std::fopen(tmp_.c_str(), "wb")) {
     if (!file_) throw Error(path_ + ": cannot write: " + std::strerror(errno));
   }
   ~TemporaryFile() {
@@ -91,14 +92,14 @@ class TemporaryFile {
     const int closed = std::fclose(file_);
     file_ = nullptr;
     if (closed != 0) fail("cannot write");
-    if (std::rename(tmp_.c_str(), path_.c_str()) != 0) fail("cannot rename the temporary file over it");
+    if (std::rename(tmp_.c_str(), target_.c_str()) != 0) fail("cannot rename the temporary file over it");
     committed_ = true;
   }
 
  private:
   [[noreturn]] void fail(const char* what) const { throw Error(path_ + ": " + what + ": " + std::strerror(errno)); }
 
-  std::string path_, tmp_;
+  std::string path_, target_, tmp_;  // target_: path_ with its links followed (a link stays a link)
   std::FILE* file_;
   bool committed_ = false;
 };
@@ -116,7 +117,36 @@ uint64_t fnv1a_64(std::string_view bytes) {
   return hash;
 }
 
+namespace {
+
+// prepare reads its inputs twice (the corpus: counting lines, then encoding;
+// the vocabulary: its bytes, then the model), which a pipe cannot give, and
+// replaces its output by renaming, which a device or a FIFO cannot take.
+void check_prepare_paths(const PrepareOptions& o) {
+  const std::pair<const char*, const std::string*> inputs[] = {
+      {"--vocab", &o.vocabulary}, {"--source", &o.source}, {"--target", &o.target}};
+  for (const auto& [flag, path] : inputs) {
+    struct stat st {};
+    if (::stat(path->c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+      throw Error(*path + " (" + flag + "): not a regular file (a pipe?): prepare reads it twice; save it to a file first");
+  }
+  if (o.out.empty()) throw Error("--out: must name the prepared corpus to write");
+  struct stat out {};
+  if (::stat(o.out.c_str(), &out) != 0) return;
+  if (S_ISDIR(out.st_mode)) throw Error(o.out + " (--out): a directory: give the path of the file to write");
+  if (!S_ISREG(out.st_mode))
+    throw Error(o.out + " (--out): not a regular file: a prepared corpus is written beside it and renamed over it");
+  for (const auto& [flag, path] : inputs) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(o.out, *path, ec))
+      throw Error(o.out + " (--out): the same file as " + flag + ": prepare would write over its own input");
+  }
+}
+
+}  // namespace
+
 PrepareReport prepare_corpus(const PrepareOptions& o) {
+  check_prepare_paths(o);
   const std::string vocab_bytes = read_file(o.vocabulary);
   const text::Vocabulary vocab(o.vocabulary);
   CorpusOptions corpus_options;
