@@ -155,6 +155,13 @@ TEST(Config, ContradictionsAreNamed) {
               HasSubstr("my/config.json: field 'heads': d_model 512 is not divisible by heads 7"));
   EXPECT_THAT(error_for(json{{"encoder_layers", 0}}), HasSubstr("field 'encoder_layers' must be at least 1, got 0"));
   EXPECT_THAT(error_for(json{{"decoder_layers", 0}}), HasSubstr("field 'decoder_layers' must be at least 1, got 0"));
+  // Sizes no model has (a typo, a corrupt file) are named rather than
+  // attempted as an allocation of terabytes.
+  EXPECT_THAT(error_for(json{{"d_model", 1000000000}, {"heads", 1}}),
+              HasSubstr("my/config.json: field 'd_model' must be at most 65536, got 1000000000"));
+  EXPECT_THAT(error_for(json{{"max_length", 1000000000000}}), HasSubstr("field 'max_length' must be at most 1048576"));
+  EXPECT_THAT(error_for(json{{"src_vocab_size", 1 << 25}, {"tgt_vocab_size", 1 << 25}}),
+              HasSubstr("field 'src_vocab_size' must be at most 16777216"));
   EXPECT_THAT(error_for(json{{"d_model", 31}, {"heads", 1}}), HasSubstr("field 'd_model' must be even"));
   EXPECT_THAT(error_for(json{{"src_vocab_size", 100}, {"tgt_vocab_size", 200}}),
               HasSubstr("field 'tie_embeddings' is \"all\", which needs src_vocab_size (100) equal to tgt_vocab_size (200)"));

@@ -2,6 +2,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <new>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -52,6 +53,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return check_stdout(app.exit(e));  // --help prints to stdout
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory: the model, a batch or the corpus is larger than this machine can hold\n");
+    return check_stdout(1);
   } catch (const std::exception& e) {  // transformer::Error and any other
     std::fprintf(stderr, "error: %s\n", e.what());
     return check_stdout(1);

@@ -199,14 +199,22 @@ void ModelConfig::validate(const std::string& source) const {
       throw Error(where(source, field) + " must be at least " + std::to_string(min) + ", got " +
                   std::to_string(value));
   };
-  at_least(src_vocab_size, 1, "src_vocab_size");
-  at_least(tgt_vocab_size, 1, "tgt_vocab_size");
-  at_least(d_model, 2, "d_model");
-  at_least(heads, 1, "heads");
-  at_least(d_ff, 1, "d_ff");
-  at_least(encoder_layers, 1, "encoder_layers");
-  at_least(decoder_layers, 1, "decoder_layers");
-  at_least(max_length, 1, "max_length");
+  // Upper bounds far above any translation model (GPT-3's d_model is
+  // 12,288): a value past them is a typo or a corrupt file, which would
+  // otherwise fail as an allocation of terabytes, naming no field.
+  auto in_range = [&](int64_t value, int64_t min, int64_t max, const char* field) {
+    at_least(value, min, field);
+    if (value > max)
+      throw Error(where(source, field) + " must be at most " + std::to_string(max) + ", got " + std::to_string(value));
+  };
+  in_range(src_vocab_size, 1, int64_t{1} << 24, "src_vocab_size");
+  in_range(tgt_vocab_size, 1, int64_t{1} << 24, "tgt_vocab_size");
+  in_range(d_model, 2, int64_t{1} << 16, "d_model");
+  in_range(heads, 1, int64_t{1} << 16, "heads");
+  in_range(d_ff, 1, int64_t{1} << 18, "d_ff");
+  in_range(encoder_layers, 1, 1024, "encoder_layers");
+  in_range(decoder_layers, 1, 1024, "decoder_layers");
+  in_range(max_length, 1, int64_t{1} << 20, "max_length");
   if (max_length <= source_wrap_tokens())
     throw Error(where(source, "max_length") + " = " + std::to_string(max_length) +
                 " leaves no room for a source piece beside the " +
