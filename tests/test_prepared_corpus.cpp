@@ -449,5 +449,22 @@ TEST_F(Prepare, OutputsAndInputsItCannotUseAreRefused) {
   EXPECT_EQ(read_file(real), read_file(data_));
 }
 
+// A corpus overwritten in place while a run reads it (cp over it) shrinks
+// under the mapping, and the next read past its new end is SIGBUS: the run
+// ends saying which file and why, not with a bare "Bus error".
+TEST_F(Prepare, ACorpusThatShrinksWhileReadIsNamed) {
+  const std::string copy = dir_ + "/shrinking.prepared";
+  fs::copy_file(data_, copy, fs::copy_options::overwrite_existing);
+  EXPECT_EXIT(
+      {
+        PreparedCorpus corpus(copy);
+        ::truncate(copy.c_str(), 4096);
+        std::vector<int32_t> ids;
+        for (int64_t i = corpus.size() - 1; i >= 0; --i) ids = corpus.target(i);
+        std::exit(0);  // not reached: the last pairs' ids lay past 4,096 bytes
+      },
+      testing::ExitedWithCode(1), copy + ": the prepared corpus shrank while it was read");
+}
+
 }  // namespace
 }  // namespace transformer

@@ -245,6 +245,8 @@ TEST_F(TrainerTest, WriteAverageTakesTheSnapshotsVocabularyAndRefusesBadInputs) 
   EXPECT_THAT(error_of([&] { write_average({bare, bare}, dir_ + "/no-vocabulary"); }),
               HasSubstr("no input has an spm.model beside it"));
   EXPECT_THAT(error_of([&] { write_average({other}, dir_ + "/junk-vocabulary"); }), HasSubstr(other + "/spm.model"));
+  EXPECT_THAT(error_of([&] { write_average({same, same}, o.out); }),
+              HasSubstr(o.out + ": a training run's folder (it holds checkpoint.safetensors)"));
   EXPECT_FALSE(fs::exists(dir_ + "/no-vocabulary"));
   EXPECT_FALSE(fs::exists(dir_ + "/junk-vocabulary"));
 

@@ -109,6 +109,9 @@ std::unique_ptr<Transformer> average_models(const std::vector<std::string>& inpu
 }
 
 void write_average(const std::vector<std::string>& inputs, const std::string& out) {
+  if (fs::exists(fs::path(out) / "checkpoint.safetensors"))
+    throw Error(out + ": a training run's folder (it holds checkpoint.safetensors): the average would replace the "
+                "run's model, which its checkpoint no longer matches; write it elsewhere");
   const auto model = average_models(inputs);
   const auto [vocabulary_path, vocabulary] = shared_vocabulary(inputs);
   // Checked where translate checks it: a vocabulary larger than the

@@ -26,7 +26,8 @@ std::unique_ptr<Transformer> average_models(const std::vector<std::string>& inpu
 // file): at least one input must have one, all that have one the same bytes,
 // and it must fit the model (check_vocabulary). The three files are written
 // into a staging folder inside `out`, then renamed over `out`'s: a failure
-// while writing (a full disk) leaves `out` as it was.
+// while writing (a full disk) leaves `out` as it was. A training run's
+// folder (it holds checkpoint.safetensors) is refused as `out`.
 void write_average(const std::vector<std::string>& inputs, const std::string& out);
 
 // The model directory `train --keep-last` writes at every checkpoint:

@@ -1,6 +1,7 @@
 #include "train/prepared_corpus.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -232,6 +233,35 @@ PrepareReport prepare_corpus(const PrepareOptions& o) {
   return report;
 }
 
+namespace {
+
+// A mapped file that shrinks under us (cp or truncate over it while a run
+// reads it; prepare itself replaces by renaming, which the mapping survives)
+// turns the next read past its new end into SIGBUS, which would kill the
+// run with no word. The handler says which file and why, and exits 1.
+char truncation_message[1024];
+size_t truncation_message_bytes = 0;
+
+extern "C" void report_truncated_corpus(int) {
+  [[maybe_unused]] const ssize_t written = ::write(2, truncation_message, truncation_message_bytes);
+  ::_exit(1);
+}
+
+void report_truncation_of(const std::string& path) {
+  const std::string message = "error: " + path +
+                              ": the prepared corpus shrank while it was read (overwritten in place, by cp or "
+                              "truncate?); prepare a new one under another name, or with transformer prepare, "
+                              "which replaces it by renaming\n";
+  truncation_message_bytes = std::min(message.size(), sizeof truncation_message);
+  std::memcpy(truncation_message, message.data(), truncation_message_bytes);
+  struct sigaction action {};
+  action.sa_handler = report_truncated_corpus;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGBUS, &action, nullptr);
+}
+
+}  // namespace
+
 PreparedCorpus::PreparedCorpus(const std::string& path, SourceWrapping wrapping) : path_(path), wrapping_(wrapping) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -255,6 +285,7 @@ PreparedCorpus::PreparedCorpus(const std::string& path, SourceWrapping wrapping)
     // header and a batch's pairs are read alone; check_index reads the
     // index sequentially, on purpose.
     ::madvise(map, static_cast<size_t>(map_bytes_), MADV_RANDOM);
+    report_truncation_of(path);
   } else {
     ::close(fd);
   }
