@@ -26,6 +26,7 @@
 #include "train/probe_log.h"
 #include "train/trainer.h"
 #include "support/error_of.h"
+#include "support/run_cli.h"
 #include "support/tiny_training.h"
 #include "support/word_corpora.h"
 
@@ -247,6 +248,18 @@ TEST_F(TrainerTest, WriteAverageTakesTheSnapshotsVocabularyAndRefusesBadInputs) 
   EXPECT_THAT(error_of([&] { write_average({other}, dir_ + "/junk-vocabulary"); }), HasSubstr(other + "/spm.model"));
   EXPECT_THAT(error_of([&] { write_average({same, same}, o.out); }),
               HasSubstr(o.out + ": a training run's folder (it holds checkpoint.safetensors)"));
+  auto r = test_support::run_cli("average --out " + same + " " + bare + " " + same);
+  EXPECT_EQ(r.exit_code, 105);
+  EXPECT_THAT(r.output, HasSubstr("--out: must differ from every input: " + same));
+  r = test_support::run_cli("average --out '' " + bare + " " + same);
+  EXPECT_EQ(r.exit_code, 105);
+  EXPECT_THAT(r.output, HasSubstr("--out: must name a model directory"));
+  // A new run does not write its snapshots among another run's.
+  TrainOptions fresh = options("fresh-over-snapshots");
+  fs::create_directories(fresh.out + "/checkpoints/step-10");
+  EXPECT_THAT(error_of([&] { train(fresh); }),
+              HasSubstr(fresh.out + "/checkpoints exists (another run's snapshots): pass --resume to continue that "
+                                    "run, or choose another --out"));
   EXPECT_FALSE(fs::exists(dir_ + "/no-vocabulary"));
   EXPECT_FALSE(fs::exists(dir_ + "/junk-vocabulary"));
 
