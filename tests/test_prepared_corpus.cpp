@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -455,6 +456,19 @@ TEST_F(Prepare, OutputsAndInputsItCannotUseAreRefused) {
 TEST_F(Prepare, ACorpusThatShrinksWhileReadIsNamed) {
   const std::string copy = dir_ + "/shrinking.prepared";
   fs::copy_file(data_, copy, fs::copy_options::overwrite_existing);
+  // The report covers the mappings alone: once the last corpus closes, the
+  // process's own SIGBUS handler is back.
+  auto sigbus_handler = [] {
+    struct sigaction now {};
+    ::sigaction(SIGBUS, nullptr, &now);
+    return now.sa_handler;
+  };
+  const auto before = sigbus_handler();
+  {
+    PreparedCorpus first(copy), second(data_);
+    EXPECT_NE(sigbus_handler(), before);
+  }
+  EXPECT_EQ(sigbus_handler(), before);
   EXPECT_EXIT(
       {
         PreparedCorpus corpus(copy);

@@ -1,6 +1,7 @@
 // transformer train: trains a translation model on a parallel corpus.
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/commands.h"
 #include "core/error.h"

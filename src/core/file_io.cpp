@@ -87,7 +87,6 @@ std::string link_target(const std::string& path) {
   return p.string();
 }
 
-
 std::string read_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

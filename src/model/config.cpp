@@ -194,16 +194,13 @@ std::vector<int32_t> ModelConfig::wrap_source(const std::vector<int32_t>& pieces
 }
 
 void ModelConfig::validate(const std::string& source) const {
-  auto at_least = [&](int64_t value, int64_t min, const char* field) {
-    if (value < min)
-      throw Error(where(source, field) + " must be at least " + std::to_string(min) + ", got " +
-                  std::to_string(value));
-  };
   // Upper bounds far above any translation model (GPT-3's d_model is
   // 12,288): a value past them is a typo or a corrupt file, which would
   // otherwise fail as an allocation of terabytes, naming no field.
   auto in_range = [&](int64_t value, int64_t min, int64_t max, const char* field) {
-    at_least(value, min, field);
+    if (value < min)
+      throw Error(where(source, field) + " must be at least " + std::to_string(min) + ", got " +
+                  std::to_string(value));
     if (value > max)
       throw Error(where(source, field) + " must be at most " + std::to_string(max) + ", got " + std::to_string(value));
   };

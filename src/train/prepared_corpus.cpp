@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -238,7 +239,12 @@ namespace {
 // A mapped file that shrinks under us (cp or truncate over it while a run
 // reads it; prepare itself replaces by renaming, which the mapping survives)
 // turns the next read past its new end into SIGBUS, which would kill the
-// run with no word. The handler says which file and why, and exits 1.
+// run with no word. While a corpus is mapped, a handler says which file
+// (the last one opened) and why, and exits 1; when the last mapping closes,
+// the handler the process had before comes back.
+std::mutex truncation_mutex;
+int mapped_corpora = 0;
+struct sigaction previous_sigbus {};
 char truncation_message[1024];
 size_t truncation_message_bytes = 0;
 
@@ -252,12 +258,19 @@ void report_truncation_of(const std::string& path) {
                               ": the prepared corpus shrank while it was read (overwritten in place, by cp or "
                               "truncate?); prepare a new one under another name, or with transformer prepare, "
                               "which replaces it by renaming\n";
+  std::lock_guard lock(truncation_mutex);
   truncation_message_bytes = std::min(message.size(), sizeof truncation_message);
   std::memcpy(truncation_message, message.data(), truncation_message_bytes);
+  if (mapped_corpora++ > 0) return;
   struct sigaction action {};
   action.sa_handler = report_truncated_corpus;
   sigemptyset(&action.sa_mask);
-  ::sigaction(SIGBUS, &action, nullptr);
+  ::sigaction(SIGBUS, &action, &previous_sigbus);
+}
+
+void stop_reporting_truncation() {
+  std::lock_guard lock(truncation_mutex);
+  if (--mapped_corpora == 0) ::sigaction(SIGBUS, &previous_sigbus, nullptr);
 }
 
 }  // namespace
@@ -300,13 +313,17 @@ PreparedCorpus::PreparedCorpus(const std::string& path, SourceWrapping wrapping)
         throw Error(path_ + ": the source's BOS/EOS id " + std::to_string(id) + " is not below the vocabulary size " +
                     std::to_string(header_.vocab_size) + " of the corpus");
   } catch (...) {
-    if (map_) ::munmap(const_cast<unsigned char*>(map_), static_cast<size_t>(map_bytes_));
+    unmap();
     throw;
   }
 }
 
-PreparedCorpus::~PreparedCorpus() {
-  if (map_) ::munmap(const_cast<unsigned char*>(map_), static_cast<size_t>(map_bytes_));
+PreparedCorpus::~PreparedCorpus() { unmap(); }
+
+void PreparedCorpus::unmap() {
+  if (!map_) return;
+  ::munmap(const_cast<unsigned char*>(map_), static_cast<size_t>(map_bytes_));
+  stop_reporting_truncation();
 }
 
 void PreparedCorpus::check_header(int64_t file_bytes) {

@@ -108,6 +108,7 @@ class PreparedCorpus : public ExampleStore {
   int64_t pairs_read() const { return pairs_read_; }
 
  private:
+  void unmap();  // the mapping, and the SIGBUS report that covers it
   void check_header(int64_t file_bytes);
   void check_index();
   void copy_ids(int64_t i, int64_t first, int64_t n, const char* side, int32_t* out) const;
